@@ -1,0 +1,36 @@
+import { writeFile } from "node:fs/promises";
+import { Option, type Command } from "commander";
+import { ProcmanError } from "../../errors.js";
+import { renderDot } from "../../graph/dot.js";
+import { renderSvg } from "../../graph/svg.js";
+import { resolveModelFile } from "../../resolve-model.js";
+import { forceDisableUserChangeOption, processManagerOption, resolveOptions, stateDirOption, type CommonOptions } from "../options.js";
+import type { Output } from "../output.js";
+
+interface VisualizeOptions extends CommonOptions {
+  format: "dot" | "svg";
+  output?: string;
+}
+
+export function registerVisualize(program: Command, io: Output): void {
+  program
+    .command("visualize")
+    .description("draw the dependency graph as Graphviz DOT (or SVG, without Graphviz installed)")
+    .argument("[model]", "processes model; without one, what is deployed in the state dir")
+    .addOption(new Option("--format <format>", "output format").choices(["dot", "svg"]).default("dot"))
+    .option("-o, --output <file>", "write to this file instead of stdout")
+    .addOption(processManagerOption())
+    .addOption(stateDirOption())
+    .addOption(forceDisableUserChangeOption())
+    .addHelpText("after", "\nExample:\n  procman visualize processes.ts | dot -Tsvg > graph.svg\n  procman visualize processes.ts --format svg -o graph.svg\n")
+    .action(async (file: string | undefined, options: VisualizeOptions) => {
+      if (file === undefined) {
+        throw new ProcmanError("ENOTIMPL", "visualize without a model (what is deployed) needs the direct process manager, which this version does not have yet; give a model file", 2);
+      }
+      const model = await resolveModelFile(file, resolveOptions(options));
+      const dot = renderDot(model.processes);
+      const text = options.format === "svg" ? await renderSvg(dot) : dot;
+      if (options.output !== undefined) await writeFile(options.output, text);
+      else io.out(text);
+    });
+}

@@ -1,0 +1,61 @@
+// The command line: parsing, and the one place that turns errors into messages and exit codes.
+import { Command, CommanderError } from "commander";
+import { ProcmanError } from "../errors.js";
+import { registerPlanned } from "./commands/planned.js";
+import { registerValidate } from "./commands/validate.js";
+import { registerVisualize } from "./commands/visualize.js";
+import { processOutput, type Output } from "./output.js";
+import { packageVersion } from "./version.js";
+
+export function buildProgram(io: Output): Command {
+  const program = new Command("procman")
+    .description("Declarative, dependency-based process manager: one processes model, run directly or as systemd, launchd, supervisord or sysvinit configs.")
+    .version(packageVersion(), "-V, --version")
+    .option("--debug", "print stack traces with errors")
+    .showSuggestionAfterError(true)
+    .showHelpAfterError("(add --help for usage)")
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .addHelpText(
+      "after",
+      "\nExit codes: 0 done, 1 operation failed (previous state restored), 2 bad input, 3 state dir locked.\nRun `procman <command> --help` for a command's flags.\n",
+    );
+  registerValidate(program, io);
+  registerVisualize(program, io);
+  registerPlanned(program);
+  // Every command exits through runMain, never through commander's process.exit.
+  const strict = (command: Command) => {
+    command.exitOverride();
+    command.commands.forEach(strict);
+  };
+  strict(program);
+  return program;
+}
+
+/** Runs procman with argv (without node and script); returns the exit code. */
+export async function runMain(argv: readonly string[], io: Output = processOutput): Promise<number> {
+  const program = buildProgram(io);
+  try {
+    if (argv.length === 0) {
+      program.outputHelp();
+      return 2;
+    }
+    await program.parseAsync([...argv], { from: "user" });
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // commander has printed its message already; help and version are not errors.
+      return error.exitCode === 0 ? 0 : 2;
+    }
+    const debug = argv.includes("--debug");
+    if (error instanceof ProcmanError) {
+      io.err(`procman: ${error.message}\n`);
+      if (debug && error.stack !== undefined) io.err(`${error.stack}\n`);
+      if (debug && error.cause instanceof Error && error.cause.stack !== undefined) io.err(`caused by: ${error.cause.stack}\n`);
+      return error.exitCode;
+    }
+    // A bug in procman, not in the input: say so, with the stack.
+    io.err(`procman: internal error: ${error instanceof Error ? (debug ? error.stack : error.message) : String(error)}\n`);
+    if (!debug) io.err("(run again with --debug for the stack trace)\n");
+    return 1;
+  }
+}

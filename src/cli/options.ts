@@ -1,0 +1,36 @@
+// Options shared by several commands, and how they become a state dir and a context.
+import os from "node:os";
+import path from "node:path";
+import { Option } from "commander";
+import { defaultStateDir } from "../model/context.js";
+import { PROCESS_MANAGERS, type ProcessManagerName } from "../model/types.js";
+import type { ResolveOptions } from "../resolve-model.js";
+
+export interface CommonOptions {
+  stateDir?: string;
+  processManager?: ProcessManagerName;
+  forceDisableUserChange?: boolean;
+  json?: boolean;
+}
+
+export const stateDirOption = () =>
+  new Option("--state-dir <dir>", "state directory (default: $PROCMAN_STATE_DIR, /var for root, else $XDG_STATE_HOME/procman)");
+export const processManagerOption = (managers: readonly string[] = PROCESS_MANAGERS) =>
+  new Option("-P, --process-manager <manager>", "process manager to target").choices(managers);
+export const forceDisableUserChangeOption = () =>
+  new Option("--force-disable-user-change", "ignore user and group (for unprivileged deployments)");
+export const jsonOption = () => new Option("--json", "machine-readable output");
+
+export function resolveStateDir(flag: string | undefined): string {
+  const chosen = flag ?? process.env.PROCMAN_STATE_DIR;
+  if (chosen !== undefined && chosen !== "") return path.resolve(chosen);
+  return defaultStateDir(process.env, process.getuid?.() ?? 1000, os.homedir());
+}
+
+export function resolveOptions(options: CommonOptions, fallbackManager: ProcessManagerName = "direct"): ResolveOptions {
+  return {
+    stateDir: resolveStateDir(options.stateDir),
+    forceDisableUserChange: options.forceDisableUserChange ?? false,
+    processManager: options.processManager ?? fallbackManager,
+  };
+}

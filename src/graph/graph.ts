@@ -1,0 +1,101 @@
+// The dependency graph: edges point from a process to what depends on it (activation direction).
+import { Graph, alg } from "@dagrejs/graphlib";
+import type { ModelIssue } from "../errors.js";
+import type { DependencyEdges } from "../model/types.js";
+
+export function buildGraph(processes: readonly DependencyEdges[]): Graph {
+  const graph = new Graph({ directed: true });
+  for (const { name } of processes) graph.setNode(name);
+  for (const { name, activatesAfter } of processes) {
+    for (const dependency of activatesAfter) {
+      if (graph.hasNode(dependency)) graph.setEdge(dependency, name);
+    }
+  }
+  return graph;
+}
+
+/**
+ * Every cycle, one per strongly connected component, as the path of activatesAfter it follows:
+ * ["a", "b", "a"] means a activatesAfter b and b activatesAfter a. graphlib's own CycleException
+ * names nothing, so the path is found here.
+ */
+export function findCycles(processes: readonly DependencyEdges[]): string[][] {
+  const graph = buildGraph(processes);
+  const order = new Map(processes.map(({ name }, index) => [name, index]));
+  const byOrder = (a: string, b: string) => (order.get(a) ?? 0) - (order.get(b) ?? 0);
+  const cycles: string[][] = [];
+  for (const component of alg.tarjan(graph)) {
+    const members = new Set(component);
+    const start = [...component].sort(byOrder)[0]!;
+    if (component.length === 1 && !graph.hasEdge(start, start)) continue;
+    // Breadth-first along activatesAfter (graph predecessors) inside the component, back to start.
+    const previous = new Map<string, string>();
+    const queue = [start];
+    let last: string | undefined;
+    while (queue.length > 0 && last === undefined) {
+      const node = queue.shift()!;
+      for (const next of (graph.predecessors(node) ?? []).sort(byOrder)) {
+        if (next === start) {
+          last = node;
+          break;
+        }
+        if (members.has(next) && !previous.has(next)) {
+          previous.set(next, node);
+          queue.push(next);
+        }
+      }
+    }
+    const path = [start];
+    const tail: string[] = [];
+    for (let node = last; node !== undefined && node !== start; node = previous.get(node)) tail.unshift(node);
+    cycles.push([...path, ...tail, start]);
+  }
+  return cycles.sort((a, b) => byOrder(a[0]!, b[0]!));
+}
+
+export function cycleIssues(processes: readonly DependencyEdges[]): ModelIssue[] {
+  return findCycles(processes).map((cycle) => ({
+    process: cycle[0]!,
+    field: "activatesAfter",
+    message: `dependency cycle: ${cycle.join(" -> ")}`,
+  }));
+}
+
+/**
+ * The sets that may start in parallel: layer k holds the processes whose longest chain of
+ * dependencies has length k. Within a layer, declaration order. Throws on a cycle.
+ */
+export function activationLayers(processes: readonly DependencyEdges[]): string[][] {
+  const graph = buildGraph(processes);
+  if (!alg.isAcyclic(graph)) {
+    const cycle = findCycles(processes)[0] ?? [];
+    throw new Error(`dependency cycle: ${cycle.join(" -> ")}`);
+  }
+  const depth = new Map<string, number>();
+  for (const name of alg.topsort(graph)) {
+    const deps = graph.predecessors(name) ?? [];
+    depth.set(name, deps.length === 0 ? 0 : 1 + Math.max(...deps.map((dep) => depth.get(dep)!)));
+  }
+  const layers: string[][] = [];
+  for (const { name } of processes) (layers[depth.get(name)!] ??= []).push(name);
+  return layers;
+}
+
+/** Dependencies before dependents. */
+export function activationOrder(processes: readonly DependencyEdges[]): string[] {
+  return activationLayers(processes).flat();
+}
+
+/** The given processes and everything that depends on them, directly or not. */
+export function withTransitiveDependents(processes: readonly DependencyEdges[], names: Iterable<string>): Set<string> {
+  const graph = buildGraph(processes);
+  const out = new Set<string>();
+  const stack = [...names].filter((name) => graph.hasNode(name));
+  while (stack.length > 0) {
+    const name = stack.pop()!;
+    if (out.has(name)) continue;
+    out.add(name);
+    stack.push(...(graph.successors(name) ?? []));
+  }
+  return out;
+}

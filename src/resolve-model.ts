@@ -1,0 +1,25 @@
+// load → normalize and validate → graph check: a model file becomes a resolved, acyclic model, or
+// a ModelError / LoadError listing every problem. Nothing here touches processes.
+import path from "node:path";
+import { ModelError } from "./errors.js";
+import { cycleIssues } from "./graph/graph.js";
+import { loadModel } from "./loader/load-model.js";
+import { createContext, type ContextOptions } from "./model/context.js";
+import { normalizeModel, type NormalizeOptions } from "./model/normalize.js";
+import type { ProcessContext, ResolvedModel } from "./model/types.js";
+
+export type ResolveOptions = Omit<ContextOptions, "modelDir">;
+
+export async function resolveModelFile(file: string, options: ResolveOptions): Promise<ResolvedModel> {
+  const context = createContext({ ...options, modelDir: path.dirname(path.resolve(file)) });
+  const loaded = await loadModel(file, context);
+  return resolveModel(loaded.exported, context, { nameMustMatchKey: loaded.kind === "data" }, file);
+}
+
+/** For a model already in memory (an object, a list); throws ModelError with every issue. */
+export function resolveModel(exported: unknown, context: ProcessContext, options: NormalizeOptions, file?: string): ResolvedModel {
+  const result = normalizeModel(exported, context, options);
+  const issues = [...result.issues, ...cycleIssues(result.edges)];
+  if (issues.length > 0 || result.model === undefined) throw new ModelError(issues, file);
+  return result.model;
+}
