@@ -1,6 +1,8 @@
 // The command line: parsing, and the one place that turns errors into messages and exit codes.
 import { Command, CommanderError } from "commander";
 import { ProcmanError } from "../errors.js";
+import { registerDeploy } from "./commands/deploy.js";
+import { registerInspect } from "./commands/inspect.js";
 import { registerPlanned } from "./commands/planned.js";
 import { registerValidate } from "./commands/validate.js";
 import { registerVisualize } from "./commands/visualize.js";
@@ -21,6 +23,8 @@ export function buildProgram(io: Output): Command {
     );
   registerValidate(program, io);
   registerVisualize(program, io);
+  registerDeploy(program, io);
+  registerInspect(program, io);
   registerPlanned(program);
   // Every command exits through runMain, never through commander's process.exit.
   const strict = (command: Command) => {

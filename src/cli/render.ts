@@ -1,0 +1,58 @@
+// Human and JSON renderings of the executor's events: one line per event, as it happens.
+import type { SwitchEvent } from "../executor/events.js";
+import type { Plan } from "../plan/plan.js";
+import type { Output } from "./output.js";
+
+const paint = (io: Output, code: number, text: string) => (io.colour ? `\u001b[${code}m${text}\u001b[0m` : text);
+
+export function renderPlan(plan: Plan): string {
+  const lines: string[] = [];
+  const section = (title: string, steps: Plan["stop"]) => {
+    if (steps.length === 0) return;
+    lines.push(`${title}:`);
+    for (const step of steps) lines.push(`  ${step.name}: ${step.reason}`);
+  };
+  section("stop (dependents first)", plan.stop);
+  section("forget (records of processes that are gone)", plan.forget);
+  section("start (dependencies first)", plan.start);
+  section("keep", plan.keep);
+  if (lines.length === 0) lines.push("nothing to do");
+  return `${lines.join("\n")}\n`;
+}
+
+export function eventRenderer(io: Output, options: { json: boolean; dryRun?: boolean }): (event: SwitchEvent) => void {
+  if (options.json) return (event) => io.out(`${JSON.stringify(event)}\n`);
+  return (event) => {
+    switch (event.type) {
+      case "plan": {
+        const { plan } = event;
+        if (options.dryRun === true) io.out(renderPlan(plan));
+        else io.out(`plan: stop ${plan.stop.length}, start ${plan.start.length}, keep ${plan.keep.length}\n`);
+        return;
+      }
+      case "recovering":
+        return io.err(`${paint(io, 33, "recovering")}: ${event.message}\n`);
+      case "forgotten":
+        return io.out(`forgot ${event.name}: ${event.reason}\n`);
+      case "stopping":
+        return io.out(`stopping ${event.name} (PID ${event.pid}): ${event.reason}\n`);
+      case "stopped":
+        return io.out(`stopped ${event.name} in ${event.ms} ms${event.killed ? " (SIGKILL after the stop timeout)" : ""}\n`);
+      case "starting":
+        return io.out(`starting ${event.name}: ${event.reason}\n`);
+      case "started":
+        return io.out(`started ${event.name} (PID ${event.pid})\n`);
+      case "ready":
+        return io.out(`${paint(io, 32, "ready")} ${event.name} in ${event.ms} ms\n`);
+      case "failed": {
+        io.err(`${paint(io, 31, "failed")} ${event.name}: ${event.message}\n`);
+        if (event.logTail !== "") io.err(`--- end of its log ---\n${event.logTail}\n----------------------\n`);
+        return;
+      }
+      case "undoing":
+        return io.err(`undo: ${event.message}\n`);
+      case "done":
+        return io.out(event.generation === undefined ? `done in ${event.ms} ms\n` : `done: generation ${event.generation} in ${event.ms} ms\n`);
+    }
+  };
+}

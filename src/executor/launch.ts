@@ -1,0 +1,168 @@
+// Starting processes: the only place procman spawns what the model declares. Foreground processes
+// are daemonized here (new session and process group, stdin /dev/null, output appended to the
+// log); daemons are run and must leave a PID file naming a live process.
+import { spawn } from "node:child_process";
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync } from "node:fs";
+import path from "node:path";
+import type { Command, ResolvedProcess } from "../model/types.js";
+import { writeFileAtomic } from "./atomic.js";
+import { identityOf, readProcStat, type ProcessIdentity } from "./proc.js";
+import { readPidFile, sleep } from "./readiness.js";
+
+/** Environment variable that marks every process procman spawns: `<name>:<specHash>:<stateDir>`. */
+export const TAG_VARIABLE = "PROCMAN_TAG";
+
+export function tagFor(name: string, specHash: string, stateDir: string): string {
+  return `${name}:${specHash}:${stateDir}`;
+}
+
+export class StartError extends Error {
+  constructor(readonly process: string, message: string) {
+    super(message);
+  }
+}
+
+export interface Launched extends ProcessIdentity {
+  /** Size of the log before the start: readiness by log line only reads what came after. */
+  readonly logOffset: number;
+  readonly pgid: number;
+}
+
+export async function launch(process: ResolvedProcess, specHash: string, stateDir: string): Promise<Launched> {
+  mkdirSync(path.dirname(process.logFile), { recursive: true, mode: 0o755 });
+  mkdirSync(path.dirname(process.pidFile), { recursive: true, mode: 0o755 });
+  const logOffset = fileSize(process.logFile);
+  const environment = { ...process.environment, [TAG_VARIABLE]: tagFor(process.name, specHash, stateDir) };
+  if (process.initialize !== undefined) {
+    const code = await runToExit(process, { executable: "/bin/sh", args: ["-c", process.initialize] }, environment, process.readiness.timeout);
+    if (code !== undefined) throw new StartError(process.name, `initialize failed (${code})`);
+  }
+  return process.mode === "foreground"
+    ? launchForeground(process, process.foreground!, environment, logOffset)
+    : launchDaemon(process, process.daemon!, environment, logOffset);
+}
+
+async function launchForeground(
+  process: ResolvedProcess,
+  command: Command,
+  environment: Record<string, string>,
+  logOffset: number,
+): Promise<Launched> {
+  const child = await spawnDetached(process, command, environment);
+  const identity = identityOf(child);
+  if (identity === undefined) throw new StartError(process.name, "exited at once");
+  writeFileAtomic(process.pidFile, `${child}\n`);
+  return { ...identity, pgid: child, logOffset };
+}
+
+async function launchDaemon(
+  process: ResolvedProcess,
+  command: Command,
+  environment: Record<string, string>,
+  logOffset: number,
+): Promise<Launched> {
+  // A PID file left from before could name an unrelated process: it must not be taken for the new daemon.
+  rmSync(process.pidFile, { force: true });
+  const timeout = process.readiness.timeout;
+  const code = await runToExit(process, command, environment, timeout);
+  if (code !== undefined) throw new StartError(process.name, `the daemon command failed (${code})`);
+  const deadline = Date.now() + timeout * 1000;
+  for (;;) {
+    const identity = readPidFile(process.pidFile);
+    if (identity !== undefined) return { ...identity, pgid: readProcStat(identity.pid)?.pgrp ?? identity.pid, logOffset };
+    if (Date.now() >= deadline) {
+      throw new StartError(process.name, `the daemon exited 0 but ${process.pidFile} did not name a live process within ${timeout} s`);
+    }
+    await sleep(Math.min(100, process.readiness.interval * 1000));
+  }
+}
+
+/** argv with the helpers Node cannot replace: umask and nice before exec, then the identity switch. */
+export function wrapCommand(process: ResolvedProcess, command: Command): string[] {
+  let argv = [command.executable, ...command.args];
+  const root = globalThis.process.getuid?.() === 0;
+  if (root && (process.user !== undefined || process.group !== undefined)) {
+    const ids = process.user !== undefined ? ["--reuid", process.user, "--init-groups"] : ["--clear-groups"];
+    const group = process.group !== undefined ? ["--regid", process.group] : [];
+    argv = ["setpriv", ...ids, ...group, "--", ...argv];
+  }
+  if (process.nice !== undefined) argv = ["nice", "-n", String(process.nice), "--", ...argv];
+  // Positional parameters carry the argv through sh untouched: no quoting, no expansion.
+  if (process.umask !== undefined) argv = ["/bin/sh", "-c", `umask ${process.umask} && exec "$0" "$@"`, ...argv];
+  return argv;
+}
+
+function spawnDetached(process: ResolvedProcess, command: Command, environment: Record<string, string>): Promise<number> {
+  const [executable, ...args] = wrapCommand(process, command);
+  const log = openSync(process.logFile, "a", 0o644);
+  try {
+    const child = spawn(executable!, args, {
+      detached: true, // setsid: its own session and process group
+      stdio: ["ignore", log, log],
+      env: environment,
+      cwd: process.directory ?? "/",
+    });
+    return new Promise((resolve, reject) => {
+      child.once("error", (error: NodeJS.ErrnoException) =>
+        reject(new StartError(process.name, `cannot run ${command.executable}: ${error.code ?? error.message}`)),
+      );
+      child.once("spawn", () => {
+        child.unref();
+        resolve(child.pid!);
+      });
+    });
+  } finally {
+    closeSync(log);
+  }
+}
+
+/** Runs a command to its end (initialize, a daemon's launcher) with output to the log: undefined on exit 0, else why. */
+async function runToExit(
+  process: ResolvedProcess,
+  command: Command,
+  environment: Record<string, string>,
+  timeoutSeconds: number,
+): Promise<string | undefined> {
+  const [executable, ...args] = wrapCommand(process, command);
+  const log = openSync(process.logFile, "a", 0o644);
+  try {
+    const child = spawn(executable!, args, { detached: true, stdio: ["ignore", log, log], env: environment, cwd: process.directory ?? "/" });
+    return await new Promise<string | undefined>((resolve) => {
+      const timer = setTimeout(() => {
+        try {
+          globalThis.process.kill(-child.pid!, "SIGKILL");
+        } catch {
+          // already gone
+        }
+      }, timeoutSeconds * 1000);
+      child.once("error", (error: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
+        resolve(`cannot run ${command.executable}: ${error.code ?? error.message}`);
+      });
+      child.once("exit", (code, signal) => {
+        clearTimeout(timer);
+        resolve(code === 0 ? undefined : signal !== null ? `killed by ${signal}` : `exit code ${code}`);
+      });
+    });
+  } finally {
+    closeSync(log);
+  }
+}
+
+function fileSize(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** The last lines of a log, for failure messages. */
+export function logTail(file: string, lines = 15): string {
+  try {
+    const text = readFileSync(file, "utf8");
+    return text.split("\n").slice(-lines - 1).join("\n").trimEnd();
+  } catch {
+    return "";
+  }
+}

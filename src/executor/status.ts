@@ -1,0 +1,74 @@
+// What really runs, per declared process. Reads only: nothing is signalled or changed.
+import type { ProcessManagerName, ResolvedProcess } from "../model/types.js";
+import { specHash } from "../plan/spec-hash.js";
+import { checkIdentity } from "./proc.js";
+import { probeReadiness } from "./readiness.js";
+import { StateDir } from "./state-dir.js";
+
+export type ProcessState =
+  | "running" // identity verified, ready
+  | "not-ready" // identity verified, fails its readiness check now
+  | "changed" // running, but not as the current generation declares (an interrupted switch)
+  | "dead" // was started, is gone
+  | "pid-reused" // its PID now names an unrelated process
+  | "stopped" // not running, as `procman stop` left it
+  | "undeclared"; // running from a record, but not part of the current generation
+
+export interface ProcessStatus {
+  readonly name: string;
+  readonly state: ProcessState;
+  readonly pid: number | null;
+  readonly startedAt: string | null;
+  readonly mode: "foreground" | "daemon" | null;
+  readonly pidFile: string | null;
+  readonly logFile: string | null;
+}
+
+export interface DeploymentStatus {
+  readonly generation: number | null;
+  readonly processManager: ProcessManagerName;
+  readonly active: boolean;
+  readonly processes: readonly ProcessStatus[];
+}
+
+export async function readStatus(stateDir: string): Promise<DeploymentStatus> {
+  const state = new StateDir(stateDir);
+  const current = state.readCurrent();
+  const generation = current !== undefined ? state.readGeneration(current.generation) : undefined;
+  const records = state.readRecords();
+  const declared = generation?.model.processes ?? [];
+  const statuses = await Promise.all(
+    declared.map(async (process: ResolvedProcess): Promise<ProcessStatus> => {
+      const record = records.get(process.name);
+      const base = { name: process.name, mode: process.mode, pidFile: process.pidFile, logFile: process.logFile };
+      if (record === undefined) {
+        return { ...base, state: current?.active === false ? "stopped" : "dead", pid: null, startedAt: null };
+      }
+      const identity = checkIdentity(record);
+      let status: ProcessState = identity === "reused" ? "pid-reused" : identity;
+      if (status === "running" && record.specHash !== specHash(process)) status = "changed";
+      else if (status === "running" && !(await probeReadiness(process))) status = "not-ready";
+      return { ...base, state: status, pid: record.pid, startedAt: record.startedAt };
+    }),
+  );
+  const names = new Set(declared.map((process) => process.name));
+  for (const record of records.values()) {
+    if (names.has(record.name)) continue;
+    const identity = checkIdentity(record);
+    statuses.push({
+      name: record.name,
+      state: identity === "running" ? "undeclared" : identity === "reused" ? "pid-reused" : "dead",
+      pid: record.pid,
+      startedAt: record.startedAt,
+      mode: record.mode,
+      pidFile: record.pidFile,
+      logFile: null,
+    });
+  }
+  return {
+    generation: current?.generation ?? null,
+    processManager: generation?.processManager ?? "direct",
+    active: current?.active ?? false,
+    processes: statuses,
+  };
+}

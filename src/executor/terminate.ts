@@ -1,0 +1,94 @@
+// Stopping: the only place procman signals a process, and only one whose identity (PID and start
+// time) matches what procman recorded when it started it. Stopping is done when the process and
+// its process group are gone, not when the signal was sent.
+import { readFileSync, rmSync } from "node:fs";
+import { checkIdentity, groupHasLiveMembers, readProcStat, type ProcessIdentity } from "./proc.js";
+import { sleep } from "./readiness.js";
+
+export interface StopTarget extends ProcessIdentity {
+  readonly name: string;
+  readonly stopSignal: string;
+  /** Seconds before SIGKILL. */
+  readonly stopTimeout: number;
+  readonly pidFile?: string;
+}
+
+export type StopOutcome = "stopped" | "killed" | "already-gone" | "reused";
+
+export class StopError extends Error {
+  constructor(readonly process: string, message: string) {
+    super(message);
+  }
+}
+
+export async function terminate(target: StopTarget): Promise<StopOutcome> {
+  const check = checkIdentity(target);
+  if (check !== "running") {
+    // Dead, or its PID now names an unrelated process: nothing to signal, ever.
+    if (check === "dead") await reapGroup(target);
+    cleanupPidFile(target);
+    return check === "dead" ? "already-gone" : "reused";
+  }
+  const leader = readProcStat(target.pid)?.pgrp === target.pid;
+  const send = (signal: NodeJS.Signals) => {
+    // Re-verified before every signal: the PID could have been reused since the last look.
+    if (checkIdentity(target) !== "running") return;
+    try {
+      process.kill(leader ? -target.pid : target.pid, signal);
+    } catch {
+      // gone between the check and the kill
+    }
+  };
+  send(target.stopSignal as NodeJS.Signals);
+  let outcome: StopOutcome = "stopped";
+  if (!(await waitGone(target, leader, target.stopTimeout * 1000))) {
+    send("SIGKILL");
+    if (leader && checkIdentity(target) !== "reused") killGroup(target.pid);
+    outcome = "killed";
+    if (!(await waitGone(target, leader, 10_000))) {
+      throw new StopError(target.name, `PID ${target.pid} is still alive after SIGKILL (uninterruptible?)`);
+    }
+  }
+  cleanupPidFile(target);
+  return outcome;
+}
+
+/** Until the process is dead (a zombie counts as dead) and, for a group leader, its group too. */
+async function waitGone(target: ProcessIdentity, leader: boolean, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  let pause = 5;
+  for (;;) {
+    const check = checkIdentity(target);
+    // A reused PID means the old group was empty when the kernel handed the number out again.
+    const gone = check === "reused" || (check === "dead" && (!leader || !groupHasLiveMembers(target.pid)));
+    if (gone) return true;
+    if (Date.now() >= deadline) return false;
+    await sleep(Math.min(pause, Math.max(1, deadline - Date.now())));
+    pause = Math.min(pause * 2, 100);
+  }
+}
+
+/** Members left in the dead leader's group were started by it: they go too (no orphans). */
+async function reapGroup(target: ProcessIdentity): Promise<void> {
+  if (!groupHasLiveMembers(target.pid)) return;
+  killGroup(target.pid);
+  await waitGone(target, true, 10_000);
+}
+
+function killGroup(pgid: number): void {
+  // A PGID cannot be reused while its group has members, so this reaches only that group.
+  try {
+    process.kill(-pgid, "SIGKILL");
+  } catch {
+    // the group is empty
+  }
+}
+
+function cleanupPidFile(target: StopTarget): void {
+  if (target.pidFile === undefined) return;
+  try {
+    if (readFileSync(target.pidFile, "utf8").trim() === String(target.pid)) rmSync(target.pidFile, { force: true });
+  } catch {
+    // no PID file
+  }
+}
