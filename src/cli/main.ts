@@ -3,7 +3,7 @@ import { Command, CommanderError } from "commander";
 import { ProcmanError } from "../errors.js";
 import { registerDeploy } from "./commands/deploy.js";
 import { registerInspect } from "./commands/inspect.js";
-import { registerPlanned } from "./commands/planned.js";
+import { registerGenerate } from "./commands/generate.js";
 import { registerValidate } from "./commands/validate.js";
 import { registerVisualize } from "./commands/visualize.js";
 import { processOutput, type Output } from "./output.js";
@@ -25,7 +25,7 @@ export function buildProgram(io: Output): Command {
   registerVisualize(program, io);
   registerDeploy(program, io);
   registerInspect(program, io);
-  registerPlanned(program);
+  registerGenerate(program, io);
   // Every command exits through runMain, never through commander's process.exit.
   const strict = (command: Command) => {
     command.exitOverride();

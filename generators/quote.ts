@@ -1,0 +1,62 @@
+// Quoting for each target's own parser. Each function returns text that the target turns back into
+// exactly the given string, or the caller must refuse the value (see the `cannot*` predicates).
+
+/** POSIX sh: single quotes, with ' written as '\'' (no other character is special inside). */
+export function shQuote(text: string): string {
+  return `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
+/** A C-style escape for control characters, used by systemd inside double quotes. */
+function cEscapeControls(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f]/g, (char) => {
+    if (char === "\n") return "\\n";
+    if (char === "\t") return "\\t";
+    if (char === "\r") return "\\r";
+    return `\\x${char.charCodeAt(0).toString(16).padStart(2, "0")}`;
+  });
+}
+
+/** One word of an ExecStart= line: `\`, `"`, control characters escaped; `%` → `%%`; `$` → `$$`. */
+export function systemdExecWord(text: string): string {
+  const escaped = cEscapeControls(text.replace(/\\/g, "\\\\").replace(/"/g, '\\"')).replace(/%/g, "%%").replace(/\$/g, "$$$$");
+  return `"${escaped}"`;
+}
+
+/** One Environment= assignment: `$` has no meaning there, `%` does. */
+export function systemdEnvironment(name: string, value: string): string {
+  const escaped = cEscapeControls(`${name}=${value}`.replace(/\\/g, "\\\\").replace(/"/g, '\\"')).replace(/%/g, "%%");
+  return `"${escaped}"`;
+}
+
+/** Settings that are not unquoted (WorkingDirectory=, PIDFile=, append: paths): only `%` is special. */
+export function systemdPath(text: string): string {
+  return text.replace(/%/g, "%%");
+}
+
+/** supervisord `command=`: shlex.split (POSIX) then %-formatting. */
+export function supervisorWord(text: string): string {
+  if (text === "") return '""';
+  return text.replace(/[^A-Za-z0-9_./=:,+@-]/g, (char) => `\\${char}`).replace(/%/g, "%%");
+}
+
+/** supervisord plain values (paths): %-formatting only. */
+export function supervisorValue(text: string): string {
+  return text.replace(/%/g, "%%");
+}
+
+/** Values RawConfigParser would cut (whitespace then ; or #) or split (newlines). */
+export function supervisorCannotCarry(text: string): string | undefined {
+  if (/[\r\n]/.test(text)) return "a line break";
+  if (/\s[;#]/.test(text)) return 'whitespace followed by ";" or "#" (an inline comment to supervisord)';
+  return undefined;
+}
+
+/** XML text content; XML 1.0 cannot carry control characters other than tab, LF and CR. */
+export function xmlText(text: string): string {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/\r/g, "&#13;");
+}
+
+export function xmlCannotCarry(text: string): string | undefined {
+  const match = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/.exec(text);
+  return match === null ? undefined : `control character 0x${match[0].charCodeAt(0).toString(16).padStart(2, "0")}`;
+}
