@@ -35,13 +35,13 @@ export function eventRenderer(io: Output, options: { json: boolean; dryRun?: boo
       case "forgotten":
         return io.out(`forgot ${event.name}: ${event.reason}\n`);
       case "stopping":
-        return io.out(`stopping ${event.name} (PID ${event.pid}): ${event.reason}\n`);
+        return io.out(`stopping ${event.name}${event.pid > 0 ? ` (PID ${event.pid})` : ""}: ${event.reason}\n`);
       case "stopped":
         return io.out(`stopped ${event.name} in ${event.ms} ms${event.killed ? " (SIGKILL after the stop timeout)" : ""}\n`);
       case "starting":
         return io.out(`starting ${event.name}: ${event.reason}\n`);
       case "started":
-        return io.out(`started ${event.name} (PID ${event.pid})\n`);
+        return io.out(`started ${event.name}${event.pid > 0 ? ` (PID ${event.pid})` : ""}\n`);
       case "ready":
         return io.out(`${paint(io, 32, "ready")} ${event.name} in ${event.ms} ms\n`);
       case "failed": {

@@ -7,6 +7,8 @@ import type { ResolvedModel, ResolvedProcess } from "../model/types.js";
 import { planSwitch, type ObservedProcess, type Plan } from "../plan/plan.js";
 import { specHash } from "../plan/spec-hash.js";
 import type { EventSink } from "./events.js";
+import { stopManaged, type ManagedName } from "./managed/deploy.js";
+import { SwitchFailedError, type SwitchResult } from "./switch-result.js";
 import { StartError, TAG_VARIABLE, launch, logTail } from "./launch.js";
 import { checkIdentity, identityOf, listPids, readEnvironmentVariable, readProcStat } from "./proc.js";
 import { NotReadyError, waitUntilReady } from "./readiness.js";
@@ -14,11 +16,7 @@ import { runAsReady } from "./schedule.js";
 import { StateDir, type ProcessRecord } from "./state-dir.js";
 import { terminate } from "./terminate.js";
 
-export class SwitchFailedError extends ProcmanError {
-  constructor(message: string) {
-    super("ESWITCH", message, 1);
-  }
-}
+export { SwitchFailedError, type SwitchResult } from "./switch-result.js";
 
 export interface SwitchOptions {
   readonly model: ResolvedModel;
@@ -29,10 +27,6 @@ export interface SwitchOptions {
   readonly onEvent: EventSink;
 }
 
-export interface SwitchResult {
-  readonly plan: Plan;
-  readonly generation: number | undefined;
-}
 
 export async function switchDeployment(options: SwitchOptions): Promise<SwitchResult> {
   const began = Date.now();
@@ -79,7 +73,14 @@ export async function stopDeployment(stateDir: string, lockWait: number, onEvent
   try {
     await recoverInterrupted(state, onEvent);
     const current = state.readCurrent();
-    const model = current !== undefined ? state.readGeneration(current.generation).model : undefined;
+    const generation = current !== undefined ? state.readGeneration(current.generation) : undefined;
+    const model = generation?.model;
+    if (generation !== undefined && generation.processManager !== "direct") {
+      await stopManaged(state, generation.processManager as ManagedName, generation.model, onEvent);
+      state.setCurrent({ generation: generation.generation, active: false });
+      onEvent({ type: "done", generation: generation.generation, ms: Date.now() - began });
+      return;
+    }
     const records = state.readRecords();
     const empty: ResolvedModel = { context: model?.context ?? ({} as ResolvedModel["context"]), processes: [] };
     const plan = planSwitch(empty, observe(records), model);

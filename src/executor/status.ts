@@ -3,6 +3,7 @@ import type { ProcessManagerName, ResolvedProcess } from "../model/types.js";
 import { specHash } from "../plan/spec-hash.js";
 import { checkIdentity } from "./proc.js";
 import { probeReadiness } from "./readiness.js";
+import { managedRunning, type ManagedName } from "./managed/deploy.js";
 import { StateDir } from "./state-dir.js";
 
 export type ProcessState =
@@ -37,6 +38,23 @@ export async function readStatus(stateDir: string): Promise<DeploymentStatus> {
   const generation = current !== undefined ? state.readGeneration(current.generation) : undefined;
   const records = state.readRecords();
   const declared = generation?.model.processes ?? [];
+  if (generation !== undefined && generation.processManager !== "direct") {
+    const running = await managedRunning(state, generation.processManager as ManagedName, generation.model);
+    return {
+      generation: generation.generation,
+      processManager: generation.processManager,
+      active: current?.active ?? false,
+      processes: declared.map((process) => ({
+        name: process.name,
+        state: running.get(process.name) === true ? "running" : current?.active === false ? "stopped" : "dead",
+        pid: null,
+        startedAt: null,
+        mode: process.mode,
+        pidFile: process.pidFile,
+        logFile: process.logFile,
+      })),
+    };
+  }
   const statuses = await Promise.all(
     declared.map(async (process: ResolvedProcess): Promise<ProcessStatus> => {
       const record = records.get(process.name);

@@ -33,6 +33,8 @@ export function planSwitch(
   desired: ResolvedModel,
   observed: ReadonlyMap<string, ObservedProcess>,
   previous: ResolvedModel | undefined,
+  /** What "changed" compares: the run spec (direct) or the generated files (other managers). */
+  hashOf: (process: ResolvedProcess) => string = specHash,
 ): Plan {
   const before = new Map((previous?.processes ?? []).map((process) => [process.name, process]));
   const wanted = new Map(desired.processes.map((process) => [process.name, process]));
@@ -44,7 +46,7 @@ export function planSwitch(
   for (const process of desired.processes) {
     const seen = observed.get(process.name);
     if (seen === undefined || seen.state !== "running") continue;
-    if (seen.specHash !== specHash(process)) changed.set(process.name, describeChange(before.get(process.name), process));
+    if (seen.specHash !== hashOf(process)) changed.set(process.name, describeChange(before.get(process.name), process));
   }
   const restart = withTransitiveDependents(desired.processes, changed.keys());
 
@@ -53,7 +55,7 @@ export function planSwitch(
       forget.push({ name, reason: seen.state === "reused" ? "its PID now belongs to another process (left alone)" : "not running any more" });
       continue;
     }
-    if (!wanted.has(name)) stop.set(name, "removed from the model");
+    if (!wanted.has(name)) stop.set(name, desired.processes.length === 0 ? "stopping everything" : "removed from the model");
     else if (changed.has(name)) stop.set(name, changed.get(name)!);
     else if (restart.has(name)) stop.set(name, `restarted with what it activatesAfter (${dependencyCause(name, desired, changed)})`);
   }

@@ -1,7 +1,9 @@
 // switch, stop and rollback: the commands that change what runs.
+import path from "node:path";
 import { Option, type Command } from "commander";
 import { ProcmanError } from "../../errors.js";
 import { stopDeployment, switchDeployment } from "../../executor/deployment.js";
+import { switchManaged } from "../../executor/managed/deploy.js";
 import { StateDir } from "../../executor/state-dir.js";
 import { resolveModelFile } from "../../resolve-model.js";
 import { forceDisableUserChangeOption, jsonOption, processManagerOption, resolveOptions, resolveStateDir, stateDirOption, type CommonOptions } from "../options.js";
@@ -24,11 +26,6 @@ function lockWait(options: DeployOptions): number {
   return seconds;
 }
 
-function requireDirect(options: CommonOptions): void {
-  if (options.processManager !== undefined && options.processManager !== "direct") {
-    throw new ProcmanError("ENOTIMPL", `deploying to ${options.processManager} is not implemented in this version yet; use the direct process manager (-P direct) or procman generate`, 1);
-  }
-}
 
 export function registerDeploy(program: Command, io: Output): void {
   program
@@ -41,12 +38,22 @@ export function registerDeploy(program: Command, io: Output): void {
     .option("--dry-run", "print the plan (what stops, starts, stays, and why) and change nothing")
     .addOption(jsonOption())
     .addOption(lockTimeoutOption())
-    .action(async (file: string, options: DeployOptions) => {
-      requireDirect(options);
+    .option("--install-dir <dir>", "other managers: install the generated files here (e.g. ~/.config/systemd/user) instead of under the state dir")
+    .action(async (file: string, options: DeployOptions & { installDir?: string }) => {
       const wait = lockWait(options);
       const model = await resolveModelFile(file, resolveOptions(options));
       const onEvent = eventRenderer(io, { json: options.json === true, dryRun: options.dryRun === true });
-      await switchDeployment({ model, modelFile: file, dryRun: options.dryRun === true, lockWait: wait, onEvent });
+      const common = { model, modelFile: file, dryRun: options.dryRun === true, lockWait: wait, onEvent };
+      const manager = options.processManager ?? "direct";
+      if (manager === "direct") await switchDeployment(common);
+      else {
+        await switchManaged({
+          ...common,
+          manager,
+          ...(options.installDir !== undefined ? { dir: path.resolve(options.installDir) } : {}),
+          onWarning: (message) => io.err(`procman: warning: ${message}\n`),
+        });
+      }
     });
 
   program

@@ -1,0 +1,70 @@
+// launchd: bootstrap/bootout through launchctl, with the race from the seed handled. bootout
+// returns while the job still drains, and a bootstrap of a label that lingers fails with
+// "5: Input/output error": so after bootout procman waits until `launchctl print` no longer finds
+// the label (bounded), and retries a bootstrap that fails with error 5. An unchanged plist is
+// restarted with `kickstart -k` instead.
+import path from "node:path";
+import { launchdLabel } from "../../../generators/launchd.js";
+import type { ProcessContext, ResolvedProcess } from "../../model/types.js";
+import { probeReadiness, sleep } from "../readiness.js";
+import type { ManagerAdapter } from "./adapter.js";
+import { mustRun, runTool, ToolError } from "./run-tool.js";
+
+const GONE_BOUND_MS = 30_000;
+
+export function launchdAdapter(context: ProcessContext, dir: string | undefined): ManagerAdapter {
+  const uid = process.getuid?.() ?? 0;
+  const domain = uid === 0 ? "system" : `gui/${uid}`;
+  const root = dir ?? path.join(context.stateDir, "lib", "procman", "launchd");
+  const target = (name: string) => `${domain}/${launchdLabel(name)}`;
+  const plist = (name: string) => path.join(root, `${launchdLabel(name)}.plist`);
+  const loaded = async (name: string) => (await runTool("launchctl", ["print", target(name)])).exitCode === 0;
+
+  const bootoutAndWait = async (name: string, boundMs = GONE_BOUND_MS): Promise<void> => {
+    await runTool("launchctl", ["bootout", target(name)]);
+    const deadline = Date.now() + boundMs;
+    while (await loaded(name)) {
+      if (Date.now() > deadline) throw new Error(`launchd still has ${launchdLabel(name)} ${boundMs / 1000} s after bootout`);
+      await sleep(100);
+    }
+  };
+
+  const bootstrap = async (process: ResolvedProcess): Promise<void> => {
+    const deadline = Date.now() + (process.stop.timeout + 10) * 1000;
+    for (;;) {
+      const args = ["bootstrap", domain, plist(process.name)];
+      const result = await runTool("launchctl", args);
+      if (result.exitCode === 0) return;
+      // Error 5: the previous instance is still draining; it goes away, so try again.
+      if (!/\b5: Input\/output error/.test(result.output) || Date.now() > deadline) throw new ToolError("launchctl", args, result);
+      await sleep(200);
+    }
+  };
+
+  const waitReady = async (process: ResolvedProcess): Promise<void> => {
+    const deadline = Date.now() + process.readiness.timeout * 1000;
+    while (!(await probeReadiness(process))) {
+      if (Date.now() > deadline) throw new Error(`${process.name} not ready after ${process.readiness.timeout} s under launchd`);
+      await sleep(process.readiness.interval * 1000);
+    }
+  };
+
+  return {
+    manager: "launchd",
+    dir: root,
+    generatorOptions: {},
+    filesOf: (files, name) => files.filter((file) => file.path === `${launchdLabel(name)}.plist`),
+    afterInstall: async () => undefined,
+    start: async ({ process: managed, filesChanged, running }) => {
+      if (running && !filesChanged) {
+        await mustRun("launchctl", ["kickstart", "-k", target(managed.name)]);
+      } else {
+        if (await loaded(managed.name)) await bootoutAndWait(managed.name, (managed.stop.timeout + 10) * 1000);
+        await bootstrap(managed);
+      }
+      await waitReady(managed);
+    },
+    stop: (name) => bootoutAndWait(name),
+    running: loaded,
+  };
+}

@@ -1,0 +1,37 @@
+// systemd: units installed under the state dir (linked into systemd's search path) or straight into
+// a unit directory, then daemon-reload, then start/stop through systemctl. A unit's start returns
+// once its ExecStartPost= readiness check passed, so starting in order gates dependents.
+import path from "node:path";
+import type { ProcessContext } from "../../model/types.js";
+import type { ManagerAdapter } from "./adapter.js";
+import { mustRun, runTool } from "./run-tool.js";
+
+export function systemdAdapter(context: ProcessContext, dir: string | undefined): ManagerAdapter {
+  const user = process.getuid?.() !== 0;
+  const root = dir ?? path.join(context.stateDir, "lib", "procman", "systemd");
+  // Units outside systemd's search path must be linked into it.
+  const linked = dir === undefined;
+  const scope = user ? ["--user"] : [];
+  const systemctl = (...args: string[]) => mustRun("systemctl", [...scope, ...args]);
+  const unit = (name: string) => `${name}.service`;
+  return {
+    manager: "systemd",
+    dir: root,
+    generatorOptions: { userUnits: user },
+    filesOf: (files, name) => files.filter((file) => file.path === unit(name)),
+    afterInstall: async (names, removed) => {
+      for (const name of removed) {
+        if (linked) await runTool("systemctl", [...scope, "disable", unit(name)]);
+      }
+      if (linked && names.length > 0) await systemctl("link", ...names.map((name) => path.join(root, unit(name))));
+      await systemctl("daemon-reload");
+    },
+    start: async ({ process: managed, running }) => {
+      await systemctl(running ? "restart" : "start", unit(managed.name));
+    },
+    stop: async (name) => {
+      await systemctl("stop", unit(name));
+    },
+    running: async (name) => (await runTool("systemctl", [...scope, "is-active", "--quiet", unit(name)])).exitCode === 0,
+  };
+}

@@ -1,0 +1,25 @@
+// sysvinit: the scripts under the state dir, run in dependency order (reversed for stopping).
+import path from "node:path";
+import type { ProcessContext } from "../../model/types.js";
+import type { ManagerAdapter } from "./adapter.js";
+import { mustRun, runTool } from "./run-tool.js";
+
+export function sysvinitAdapter(context: ProcessContext, dir: string | undefined): ManagerAdapter {
+  const root = dir ?? path.join(context.stateDir, "lib", "procman", "sysvinit");
+  const script = (name: string) => path.join(root, "init.d", name);
+  return {
+    manager: "sysvinit",
+    dir: root,
+    generatorOptions: {},
+    filesOf: (files, name) => files.filter((file) => file.path === `init.d/${name}`),
+    afterInstall: async () => undefined,
+    // The script's start waits for readiness itself.
+    start: async ({ process, running }) => {
+      await mustRun(script(process.name), [running ? "restart" : "start"], process.readiness.timeout + process.stop.timeout + 30);
+    },
+    stop: async (name) => {
+      await mustRun(script(name), ["stop"]);
+    },
+    running: async (name) => (await runTool(script(name), ["status"])).exitCode === 0,
+  };
+}
