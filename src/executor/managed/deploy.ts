@@ -16,6 +16,7 @@ import type { EventSink } from "../events.js";
 import { identityOf } from "../proc.js";
 import { StateDir } from "../state-dir.js";
 import type { ManagerAdapter } from "./adapter.js";
+import { ToolError } from "./run-tool.js";
 import { launchdAdapter } from "./launchd.js";
 import { supervisordAdapter } from "./supervisord.js";
 import { systemdAdapter } from "./systemd.js";
@@ -92,6 +93,16 @@ export interface ManagedSwitchOptions {
 }
 
 export async function switchManaged(options: ManagedSwitchOptions): Promise<SwitchResult> {
+  try {
+    return await switchManagedUnchecked(options);
+  } catch (error) {
+    // A manager's tool that fails is an operation that failed (exit 1), not a bug in procman.
+    if (error instanceof ToolError) throw new SwitchFailedError(error.message);
+    throw error;
+  }
+}
+
+async function switchManagedUnchecked(options: ManagedSwitchOptions): Promise<SwitchResult> {
   const began = Date.now();
   const { model, onEvent } = options;
   const state = new StateDir(model.context.stateDir);
@@ -117,17 +128,29 @@ export async function switchManaged(options: ManagedSwitchOptions): Promise<Swit
     if (options.dryRun === true) return { plan, generation: undefined };
 
     state.writeJournal({ ...identityOf(process.pid)!, startedAt: new Date().toISOString(), command: `switch -P ${options.manager}` });
-    const stopped = await stopAll(adapter, plan, onEvent);
+    // A process restarted only because what it activatesAfter changed keeps its files: it is
+    // restarted in place after its dependencies are ready (launchd: kickstart -k), not stopped first.
+    const wantedNames = new Set(model.processes.map((process) => process.name));
+    const inPlace = new Set(
+      plan.stop
+        .map((step) => step.name)
+        .filter((name) => wantedNames.has(name) && installed?.hashes[name] === generated.hashes[name]),
+    );
+    const stopped = await stopAll(adapter, { ...plan, stop: plan.stop.filter((step) => !inPlace.has(step.name)) }, onEvent);
     const previousFiles = previous !== undefined ? generate(adapter, previous) : undefined;
-    const wanted = new Set(model.processes.map((process) => process.name));
-    const removed = Object.keys(installed?.hashes ?? {}).filter((name) => !wanted.has(name));
+    const removed = Object.keys(installed?.hashes ?? {}).filter((name) => !wantedNames.has(name));
+    // The managers open logs and PID files but do not create their directories.
+    for (const managed of model.processes) {
+      mkdirSync(path.dirname(managed.logFile), { recursive: true, mode: 0o755 });
+      mkdirSync(path.dirname(managed.pidFile), { recursive: true, mode: 0o755 });
+    }
     install(adapter, generated.files, removedFiles(previousFiles?.files ?? [], generated.files));
     writeFileAtomic(installedFile(state, options.manager), `${JSON.stringify({ dir: adapter.dir, hashes: generated.hashes })}\n`);
     await adapter.afterInstall(plan.start.map((step) => step.name), removed);
 
     const started: string[] = [];
     try {
-      await startAll(adapter, model, plan, observed, installed?.hashes ?? {}, generated.hashes, started, onEvent);
+      await startAll(adapter, model, plan, new Set(stopped), observed, installed?.hashes ?? {}, generated.hashes, started, onEvent);
     } catch (error) {
       onEvent({ type: "undoing", message: `stopping ${started.length} started, restarting ${stopped.length} stopped` });
       for (const name of [...started].reverse()) await adapter.stop(name).catch(() => undefined);
@@ -173,6 +196,7 @@ async function startAll(
   adapter: ManagerAdapter,
   model: ResolvedModel,
   plan: Plan,
+  stoppedNow: ReadonlySet<string>,
   observed: ReadonlyMap<string, ObservedProcess>,
   before: Readonly<Record<string, string>>,
   after: Readonly<Record<string, string>>,
@@ -180,7 +204,6 @@ async function startAll(
   onEvent: EventSink,
 ): Promise<void> {
   const processes = new Map(model.processes.map((process) => [process.name, process]));
-  const stoppedNow = new Set(plan.stop.map((step) => step.name));
   for (const step of plan.start) {
     const process = processes.get(step.name)!;
     const began = Date.now();

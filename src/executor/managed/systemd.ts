@@ -8,9 +8,10 @@ import { mustRun, runTool } from "./run-tool.js";
 
 export function systemdAdapter(context: ProcessContext, dir: string | undefined): ManagerAdapter {
   const user = process.getuid?.() !== 0;
-  const root = dir ?? path.join(context.stateDir, "lib", "procman", "systemd");
-  // Units outside systemd's search path must be linked into it.
-  const linked = dir === undefined;
+  const underStateDir = path.join(context.stateDir, "lib", "procman", "systemd");
+  const root = dir ?? underStateDir;
+  // Units under the state dir are outside systemd's search path: they are linked into it.
+  const linked = root === underStateDir;
   const scope = user ? ["--user"] : [];
   const systemctl = (...args: string[]) => mustRun("systemctl", [...scope, ...args]);
   const unit = (name: string) => `${name}.service`;
