@@ -3,7 +3,12 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import path from "node:path";
 
-export function writeFileAtomic(file: string, contents: string, mode = 0o644): void {
+/**
+ * `durable: false` skips the fsyncs but keeps the rename: a killed procman still leaves the old or
+ * the new file. For runtime state (PID files, process records) that an OS crash makes moot anyway —
+ * every process is gone then — and that is written once per process, where fsync dominated.
+ */
+export function writeFileAtomic(file: string, contents: string, mode = 0o644, durable = true): void {
   const dir = path.dirname(file);
   mkdirSync(dir, { recursive: true });
   const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
@@ -11,7 +16,7 @@ export function writeFileAtomic(file: string, contents: string, mode = 0o644): v
     const fd = openSync(temp, "w", mode);
     try {
       writeSync(fd, contents);
-      fsyncSync(fd);
+      if (durable) fsyncSync(fd);
     } finally {
       closeSync(fd);
     }
@@ -20,12 +25,12 @@ export function writeFileAtomic(file: string, contents: string, mode = 0o644): v
     rmSync(temp, { force: true });
     throw error;
   }
-  syncDirectory(dir);
+  if (durable) syncDirectory(dir);
 }
 
-export function removeFileDurably(file: string): void {
+export function removeFile(file: string, durable = true): void {
   rmSync(file, { force: true });
-  syncDirectory(path.dirname(file));
+  if (durable) syncDirectory(path.dirname(file));
 }
 
 function syncDirectory(dir: string): void {

@@ -51,7 +51,7 @@ async function launchForeground(
   const child = await spawnDetached(process, command, environment);
   const identity = identityOf(child);
   if (identity === undefined) throw new StartError(process.name, "exited at once");
-  writeFileAtomic(process.pidFile, `${child}\n`);
+  writeFileAtomic(process.pidFile, `${child}\n`, 0o644, false);
   return { ...identity, pgid: child, logOffset };
 }
 

@@ -5,7 +5,7 @@ import path from "node:path";
 import lockfile from "proper-lockfile";
 import { ProcmanError } from "../errors.js";
 import type { ProcessManagerName, ProcessMode, ResolvedModel } from "../model/types.js";
-import { removeFileDurably, writeFileAtomic } from "./atomic.js";
+import { removeFile, writeFileAtomic } from "./atomic.js";
 import type { ProcessIdentity } from "./proc.js";
 
 /** What procman knows about a process it started: enough to verify and stop it without the model. */
@@ -109,11 +109,11 @@ export class StateDir {
   }
 
   writeRecord(record: ProcessRecord): void {
-    writeFileAtomic(path.join(this.recordsDir, `${record.name}.json`), `${JSON.stringify(record, null, 2)}\n`);
+    writeFileAtomic(path.join(this.recordsDir, `${record.name}.json`), `${JSON.stringify(record, null, 2)}\n`, 0o644, false);
   }
 
   removeRecord(name: string): void {
-    removeFileDurably(path.join(this.recordsDir, `${name}.json`));
+    removeFile(path.join(this.recordsDir, `${name}.json`), false);
   }
 
   // ---- generations ----
@@ -163,7 +163,7 @@ export class StateDir {
   }
 
   clearJournal(): void {
-    removeFileDurably(path.join(this.lib, "journal.json"));
+    removeFile(path.join(this.lib, "journal.json"));
   }
 }
 
