@@ -53,7 +53,9 @@ export async function runMain(argv: readonly string[], io: Output = processOutpu
     const debug = argv.includes("--debug");
     if (error instanceof ProcmanError) {
       io.err(`procman: ${error.message}\n`);
-      if (debug && error.stack !== undefined) io.err(`${error.stack}\n`);
+      // The message is printed above: only the frames, so the problem list is not printed twice.
+      const frames = (error.stack ?? "").split("\n").filter((line) => /^\s+at /.test(line));
+      if (debug && frames.length > 0) io.err(`${frames.join("\n")}\n`);
       if (debug && error.cause instanceof Error && error.cause.stack !== undefined) io.err(`caused by: ${error.cause.stack}\n`);
       return error.exitCode;
     }

@@ -18,7 +18,13 @@ export function parseDataModel(text: string, file: string, context: ProcessConte
     const position = lineCounter.linePos(problem.pos[0]);
     throw new LoadError(file, `syntax error: ${problem.message.split("\n")[0]}`, { line: position.line, column: position.col });
   }
-  const data: unknown = document.toJS({ maxAliasCount: 1000 });
+  let data: unknown;
+  try {
+    data = document.toJS({ maxAliasCount: 1000 });
+  } catch (error) {
+    // e.g. "Excessive alias count": bad input, not a bug in procman.
+    throw new LoadError(file, error instanceof Error ? error.message : String(error), { cause: error });
+  }
   if (data === null || data === undefined) throw new LoadError(file, "the model is empty");
   if (typeof data !== "object") {
     throw new LoadError(file, `the model must be a mapping from name to process or a list of processes (got ${typeof data})`);

@@ -49,7 +49,9 @@ async function importModule(absolute: string, file: string): Promise<unknown> {
     alias: { procman: selfEntry() },
     moduleCache: false,
     fsCache: false,
-    interopDefault: true,
+    // Not true: jiti's interop then fails on `export default null` with an unrelated TypeError
+    // ("Cannot read properties of null (reading 'then')"). The namespace's `default` is used below.
+    interopDefault: false,
   });
   let namespace: Record<string, unknown>;
   try {

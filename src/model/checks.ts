@@ -84,7 +84,7 @@ export function checkNumber(
   const lower = range.exclusiveMin === true ? `greater than ${range.min}` : `at least ${range.min}`;
   const kind = range.integer === true ? "an integer" : "a number";
   if (typeof value !== "number" || !Number.isFinite(value) || (range.integer === true && !Number.isInteger(value))) {
-    report(field, `must be ${kind}${unit} (got ${describeValue(value)})`);
+    report(field, `must be ${kind}${unit === "" ? "" : ` of${unit}`} (got ${describeValue(value)})`);
     return undefined;
   }
   const tooLow = range.exclusiveMin === true ? value <= range.min : value < range.min;

@@ -115,12 +115,13 @@ export function normalizeModel(exported: unknown, context: ProcessContext, optio
 function collectEntries(exported: unknown, issues: IssueList): Entry[] {
   if (Array.isArray(exported)) {
     return exported.map((value, index) => {
-      const named = isPlainObject(value) && typeof value.name === "string" ? ` ("${value.name}")` : "";
+      const named = isPlainObject(value) && typeof value.name === "string" ? ` (${JSON.stringify(value.name)})` : "";
       return { label: `process #${index + 1}${named}`, key: undefined, value };
     });
   }
   if (isPlainObject(exported)) {
-    return Object.entries(exported).map(([key, value]) => ({ label: key, key, value }));
+    // A key that is not a valid name is quoted, so that a control character cannot break the error list.
+    return Object.entries(exported).map(([key, value]) => ({ label: NAME.test(key) ? key : JSON.stringify(key), key, value }));
   }
   issues.add({
     message: `the model must be a mapping from name to process, a list of processes, or a function returning one (got ${describeValue(exported)})`,
