@@ -3,7 +3,7 @@
 // with its own argv as positional parameters (no re-quoting). Pure.
 import type { ResolvedModel, ResolvedProcess } from "../src/model/types.js";
 import { xmlCannotCarry, xmlText } from "./quote.js";
-import { dependencyWrapper } from "./readiness-script.js";
+import { startWrapper } from "./readiness-script.js";
 import { daemonProxy } from "./daemon-proxy.js";
 import { GeneratorError, type GeneratedFile, type GeneratorOutput } from "./types.js";
 
@@ -19,21 +19,28 @@ export function generateLaunchd(model: ResolvedModel): GeneratorOutput {
   const byName = new Map(model.processes.map((process) => [process.name, process]));
   const issues: string[] = [];
   const files: GeneratedFile[] = model.processes.map((process) => {
-    const plist = translate(process, process.activatesAfter.map((name) => byName.get(name)!));
+    const dependencies = process.activatesAfter.map((name) => byName.get(name)!);
+    const plist = translate(process, dependencies);
     checkCarriable(process.name, plist, "", issues);
+    // Behind the daemon proxy or the start wrapper, the program starts through `env -i`.
+    const wrapped = process.foreground === undefined || startWrapper(dependencies, process) !== undefined;
+    if (wrapped && (process.foreground ?? process.daemon)!.executable.includes("=")) {
+      issues.push(`${process.name}: an executable path with "=" would be read by env as an assignment`);
+    }
     return { path: `${launchdLabel(process.name)}.plist`, contents: render(plist), mode: 0o644 };
   });
   if (issues.length > 0) throw new GeneratorError("launchd", issues);
   return { files, warnings: [] };
 }
 
-/** The argv launchd runs: the declared one, behind the dependency wait and the daemon proxy when needed. */
+/** The argv launchd runs: the declared one, behind the dependency wait, initialize and the daemon proxy when needed. */
 export function launchdArgv(process: ResolvedProcess, dependencies: readonly ResolvedProcess[]): string[] {
   // launchd supervises a foreground process; a self-daemonizing one goes through a proxy.
   let argv = process.foreground !== undefined
     ? [process.foreground.executable, ...process.foreground.args]
     : daemonProxy(process);
-  const wrapper = dependencyWrapper(dependencies);
+  // The wrapper's sh execs the program through `env -i`: it would add PWD to the environment.
+  const wrapper = startWrapper(dependencies, process, process.environment);
   if (wrapper !== undefined) argv = ["/bin/sh", "-c", wrapper, ...argv];
   return argv;
 }

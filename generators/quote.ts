@@ -33,10 +33,17 @@ export function systemdPath(text: string): string {
   return text.replace(/%/g, "%%");
 }
 
-/** supervisord `command=`: shlex.split (POSIX) then %-formatting. */
+/**
+ * supervisord `command=`: shlex.split (POSIX) then %-formatting. Whitespace (as Python's
+ * str.isspace() sees it) goes inside double quotes rather than after a backslash: RawConfigParser
+ * strips trailing whitespace from the value, which would leave a dangling `\` after a last argument
+ * that ends in whitespace.
+ */
 export function supervisorWord(text: string): string {
   if (text === "") return '""';
-  return text.replace(/[^A-Za-z0-9_./=:,+@-]/g, (char) => `\\${char}`).replace(/%/g, "%%");
+  return text
+    .replace(/[^A-Za-z0-9_./=:,+@-]/g, (char) => (/[\s\x1c-\x1f\x85]/.test(char) ? `"${char}"` : `\\${char}`))
+    .replace(/%/g, "%%");
 }
 
 /** supervisord plain values (paths): %-formatting only. */
@@ -44,10 +51,11 @@ export function supervisorValue(text: string): string {
   return text.replace(/%/g, "%%");
 }
 
-/** Values RawConfigParser would cut (whitespace then ; or #) or split (newlines). */
+/** Values RawConfigParser would cut (whitespace then ; or #), split (newlines) or strip (whitespace at either end). */
 export function supervisorCannotCarry(text: string): string | undefined {
   if (/[\r\n]/.test(text)) return "a line break";
-  if (/\s[;#]/.test(text)) return 'whitespace followed by ";" or "#" (an inline comment to supervisord)';
+  if (/[\s\x1c-\x1f\x85][;#]/.test(text)) return 'whitespace followed by ";" or "#" (an inline comment to supervisord)';
+  if (/^[\s\x1c-\x1f\x85]|[\s\x1c-\x1f\x85]$/.test(text)) return "whitespace at its start or end (supervisord strips it)";
   return undefined;
 }
 

@@ -3,43 +3,86 @@
 import type { Readiness, ResolvedProcess } from "../src/model/types.js";
 import { shQuote } from "./quote.js";
 
+/**
+ * `env -i 'NAME=value' ...`: runs what follows with exactly this environment. A sh in front of a
+ * program does not pass its environment on unchanged (dash exports PWD, resets IFS and OPTIND).
+ */
+export function exactEnv(environment: Readonly<Record<string, string>>): string {
+  return ["env -i", ...Object.entries(environment).map(([name, value]) => shQuote(`${name}=${value}`))].join(" ");
+}
+
+/** Where a readiness command runs: the process's exact environment and working directory. */
+export type CheckContext = Pick<ResolvedProcess, "environment" | "directory">;
+
 /** A one-shot sh command that exits 0 when the process is ready; undefined for "alive after start". */
-export function readinessCheck(readiness: Readiness, logFile: string): string | undefined {
+export function readinessCheck(readiness: Readiness, logFile: string, context?: CheckContext): string | undefined {
   switch (readiness.kind) {
     case "started":
       return undefined;
     case "pidFile":
-      return `{ read -r p < ${shQuote(readiness.path)} && [ -n "$p" ] && kill -0 "$p"; } 2>/dev/null`;
+      // `read` fails at end of file without a newline, though it has read the PID: accept that too.
+      return `{ { read -r p || [ -n "$p" ]; } < ${shQuote(readiness.path)} && [ -n "$p" ] && kill -0 "$p"; } 2>/dev/null`;
     case "tcp":
-      // POSIX sh has no sockets; bash's /dev/tcp is on every Linux and macOS.
-      return `/bin/bash -c ${shQuote(`exec 3<>/dev/tcp/${readiness.host}/${readiness.port}`)} 2>/dev/null`;
+      // POSIX sh has no sockets; bash's /dev/tcp is on every Linux and macOS. Host and port are
+      // positional parameters, never part of bash's source text.
+      return `/bin/bash -c 'exec 3<>"/dev/tcp/$0/$1"' ${shQuote(readiness.host)} ${readiness.port} 2>/dev/null`;
     case "http":
       return `[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 ${shQuote(readiness.url)})" = ${readiness.status} ]`;
-    case "command":
-      return `/bin/sh -c ${shQuote(readiness.command)}`;
+    case "command": {
+      // As the direct manager runs it: with the process's environment, in its directory.
+      if (context === undefined) return `/bin/sh -c ${shQuote(readiness.command)}`;
+      return `( cd ${shQuote(context.directory ?? "/")} && exec ${exactEnv(context.environment)} /bin/sh -c ${shQuote(readiness.command)} )`;
+    }
     case "logLine":
       return `grep -Eq -- ${shQuote(readiness.pattern)} ${shQuote(logFile)} 2>/dev/null`;
   }
 }
 
-/** One line of sh (supervisord's command= cannot carry more) that polls the check until it passes, or exits 1 after the timeout. */
+/**
+ * One line of sh (supervisord's command= cannot carry more) that polls the check until it passes,
+ * or exits 1 once the timeout has passed (at least the timeout: `date +%s` counts whole seconds).
+ */
 export function waitForReady(process: ResolvedProcess): string | undefined {
-  const check = readinessCheck(process.readiness, process.logFile);
+  const check = readinessCheck(process.readiness, process.logFile, process);
   if (check === undefined) return undefined;
   const { timeout, interval } = process.readiness;
   const message = shQuote(`procman: ${process.name} not ready after ${timeout} s`);
   return (
     `deadline=$(( $(date +%s) + ${Math.ceil(timeout)} )); ` +
     `until ${check}; do ` +
-    `if [ "$(date +%s)" -ge "$deadline" ]; then echo ${message} >&2; exit 1; fi; ` +
+    `if [ "$(date +%s)" -gt "$deadline" ]; then echo ${message} >&2; exit 1; fi; ` +
     `sleep ${interval}; ` +
     "done"
   );
 }
 
-/** sh that waits for every dependency to be ready, then execs the program given as "$0" "$@". */
-export function dependencyWrapper(dependencies: readonly ResolvedProcess[]): string | undefined {
-  const waits = dependencies.map(waitForReady).filter((wait): wait is string => wait !== undefined);
-  if (waits.length === 0) return undefined;
-  return `${waits.join("; ")}; exec "$0" "$@"`;
+/**
+ * sh that waits for every dependency to be ready, then execs the program given as "$0" "$@" —
+ * with exactly `environment` when given (else with what the sh has, PWD included).
+ */
+export function dependencyWrapper(dependencies: readonly ResolvedProcess[], environment?: Readonly<Record<string, string>>): string | undefined {
+  return startWrapper(dependencies, undefined, environment);
+}
+
+/** sh that runs the process's initialize snippet as the direct manager does (its environment, its directory), or exits 1. */
+export function initializeStep(process: ResolvedProcess): string | undefined {
+  if (process.initialize === undefined) return undefined;
+  const message = shQuote(`procman: ${process.name}: initialize failed`);
+  return `( cd ${shQuote(process.directory ?? "/")} && exec ${exactEnv(process.environment)} /bin/sh -c ${shQuote(process.initialize)} ) < /dev/null || { echo ${message} >&2; exit 1; }`;
+}
+
+/**
+ * For supervisors that start a program only through its argv (launchd, supervisord): sh that waits
+ * for the dependencies, runs `process`'s initialize snippet, then execs "$0" "$@" (with exactly
+ * `environment` when given). Undefined when there is nothing to do first.
+ */
+export function startWrapper(
+  dependencies: readonly ResolvedProcess[],
+  process: ResolvedProcess | undefined,
+  environment?: Readonly<Record<string, string>>,
+): string | undefined {
+  const steps = [...dependencies.map(waitForReady), process === undefined ? undefined : initializeStep(process)];
+  const script = steps.filter((step): step is string => step !== undefined);
+  if (script.length === 0) return undefined;
+  return `${script.join("; ")}; exec ${environment !== undefined ? `${exactEnv(environment)} ` : ""}"$0" "$@"`;
 }

@@ -6,7 +6,7 @@ import { activationLayers } from "../src/graph/graph.js";
 import type { ResolvedModel, ResolvedProcess } from "../src/model/types.js";
 import { daemonProxy } from "./daemon-proxy.js";
 import { supervisorCannotCarry, supervisorValue, supervisorWord } from "./quote.js";
-import { dependencyWrapper } from "./readiness-script.js";
+import { startWrapper } from "./readiness-script.js";
 import { GeneratorError, type GeneratedFile, type GeneratorOutput } from "./types.js";
 
 type Section = Record<string, string | number | boolean>;
@@ -28,7 +28,7 @@ export function generateSupervisord(model: ResolvedModel): GeneratorOutput {
   return { files, warnings };
 }
 
-/** The argv supervisord runs for a process: dependency wait, exact environment, nice, program. */
+/** The argv supervisord runs for a process: dependency wait and initialize, exact environment, nice, program. */
 export function supervisordArgv(process: ResolvedProcess, dependencies: readonly ResolvedProcess[]): string[] {
   const environment = Object.entries(process.environment).map(([name, value]) => `${name}=${value}`);
   const nice = process.nice !== undefined ? ["nice", "-n", String(process.nice)] : [];
@@ -36,7 +36,7 @@ export function supervisordArgv(process: ResolvedProcess, dependencies: readonly
     ? [...nice, process.foreground.executable, ...process.foreground.args]
     : [...nice, ...daemonProxy(process)];
   let argv = ["/usr/bin/env", "-i", ...environment, ...program];
-  const wrapper = dependencyWrapper(dependencies);
+  const wrapper = startWrapper(dependencies, process);
   if (wrapper !== undefined) argv = ["/bin/sh", "-c", wrapper, ...argv];
   return argv;
 }
@@ -93,7 +93,8 @@ function renderMain(): string {
     },
     "rpcinterface:supervisor": { "supervisor.rpcinterface_factory": "supervisor.rpcinterface:make_main_rpcinterface" },
     supervisorctl: { serverurl: "unix://%(here)s/supervisor.sock" },
-    include: { files: "%(here)s/conf.d/*.conf" },
+    // Relative to this file: supervisord splits files= on whitespace after expanding %(here)s.
+    include: { files: "conf.d/*.conf" },
   });
 }
 

@@ -37,6 +37,11 @@ function translate(process: ResolvedProcess, options: GeneratorOptions, warnings
   if (/^[@\-:+!]/.test(command.executable)) {
     issues.push(`${process.name}: an executable starting with ${command.executable[0]} means something else to systemd's ExecStart=`);
   }
+  // Paths are not unquoted: systemd strips whitespace at the end of a setting's value.
+  const paths = { directory: process.directory, pidFile: forking ? process.pidFile : undefined, logFile: process.logFile };
+  for (const [field, value] of Object.entries(paths)) {
+    if (value !== undefined && /\s$/.test(value)) issues.push(`${process.name}: ${field} ends with whitespace, which systemd strips`);
+  }
   const unit: Unit = {
     Unit: {
       Description: systemdPath(process.description ?? process.name),
@@ -96,5 +101,8 @@ function render(unit: Unit): string {
 function renderValue(value: string | number | boolean): string {
   if (typeof value === "boolean") return value ? "yes" : "no";
   // A newline would end the setting and start a new one: never let one through.
-  return String(value).replace(/\n/g, " ");
+  const text = String(value).replace(/\n/g, " ");
+  // A line ending in an unescaped backslash continues on the next line (swallowing the next
+  // setting). A space after it ends the line instead and is then stripped: the value stays exact.
+  return /(?:^|[^\\])(?:\\\\)*\\$/.test(text) ? `${text} ` : text;
 }

@@ -7,11 +7,15 @@ import { activationLayers } from "../src/graph/graph.js";
 import type { ResolvedModel, ResolvedProcess } from "../src/model/types.js";
 import { shQuote } from "./quote.js";
 import { waitForReady } from "./readiness-script.js";
-import type { GeneratedFile, GeneratorOutput } from "./types.js";
+import { GeneratorError, type GeneratedFile, type GeneratorOutput } from "./types.js";
 
 export function generateSysvinit(model: ResolvedModel): GeneratorOutput {
   const warnings: string[] = [];
   const files: GeneratedFile[] = [];
+  const issues = model.processes
+    .filter((process) => (process.foreground ?? process.daemon)!.executable.includes("="))
+    .map((process) => `${process.name}: an executable path with "=" would be read by env as an assignment`);
+  if (issues.length > 0) throw new GeneratorError("sysvinit", issues);
   const layers = activationLayers(model.processes);
   if (layers.length > 98) warnings.push(`the graph has ${layers.length} layers; start-order numbers stop at 99`);
   for (const process of model.processes) {
@@ -37,8 +41,14 @@ function renderScript(process: ResolvedProcess, _count: number): string {
   const command = process.foreground ?? process.daemon!;
   const foreground = process.foreground !== undefined;
   const environment = Object.entries(process.environment).map(([name, value]) => q(`${name}=${value}`)).join(" ");
+  // Without a group, the user's primary group (as systemd and supervisord do), never root's.
+  const identity = [
+    ...(process.user !== undefined ? [`--reuid ${q(process.user)}`] : []),
+    ...(process.group !== undefined ? [`--regid ${q(process.group)}`] : process.user !== undefined ? [`--regid "$(id -g ${q(process.user)})"`] : []),
+    process.user !== undefined ? "--init-groups" : "--clear-groups",
+  ].join(" ");
   const root = (process.user !== undefined || process.group !== undefined)
-    ? `if [ "$(id -u)" -eq 0 ]; then set -- setpriv ${process.user !== undefined ? `--reuid ${q(process.user)} --init-groups` : "--clear-groups"}${process.group !== undefined ? ` --regid ${q(process.group)}` : ""} -- "$@"; fi`
+    ? `if [ "$(id -u)" -eq 0 ]; then set -- setpriv ${identity} -- "$@"; fi`
     : "";
   const nice = process.nice !== undefined ? `set -- nice -n ${process.nice} "$@"` : "";
   const umask = process.umask !== undefined ? `umask ${process.umask}` : "";
@@ -64,27 +74,31 @@ function renderScript(process: ResolvedProcess, _count: number): string {
     `STOP_SIGNAL=${q(process.stop.signal.replace(/^SIG/, ""))}`,
     `STOP_TIMEOUT=${Math.ceil(process.stop.timeout)}`,
     `RELOAD_SIGNAL=${q(process.stop.reloadSignal.replace(/^SIG/, ""))}`,
+    '# This script by an absolute path: start runs it again (as "launch") from a new session.',
+    'case "$0" in /*) SCRIPT=$0 ;; *) SCRIPT=${PWD%/}/$0 ;; esac',
     "",
     "# The start time of a PID (Linux /proc field 22), empty where there is no /proc.",
     "start_time() {",
     `  [ -r "/proc/$1/stat" ] && sed 's/^.*) //' "/proc/$1/stat" | cut -d' ' -f20`,
     "}",
     "",
-    "# 0 when the PID file names the live process this script started (a zombie is dead).",
+    "# 0 when the PID file names the live process this script started (a zombie is dead). With /proc,",
+    "# the start time recorded beside the PID must match: a PID file alone may name a reused PID.",
     "running() {",
     '  [ -s "$PIDFILE" ] || return 1',
-    '  read -r pid < "$PIDFILE" || return 1',
+    '  { read -r pid || [ -n "$pid" ]; } < "$PIDFILE" || return 1',
     '  case "$pid" in ""|*[!0-9]*) return 1 ;; esac',
     '  kill -0 "$pid" 2>/dev/null || return 1',
     '  if [ -r "/proc/$pid/stat" ]; then',
     `    [ "$(sed 's/^.*) //' "/proc/$pid/stat" | cut -d' ' -f1)" != Z ] || return 1`,
-    '    [ ! -s "$PIDFILE.start" ] || [ "$(cat "$PIDFILE.start")" = "$(start_time "$pid")" ] || return 1',
+    '    [ -s "$PIDFILE.start" ] && [ "$(cat "$PIDFILE.start")" = "$(start_time "$pid")" ] || return 1',
     "  fi",
     "}",
     "",
+    "# The start time first: a PID file is never without it.",
     "record_pid() {",
-    '  echo "$1" > "$PIDFILE.tmp" && mv -f "$PIDFILE.tmp" "$PIDFILE"',
     '  start_time "$1" > "$PIDFILE.start.tmp" && mv -f "$PIDFILE.start.tmp" "$PIDFILE.start"',
+    '  echo "$1" > "$PIDFILE.tmp" && mv -f "$PIDFILE.tmp" "$PIDFILE"',
     "}",
     "",
     "# The program with its exact environment and the helpers for umask, nice and identity.",
@@ -113,7 +127,7 @@ function renderScript(process: ResolvedProcess, _count: number): string {
       : [
           '  ( launch ) < /dev/null >> "$LOGFILE" 2>&1 || { echo "$NAME: the daemon command failed" >&2; return 1; }',
           `  n=$(( ${Math.ceil(process.readiness.timeout)} * 10 ))`,
-          '  until [ -s "$PIDFILE" ] && read -r pid < "$PIDFILE" && kill -0 "$pid" 2>/dev/null; do',
+          '  until [ -s "$PIDFILE" ] && { read -r pid || [ -n "$pid" ]; } < "$PIDFILE" && kill -0 "$pid" 2>/dev/null; do',
           '    n=$((n - 1)); [ "$n" -gt 0 ] || { echo "$NAME: no live PID in $PIDFILE" >&2; return 1; }',
           "    sleep 0.1",
           "  done",
@@ -126,7 +140,7 @@ function renderScript(process: ResolvedProcess, _count: number): string {
     "}",
     "",
     "launch_setsid() {",
-    "  exec setsid \"$0\" launch",
+    '  exec setsid /bin/sh "$SCRIPT" launch',
     "}",
     "",
     "do_stop() {",

@@ -1,0 +1,353 @@
+// sysvinit: the generated LSB init scripts run for real: start/status/stop with their LSB exit
+// codes, the program gets its argv and environment byte for byte (newlines included: sh single
+// quotes carry them), a stale PID file never makes the script signal someone else's process, and
+// a self-daemonizing program starts and stops through its script. systemd-sysv-generator reads the
+// LSB header.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { spawn } from "node:child_process";
+import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { generateSysvinit } from "../../generators/sysvinit.js";
+import { GeneratorError, type GeneratorOutput } from "../../generators/types.js";
+import { createContext } from "../../src/model/context.js";
+import type { ResolvedModel } from "../../src/model/types.js";
+import { resolveModel } from "../../src/resolve-model.js";
+import { procman, show as showCli } from "../helpers/cli.js";
+import { makeTempDir } from "../helpers/tmp.js";
+import {
+  DAEMON,
+  MINIMAL_PATH,
+  NODE,
+  REPORT,
+  assertStartedAsDeclared,
+  exampleFiles,
+  fileOf,
+  freePort,
+  hostileModel,
+  isAlive,
+  killAll,
+  processesMentioning,
+  readReport,
+  resolveExample,
+  run,
+  show,
+  waitFor,
+  waitForReport,
+  writeOutput,
+  type Run,
+} from "./hostile.js";
+import { need } from "./target-tools.js";
+
+function resolve(exported: unknown, dir: string): ResolvedModel {
+  return resolveModel(exported, createContext({ stateDir: path.join(dir, "state"), modelDir: dir, processManager: "sysvinit" }), { nameMustMatchKey: false });
+}
+
+/** Runs an init script action as `service` would: a clean, minimal environment (plus a canary the program must not see). */
+function action(script: string, verb: string, options: { cwd?: string; viaSh?: boolean } = {}): Run & { elapsedMs: number } {
+  const started = Date.now();
+  const [command, args] = options.viaSh === true ? ["/bin/sh", [script, verb]] : [script, [verb]];
+  const result = run(command, args as string[], { cwd: options.cwd ?? "/", env: { PATH: MINIMAL_PATH, LEAK_CANARY: "inherited" }, timeout: 90_000 });
+  return { ...result, elapsedMs: Date.now() - started };
+}
+
+/** The LSB header as keyword → value. */
+function lsbHeader(script: string): Record<string, string> {
+  const begin = script.indexOf("### BEGIN INIT INFO\n");
+  const end = script.indexOf("### END INIT INFO\n");
+  assert.ok(begin >= 0 && end > begin, "LSB header");
+  const header: Record<string, string> = {};
+  for (const line of script.slice(begin, end).split("\n").slice(1)) {
+    if (line === "") continue;
+    const match = /^# ([A-Za-z-]+):[ \t]*(.*)$/.exec(line);
+    assert.ok(match !== null, `header line ${JSON.stringify(line)}`);
+    header[match![1]!] = match![2]!.trim();
+  }
+  return header;
+}
+
+/** systemd-sysv-generator run offline on the init.d directory: the .service files it writes. */
+function sysvGenerator(initDir: string): Record<string, string> | undefined {
+  const generator = "/lib/systemd/system-generators/systemd-sysv-generator";
+  if (!existsSync(generator)) {
+    if (process.env.CI === "true") throw new Error(`${generator} is required in CI`);
+    console.log(`  SKIP systemd-sysv-generator: ${generator} is missing`);
+    return undefined;
+  }
+  const work = makeTempDir("procman-sysv-gen-");
+  for (const sub of ["out", "units", "rcnd"]) mkdirSync(path.join(work, sub));
+  const out = path.join(work, "out");
+  const result = run(generator, [out, out, out], {
+    env: { SYSTEMD_SYSVINIT_PATH: initDir, SYSTEMD_SYSVRCND_PATH: path.join(work, "rcnd"), SYSTEMD_UNIT_PATH: path.join(work, "units"), SYSTEMD_LOG_LEVEL: "warning" },
+  });
+  assert.is(result.status, 0, show(result));
+  const units: Record<string, string> = {};
+  for (const name of readdirSync(out)) if (name.endsWith(".service")) units[name] = readFileSync(path.join(out, name), "utf8");
+  return units;
+}
+
+function checkHeaders(model: ResolvedModel, output: GeneratorOutput, label: string): void {
+  for (const process of model.processes) {
+    const header = lsbHeader(fileOf(output, `init.d/${process.name}`));
+    assert.equal(header, {
+      Provides: process.name,
+      "Required-Start": process.activatesAfter.join(" "),
+      "Required-Stop": process.activatesAfter.join(" "),
+      "Default-Start": "2 3 4 5",
+      "Default-Stop": "0 1 6",
+      "Short-Description": process.description ?? process.name,
+      Description: process.description ?? process.name,
+    }, `${label}: ${process.name}`);
+  }
+}
+
+test("every example: valid sh, LSB header, start-order links; systemd-sysv-generator reads the headers", async () => {
+  for (const file of exampleFiles()) {
+    const model = await resolveExample(file, makeTempDir("procman-state-"), "sysvinit");
+    const output = generateSysvinit(model);
+    assert.equal(output.warnings, []);
+    checkHeaders(model, output, file);
+    const dir = writeOutput(output);
+    for (const process of model.processes) {
+      const script = path.join(dir, "init.d", process.name);
+      assert.is(lstatSync(script).mode & 0o777, 0o755);
+      const syntax = run("/bin/sh", ["-n", script]);
+      assert.is(syntax.status, 0, show(syntax));
+      const links = readdirSync(path.join(dir, "rc.d")).filter((link) => link.slice(3) === process.name);
+      assert.is(links.length, 2, `${file}: S and K links of ${process.name}`);
+      for (const link of links) assert.is(readlinkSync(path.join(dir, "rc.d", link)), `../init.d/${process.name}`);
+    }
+    // A dependency starts earlier and stops later than its dependents.
+    const order = (prefix: string) => readdirSync(path.join(dir, "rc.d")).filter((link) => link.startsWith(prefix)).sort().map((link) => link.slice(3));
+    for (const process of model.processes) {
+      for (const dependency of process.activatesAfter) {
+        assert.ok(order("S").indexOf(dependency) < order("S").indexOf(process.name), `${file}: S order`);
+        assert.ok(order("K").indexOf(dependency) > order("K").indexOf(process.name), `${file}: K order`);
+      }
+    }
+    const units = sysvGenerator(path.join(dir, "init.d"));
+    if (units === undefined) continue;
+    assert.equal(Object.keys(units).sort(), model.processes.map(({ name }) => `${name}.service`).sort());
+    for (const process of model.processes) {
+      const unit = units[`${process.name}.service`]!;
+      assert.match(unit, `Description=LSB: ${(process.description ?? process.name).replace(/%/g, "%%")}\n`);
+      for (const dependency of process.activatesAfter) assert.match(unit, new RegExp(`^After=.*\\b${dependency}\\.service`, "m"));
+      assert.match(unit, `ExecStart=${path.join(dir, "init.d", process.name)} start`);
+    }
+  }
+});
+
+test("hostile model: start, status, exact argv and environment (newlines too), dependency order, stop, status 3, nothing left", async () => {
+  if (!need("setsid", "sysvinit hostile run") || !need("bash", "sysvinit hostile run")) return;
+  const dir = makeTempDir("procman-sysvinit-");
+  const delayMs = 1000;
+  const hostile = hostileModel({ dir, multiline: true, port: await freePort(), delayMs });
+  const output = generateSysvinit(hostile.model);
+  checkHeaders(hostile.model, output, "hostile");
+  const scripts = path.join(writeOutput(output, path.join(dir, "sysv")), "init.d");
+  const [firstProcess, secondProcess] = hostile.model.processes;
+  const pids: number[] = [];
+  try {
+    const startFirst = action(path.join(scripts, "first"), "start");
+    assert.is(startFirst.status, 0, show(startFirst));
+    assert.ok(startFirst.elapsedMs >= delayMs, `start returned after ${startFirst.elapsedMs} ms, before first was ready`);
+    const first = readReport(hostile.reportFile("first"));
+    pids.push(first.pid);
+    const startSecond = action(path.join(scripts, "second"), "start");
+    assert.is(startSecond.status, 0, show(startSecond));
+    const second = await waitForReport(hostile.reportFile("second"));
+    pids.push(second.pid);
+
+    assertStartedAsDeclared(first, hostile.argv.first!, hostile.env.first!, "first");
+    assertStartedAsDeclared(second, hostile.argv.second!, hostile.env.second!, "second");
+    assert.is(first.cwd, hostile.workDir);
+    assert.is(second.cwd, "/");
+    assert.ok(second.started >= Number(readFileSync(`${hostile.reportFile("first")}.ready`, "utf8")));
+    for (const [process, report] of [[firstProcess!, first], [secondProcess!, second]] as const) {
+      assert.is(readFileSync(process.pidFile, "utf8"), `${report.pid}\n`, `${process.name}: the PID file names the program itself`);
+      assert.is(report.session, report.pid, `${process.name}: a session of its own`);
+      const status = action(path.join(scripts, process.name), "status");
+      assert.is(status.status, 0, show(status));
+      assert.match(status.stdout, `${process.name} is running`);
+      assert.ok(existsSync(process.logFile), `log file ${process.logFile}`);
+    }
+    // start on a running service: exit 0, no second instance.
+    const again = action(path.join(scripts, "first"), "start");
+    assert.is(again.status, 0, show(again));
+    assert.is(readFileSync(firstProcess!.pidFile, "utf8"), `${first.pid}\n`);
+
+    for (const name of ["second", "first"]) {
+      const stop = action(path.join(scripts, name), "stop");
+      assert.is(stop.status, 0, show(stop));
+      const status = action(path.join(scripts, name), "status");
+      assert.is(status.status, 3, show(status));
+      assert.match(status.stdout, `${name} is not running`);
+    }
+    assert.not.ok(isAlive(first.pid) || isAlive(second.pid), "stop returned before the program was gone");
+    assert.not.ok(existsSync(firstProcess!.pidFile) || existsSync(`${firstProcess!.pidFile}.start`));
+    // stop on a stopped service: exit 0.
+    assert.is(action(path.join(scripts, "first"), "stop").status, 0);
+    assert.equal(processesMentioning(dir), []);
+  } finally {
+    for (const name of ["second", "first"]) action(path.join(scripts, name), "stop");
+    killAll([...pids, ...processesMentioning(dir)]);
+  }
+});
+
+test("a stale PID file naming an unrelated live process: status does not say running, stop does not signal it", async () => {
+  if (!need("setsid", "sysvinit stale PID file")) return;
+  const dir = makeTempDir("procman-sysvinit-");
+  const reportFile = path.join(dir, "p.json");
+  const model = resolve({ p: { foregroundProcess: NODE, args: [REPORT], environment: { REPORT_FILE: reportFile } } }, dir);
+  const process_ = model.processes[0]!;
+  const script = path.join(writeOutput(generateSysvinit(model), path.join(dir, "sysv")), "init.d", "p");
+  const unrelated = spawn("/bin/sleep", ["1000"], { stdio: "ignore" });
+  const pids: number[] = [];
+  try {
+    mkdirSync(path.dirname(process_.pidFile), { recursive: true });
+    const startTime = () => {
+      const stat = readFileSync(`/proc/${unrelated.pid}/stat`, "latin1");
+      return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+    };
+    for (const start of [undefined, "12345", `${Number(startTime()) + 1}`]) {
+      writeFileSync(process_.pidFile, `${unrelated.pid}\n`);
+      if (start !== undefined) writeFileSync(`${process_.pidFile}.start`, `${start}\n`);
+      const status = action(script, "status");
+      assert.is.not(status.status, 0, `status with .start ${start}: ${show(status)}`);
+      assert.is(status.status, 1, "dead, but the PID file exists");
+      assert.not.match(status.stdout, "is running");
+      const stop = action(script, "stop");
+      assert.is(stop.status, 0, show(stop));
+      await new Promise((resolve) => setTimeout(resolve, 100)); // a signal sent by stop would have landed by now
+      assert.ok(isAlive(unrelated.pid!), `stop killed an unrelated process (.start ${start})`);
+    }
+    // start over a stale PID file starts the program; stop then stops only the program.
+    writeFileSync(process_.pidFile, `${unrelated.pid}\n`);
+    const start = action(script, "start");
+    assert.is(start.status, 0, show(start));
+    const report = await waitForReport(reportFile);
+    pids.push(report.pid);
+    assert.is.not(report.pid, unrelated.pid);
+    assert.is(action(script, "status").status, 0);
+    assert.is(action(script, "stop").status, 0);
+    assert.not.ok(isAlive(report.pid));
+    assert.ok(isAlive(unrelated.pid!), "the unrelated process survived");
+    // The recorded start time is the program's own: its PID file alone is not trusted.
+    assert.is(action(script, "status").status, 3);
+  } finally {
+    unrelated.kill("SIGKILL");
+    killAll([...pids, ...processesMentioning(dir)]);
+  }
+});
+
+test("a self-daemonizing program (PID file without a newline) starts and stops through its script", async () => {
+  if (!need("setsid", "sysvinit daemon")) return;
+  const dir = makeTempDir("procman-sysvinit-");
+  const pidFile = path.join(dir, "state", "run", "db 100%.pid");
+  const reportFile = path.join(dir, "db.json");
+  const args = ["--db", "line\nbreak", "it's", ""];
+  const environment = { PID_FILE: pidFile, REPORT_FILE: reportFile, MULTI: "a\nb" };
+  const model = resolve({ db: { description: "A daemon", daemon: NODE, daemonArgs: [DAEMON, ...args], pidFile, environment, stop: { signal: "SIGINT", timeout: 5 } } }, dir);
+  const scripts = path.join(writeOutput(generateSysvinit(model), path.join(dir, "sysv")), "init.d");
+  const pids: number[] = [];
+  try {
+    // Run as `sh db start` from inside init.d: $0 is relative.
+    const start = action("db", "start", { cwd: scripts, viaSh: true });
+    assert.is(start.status, 0, show(start));
+    // Ready (readiness: the PID file names a live process) before the daemon has written its report.
+    const report = await waitForReport(reportFile);
+    pids.push(report.pid);
+    assertStartedAsDeclared(report, [NODE, REPORT, ...args], { ...environment, PATH: MINIMAL_PATH }, "db");
+    assert.is(readFileSync(pidFile, "utf8").trim(), String(report.pid));
+    assert.is(action(path.join(scripts, "db"), "status").status, 0);
+    const stop = action(path.join(scripts, "db"), "stop");
+    assert.is(stop.status, 0, show(stop));
+    assert.not.ok(isAlive(report.pid), "the daemon survived stop");
+    assert.is(action(path.join(scripts, "db"), "status").status, 3);
+    assert.equal(processesMentioning(dir), []);
+  } finally {
+    action(path.join(scripts, "db"), "stop");
+    killAll([...pids, ...processesMentioning(dir)]);
+  }
+});
+
+test("identity, umask, nice and directory reach the program; other actions' exit codes", async () => {
+  if (!need("setsid", "sysvinit settings") || !need("setpriv", "sysvinit settings")) return;
+  const dir = makeTempDir("procman-sysvinit-");
+  chmodSync(dir, 0o777);
+  const work = path.join(dir, "work");
+  mkdirSync(work, { mode: 0o777 });
+  chmodSync(work, 0o777);
+  const root = process.getuid?.() === 0;
+  if (!root) console.log("  NOTE sysvinit settings: not root, the user switch is not exercised");
+  const model = resolve(
+    {
+      web: {
+        foregroundProcess: NODE,
+        args: [REPORT],
+        environment: { REPORT_FILE: path.join(work, "web.json") },
+        directory: work,
+        umask: "027",
+        nice: 5,
+        ...(root ? { user: "daemon" } : {}),
+      },
+    },
+    dir,
+  );
+  const script = path.join(writeOutput(generateSysvinit(model), path.join(dir, "sysv")), "init.d", "web");
+  const pids: number[] = [];
+  try {
+    const start = action(script, "start");
+    assert.is(start.status, 0, show(start));
+    const report = await waitForReport(path.join(work, "web.json"));
+    pids.push(report.pid);
+    assert.is(report.cwd, work);
+    assert.is(report.umask, "0027");
+    assert.is(report.nice, 5);
+    if (root) {
+      assert.is(report.uid, 1, "user daemon");
+      assert.is(report.gid, 1, "the user's primary group, not root's");
+    }
+    assert.is(action(script, "bogus").status, 2);
+    const restart = action(script, "restart");
+    assert.is(restart.status, 0, show(restart));
+    const restarted = await waitFor("the restarted program", () => {
+      const next = existsSync(path.join(work, "web.json")) ? readReport(path.join(work, "web.json")) : undefined;
+      return next !== undefined && next.pid !== report.pid ? next : undefined;
+    });
+    pids.push(restarted.pid);
+    assert.not.ok(isAlive(report.pid));
+    assert.is(action(script, "stop").status, 0);
+    assert.not.ok(isAlive(restarted.pid));
+    assert.is(action(script, "reload").status, 7, "reload on a stopped service");
+  } finally {
+    action(script, "stop");
+    killAll([...pids, ...processesMentioning(dir)]);
+  }
+});
+
+test("an executable with = is refused (env would read it as an assignment)", () => {
+  const dir = makeTempDir("procman-sysvinit-");
+  let error: unknown;
+  try {
+    generateSysvinit(resolve({ e: { process: "/opt/a=b/run" } }, dir));
+  } catch (caught) {
+    error = caught;
+  }
+  assert.instance(error, GeneratorError);
+  assert.match((error as Error).message, 'e: an executable path with "="');
+});
+
+test("procman generate -P sysvinit writes the scripts and the rc.d links", async () => {
+  const out = makeTempDir("procman-sysvinit-cli-");
+  const state = makeTempDir("procman-state-");
+  const file = exampleFiles().find((candidate) => candidate.endsWith(path.join("webapp", "processes.yaml")))!;
+  const result = await procman(["generate", file, "-P", "sysvinit", "--out", out, "--state-dir", state]);
+  assert.is(result.code, 0, showCli(result));
+  assert.is(lstatSync(path.join(out, "init.d", "nginx")).mode & 0o777, 0o755);
+  assert.is(readlinkSync(path.join(out, "rc.d", "S01webapp")), "../init.d/webapp");
+  assert.is(readlinkSync(path.join(out, "rc.d", "S02nginx")), "../init.d/nginx");
+  assert.is(readlinkSync(path.join(out, "rc.d", "K97nginx")), "../init.d/nginx");
+});
+
+test.run();
