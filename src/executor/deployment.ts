@@ -43,7 +43,7 @@ export async function switchDeployment(options: SwitchOptions): Promise<SwitchRe
 
     state.writeJournal({ ...identityOf(process.pid)!, startedAt: new Date().toISOString(), command: "switch" });
     for (const step of plan.forget) {
-      state.removeRecord(step.name);
+      await forget(state, records.get(step.name)!);
       options.onEvent({ type: "forgotten", name: step.name, reason: step.reason });
     }
     const stopped = await stopSteps(state, records, plan, options.onEvent);
@@ -85,7 +85,7 @@ export async function stopDeployment(stateDir: string, lockWait: number, onEvent
     const empty: ResolvedModel = { context: model?.context ?? ({} as ResolvedModel["context"]), processes: [] };
     const plan = planSwitch(empty, observe(records), model);
     state.writeJournal({ ...identityOf(process.pid)!, startedAt: new Date().toISOString(), command: "stop" });
-    for (const step of plan.forget) state.removeRecord(step.name);
+    for (const step of plan.forget) await forget(state, records.get(step.name)!);
     await stopSteps(state, records, plan, onEvent);
     if (current !== undefined) state.setCurrent({ generation: current.generation, active: false });
     state.clearJournal();
@@ -101,6 +101,15 @@ export function observe(records: ReadonlyMap<string, ProcessRecord>): Map<string
     observed.set(record.name, { name: record.name, specHash: record.specHash, state: checkIdentity(record) });
   }
   return observed;
+}
+
+/**
+ * The record of a process that is gone. Its PID is never signalled (terminate verifies it first),
+ * but what it left in its process group goes too, and its PID file if it names it.
+ */
+async function forget(state: StateDir, record: ProcessRecord): Promise<void> {
+  await terminate(record);
+  state.removeRecord(record.name);
 }
 
 async function stopSteps(

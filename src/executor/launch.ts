@@ -2,12 +2,14 @@
 // are daemonized here (new session and process group, stdin /dev/null, output appended to the
 // log); daemons are run and must leave a PID file naming a live process.
 import { spawn } from "node:child_process";
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
+import { MINIMAL_PATH } from "../model/normalize.js";
 import type { Command, ResolvedProcess } from "../model/types.js";
 import { writeFileAtomic } from "./atomic.js";
-import { identityOf, readProcStat, type ProcessIdentity } from "./proc.js";
+import { identityOf, isLive, listPids, readEnvironmentVariable, readProcStat, type ProcessIdentity } from "./proc.js";
 import { readPidFile, sleep } from "./readiness.js";
+import { terminate } from "./terminate.js";
 
 /** Environment variable that marks every process procman spawns: `<name>:<specHash>:<stateDir>`. */
 export const TAG_VARIABLE = "PROCMAN_TAG";
@@ -31,6 +33,7 @@ export interface Launched extends ProcessIdentity {
 export async function launch(process: ResolvedProcess, specHash: string, stateDir: string): Promise<Launched> {
   mkdirSync(path.dirname(process.logFile), { recursive: true, mode: 0o755 });
   mkdirSync(path.dirname(process.pidFile), { recursive: true, mode: 0o755 });
+  checkDirectory(process);
   const logOffset = fileSize(process.logFile);
   const environment = { ...process.environment, [TAG_VARIABLE]: tagFor(process.name, specHash, stateDir) };
   if (process.initialize !== undefined) {
@@ -64,16 +67,35 @@ async function launchDaemon(
   // A PID file left from before could name an unrelated process: it must not be taken for the new daemon.
   rmSync(process.pidFile, { force: true });
   const timeout = process.readiness.timeout;
-  const code = await runToExit(process, command, environment, timeout);
-  if (code !== undefined) throw new StartError(process.name, `the daemon command failed (${code})`);
-  const deadline = Date.now() + timeout * 1000;
-  for (;;) {
-    const identity = readPidFile(process.pidFile);
-    if (identity !== undefined) return { ...identity, pgid: readProcStat(identity.pid)?.pgrp ?? identity.pid, logOffset };
-    if (Date.now() >= deadline) {
-      throw new StartError(process.name, `the daemon exited 0 but ${process.pidFile} did not name a live process within ${timeout} s`);
+  try {
+    const code = await runToExit(process, command, environment, timeout);
+    if (code !== undefined) throw new StartError(process.name, `the daemon command failed (${code})`);
+    const deadline = Date.now() + timeout * 1000;
+    for (;;) {
+      const identity = readPidFile(process.pidFile);
+      if (identity !== undefined) return { ...identity, pgid: readProcStat(identity.pid)?.pgrp ?? identity.pid, logOffset };
+      if (Date.now() >= deadline) {
+        throw new StartError(process.name, `the daemon exited 0 but ${process.pidFile} did not name a live process within ${timeout} s`);
+      }
+      await sleep(Math.min(100, process.readiness.interval * 1000));
     }
-    await sleep(Math.min(100, process.readiness.interval * 1000));
+  } catch (error) {
+    // Nothing was recorded, so nothing would ever stop what the daemon command left running.
+    await stopTagged(environment[TAG_VARIABLE]!, process);
+    throw error;
+  }
+}
+
+/**
+ * After a failed daemon start: stops what the command left running (it carries this start's tag).
+ * No other instance has the tag: what ran before under this name was stopped before this start.
+ */
+async function stopTagged(tag: string, process: ResolvedProcess): Promise<void> {
+  for (const pid of listPids()) {
+    if (pid === globalThis.process.pid) continue;
+    const stat = readProcStat(pid);
+    if (!isLive(stat) || readEnvironmentVariable(pid, TAG_VARIABLE) !== tag) continue;
+    await terminate({ name: process.name, pid, startTime: stat.startTime, stopSignal: process.stop.signal, stopTimeout: process.stop.timeout });
   }
 }
 
@@ -84,12 +106,39 @@ export function wrapCommand(process: ResolvedProcess, command: Command): string[
   if (root && (process.user !== undefined || process.group !== undefined)) {
     const ids = process.user !== undefined ? ["--reuid", process.user, "--init-groups"] : ["--clear-groups"];
     const group = process.group !== undefined ? ["--regid", process.group] : [];
-    argv = ["setpriv", ...ids, ...group, "--", ...argv];
+    argv = [systemTool("setpriv"), ...ids, ...group, "--", ...argv];
   }
-  if (process.nice !== undefined) argv = ["nice", "-n", String(process.nice), "--", ...argv];
-  // Positional parameters carry the argv through sh untouched: no quoting, no expansion.
-  if (process.umask !== undefined) argv = ["/bin/sh", "-c", `umask ${process.umask} && exec "$0" "$@"`, ...argv];
+  if (process.nice !== undefined) argv = [systemTool("nice"), "-n", String(process.nice), "--", ...argv];
+  // Positional parameters carry the argv through sh untouched: no quoting, no expansion. sh exports
+  // PWD (and rewrites a declared one to the cwd): unset it, or restore the declared value from $1.
+  if (process.umask !== undefined) {
+    const pwd = process.environment.PWD;
+    argv = pwd === undefined
+      ? ["/bin/sh", "-c", `umask ${process.umask} && unset PWD && exec "$0" "$@"`, ...argv]
+      : ["/bin/sh", "-c", `umask ${process.umask} && PWD=$1 && export PWD && shift && exec "$0" "$@"`, argv[0]!, pwd, ...argv.slice(1)];
+  }
   return argv;
+}
+
+/** procman's own helpers come from the system, not from the PATH the model gives the process. */
+function systemTool(name: string): string {
+  for (const dir of MINIMAL_PATH.split(":")) {
+    const file = path.join(dir, name);
+    if (existsSync(file)) return file;
+  }
+  return name;
+}
+
+/** spawn reports a missing cwd as ENOENT of the executable: say what is missing. */
+function checkDirectory(process: ResolvedProcess): void {
+  if (process.directory === undefined) return;
+  let ok = false;
+  try {
+    ok = statSync(process.directory).isDirectory();
+  } catch {
+    // missing
+  }
+  if (!ok) throw new StartError(process.name, `directory ${process.directory} does not exist or is not a directory`);
 }
 
 function spawnDetached(process: ResolvedProcess, command: Command, environment: Record<string, string>): Promise<number> {

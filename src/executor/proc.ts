@@ -86,7 +86,8 @@ export function listPids(): number[] {
 export function readEnvironmentVariable(pid: number, name: string): string | undefined {
   let environ: string;
   try {
-    environ = readFileSync(`/proc/${pid}/environ`, "latin1");
+    // UTF-8: procman writes its tag (which holds the state dir) as UTF-8.
+    environ = readFileSync(`/proc/${pid}/environ`, "utf8");
   } catch {
     return undefined;
   }

@@ -45,7 +45,8 @@ export function planSwitch(
   const changed = new Map<string, string>();
   for (const process of desired.processes) {
     const seen = observed.get(process.name);
-    if (seen === undefined || seen.state !== "running") continue;
+    if (seen === undefined) continue;
+    // A process that died and changed restarts its running dependents too: they ran against the old one.
     if (seen.specHash !== hashOf(process)) changed.set(process.name, describeChange(before.get(process.name), process));
   }
   const restart = withTransitiveDependents(desired.processes, changed.keys());

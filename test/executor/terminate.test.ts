@@ -1,0 +1,152 @@
+// terminate: signal only a verified identity, wait until the process and its group are gone,
+// escalate to SIGKILL after the stop timeout, tidy the PID file.
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { identityOf, type ProcessIdentity } from "../../src/executor/proc.js";
+import { terminate, type StopTarget } from "../../src/executor/terminate.js";
+import { NODE, SERVICE, alive, readEvents, unrelatedProcess, waitFor } from "../helpers/processes.js";
+import { makeTempDir } from "../helpers/tmp.js";
+
+const spawned: ChildProcess[] = [];
+test.after.each(() => {
+  for (const child of spawned.splice(0)) {
+    for (const target of [-child.pid!, child.pid!]) {
+      try {
+        process.kill(target, "SIGKILL");
+      } catch {
+        // gone
+      }
+    }
+  }
+});
+
+/** service.mjs in its own session and group, as procman starts foreground processes; resolves once it is ready. */
+async function startService(env: Record<string, string>): Promise<{ identity: ProcessIdentity; events: string; dir: string }> {
+  const dir = makeTempDir();
+  const events = path.join(dir, "events.jsonl");
+  const ready = path.join(dir, "ready");
+  const child = spawn(NODE, [SERVICE], { detached: true, stdio: "ignore", env: { EVENTS: events, READY_FILE: ready, ...env } });
+  spawned.push(child);
+  await waitFor(() => existsSync(ready), 10_000, "the service to be ready");
+  return { identity: identityOf(child.pid!)!, events, dir };
+}
+
+const target = (identity: ProcessIdentity, fields: Partial<StopTarget> = {}): StopTarget => ({
+  name: "svc",
+  ...identity,
+  stopSignal: "SIGTERM",
+  stopTimeout: 5,
+  ...fields,
+});
+
+test("SIGTERM: the process records it, exits, and terminate returns only once it is gone", async () => {
+  const { identity, events } = await startService({});
+  const outcome = await terminate(target(identity));
+  assert.is(outcome, "stopped");
+  assert.not.ok(alive(identity.pid), "gone when terminate returns");
+  assert.equal(readEvents(events).map((event) => event.event), ["start", "ready", "term"]);
+});
+
+test("the stop signal of the model is the one sent", async () => {
+  const dir = makeTempDir();
+  const out = path.join(dir, "signal");
+  const child = spawn("/bin/sh", ["-c", `trap 'echo INT > ${out}; exit 0' INT; trap 'echo TERM > ${out}; exit 0' TERM; echo up > ${out}.up; while :; do sleep 0.05; done`], {
+    detached: true,
+    stdio: "ignore",
+  });
+  spawned.push(child);
+  await waitFor(() => existsSync(`${out}.up`), 5000, "the shell");
+  const identity = identityOf(child.pid!)!;
+  assert.is(await terminate(target(identity, { stopSignal: "SIGINT" })), "stopped");
+  assert.is(readFileSync(out, "utf8"), "INT\n");
+});
+
+test("a process that ignores SIGTERM is SIGKILLed after stop.timeout, not before", async () => {
+  const { identity, events } = await startService({ IGNORE_TERM: "1" });
+  const began = Date.now();
+  const outcome = await terminate(target(identity, { stopTimeout: 0.6 }));
+  const took = Date.now() - began;
+  assert.is(outcome, "killed");
+  assert.ok(took >= 600, `SIGKILL came after ${took} ms, before the 600 ms timeout`);
+  assert.ok(took < 5000, `took ${took} ms`);
+  assert.not.ok(alive(identity.pid));
+  assert.equal(readEvents(events).map((event) => event.event), ["start", "ready", "term"], "it did get SIGTERM first");
+});
+
+test("a child left in the process group (ignoring SIGTERM) is gone too after stop", async () => {
+  const dir = makeTempDir();
+  const childPidFile = path.join(dir, "child.pid");
+  const { identity } = await startService({ CHILD_PID_FILE: childPidFile });
+  const child = Number(readFileSync(childPidFile, "utf8"));
+  await waitFor(() => readFileSync(`/proc/${child}/cmdline`, "latin1").startsWith("sleep"), 5000, "the child's exec");
+  assert.ok(alive(child));
+  const outcome = await terminate(target(identity, { stopTimeout: 0.5 }));
+  assert.is(outcome, "killed", "the group outlived the stop timeout");
+  assert.not.ok(alive(identity.pid));
+  assert.not.ok(alive(child), "the group member survived the stop");
+});
+
+test("a dead leader whose group member lives on: the member is reaped", async () => {
+  const dir = makeTempDir();
+  const childPidFile = path.join(dir, "child.pid");
+  const { identity } = await startService({ CHILD_PID_FILE: childPidFile });
+  const child = Number(readFileSync(childPidFile, "utf8"));
+  process.kill(identity.pid, "SIGKILL");
+  await waitFor(() => !alive(identity.pid), 5000, "the leader's death");
+  assert.ok(alive(child));
+  assert.is(await terminate(target(identity)), "already-gone");
+  assert.not.ok(alive(child), "the orphaned member was left running");
+});
+
+test("a reused PID (same PID, another start time) is never signalled", async () => {
+  const sleeper = unrelatedProcess();
+  try {
+    const identity = await waitFor(() => identityOf(sleeper.pid), 5000);
+    const outcome = await terminate(target({ pid: identity.pid, startTime: String(Number(identity.startTime) + 1) }));
+    assert.is(outcome, "reused");
+    assert.ok(alive(sleeper.pid), "procman signalled a process it did not start");
+    assert.is(identityOf(sleeper.pid)?.startTime, identity.startTime);
+  } finally {
+    sleeper.stop();
+  }
+});
+
+test("a process that is not a group leader is signalled alone, never its group", async () => {
+  // In this test runner's own process group: signalling the group would kill the runner.
+  const child = spawn("sleep", ["100"], { stdio: "ignore" });
+  spawned.push(child);
+  const identity = await waitFor(() => identityOf(child.pid!), 5000);
+  assert.is(await terminate(target(identity)), "stopped");
+  assert.not.ok(alive(child.pid!));
+  assert.ok(alive(process.pid));
+});
+
+test("the PID file is removed when it names the stopped process, kept when it names another", async () => {
+  const dir = makeTempDir();
+  const pidFile = path.join(dir, "svc.pid");
+  const first = await startService({});
+  writeFileSync(pidFile, `${first.identity.pid}\n`);
+  await terminate(target(first.identity, { pidFile }));
+  assert.not.ok(existsSync(pidFile), "the PID file of the stopped process is left");
+
+  const second = await startService({});
+  writeFileSync(pidFile, "1\n"); // someone else's now
+  await terminate(target(second.identity, { pidFile }));
+  assert.is(readFileSync(pidFile, "utf8"), "1\n");
+});
+
+test("already gone: nothing to signal, the stale PID file goes", async () => {
+  const dir = makeTempDir();
+  const pidFile = path.join(dir, "svc.pid");
+  const { identity } = await startService({});
+  process.kill(identity.pid, "SIGKILL");
+  await waitFor(() => !alive(identity.pid), 5000);
+  writeFileSync(pidFile, `${identity.pid}\n`);
+  assert.is(await terminate(target(identity, { pidFile })), "already-gone");
+  assert.not.ok(existsSync(pidFile));
+});
+
+test.run();
