@@ -11,7 +11,7 @@ import { stopManaged, type ManagedName } from "./managed/deploy.js";
 import { SwitchFailedError, type SwitchResult } from "./switch-result.js";
 import { StartError, TAG_VARIABLE, launch, logTail } from "./launch.js";
 import { checkIdentity, identityOf, listPids, readEnvironmentVariable, readProcStat } from "./proc.js";
-import { NotReadyError, waitUntilReady } from "./readiness.js";
+import { AbandonedError, NotReadyError, waitUntilReady } from "./readiness.js";
 import { runAsReady } from "./schedule.js";
 import { StateDir, type ProcessRecord } from "./state-dir.js";
 import { terminate } from "./terminate.js";
@@ -22,6 +22,8 @@ export interface SwitchOptions {
   readonly model: ResolvedModel;
   readonly modelFile?: string;
   readonly dryRun?: boolean;
+  /** For rollback: the generation whose model this brings back. */
+  readonly rollbackOf?: number;
   /** Seconds to wait for another procman's lock. */
   readonly lockWait: number;
   readonly onEvent: EventSink;
@@ -55,7 +57,7 @@ export async function switchDeployment(options: SwitchOptions): Promise<SwitchRe
       state.clearJournal();
       throw error;
     }
-    const generation = state.writeGeneration(options.model, "direct", options.modelFile);
+    const generation = state.writeGeneration(options.model, "direct", options.modelFile, options.rollbackOf);
     state.setCurrent({ generation, active: true });
     state.clearJournal();
     options.onEvent({ type: "done", generation, ms: Date.now() - began });
@@ -155,20 +157,26 @@ async function startSteps(state: StateDir, model: ResolvedModel, plan: Plan, sta
   await runAsReady(
     [...gates, ...starting],
     (name) => (starting.has(name) ? processes.get(name)!.activatesAfter : []),
-    async (name) => {
+    async (name, signal) => {
       const process = processes.get(name)!;
       if (!starting.has(name)) {
         const record = records.get(name);
-        if (record !== undefined) await readyOrFail(process, record, 0, onEvent);
+        if (record !== undefined) await readyOrFail(process, record, 0, onEvent, signal);
         return;
       }
       onEvent({ type: "starting", name, reason: reasons.get(name) ?? "" });
-      await startOne(state, process, started, onEvent);
+      await startOne(state, process, started, onEvent, signal);
     },
   );
 }
 
-async function startOne(state: StateDir, process: ResolvedProcess, started: string[], onEvent: EventSink): Promise<void> {
+async function startOne(
+  state: StateDir,
+  process: ResolvedProcess,
+  started: string[],
+  onEvent: EventSink,
+  signal: AbortSignal,
+): Promise<void> {
   const hash = specHash(process);
   const began = Date.now();
   let launched;
@@ -193,7 +201,7 @@ async function startOne(state: StateDir, process: ResolvedProcess, started: stri
   state.writeRecord(record);
   started.push(process.name);
   onEvent({ type: "started", name: process.name, pid: record.pid });
-  await readyOrFail(process, record, launched.logOffset, onEvent, began);
+  await readyOrFail(process, record, launched.logOffset, onEvent, signal, began);
 }
 
 async function readyOrFail(
@@ -201,11 +209,13 @@ async function readyOrFail(
   record: ProcessRecord,
   logOffset: number,
   onEvent: EventSink,
+  signal: AbortSignal,
   began = Date.now(),
 ): Promise<void> {
   try {
-    await waitUntilReady(process, record, logOffset);
+    await waitUntilReady(process, record, logOffset, signal);
   } catch (error) {
+    if (error instanceof AbandonedError) throw error; // the failure that caused it is reported
     const message = error instanceof NotReadyError ? error.message : String(error);
     onEvent({ type: "failed", name: process.name, message, logTail: logTail(process.logFile) });
     throw new SwitchFailedError(`${process.name}: ${message}`);

@@ -13,11 +13,17 @@ export class NotReadyError extends Error {
 }
 
 /** Polls the check until it passes, the process dies (fails at once), or the timeout runs out. */
-export async function waitUntilReady(process: ResolvedProcess, identity: ProcessIdentity, logOffset: number): Promise<void> {
+export async function waitUntilReady(
+  process: ResolvedProcess,
+  identity: ProcessIdentity,
+  logOffset: number,
+  signal?: AbortSignal,
+): Promise<void> {
   const readiness = process.readiness;
   const deadline = Date.now() + readiness.timeout * 1000;
   const interval = readiness.interval * 1000;
   for (;;) {
+    if (signal?.aborted === true) throw new AbandonedError();
     if (checkIdentity(identity) !== "running") {
       throw new NotReadyError(`exited before it was ready (${describeReadiness(readiness)})`, true);
     }
@@ -29,7 +35,14 @@ export async function waitUntilReady(process: ResolvedProcess, identity: Process
     if (Date.now() >= deadline) {
       throw new NotReadyError(`not ready after ${readiness.timeout} s (${describeReadiness(readiness)})`, false);
     }
-    await sleep(Math.min(interval, Math.max(0, deadline - Date.now())));
+    await sleep(Math.min(interval, Math.max(0, deadline - Date.now())), signal);
+  }
+}
+
+/** Another start of the same switch failed: this one is given up, and undone with the rest. */
+export class AbandonedError extends Error {
+  constructor() {
+    super("abandoned: another process of this switch failed");
   }
 }
 
@@ -137,6 +150,16 @@ async function logMatches(file: string, offset: number, pattern: RegExp): Promis
   }
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/** Resolves after ms, or as soon as the signal aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted === true) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  });
 }

@@ -1,11 +1,14 @@
 // Runs an action per node as soon as the nodes it waits for have finished; independent nodes run
-// in parallel. On the first failure nothing new starts; the in-flight ones finish; then it throws.
+// in parallel. On the first failure nothing new starts and the signal given to the in-flight ones
+// is aborted (so a readiness wait gives up at once instead of running out its timeout); once they
+// have settled, it throws the first error.
 
 export async function runAsReady(
   names: readonly string[],
   waitsFor: (name: string) => readonly string[],
-  action: (name: string) => Promise<void>,
+  action: (name: string, signal: AbortSignal) => Promise<void>,
 ): Promise<void> {
+  const abort = new AbortController();
   const pending = new Set(names);
   const done = new Set<string>();
   const running = new Map<string, Promise<void>>();
@@ -19,13 +22,14 @@ export async function runAsReady(
         pending.delete(name);
         running.set(
           name,
-          action(name).then(
+          action(name, abort.signal).then(
             () => {
               done.add(name);
               running.delete(name);
             },
             (error: unknown) => {
               failure ??= { error };
+              abort.abort();
               running.delete(name);
             },
           ),

@@ -27,6 +27,8 @@ export interface GenerationRecord {
   readonly processManager: ProcessManagerName;
   readonly modelFile: string | undefined;
   readonly model: ResolvedModel;
+  /** Set on a generation made by rollback: the generation whose model it brought back. */
+  readonly rollbackOf?: number;
 }
 
 export interface CurrentPointer {
@@ -145,9 +147,16 @@ export class StateDir {
   }
 
   /** Writes the next generation (not yet current) and returns its number. */
-  writeGeneration(model: ResolvedModel, processManager: ProcessManagerName, modelFile: string | undefined): number {
+  writeGeneration(model: ResolvedModel, processManager: ProcessManagerName, modelFile: string | undefined, rollbackOf?: number): number {
     const generation = (this.listGenerations().at(-1) ?? 0) + 1;
-    const record: GenerationRecord = { generation, createdAt: new Date().toISOString(), processManager, modelFile, model };
+    const record: GenerationRecord = {
+      generation,
+      createdAt: new Date().toISOString(),
+      processManager,
+      modelFile,
+      model,
+      ...(rollbackOf !== undefined ? { rollbackOf } : {}),
+    };
     writeFileAtomic(path.join(this.generationsDir, `${generation}.json`), `${JSON.stringify(record, null, 2)}\n`);
     return generation;
   }

@@ -344,4 +344,22 @@ test("switch, --dry-run, --json, status, kill -9 and restart, generations, rollb
   });
 });
 
+test("rollback walks back one generation at a time (a rollback generation counts as the one it restored); at the first it exits 2", async () => {
+  await scenario(async (dir, files) => {
+    const models = [1, 2, 3].map((version) =>
+      writeJson(path.join(files, `v${version}.json`), { only: { process: "/bin/sleep", args: [String(1000 + version)] } }),
+    );
+    for (const model of models) ok(await run(["switch", model, "--state-dir", dir]));
+    const argOf = async () => readFileSync(`/proc/${pidsOf(await status(dir)).only}/cmdline`, "latin1").split("\0")[1];
+    assert.match(ok(await run(["rollback", "--state-dir", dir])).stdout, "rolling back to generation 2 (from 3)");
+    assert.is(await argOf(), "1002");
+    assert.match(ok(await run(["rollback", "--state-dir", dir])).stdout, "rolling back to generation 1 (from 4)");
+    assert.is(await argOf(), "1001");
+    const first = await run(["rollback", "--state-dir", dir]);
+    assert.is(first.code, 2, show(first));
+    assert.match(first.stderr, "nothing to roll back to");
+    assert.is(await argOf(), "1001", "a refused rollback changes nothing");
+  });
+});
+
 test.run();

@@ -186,6 +186,22 @@ test("a dependency that exits at once fails the switch at once; its dependents n
   });
 });
 
+test("one failure abandons the other starts at once: no waiting out their readiness timeouts", async () => {
+  await withStateDir(async (dir, files) => {
+    const events = eventsFile(files);
+    const began = Date.now();
+    const { error, events: switchEvents } = await deployFails(dir, {
+      quitter: service("quitter", events, { EXIT_AT_ONCE: "4" }, { readiness: { tcp: { port: await freePort() }, timeout: 20 } }),
+      slow: service("slow", events, { NEVER_READY: "1" }, { readiness: { tcp: { port: await freePort() }, timeout: 60 } }),
+    });
+    assert.match(error.message, /^quitter: /);
+    assert.ok(Date.now() - began < 30_000, `the undo waited for slow's 60 s timeout (${Date.now() - began} ms)`);
+    const failures = switchEvents.filter((event) => event.type === "failed").map((event) => (event.type === "failed" ? event.name : ""));
+    assert.equal(failures, ["quitter"], "only the real failure is reported");
+    assert.equal(tagged(dir), [], "slow, started by this switch, is stopped too");
+  });
+});
+
 // ---- stopping ----
 
 test("stop: dependents first (a <- b <- c: c, b, a), SIGKILL for one ignoring SIGTERM, group members gone, PID files removed", async () => {

@@ -26,7 +26,6 @@ function lockWait(options: DeployOptions): number {
   return seconds;
 }
 
-
 export function registerDeploy(program: Command, io: Output): void {
   program
     .command("switch")
@@ -76,20 +75,26 @@ export function registerDeploy(program: Command, io: Output): void {
     .action(async (options: DeployOptions) => {
       const state = new StateDir(resolveStateDir(options.stateDir));
       const current = state.readCurrent();
-      const generations = state.listGenerations();
-      const target = current === undefined ? undefined : generations.filter((generation) => generation < current.generation).at(-1);
+      // Like Nix: each rollback goes one further back; a generation made by rollback counts as the
+      // one it brought back, so two rollbacks do not toggle between two generations.
+      const base = current === undefined ? undefined : (state.readGeneration(current.generation).rollbackOf ?? current.generation);
+      const target = base === undefined ? undefined : state.listGenerations().filter((generation) => generation < base).at(-1);
       if (current === undefined || target === undefined) {
-        throw new ProcmanError("ENOGEN", `nothing to roll back to in ${state.stateDir}: ${current === undefined ? "nothing deployed" : `generation ${current.generation} is the first`}`, 2);
+        const why = current === undefined ? "nothing deployed" : `generation ${base} is the first`;
+        throw new ProcmanError("ENOGEN", `nothing to roll back to in ${state.stateDir}: ${why}`, 2);
       }
       const record = state.readGeneration(target);
       if (options.json !== true) io.out(`rolling back to generation ${target} (from ${current.generation})\n`);
       const onEvent = eventRenderer(io, { json: options.json === true, dryRun: options.dryRun === true });
-      await switchDeployment({
+      const common = {
         model: record.model,
         ...(record.modelFile !== undefined ? { modelFile: record.modelFile } : {}),
         dryRun: options.dryRun === true,
         lockWait: lockWait(options),
+        rollbackOf: target,
         onEvent,
-      });
+      };
+      if (record.processManager === "direct") await switchDeployment(common);
+      else await switchManaged({ ...common, manager: record.processManager, onWarning: (message) => io.err(`procman: warning: ${message}\n`) });
     });
 }

@@ -85,6 +85,7 @@ export interface ManagedSwitchOptions {
   readonly model: ResolvedModel;
   readonly modelFile?: string;
   readonly dryRun?: boolean;
+  readonly rollbackOf?: number;
   readonly lockWait: number;
   /** Install into this directory instead of the state dir (e.g. ~/.config/systemd/user). */
   readonly dir?: string;
@@ -164,7 +165,7 @@ async function switchManagedUnchecked(options: ManagedSwitchOptions): Promise<Sw
       state.clearJournal();
       throw error;
     }
-    const generation = state.writeGeneration(model, options.manager, options.modelFile);
+    const generation = state.writeGeneration(model, options.manager, options.modelFile, options.rollbackOf);
     state.setCurrent({ generation, active: true });
     state.clearJournal();
     onEvent({ type: "done", generation, ms: Date.now() - began });
