@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFil
 import net from "node:net";
 import path from "node:path";
 import * as assert from "uvu/assert";
-import type { GeneratorOutput } from "../../generators/types.js";
+import { GeneratorError, type GeneratorOutput } from "../../generators/types.js";
 import { createContext } from "../../src/model/context.js";
 import { MINIMAL_PATH } from "../../src/model/normalize.js";
 import type { ResolvedModel } from "../../src/model/types.js";
@@ -358,3 +358,23 @@ export function run(command: string, args: readonly string[], options: SpawnSync
 }
 
 export const show = (run: Run) => `exit ${run.status}\n--- stdout ---\n${run.stdout}\n--- stderr ---\n${run.stderr}`;
+
+/** A model in memory, resolved as a model file in `dir` would be for this manager. */
+export function resolveFor(
+  processManager: "systemd" | "launchd" | "supervisord" | "sysvinit",
+  exported: unknown,
+  dir: string,
+): ResolvedModel {
+  return resolveModel(exported, createContext({ stateDir: path.join(dir, "state"), modelDir: dir, processManager }), { nameMustMatchKey: false });
+}
+
+/** The GeneratorError that `run` must throw. */
+export function generatorError(run: () => unknown): GeneratorError {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof GeneratorError) return error;
+    throw error;
+  }
+  throw new Error("expected a GeneratorError");
+}

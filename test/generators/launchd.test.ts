@@ -10,10 +10,8 @@ import path from "node:path";
 import { daemonProxy } from "../../generators/daemon-proxy.js";
 import { LAUNCHD_PREFIX, generateLaunchd, launchdArgv } from "../../generators/launchd.js";
 import { dependencyWrapper, startWrapper } from "../../generators/readiness-script.js";
-import { GeneratorError, type GeneratorOutput } from "../../generators/types.js";
-import { createContext } from "../../src/model/context.js";
+import type { GeneratorOutput } from "../../generators/types.js";
 import type { ResolvedModel } from "../../src/model/types.js";
-import { resolveModel } from "../../src/resolve-model.js";
 import { procman, show as showCli } from "../helpers/cli.js";
 import { makeTempDir } from "../helpers/tmp.js";
 import {
@@ -35,6 +33,8 @@ import {
   waitFor,
   waitForReport,
   writeOutput,
+  generatorError,
+  resolveFor,
 } from "./hostile.js";
 import { need, plistlibLoad, plistutilLoad } from "./target-tools.js";
 
@@ -45,19 +45,8 @@ type Plist = Record<string, unknown> & {
   WorkingDirectory: string;
 };
 
-function resolve(exported: unknown, dir: string): ResolvedModel {
-  return resolveModel(exported, createContext({ stateDir: path.join(dir, "state"), modelDir: dir, processManager: "launchd" }), { nameMustMatchKey: false });
-}
+const resolve = (exported: unknown, dir: string): ResolvedModel => resolveFor("launchd", exported, dir);
 
-function generatorError(run: () => unknown): GeneratorError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof GeneratorError) return error;
-    throw error;
-  }
-  throw new Error("expected a GeneratorError");
-}
 
 /** Every plist of the output, as plistlib reads it; plistutil must read the same. */
 function loadAll(output: GeneratorOutput): Record<string, Plist> {

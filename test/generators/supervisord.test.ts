@@ -7,10 +7,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, openSync, readFileSync, closeSync } from "node:fs";
 import path from "node:path";
 import { SUPERVISORD_CONF, generateSupervisord, supervisordArgv } from "../../generators/supervisord.js";
-import { GeneratorError } from "../../generators/types.js";
-import { createContext } from "../../src/model/context.js";
 import type { ResolvedModel } from "../../src/model/types.js";
-import { resolveModel } from "../../src/resolve-model.js";
 import { procman, show as showCli } from "../helpers/cli.js";
 import { makeTempDir } from "../helpers/tmp.js";
 import {
@@ -32,22 +29,13 @@ import {
   waitFor,
   waitForReport,
   writeOutput,
+  generatorError,
+  resolveFor,
 } from "./hostile.js";
 import { need, supervisorRead } from "./target-tools.js";
 
-function resolve(exported: unknown, dir: string): ResolvedModel {
-  return resolveModel(exported, createContext({ stateDir: path.join(dir, "state"), modelDir: dir, processManager: "supervisord" }), { nameMustMatchKey: false });
-}
+const resolve = (exported: unknown, dir: string): ResolvedModel => resolveFor("supervisord", exported, dir);
 
-function generatorError(run: () => unknown): GeneratorError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof GeneratorError) return error;
-    throw error;
-  }
-  throw new Error("expected a GeneratorError");
-}
 
 /** supervisord cannot create the log directories: what `procman switch` does before it starts. */
 function makeLogDirs(model: ResolvedModel): void {

@@ -9,13 +9,25 @@ import net from "node:net";
 import path from "node:path";
 import { waitForReady } from "../../generators/readiness-script.js";
 import { SYSTEMD_TARGET, generateSystemd } from "../../generators/systemd.js";
-import { GeneratorError, type GeneratorOutput } from "../../generators/types.js";
-import { createContext } from "../../src/model/context.js";
+import type { GeneratorOutput } from "../../generators/types.js";
 import type { ResolvedModel } from "../../src/model/types.js";
-import { resolveModel } from "../../src/resolve-model.js";
 import { procman, show as showCli } from "../helpers/cli.js";
 import { makeTempDir } from "../helpers/tmp.js";
-import { DAEMON, NODE, REPORT, exampleFiles, fileOf, freePort, hostileModel, resolveExample, run, show, writeOutput } from "./hostile.js";
+import {
+  DAEMON,
+  NODE,
+  REPORT,
+  exampleFiles,
+  fileOf,
+  freePort,
+  generatorError,
+  hostileModel,
+  resolveExample,
+  resolveFor,
+  run,
+  show,
+  writeOutput,
+} from "./hostile.js";
 import { decodeEnvironment, decodeExecLine, expandSpecifiers, parseUnitFile, value, values, type UnitFile } from "./systemd-syntax.js";
 import { need } from "./target-tools.js";
 
@@ -33,19 +45,8 @@ function unitOf(output: GeneratorOutput, name: string): UnitFile {
   return parseUnitFile(fileOf(output, name));
 }
 
-function resolve(exported: unknown, dir: string): ResolvedModel {
-  return resolveModel(exported, createContext({ stateDir: path.join(dir, "state"), modelDir: dir, processManager: "systemd" }), { nameMustMatchKey: false });
-}
+const resolve = (exported: unknown, dir: string): ResolvedModel => resolveFor("systemd", exported, dir);
 
-function generatorError(run: () => unknown): GeneratorError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof GeneratorError) return error;
-    throw error;
-  }
-  throw new Error("expected a GeneratorError");
-}
 
 test("every example: units for the system and the user manager verify cleanly", async () => {
   if (!need("systemd-analyze", "systemd examples")) return;

@@ -10,9 +10,7 @@ import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync,
 import path from "node:path";
 import { generateSysvinit } from "../../generators/sysvinit.js";
 import { GeneratorError, type GeneratorOutput } from "../../generators/types.js";
-import { createContext } from "../../src/model/context.js";
 import type { ResolvedModel } from "../../src/model/types.js";
-import { resolveModel } from "../../src/resolve-model.js";
 import { procman, show as showCli } from "../helpers/cli.js";
 import { makeTempDir } from "../helpers/tmp.js";
 import {
@@ -36,12 +34,11 @@ import {
   waitForReport,
   writeOutput,
   type Run,
+  resolveFor,
 } from "./hostile.js";
 import { need } from "./target-tools.js";
 
-function resolve(exported: unknown, dir: string): ResolvedModel {
-  return resolveModel(exported, createContext({ stateDir: path.join(dir, "state"), modelDir: dir, processManager: "sysvinit" }), { nameMustMatchKey: false });
-}
+const resolve = (exported: unknown, dir: string): ResolvedModel => resolveFor("sysvinit", exported, dir);
 
 /** Runs an init script action as `service` would: a clean, minimal environment (plus a canary the program must not see). */
 function action(script: string, verb: string, options: { cwd?: string; viaSh?: boolean } = {}): Run & { elapsedMs: number } {
