@@ -1,5 +1,5 @@
 // The dependency graph: edges point from a process to what depends on it (activation direction).
-import { Graph, alg } from "@dagrejs/graphlib";
+import { Graph } from "@dagrejs/graphlib";
 import type { ModelIssue } from "../errors.js";
 import type { DependencyEdges } from "../model/types.js";
 
@@ -24,7 +24,7 @@ export function findCycles(processes: readonly DependencyEdges[]): string[][] {
   const order = new Map(processes.map(({ name }, index) => [name, index]));
   const byOrder = (a: string, b: string) => (order.get(a) ?? 0) - (order.get(b) ?? 0);
   const cycles: string[][] = [];
-  for (const component of alg.tarjan(graph)) {
+  for (const component of stronglyConnected(graph)) {
     const members = new Set(component);
     const start = [...component].sort(byOrder)[0]!;
     if (component.length === 1 && !graph.hasEdge(start, start)) continue;
@@ -67,14 +67,24 @@ export function cycleIssues(processes: readonly DependencyEdges[]): ModelIssue[]
  */
 export function activationLayers(processes: readonly DependencyEdges[]): string[][] {
   const graph = buildGraph(processes);
-  if (!alg.isAcyclic(graph)) {
+  // Kahn's algorithm: iterative, so a chain of any length is fine (graphlib's topsort and tarjan
+  // recurse once per node and overflow the stack on long chains).
+  const waiting = new Map(graph.nodes().map((name) => [name, (graph.predecessors(name) ?? []).length]));
+  const depth = new Map<string, number>();
+  const queue = graph.nodes().filter((name) => waiting.get(name) === 0);
+  for (const name of queue) depth.set(name, 0);
+  for (let index = 0; index < queue.length; index++) {
+    const name = queue[index]!;
+    for (const next of graph.successors(name) ?? []) {
+      depth.set(next, Math.max(depth.get(next) ?? 0, depth.get(name)! + 1));
+      const left = waiting.get(next)! - 1;
+      waiting.set(next, left);
+      if (left === 0) queue.push(next);
+    }
+  }
+  if (queue.length < graph.nodeCount()) {
     const cycle = findCycles(processes)[0] ?? [];
     throw new Error(`dependency cycle: ${cycle.join(" -> ")}`);
-  }
-  const depth = new Map<string, number>();
-  for (const name of alg.topsort(graph)) {
-    const deps = graph.predecessors(name) ?? [];
-    depth.set(name, deps.length === 0 ? 0 : 1 + Math.max(...deps.map((dep) => depth.get(dep)!)));
   }
   const layers: string[][] = [];
   for (const { name } of processes) (layers[depth.get(name)!] ??= []).push(name);
@@ -98,4 +108,50 @@ export function withTransitiveDependents(processes: readonly DependencyEdges[], 
     stack.push(...(graph.successors(name) ?? []));
   }
   return out;
+}
+
+/** Tarjan's strongly connected components, iteratively (no recursion, however long the chains). */
+function stronglyConnected(graph: Graph): string[][] {
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const onStack = new Set<string>();
+  const stack: string[] = [];
+  const components: string[][] = [];
+  let counter = 0;
+  for (const root of graph.nodes()) {
+    if (index.has(root)) continue;
+    const work: { node: string; next: string[] }[] = [];
+    const enter = (node: string) => {
+      index.set(node, counter);
+      low.set(node, counter);
+      counter++;
+      stack.push(node);
+      onStack.add(node);
+      work.push({ node, next: [...(graph.successors(node) ?? [])] });
+    };
+    enter(root);
+    while (work.length > 0) {
+      const frame = work[work.length - 1]!;
+      const child = frame.next.pop();
+      if (child !== undefined) {
+        if (!index.has(child)) enter(child);
+        else if (onStack.has(child)) low.set(frame.node, Math.min(low.get(frame.node)!, index.get(child)!));
+        continue;
+      }
+      work.pop();
+      const parent = work[work.length - 1];
+      if (parent !== undefined) low.set(parent.node, Math.min(low.get(parent.node)!, low.get(frame.node)!));
+      if (low.get(frame.node) === index.get(frame.node)) {
+        const component: string[] = [];
+        let member: string;
+        do {
+          member = stack.pop()!;
+          onStack.delete(member);
+          component.push(member);
+        } while (member !== frame.node);
+        components.push(component);
+      }
+    }
+  }
+  return components;
 }

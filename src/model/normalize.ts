@@ -94,6 +94,7 @@ export function normalizeModel(exported: unknown, context: ProcessContext, optio
 
   const processes: ResolvedProcess[] = [];
   const edges: DependencyEdges[] = [];
+  const known = new Set(seen.keys());
   for (const entry of entries) {
     const name = names.get(entry);
     if (!isPlainObject(entry.value)) {
@@ -102,7 +103,7 @@ export function normalizeModel(exported: unknown, context: ProcessContext, optio
     }
     const report = issues.forProcess(name ?? entry.label);
     const before = issues.issues.length;
-    const activatesAfter = resolveDependencies(entry.value.activatesAfter, byObject, new Set(seen.keys()), report);
+    const activatesAfter = resolveDependencies(entry.value.activatesAfter, byObject, known, report);
     if (name !== undefined) edges.push({ name, activatesAfter });
     const resolved = resolveProcess(name ?? "", entry.value, activatesAfter, context, report);
     if (name !== undefined && resolved !== undefined && issues.issues.length === before) processes.push(resolved);
@@ -188,7 +189,8 @@ function resolveDependencies(
     }
     if (name === undefined) continue;
     if (!known.has(name)) {
-      const list = [...known].sort().join(", ");
+      const sorted = [...known].sort();
+      const list = sorted.length > 12 ? `${sorted.slice(0, 12).join(", ")}, … (${sorted.length} in all)` : sorted.join(", ");
       report(field, `depends on unknown process "${name}"${list === "" ? "" : ` (the model has: ${list})`}`);
       continue;
     }
