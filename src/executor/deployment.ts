@@ -7,7 +7,7 @@ import type { ResolvedModel, ResolvedProcess } from "../model/types.js";
 import { planSwitch, type ObservedProcess, type Plan } from "../plan/plan.js";
 import { specHash } from "../plan/spec-hash.js";
 import type { EventSink } from "./events.js";
-import { stopManaged, type ManagedName } from "./managed/deploy.js";
+import type { ManagedName } from "./managed/deploy.js";
 import { SwitchFailedError, type SwitchResult } from "./switch-result.js";
 import { StartError, TAG_VARIABLE, launch, logTail } from "./launch.js";
 import { checkIdentity, identityOf, listPids, readEnvironmentVariable, readProcStat } from "./proc.js";
@@ -78,6 +78,8 @@ export async function stopDeployment(stateDir: string, lockWait: number, onEvent
     const generation = current !== undefined ? state.readGeneration(current.generation) : undefined;
     const model = generation?.model;
     if (generation !== undefined && generation.processManager !== "direct") {
+      // Loaded only when needed: the managers' modules (execa, generators) cost every command time.
+      const { stopManaged } = await import("./managed/deploy.js");
       await stopManaged(state, generation.processManager as ManagedName, generation.model, onEvent);
       state.setCurrent({ generation: generation.generation, active: false });
       onEvent({ type: "done", generation: generation.generation, ms: Date.now() - began });

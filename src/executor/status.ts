@@ -3,7 +3,7 @@ import type { ProcessManagerName, ResolvedProcess } from "../model/types.js";
 import { specHash } from "../plan/spec-hash.js";
 import { checkIdentity } from "./proc.js";
 import { probeReadiness } from "./readiness.js";
-import { managedRunning, type ManagedName } from "./managed/deploy.js";
+import type { ManagedName } from "./managed/deploy.js";
 import { StateDir } from "./state-dir.js";
 
 export type ProcessState =
@@ -39,6 +39,7 @@ export async function readStatus(stateDir: string): Promise<DeploymentStatus> {
   const records = state.readRecords();
   const declared = generation?.model.processes ?? [];
   if (generation !== undefined && generation.processManager !== "direct") {
+    const { managedRunning } = await import("./managed/deploy.js");
     const running = await managedRunning(state, generation.processManager as ManagedName, generation.model);
     return {
       generation: generation.generation,

@@ -3,9 +3,7 @@
 import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { createJiti } from "jiti";
 import { LoadError } from "../errors.js";
-import { parseDataModel } from "./data-model.js";
 import type { ProcessContext } from "../model/types.js";
 
 export const MODULE_EXTENSIONS = [".ts", ".mts", ".js", ".mjs"] as const;
@@ -31,6 +29,7 @@ export async function loadModel(file: string, context: ProcessContext): Promise<
 
   if ((DATA_EXTENSIONS as readonly string[]).includes(extension)) {
     const text = await readFile(absolute, "utf8");
+    const { parseDataModel } = await import("./data-model.js"); // yaml only for data files
     return { file: absolute, kind: "data", exported: parseDataModel(text, file, context) };
   }
   const module = await importModule(absolute, file);
@@ -45,6 +44,7 @@ function selfEntry(): string {
 }
 
 async function importModule(absolute: string, file: string): Promise<unknown> {
+  const { createJiti } = await import("jiti"); // only for modules: it costs a JSON model time
   const jiti = createJiti(import.meta.url, {
     alias: { procman: selfEntry() },
     moduleCache: false,

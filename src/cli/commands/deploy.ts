@@ -3,7 +3,6 @@ import path from "node:path";
 import { Option, type Command } from "commander";
 import { ProcmanError } from "../../errors.js";
 import { stopDeployment, switchDeployment } from "../../executor/deployment.js";
-import { switchManaged } from "../../executor/managed/deploy.js";
 import { StateDir } from "../../executor/state-dir.js";
 import { resolveModelFile } from "../../resolve-model.js";
 import { forceDisableUserChangeOption, jsonOption, processManagerOption, resolveOptions, resolveStateDir, stateDirOption, type CommonOptions } from "../options.js";
@@ -46,6 +45,7 @@ export function registerDeploy(program: Command, io: Output): void {
       const manager = options.processManager ?? "direct";
       if (manager === "direct") await switchDeployment(common);
       else {
+        const { switchManaged } = await import("../../executor/managed/deploy.js");
         await switchManaged({
           ...common,
           manager,
@@ -95,6 +95,6 @@ export function registerDeploy(program: Command, io: Output): void {
         onEvent,
       };
       if (record.processManager === "direct") await switchDeployment(common);
-      else await switchManaged({ ...common, manager: record.processManager, onWarning: (message) => io.err(`procman: warning: ${message}\n`) });
+      else await (await import("../../executor/managed/deploy.js")).switchManaged({ ...common, manager: record.processManager, onWarning: (message) => io.err(`procman: warning: ${message}\n`) });
     });
 }
