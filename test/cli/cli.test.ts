@@ -4,7 +4,8 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { procman, show } from "../helpers/cli.js";
+import { spawnSync } from "node:child_process";
+import { BIN, procman, show } from "../helpers/cli.js";
 import { dotAccepts } from "../helpers/dot.js";
 import { MANY_PROBLEMS, MANY_PROBLEMS_FILE } from "../helpers/expected.js";
 import { EXAMPLES, ROOT, fixture } from "../helpers/paths.js";
@@ -301,6 +302,16 @@ test("visualize on an invalid model: exit 2 and the problems, no DOT", async () 
   assert.is(run.stdout, "");
   assert.ok(run.stderr.startsWith(`procman: ${rel(MANY_PROBLEMS_FILE)}: ${MANY_PROBLEMS.length} problems\n`), show(run));
   assert.not.match(run.stderr, "    at ");
+});
+
+test("a reader that goes away (validate | head -1) ends procman quietly, without an EPIPE crash", () => {
+  const model: Record<string, unknown> = {};
+  for (let i = 0; i < 3000; i++) model[`p${i}`] = { process: "/bin/true", activatesAfter: i === 0 ? [] : [`p${i - 1}`] };
+  const dir = tempDirWith({ "processes.json": JSON.stringify(model) });
+  const script = `"$0" "$1" validate "$2" --state-dir "$3" | head -n 1; exit "\${PIPESTATUS:-0}"`;
+  const result = spawnSync("/bin/sh", ["-c", script, process.execPath, BIN, path.join(dir, "processes.json"), path.join(dir, "state")], { encoding: "utf8" });
+  assert.match(result.stdout, /^.*processes\.json: valid, 3000 processes in 3000 layers\n$/);
+  assert.is(result.stderr, "", result.stderr);
 });
 
 test.run();
