@@ -323,6 +323,18 @@ test("identity, umask, nice and directory reach the program; other actions' exit
   }
 });
 
+test("overrides.sysvinit sets and adds LSB header keywords, one line each", () => {
+  const dir = makeTempDir("procman-sysvinit-");
+  const output = generateSysvinit(
+    resolve({ e: { process: "/bin/true", overrides: { sysvinit: { "Default-Start": "3 5", "Should-Start": ["network", "time"], "X-Note": "a\nb" } } } }, dir),
+  );
+  const header = lsbHeader(fileOf(output, "init.d/e"));
+  assert.is(header["Default-Start"], "3 5");
+  assert.is(header["Should-Start"], "network time");
+  assert.is(header["X-Note"], "a b");
+  assert.is(header.Provides, "e");
+});
+
 test("an executable with = is refused (env would read it as an assignment)", () => {
   const dir = makeTempDir("procman-sysvinit-");
   let error: unknown;
