@@ -13,7 +13,8 @@ export function daemonProxy(process: ResolvedProcess): string[] {
   // One line: supervisord's command= cannot carry more.
   const script = [
     // Trapped from the start: a stop that comes while the daemon starts still reaches it.
-    `stopping=; pid=; trap 'stopping=1; [ -z "$pid" ] || kill -${signal} "$pid" 2>/dev/null' TERM INT`,
+    // The manager stops the proxy with the process's own stop signal: that one is forwarded too.
+    `stopping=; pid=; trap 'stopping=1; [ -z "$pid" ] || kill -${signal} "$pid" 2>/dev/null' ${[...new Set(["TERM", "INT", signal])].join(" ")}`,
     `rm -f ${pidFile}`,
     // The daemon gets exactly its environment: this sh would add PWD.
     `${exactEnv(process.environment)} "$0" "$@" || exit $?`,

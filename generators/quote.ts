@@ -42,7 +42,8 @@ export function systemdPath(text: string): string {
 export function supervisorWord(text: string): string {
   if (text === "") return '""';
   return text
-    .replace(/[^A-Za-z0-9_./=:,+@-]/g, (char) => (/[\s\x1c-\x1f\x85]/.test(char) ? `"${char}"` : `\\${char}`))
+    // By code point (u): a character beyond U+FFFF must not be split into two escaped halves.
+    .replace(/[^A-Za-z0-9_./=:,+@-]/gu, (char) => (/[\s\x1c-\x1f\x85]/.test(char) ? `"${char}"` : `\\${char}`))
     .replace(/%/g, "%%");
 }
 

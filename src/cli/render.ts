@@ -45,8 +45,9 @@ export function eventRenderer(io: Output, options: { json: boolean; dryRun?: boo
       case "ready":
         return io.out(`${paint(io, 32, "ready")} ${event.name} in ${event.ms} ms\n`);
       case "failed": {
-        io.err(`${paint(io, 31, "failed")} ${event.name}: ${event.message}\n`);
-        if (event.logTail !== "") io.err(`--- end of its log ---\n${event.logTail}\n----------------------\n`);
+        // The error itself is printed once, by the CLI, when the switch has been undone.
+        io.err(`${paint(io, 31, "failed")} ${event.name}\n`);
+        if (event.logTail !== "") io.err(`--- end of ${event.name}'s log ---\n${event.logTail}\n---\n`);
         return;
       }
       case "undoing":

@@ -9,7 +9,7 @@ import { specHash } from "../plan/spec-hash.js";
 import type { EventSink } from "./events.js";
 import type { ManagedName } from "./managed/deploy.js";
 import { SwitchFailedError, type SwitchResult } from "./switch-result.js";
-import { StartError, TAG_VARIABLE, launch, logTail } from "./launch.js";
+import { StartError, TAG_VARIABLE, launch, logTail, tagFor } from "./launch.js";
 import { checkIdentity, identityOf, listPids, readEnvironmentVariable, readProcStat } from "./proc.js";
 import { AbandonedError, NotReadyError, waitUntilReady } from "./readiness.js";
 import { runAsReady } from "./schedule.js";
@@ -29,7 +29,6 @@ export interface SwitchOptions {
   readonly onEvent: EventSink;
 }
 
-
 export async function switchDeployment(options: SwitchOptions): Promise<SwitchResult> {
   const began = Date.now();
   const state = new StateDir(options.model.context.stateDir);
@@ -37,26 +36,37 @@ export async function switchDeployment(options: SwitchOptions): Promise<SwitchRe
   try {
     if (!options.dryRun) await recoverInterrupted(state, options.onEvent);
     const current = state.readCurrent();
-    const previous = current !== undefined && current.active ? state.readGeneration(current.generation).model : undefined;
+    const currentRecord = current?.active === true ? state.readGeneration(current.generation) : undefined;
+    if (currentRecord !== undefined && currentRecord.processManager !== "direct") {
+      // Its processes run under another manager: starting them here too would run them twice.
+      throw new ProcmanError(
+        "EMANAGER",
+        `generation ${currentRecord.generation} runs under ${currentRecord.processManager}; run procman stop first to move to the direct process manager`,
+        2,
+      );
+    }
+    const previous = currentRecord?.model;
     const records = state.readRecords();
     const plan = planSwitch(options.model, observe(records), previous);
     options.onEvent({ type: "plan", plan });
     if (options.dryRun) return { plan, generation: undefined };
 
     state.writeJournal({ ...identityOf(process.pid)!, startedAt: new Date().toISOString(), command: "switch" });
-    for (const step of plan.forget) {
-      await forget(state, records.get(step.name)!);
-      options.onEvent({ type: "forgotten", name: step.name, reason: step.reason });
-    }
-    const stopped = await stopSteps(state, records, plan, options.onEvent);
+    const stopped: ProcessRecord[] = [];
     const started: string[] = [];
     try {
+      for (const step of plan.forget) {
+        await forget(state, records.get(step.name)!);
+        options.onEvent({ type: "forgotten", name: step.name, reason: step.reason });
+      }
+      await stopSteps(state, records, plan, options.onEvent, stopped);
       await startSteps(state, options.model, plan, started, options.onEvent);
     } catch (error) {
       await undo(state, options.model, previous, started, stopped, options.onEvent);
       state.clearJournal();
       throw error;
     }
+    refreshKeptRecords(state, options.model, plan);
     const generation = state.writeGeneration(options.model, "direct", options.modelFile, options.rollbackOf);
     state.setCurrent({ generation, active: true });
     state.clearJournal();
@@ -112,17 +122,35 @@ export function observe(records: ReadonlyMap<string, ProcessRecord>): Map<string
  * but what it left in its process group goes too, and its PID file if it names it.
  */
 async function forget(state: StateDir, record: ProcessRecord): Promise<void> {
-  await terminate(record);
+  await terminate({ ...record, tag: tagFor(record.name, record.specHash, state.stateDir) });
   state.removeRecord(record.name);
 }
 
+/**
+ * A kept process runs on, but how to stop it may have changed (stop signal and timeout are not
+ * part of what restarts it): its record takes the new settings.
+ */
+function refreshKeptRecords(state: StateDir, model: ResolvedModel, plan: Plan): void {
+  const records = state.readRecords();
+  const processes = new Map(model.processes.map((process) => [process.name, process]));
+  for (const { name } of plan.keep) {
+    const record = records.get(name);
+    const process = processes.get(name);
+    if (record === undefined || process === undefined) continue;
+    if (record.stopSignal !== process.stop.signal || record.stopTimeout !== process.stop.timeout) {
+      state.writeRecord({ ...record, stopSignal: process.stop.signal, stopTimeout: process.stop.timeout });
+    }
+  }
+}
+
+/** Stops the plan's stops, dependents first; what it stopped is pushed to `stopped` as it goes. */
 async function stopSteps(
   state: StateDir,
   records: ReadonlyMap<string, ProcessRecord>,
   plan: Plan,
   onEvent: EventSink,
+  stopped: ProcessRecord[] = [],
 ): Promise<ProcessRecord[]> {
-  const stopped: ProcessRecord[] = [];
   const reasons = new Map(plan.stop.map((step) => [step.name, step.reason]));
   // Wait for dependents: a process stops once everything that activatesAfter it has stopped.
   const dependents = new Map<string, string[]>();
@@ -136,7 +164,7 @@ async function stopSteps(
       const record = records.get(name)!;
       const began = Date.now();
       onEvent({ type: "stopping", name, pid: record.pid, reason: reasons.get(name) ?? "" });
-      const outcome = await terminate({ ...record, pidFile: record.pidFile });
+      const outcome = await terminate({ ...record, tag: tagFor(record.name, record.specHash, state.stateDir) });
       state.removeRecord(name);
       stopped.push(record);
       onEvent({ type: "stopped", name, pid: record.pid, ms: Date.now() - began, killed: outcome === "killed" });
@@ -200,7 +228,15 @@ async function startOne(
     stopTimeout: process.stop.timeout,
     startedAt: new Date().toISOString(),
   };
-  state.writeRecord(record);
+  try {
+    state.writeRecord(record);
+  } catch (error) {
+    // Unrecorded, it would run on untracked and be started twice: stop it before failing.
+    await terminate({ ...record, tag: tagFor(record.name, record.specHash, state.stateDir) });
+    const message = `cannot write its record: ${(error as NodeJS.ErrnoException).code ?? String(error)}`;
+    onEvent({ type: "failed", name: process.name, message, logTail: "" });
+    throw new SwitchFailedError(`${process.name}: ${message}`);
+  }
   started.push(process.name);
   onEvent({ type: "started", name: process.name, pid: record.pid });
   await readyOrFail(process, record, launched.logOffset, onEvent, signal, began);
@@ -268,6 +304,9 @@ async function recoverInterrupted(state: StateDir, onEvent: EventSink): Promise<
   if (journal === undefined) return;
   const records = state.readRecords();
   const known = new Set([...records.values()].map((record) => record.pid));
+  // A name whose record runs was never a lost spawn (a name's record goes before it starts again):
+  // a tagged session leader under that name is its own child that called setsid, and stays.
+  const running = new Set([...records.values()].filter((record) => checkIdentity(record) === "running").map((record) => record.name));
   const suffix = `:${state.stateDir}`;
   for (const pid of listPids()) {
     if (known.has(pid) || pid === process.pid) continue;
@@ -277,8 +316,9 @@ async function recoverInterrupted(state: StateDir, onEvent: EventSink): Promise<
     const tag = readEnvironmentVariable(pid, TAG_VARIABLE);
     if (tag === undefined || !tag.endsWith(suffix)) continue;
     const name = tag.slice(0, tag.indexOf(":"));
+    if (running.has(name)) continue;
     onEvent({ type: "recovering", message: `stopping ${name} (PID ${pid}), started by an interrupted procman but never recorded` });
-    await terminate({ name, pid, startTime: stat.startTime, stopSignal: "SIGTERM", stopTimeout: 10 });
+    await terminate({ name, pid, startTime: stat.startTime, stopSignal: "SIGTERM", stopTimeout: 10, tag });
   }
   state.clearJournal();
 }

@@ -54,7 +54,13 @@ async function launchForeground(
   const child = await spawnDetached(process, command, environment);
   const identity = identityOf(child);
   if (identity === undefined) throw new StartError(process.name, "exited at once");
-  writeFileAtomic(process.pidFile, `${child}\n`, 0o644, false);
+  try {
+    writeFileAtomic(process.pidFile, `${child}\n`, 0o644, false);
+  } catch (error) {
+    // Nothing records it yet: stop it now, or it would run on untracked.
+    await terminate({ name: process.name, ...identity, stopSignal: process.stop.signal, stopTimeout: process.stop.timeout });
+    throw new StartError(process.name, `cannot write its PID file ${process.pidFile}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
   return { ...identity, pgid: child, logOffset };
 }
 

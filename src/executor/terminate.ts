@@ -2,7 +2,8 @@
 // time) matches what procman recorded when it started it. Stopping is done when the process and
 // its process group are gone, not when the signal was sent.
 import { readFileSync, rmSync } from "node:fs";
-import { checkIdentity, groupHasLiveMembers, readProcStat, type ProcessIdentity } from "./proc.js";
+import { ProcmanError } from "../errors.js";
+import { checkIdentity, groupHasLiveMembers, isLive, listPids, readEnvironmentVariable, readProcStat, type ProcessIdentity } from "./proc.js";
 import { sleep } from "./readiness.js";
 
 export interface StopTarget extends ProcessIdentity {
@@ -11,13 +12,20 @@ export interface StopTarget extends ProcessIdentity {
   /** Seconds before SIGKILL. */
   readonly stopTimeout: number;
   readonly pidFile?: string;
+  /**
+   * PROCMAN_TAG of what procman spawned for it. When the recorded process is dead, what is left of
+   * its group is stopped only if it carries this tag: after the group once emptied, its number may
+   * belong to an unrelated group.
+   */
+  readonly tag?: string;
 }
 
 export type StopOutcome = "stopped" | "killed" | "already-gone" | "reused";
 
-export class StopError extends Error {
+/** A process that survives SIGKILL (uninterruptible sleep): the stop failed. Exit 1. */
+export class StopError extends ProcmanError {
   constructor(readonly process: string, message: string) {
-    super(message);
+    super("ESTOP", `${process}: ${message}`, 1);
   }
 }
 
@@ -25,7 +33,7 @@ export async function terminate(target: StopTarget): Promise<StopOutcome> {
   const check = checkIdentity(target);
   if (check !== "running") {
     // Dead, or its PID now names an unrelated process: nothing to signal, ever.
-    if (check === "dead") await reapGroup(target);
+    if (check === "dead") await reapTagged(target);
     cleanupPidFile(target);
     return check === "dead" ? "already-gone" : "reused";
   }
@@ -68,11 +76,29 @@ async function waitGone(target: ProcessIdentity, leader: boolean, ms: number): P
   }
 }
 
-/** Members left in the dead leader's group were started by it: they go too (no orphans). */
-async function reapGroup(target: ProcessIdentity): Promise<void> {
-  if (!groupHasLiveMembers(target.pid)) return;
-  killGroup(target.pid);
-  await waitGone(target, true, 10_000);
+/**
+ * Members left in a dead process's group that carry its tag were started by it: they go too (no
+ * orphans). Each is signalled by PID, identity checked; anything untagged is left alone.
+ */
+async function reapTagged(target: StopTarget): Promise<void> {
+  if (target.tag === undefined || !groupHasLiveMembers(target.pid)) return;
+  const members: ProcessIdentity[] = [];
+  for (const pid of listPids()) {
+    const stat = readProcStat(pid);
+    if (isLive(stat) && stat.pgrp === target.pid && readEnvironmentVariable(pid, "PROCMAN_TAG") === target.tag) {
+      members.push({ pid, startTime: stat.startTime });
+    }
+  }
+  for (const member of members) {
+    if (checkIdentity(member) !== "running") continue;
+    try {
+      process.kill(member.pid, "SIGKILL");
+    } catch {
+      // gone
+    }
+  }
+  const deadline = Date.now() + 10_000;
+  while (members.some((member) => checkIdentity(member) === "running") && Date.now() < deadline) await sleep(20);
 }
 
 function killGroup(pgid: number): void {

@@ -175,7 +175,7 @@ test("never ready: exit 1 naming it with the end of its log; what it started is 
     }), "--state-dir", dir]);
     assert.is(result.code, 1, show(result));
     assert.match(result.stderr, `procman: stuck: not ready after 1 s (TCP 127.0.0.1:${port} accepts connections)`);
-    assert.match(result.stderr, /--- end of its log ---\n(.*\n)*stuck: I will never be ready\n/);
+    assert.match(result.stderr, /--- end of stuck.s log ---\n(.*\n)*stuck: I will never be ready\n/);
     assert.is(indexOfEvent(readEvents(events), "late", "start"), -1);
     const after = await status(dir);
     assert.is(after.generation, 1);

@@ -89,16 +89,28 @@ test("a child left in the process group (ignoring SIGTERM) is gone too after sto
   assert.not.ok(alive(child), "the group member survived the stop");
 });
 
-test("a dead leader whose group member lives on: the member is reaped", async () => {
+test("a dead leader whose group member lives on: the member, carrying its tag, is reaped", async () => {
   const dir = makeTempDir();
   const childPidFile = path.join(dir, "child.pid");
-  const { identity } = await startService({ CHILD_PID_FILE: childPidFile });
+  const tag = `svc:0123:${dir}`;
+  const { identity } = await startService({ CHILD_PID_FILE: childPidFile, PROCMAN_TAG: tag });
   const child = Number(readFileSync(childPidFile, "utf8"));
   process.kill(identity.pid, "SIGKILL");
   await waitFor(() => !alive(identity.pid), 5000, "the leader's death");
   assert.ok(alive(child));
-  assert.is(await terminate(target(identity)), "already-gone");
+  assert.is(await terminate(target(identity, { tag })), "already-gone");
   assert.not.ok(alive(child), "the orphaned member was left running");
+});
+
+test("a dead leader's group member without its tag is left alone (the group number may be someone else's)", async () => {
+  const dir = makeTempDir();
+  const childPidFile = path.join(dir, "child.pid");
+  const { identity } = await startService({ CHILD_PID_FILE: childPidFile, PROCMAN_TAG: "other:1:/elsewhere" });
+  const child = Number(readFileSync(childPidFile, "utf8"));
+  process.kill(identity.pid, "SIGKILL");
+  await waitFor(() => !alive(identity.pid), 5000, "the leader's death");
+  assert.is(await terminate(target(identity, { tag: `svc:0123:${dir}` })), "already-gone");
+  assert.ok(alive(child), "an untagged member was signalled");
 });
 
 test("a reused PID (same PID, another start time) is never signalled", async () => {

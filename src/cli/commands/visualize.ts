@@ -3,8 +3,10 @@ import { Option, type Command } from "commander";
 import { ProcmanError } from "../../errors.js";
 import { renderDot } from "../../graph/dot.js";
 import { renderSvg } from "../../graph/svg.js";
+import { StateDir } from "../../executor/state-dir.js";
+import type { ResolvedModel } from "../../model/types.js";
 import { resolveModelFile } from "../../resolve-model.js";
-import { forceDisableUserChangeOption, processManagerOption, resolveOptions, stateDirOption, type CommonOptions } from "../options.js";
+import { forceDisableUserChangeOption, processManagerOption, resolveOptions, resolveStateDir, stateDirOption, type CommonOptions } from "../options.js";
 import type { Output } from "../output.js";
 
 interface VisualizeOptions extends CommonOptions {
@@ -24,13 +26,20 @@ export function registerVisualize(program: Command, io: Output): void {
     .addOption(forceDisableUserChangeOption())
     .addHelpText("after", "\nExample:\n  procman visualize processes.ts | dot -Tsvg > graph.svg\n  procman visualize processes.ts --format svg -o graph.svg\n")
     .action(async (file: string | undefined, options: VisualizeOptions) => {
-      if (file === undefined) {
-        throw new ProcmanError("ENOTIMPL", "visualize without a model (what is deployed) needs the direct process manager, which this version does not have yet; give a model file", 2);
-      }
-      const model = await resolveModelFile(file, resolveOptions(options));
+      const model = file !== undefined ? await resolveModelFile(file, resolveOptions(options)) : deployedModel(options.stateDir);
       const dot = renderDot(model.processes);
       const text = options.format === "svg" ? await renderSvg(dot) : dot;
       if (options.output !== undefined) await writeFile(options.output, text);
       else io.out(text);
     });
+}
+
+/** What the current generation of the state dir declares. */
+function deployedModel(stateDirFlag: string | undefined): ResolvedModel {
+  const state = new StateDir(resolveStateDir(stateDirFlag));
+  const current = state.readCurrent();
+  if (current === undefined) {
+    throw new ProcmanError("ENODEPLOY", `nothing is deployed in ${state.stateDir}; give a model file to draw`, 2);
+  }
+  return state.readGeneration(current.generation).model;
 }
