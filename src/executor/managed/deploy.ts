@@ -9,6 +9,7 @@ import { GENERATORS } from "../../../generators/index.js";
 import { GeneratorError, type GeneratedFile } from "../../../generators/types.js";
 import { ProcmanError } from "../../errors.js";
 import type { ProcessContext, ResolvedModel } from "../../model/types.js";
+import { activationOrder } from "../../graph/graph.js";
 import { planSwitch, type ObservedProcess, type Plan } from "../../plan/plan.js";
 import { writeFileAtomic } from "../atomic.js";
 import { SwitchFailedError, type SwitchResult } from "../switch-result.js";
@@ -158,9 +159,15 @@ async function switchManagedUnchecked(options: ManagedSwitchOptions): Promise<Sw
       if (previous !== undefined && previousFiles !== undefined) {
         install(adapter, previousFiles.files, removedFiles(generated.files, previousFiles.files));
         writeFileAtomic(installedFile(state, options.manager), `${JSON.stringify({ dir: adapter.dir, hashes: previousFiles.hashes })}\n`);
-        await adapter.afterInstall(stopped, []).catch(() => undefined);
-        const back = previous.processes.filter((process) => stopped.includes(process.name));
-        for (const process of back) await adapter.start({ process, filesChanged: true, running: false }).catch(() => undefined);
+        await adapter.afterInstall(previous.processes.map((process) => process.name), []).catch(() => undefined);
+        // Everything that ran before and does not now, in dependency order: not only what this
+        // switch stopped itself (systemd also stops the units that Requires= a stopped one).
+        const order = activationOrder(previous.processes);
+        const byName = new Map(previous.processes.map((process) => [process.name, process]));
+        for (const name of order) {
+          if (observed.get(name)?.state !== "running" || (await adapter.running(name))) continue;
+          await adapter.start({ process: byName.get(name)!, filesChanged: true, running: false }).catch(() => undefined);
+        }
       }
       state.clearJournal();
       throw error;

@@ -167,4 +167,22 @@ test("supervisord: a real supervisord for the state dir; stop shuts it down", ()
   assert.is(pid, undefined, "supervisord is gone");
 });
 
+test("systemd (fake): a failed start is undone, and what systemd stopped through Requires= runs again", () => {
+  const state = makeTempDir();
+  const fake = makeTempDir();
+  const models = makeTempDir();
+  const env = { PATH: `${FAKES}:${process.env.PATH}`, FAKE_SYSTEMD_DIR: fake };
+  assert.is(procman(["switch", writeModel(models, "a1"), "-P", "systemd", "--state-dir", state], env).status, 0);
+  const failing = procman(["switch", writeModel(models, "a2"), "-P", "systemd", "--state-dir", state], { ...env, FAKE_SYSTEMD_FAIL_ONCE: "a.service" });
+  assert.is(failing.status, 1, failing.stderr);
+  assert.match(failing.stderr, "a: systemctl");
+  // Stopping a stopped b too (b Requires= a); the undo brings both back, with a's old unit.
+  const active = JSON.parse(readFileSync(path.join(fake, "active.json"), "utf8")) as string[];
+  assert.equal(active.sort(), ["a.service", "b.service"]);
+  assert.match(readFileSync(path.join(state, "lib", "procman", "systemd", "a.service"), "utf8"), '"/bin/sleep" "1021"');
+  const status = JSON.parse(procman(["status", "--json", "--state-dir", state], env).stdout);
+  assert.is(status.generation, 1);
+  assert.is(procman(["stop", "--state-dir", state], env).status, 0);
+});
+
 test.run();
