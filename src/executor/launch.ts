@@ -105,7 +105,7 @@ async function stopTagged(tag: string, process: ResolvedProcess): Promise<void> 
   }
 }
 
-/** argv with the helpers Node cannot replace: umask and nice before exec, then the identity switch. */
+/** argv with the helpers Node cannot replace: nice before exec, then the identity switch. */
 export function wrapCommand(process: ResolvedProcess, command: Command): string[] {
   let argv = [command.executable, ...command.args];
   const root = globalThis.process.getuid?.() === 0;
@@ -115,14 +115,6 @@ export function wrapCommand(process: ResolvedProcess, command: Command): string[
     argv = [systemTool("setpriv"), ...ids, ...group, "--", ...argv];
   }
   if (process.nice !== undefined) argv = [systemTool("nice"), "-n", String(process.nice), "--", ...argv];
-  // Positional parameters carry the argv through sh untouched: no quoting, no expansion. sh exports
-  // PWD (and rewrites a declared one to the cwd): unset it, or restore the declared value from $1.
-  if (process.umask !== undefined) {
-    const pwd = process.environment.PWD;
-    argv = pwd === undefined
-      ? ["/bin/sh", "-c", `umask ${process.umask} && unset PWD && exec "$0" "$@"`, ...argv]
-      : ["/bin/sh", "-c", `umask ${process.umask} && PWD=$1 && export PWD && shift && exec "$0" "$@"`, argv[0]!, pwd, ...argv.slice(1)];
-  }
   return argv;
 }
 
@@ -151,12 +143,14 @@ function spawnDetached(process: ResolvedProcess, command: Command, environment: 
   const [executable, ...args] = wrapCommand(process, command);
   const log = openSync(process.logFile, "a", 0o644);
   try {
-    const child = spawn(executable!, args, {
-      detached: true, // setsid: its own session and process group
-      stdio: ["ignore", log, log],
-      env: environment,
-      cwd: process.directory ?? "/",
-    });
+    const child = withUmask(process.umask, () =>
+      spawn(executable!, args, {
+        detached: true, // setsid: its own session and process group
+        stdio: ["ignore", log, log],
+        env: environment,
+        cwd: process.directory ?? "/",
+      }),
+    );
     return new Promise((resolve, reject) => {
       child.once("error", (error: NodeJS.ErrnoException) =>
         reject(new StartError(process.name, `cannot run ${command.executable}: ${error.code ?? error.message}`)),
@@ -181,7 +175,9 @@ async function runToExit(
   const [executable, ...args] = wrapCommand(process, command);
   const log = openSync(process.logFile, "a", 0o644);
   try {
-    const child = spawn(executable!, args, { detached: true, stdio: ["ignore", log, log], env: environment, cwd: process.directory ?? "/" });
+    const child = withUmask(process.umask, () =>
+      spawn(executable!, args, { detached: true, stdio: ["ignore", log, log], env: environment, cwd: process.directory ?? "/" }),
+    );
     return await new Promise<string | undefined>((resolve) => {
       const timer = setTimeout(() => {
         try {
@@ -219,5 +215,20 @@ export function logTail(file: string, lines = 15): string {
     return text.split("\n").slice(-lines - 1).join("\n").trimEnd();
   } catch {
     return "";
+  }
+}
+
+/**
+ * Runs spawn with the process's umask. The child inherits procman's umask at fork, and spawn forks
+ * synchronously, so it is set just around the call and restored: no shell in between to add PWD or
+ * reset IFS and OPTIND, and nothing else of procman's runs meanwhile.
+ */
+function withUmask<T>(umask: string | undefined, run: () => T): T {
+  if (umask === undefined) return run();
+  const previous = globalThis.process.umask(Number.parseInt(umask, 8));
+  try {
+    return run();
+  } finally {
+    globalThis.process.umask(previous);
   }
 }

@@ -124,14 +124,14 @@ test("foreground with directory, path, umask 027 and nice 5: all applied, enviro
       { directory: cwd, umask: "027", nice: 5, path: [path.join(dir, "bin one"), path.join(dir, "bin2")] },
       { cwd, umask: "0027", nice: 5, pathDirs: [path.join(dir, "bin one"), path.join(dir, "bin2")] },
     );
-    assert.is(report.env.PWD, undefined, "the umask wrapper (sh) must not add PWD");
+    assert.is(report.env.PWD, undefined, "no shell in between may add PWD");
   } finally {
     delete process.env.SECRET_TEST_VAR;
   }
 });
 
-test("a declared PWD is passed as declared, also through the umask wrapper", async () => {
-  const report = await checkExact({ umask: "077", environment: { PWD: "/not/the cwd" } }, { umask: "0077" });
+test("a declared PWD, IFS and OPTIND are passed as declared, also with a umask", async () => {
+  const report = await checkExact({ umask: "077", environment: { PWD: "/not/the cwd", IFS: ",", OPTIND: "5" } }, { umask: "0077" });
   assert.is(report.env.PWD, "/not/the cwd");
 });
 
