@@ -117,7 +117,11 @@ function renderScript(process: ResolvedProcess, _count: number): string {
     "",
     "# The program with its exact environment and the helpers for umask, nice and identity.",
     "launch() {",
-    `  set -- ${[command.executable, ...command.args].map(q).join(" ")}`,
+    `  as_process ${[command.executable, ...command.args].map(q).join(" ")}`,
+    "}",
+    "",
+    "# Runs \"$@\" as the process runs: its identity, nice, directory, umask and exact environment.",
+    "as_process() {",
     ...(root !== "" ? [`  ${root}`] : []),
     ...(nice !== "" ? [`  ${nice}`] : []),
     `  cd ${q(process.directory ?? "/")} || return 1`,
@@ -130,7 +134,7 @@ function renderScript(process: ResolvedProcess, _count: number): string {
     `  mkdir -p ${q(path.dirname(process.pidFile))} ${q(path.dirname(process.logFile))} || return 1`,
     '  rm -f "$PIDFILE" "$PIDFILE.start"',
     ...(process.initialize !== undefined
-      ? [`  env -i ${environment} /bin/sh -c ${q(process.initialize)} < /dev/null >> "$LOGFILE" 2>&1 || { echo "$NAME: initialize failed" >&2; return 1; }`]
+      ? [`  ( as_process /bin/sh -c ${q(process.initialize)} ) < /dev/null >> "$LOGFILE" 2>&1 || { echo "$NAME: initialize failed" >&2; return 1; }`]
       : []),
     ...(foreground
       ? [

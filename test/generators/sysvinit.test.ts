@@ -6,7 +6,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawn } from "node:child_process";
-import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { generateSysvinit } from "../../generators/sysvinit.js";
 import { GeneratorError, type GeneratorOutput } from "../../generators/types.js";
@@ -320,6 +320,26 @@ test("identity, umask, nice and directory reach the program; other actions' exit
   } finally {
     action(script, "stop");
     killAll([...pids, ...processesMentioning(dir)]);
+  }
+});
+
+test("initialize runs as the process runs: in its directory, with its umask and exact environment", () => {
+  const dir = makeTempDir("procman-sysvinit-");
+  const work = path.join(dir, "work");
+  mkdirSync(work);
+  const model = resolve(
+    { svc: { process: "/bin/sleep", args: ["1000"], directory: work, umask: "077", environment: { MARK: "m" }, initialize: 'echo "$MARK${LEAK_CANARY:-}" > made-by-init' } },
+    dir,
+  );
+  const scripts = path.join(writeOutput(generateSysvinit(model), path.join(dir, "sysv")), "init.d");
+  try {
+    const start = action(path.join(scripts, "svc"), "start");
+    assert.is(start.status, 0, show(start));
+    const made = path.join(work, "made-by-init");
+    assert.is(readFileSync(made, "utf8"), "m\n", "the declared environment, nothing inherited");
+    assert.is(statSync(made).mode & 0o777, 0o600, "the umask applied");
+  } finally {
+    assert.is(action(path.join(scripts, "svc"), "stop").status, 0);
   }
 });
 
