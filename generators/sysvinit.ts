@@ -19,7 +19,7 @@ export function generateSysvinit(model: ResolvedModel): GeneratorOutput {
   const layers = activationLayers(model.processes);
   if (layers.length > 98) warnings.push(`the graph has ${layers.length} layers; start-order numbers stop at 99`);
   for (const process of model.processes) {
-    files.push({ path: `init.d/${process.name}`, contents: renderScript(process, model.processes.length), mode: 0o755 });
+    files.push({ path: `init.d/${process.name}`, contents: renderScript(process), mode: 0o755 });
   }
   layers.forEach((layer, index) => {
     const start = String(Math.min(99, index + 1)).padStart(2, "0");
@@ -56,7 +56,7 @@ function headerText(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f]/g, " ");
 }
 
-function renderScript(process: ResolvedProcess, _count: number): string {
+function renderScript(process: ResolvedProcess): string {
   const q = shQuote;
   const command = process.foreground ?? process.daemon!;
   const foreground = process.foreground !== undefined;

@@ -2,7 +2,7 @@
 import { mkdir, rm, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { Command } from "commander";
-import type { GeneratorName } from "../../../generators/index.js";
+import { GENERATOR_NAMES, type GeneratorName } from "../../../generators/names.js";
 import { GeneratorError } from "../../../generators/types.js";
 import { ProcmanError } from "../../errors.js";
 import { resolveModelFile } from "../../resolve-model.js";
@@ -19,7 +19,7 @@ export function registerGenerate(program: Command, io: Output): void {
     .command("generate")
     .description("write systemd units, launchd plists, a supervisord config or sysvinit scripts for the model")
     .argument("<model>", "processes model")
-    .addOption(processManagerOption(["systemd", "launchd", "supervisord", "sysvinit"] satisfies GeneratorName[]).makeOptionMandatory())
+    .addOption(processManagerOption(GENERATOR_NAMES).makeOptionMandatory())
     .option("--out <dir>", "directory to write the files to (default: ./procman-<manager>)")
     .option("--user-units", "systemd: units for `systemctl --user` (no User=/Group=)")
     .addOption(stateDirOption())
