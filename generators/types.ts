@@ -20,6 +20,13 @@ export interface GeneratorOutput {
 export interface GeneratorOptions {
   /** systemd: units for a user manager (`systemctl --user`), which cannot switch User=. */
   readonly userUnits?: boolean;
+  /**
+   * Namespace of every generated name (default "procman"): systemd `P-<name>.service` and
+   * `P.target`, sysvinit `P-<name>`, launchd `org.P.<name>`, supervisord programs in group `P`.
+   */
+  readonly prefix?: string;
+  /** systemd: the version units are written for (default 252); newer directives are left out. */
+  readonly systemdVersion?: number;
 }
 
 export type Generator = (model: ResolvedModel, options?: GeneratorOptions) => GeneratorOutput;

@@ -54,6 +54,8 @@ export function describeReadiness(readiness: Readiness): string {
     case "http": return `GET ${readiness.url} answers ${readiness.status}`;
     case "command": return `command ${JSON.stringify(readiness.command)} exits 0`;
     case "logLine": return `a log line matches /${readiness.pattern}/`;
+    case "file": return `file ${readiness.path} appears`;
+    case "notify": return `a line on descriptor ${readiness.fd}`;
   }
 }
 
@@ -79,6 +81,9 @@ async function checkOnce(process: ResolvedProcess, readiness: Readiness, timeout
       return commandSucceeds(readiness.command, process, timeoutMs);
     case "logLine":
       return logMatches(process.logFile, logOffset, new RegExp(readiness.pattern));
+    case "file":
+    case "notify":
+      return false; // not carried out yet (readiness file/notify)
   }
 }
 

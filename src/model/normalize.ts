@@ -299,6 +299,12 @@ function resolveProcess(
     readiness,
     stop,
     restart,
+    // Resolved for real by the model's resolvers (issue: supervision / stateDirectory); defaults here.
+    liveness: undefined,
+    log: { maxSize: 10 * 1024 * 1024, keep: 3 },
+    onFailure: undefined,
+    stateDirectory: undefined,
+    runtimeDirectory: undefined,
     overrides,
   };
 }
@@ -414,7 +420,7 @@ function resolveReadiness(
       checkKnownKeys(value, ["port", "host"], "readiness.tcp", report);
       const port = checkNumber(value.port, "readiness.tcp.port", report, { min: 1, max: 65535, integer: true });
       const host = value.host === undefined ? "127.0.0.1" : checkLine(value.host, "readiness.tcp.host", report);
-      return port === undefined || host === undefined ? undefined : { kind, host, port, ...timing };
+      return port === undefined || host === undefined ? undefined : { kind, host, port, owned: true, ...timing };
     }
     case "http": {
       if (!isPlainObject(value)) {
@@ -480,9 +486,9 @@ function resolveStop(raw: unknown, report: Report): ResolvedProcess["stop"] | un
 
 function resolveRestart(raw: unknown, report: Report): ResolvedProcess["restart"] | undefined {
   const policies = RESTART_POLICIES as readonly unknown[];
-  if (raw === undefined) return { policy: DEFAULTS.restartPolicy, delay: DEFAULTS.restartDelay };
+  if (raw === undefined) return restartSettings(DEFAULTS.restartPolicy, DEFAULTS.restartDelay);
   if (typeof raw === "string") {
-    if (policies.includes(raw)) return { policy: raw as RestartPolicy, delay: DEFAULTS.restartDelay };
+    if (policies.includes(raw)) return restartSettings(raw as RestartPolicy, DEFAULTS.restartDelay);
     report("restart", `must be one of ${RESTART_POLICIES.join(", ")} (got ${JSON.stringify(raw)})`);
     return undefined;
   }
@@ -500,7 +506,11 @@ function resolveRestart(raw: unknown, report: Report): ResolvedProcess["restart"
     raw.delay === undefined
       ? DEFAULTS.restartDelay
       : checkNumber(raw.delay, "restart.delay", report, { min: 0, max: 86400, unit: "seconds" });
-  return policy === undefined || delay === undefined ? undefined : { policy, delay };
+  return policy === undefined || delay === undefined ? undefined : restartSettings(policy, delay);
+}
+
+function restartSettings(policy: RestartPolicy, delay: number): ResolvedProcess["restart"] {
+  return { policy, delay, maxDelay: Math.max(30, delay), limit: { burst: 5, interval: 60 } };
 }
 
 function resolveOverrides(raw: unknown, report: Report): ResolvedProcess["overrides"] {

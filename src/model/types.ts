@@ -22,14 +22,22 @@ export interface ProcessContext {
 export interface ReadinessInput {
   /** Ready once the PID file exists and names a live process (the default for daemons). */
   pidFile?: boolean;
-  /** Ready once a TCP connection to host:port succeeds (host defaults to 127.0.0.1). */
-  tcp?: { port: number; host?: string };
+  /**
+   * Ready once a LISTEN socket on host:port belongs to the process (its group, session or a process
+   * carrying its tag) and a connection succeeds (host defaults to 127.0.0.1). `owned: false` accepts
+   * any listener (a proxy, socket activation).
+   */
+  tcp?: { port: number; host?: string; owned?: boolean };
   /** Ready once a GET of url answers with status (default 200). */
   http?: { url: string; status?: number };
   /** Ready once this shell command exits 0 (run with the process's environment). */
   command?: string;
   /** Ready once a line of the process's log matches this regular expression. */
   logLine?: string;
+  /** Ready once this file exists (a file left from an earlier run or a symlink never counts). */
+  file?: string;
+  /** s6-style: ready once the process writes a line ending in "\n" to this descriptor (>= 3). */
+  notify?: number;
   /** Seconds to wait for readiness before the start counts as failed (default 30). */
   timeout?: number;
   /** Seconds between two checks (default 0.1). */
@@ -50,9 +58,39 @@ export type RestartPolicy = (typeof RESTART_POLICIES)[number];
 
 export interface RestartInput {
   policy?: RestartPolicy;
-  /** Seconds between an exit and the restart (default 1). */
+  /** Seconds between an exit and the first restart (default 1); doubles on consecutive failures. */
   delay?: number;
+  /** Seconds the doubling delay stops at (default 30); staying up this long resets it. */
+  maxDelay?: number;
+  /** More than `burst` restarts within `interval` seconds: the process is `failed` (default 5 in 60). */
+  limit?: { burst?: number; interval?: number };
 }
+
+/** When a running process counts as hung: exactly one kind, checked once it is ready. */
+export interface LivenessInput {
+  tcp?: { port: number; host?: string };
+  http?: { url: string; status?: number };
+  /** Healthy while this shell command exits 0 (run as the process runs). */
+  command?: string;
+  /** Healthy while the process's log grew within the last this many seconds. */
+  logWithin?: number;
+  /** Seconds between checks (default 10). */
+  interval?: number;
+  /** Seconds one check may take (default 5). */
+  timeout?: number;
+  /** Consecutive failed checks before the process is stopped and restarted (default 3). */
+  failures?: number;
+}
+
+export interface LogInput {
+  /** Bytes (a number) or a size such as "10M", "512K", "1G"; 0 disables rotation (default 10 MiB). */
+  maxSize?: number | string;
+  /** Rotated files kept: NAME.log.1 (newest) … NAME.log.<keep> (default 3). */
+  keep?: number;
+}
+
+/** A directory procman creates before the start, owned by the process's user and group. */
+export type DirectoryInput = string | { path: string; mode?: string };
 
 /** Raw per-manager settings, merged by each generator into its own output. */
 export interface OverridesInput {
@@ -95,6 +133,14 @@ export interface ManagedProcessInput {
   readiness?: ReadinessInput;
   stop?: StopInput;
   restart?: RestartPolicy | RestartInput;
+  liveness?: LivenessInput;
+  log?: LogInput;
+  /** Shell snippet run when the process becomes failed or unhealthy (PROCMAN_PROCESS names it). */
+  onFailure?: string;
+  /** Relative: under ${stateDir}/lib/; absolute: as it is. Never under lib/procman, never "..". */
+  stateDirectory?: DirectoryInput;
+  /** Relative: under ${runtimeDir}/; absolute: as it is. */
+  runtimeDirectory?: DirectoryInput;
   overrides?: OverridesInput;
 }
 
@@ -123,11 +169,42 @@ export type Readiness = ReadinessTiming &
   (
     | { readonly kind: "started" }
     | { readonly kind: "pidFile"; readonly path: string }
-    | { readonly kind: "tcp"; readonly host: string; readonly port: number }
+    | { readonly kind: "tcp"; readonly host: string; readonly port: number; readonly owned: boolean }
     | { readonly kind: "http"; readonly url: string; readonly status: number }
     | { readonly kind: "command"; readonly command: string }
     | { readonly kind: "logLine"; readonly pattern: string }
+    | { readonly kind: "file"; readonly path: string }
+    | { readonly kind: "notify"; readonly fd: number }
   );
+
+export type Liveness = {
+  /** Seconds. */
+  readonly interval: number;
+  /** Seconds. */
+  readonly timeout: number;
+  readonly failures: number;
+} & (
+  | { readonly kind: "tcp"; readonly host: string; readonly port: number }
+  | { readonly kind: "http"; readonly url: string; readonly status: number }
+  | { readonly kind: "command"; readonly command: string }
+  | { readonly kind: "logWithin"; readonly seconds: number }
+);
+
+export interface RestartSettings {
+  readonly policy: RestartPolicy;
+  /** Seconds. */
+  readonly delay: number;
+  /** Seconds. */
+  readonly maxDelay: number;
+  readonly limit: { readonly burst: number; readonly interval: number };
+}
+
+export interface ManagedDirectory {
+  /** Absolute. */
+  readonly path: string;
+  /** Octal string, four digits ("0700"). */
+  readonly mode: string;
+}
 
 export type ProcessMode = "foreground" | "daemon";
 
@@ -163,7 +240,13 @@ export interface ResolvedProcess {
   readonly activatesAfter: readonly string[];
   readonly readiness: Readiness;
   readonly stop: { readonly signal: string; readonly timeout: number; readonly reloadSignal: string };
-  readonly restart: { readonly policy: RestartPolicy; readonly delay: number };
+  readonly restart: RestartSettings;
+  readonly liveness: Liveness | undefined;
+  /** Bytes; maxSize 0: never rotated. */
+  readonly log: { readonly maxSize: number; readonly keep: number };
+  readonly onFailure: string | undefined;
+  readonly stateDirectory: ManagedDirectory | undefined;
+  readonly runtimeDirectory: ManagedDirectory | undefined;
   readonly overrides: DeepReadonly<OverridesInput>;
 }
 
