@@ -3,7 +3,7 @@ import type { Plan } from "../plan/plan.js";
 
 export type SwitchEvent =
   | { readonly type: "recovering"; readonly message: string }
-  | { readonly type: "plan"; readonly plan: Plan }
+  | { readonly type: "plan"; readonly plan: Plan; readonly install?: readonly { readonly path: string; readonly link?: string | undefined }[] }
   | { readonly type: "stopping"; readonly name: string; readonly pid: number; readonly reason: string }
   | { readonly type: "stopped"; readonly name: string; readonly pid: number; readonly ms: number; readonly killed: boolean }
   | { readonly type: "forgotten"; readonly name: string; readonly reason: string }

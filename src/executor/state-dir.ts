@@ -19,6 +19,8 @@ export interface ProcessRecord extends ProcessIdentity {
   /** Seconds. */
   readonly stopTimeout: number;
   readonly startedAt: string;
+  /** What it activatesAfter, so that dependents stop first even without a generation. */
+  readonly activatesAfter?: readonly string[];
 }
 
 export interface GenerationRecord {
@@ -29,18 +31,24 @@ export interface GenerationRecord {
   readonly model: ResolvedModel;
   /** Set on a generation made by rollback: the generation whose model it brought back. */
   readonly rollbackOf?: number;
+  /** Namespace of generated names (other managers); absent in older records: "procman". */
+  readonly prefix?: string;
 }
 
 export interface CurrentPointer {
   readonly generation: number;
   /** False after `procman stop`: the generation is kept, nothing of it should run. */
   readonly active: boolean;
+  /** Stopped by the operator (`procman stop NAME`): never restarted by the supervisor; a switch clears it. */
+  readonly stopped?: readonly string[];
 }
 
 /** Written when a switch starts changing processes, removed when it ends: present = interrupted. */
 export interface Journal extends ProcessIdentity {
   readonly startedAt: string;
   readonly command: string;
+  /** Other managers: the install record before and after, so a crash between them is recovered. */
+  readonly install?: { readonly before: unknown; readonly after: unknown };
 }
 
 export class LockedError extends ProcmanError {
@@ -147,7 +155,7 @@ export class StateDir {
   }
 
   /** Writes the next generation (not yet current) and returns its number. */
-  writeGeneration(model: ResolvedModel, processManager: ProcessManagerName, modelFile: string | undefined, rollbackOf?: number): number {
+  writeGeneration(model: ResolvedModel, processManager: ProcessManagerName, modelFile: string | undefined, rollbackOf?: number, prefix?: string): number {
     const generation = (this.listGenerations().at(-1) ?? 0) + 1;
     const record: GenerationRecord = {
       generation,
@@ -156,6 +164,7 @@ export class StateDir {
       modelFile,
       model,
       ...(rollbackOf !== undefined ? { rollbackOf } : {}),
+      ...(prefix !== undefined ? { prefix } : {}),
     };
     writeFileAtomic(path.join(this.generationsDir, `${generation}.json`), `${JSON.stringify(record, null, 2)}\n`);
     return generation;

@@ -3,7 +3,6 @@ import type { ProcessManagerName, ResolvedProcess } from "../model/types.js";
 import { specHash } from "../plan/spec-hash.js";
 import { checkIdentity } from "./proc.js";
 import { probeReadiness } from "./readiness.js";
-import type { ManagedName } from "./managed/deploy.js";
 import { StateDir } from "./state-dir.js";
 
 export type ProcessState =
@@ -39,8 +38,10 @@ export async function readStatus(stateDir: string): Promise<DeploymentStatus> {
   const records = state.readRecords();
   const declared = generation?.model.processes ?? [];
   if (generation !== undefined && generation.processManager !== "direct") {
-    const { managedRunning } = await import("./managed/deploy.js");
-    const running = await managedRunning(state, generation.processManager as ManagedName, generation.model);
+    const { createBackend } = await import("./backends/index.js");
+    const backend = await createBackend(generation.processManager, generation.model.context, generation.prefix ?? "procman", state, { onWarning: () => undefined });
+    const observed = await backend.observe();
+    const running = new Map([...observed].map(([name, seen]) => [name, seen.state === "running"]));
     return {
       generation: generation.generation,
       processManager: generation.processManager,

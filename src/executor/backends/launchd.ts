@@ -4,15 +4,15 @@
 // the label (bounded), and retries a bootstrap that fails with error 5. An unchanged plist is
 // restarted with `kickstart -k` instead.
 import path from "node:path";
-import { launchdLabel } from "../../../generators/launchd.js";
 import type { ProcessContext, ResolvedProcess } from "../../model/types.js";
 import { probeReadiness, sleep } from "../readiness.js";
 import type { ManagerAdapter } from "./adapter.js";
-import { mustRun, runTool, ToolError } from "./run-tool.js";
+import { mustRun, runTool, ToolError } from "./tool.js";
 
 const GONE_BOUND_MS = 30_000;
 
-export function launchdAdapter(context: ProcessContext, dir: string | undefined): ManagerAdapter {
+export function launchdAdapter(context: ProcessContext, dir: string | undefined, prefix: string): ManagerAdapter {
+  const launchdLabel = (name: string) => `org.${prefix}.${name}`;
   const uid = process.getuid?.() ?? 0;
   const domain = uid === 0 ? "system" : `gui/${uid}`;
   const root = dir ?? path.join(context.stateDir, "lib", "procman", "launchd");
@@ -29,10 +29,10 @@ export function launchdAdapter(context: ProcessContext, dir: string | undefined)
     }
   };
 
-  const bootstrap = async (process: ResolvedProcess): Promise<void> => {
-    const deadline = Date.now() + (process.stop.timeout + 10) * 1000;
+  const bootstrap = async (spec: ResolvedProcess): Promise<void> => {
+    const deadline = Date.now() + (spec.stop.timeout + 10) * 1000;
     for (;;) {
-      const args = ["bootstrap", domain, plist(process.name)];
+      const args = ["bootstrap", domain, plist(spec.name)];
       const result = await runTool("launchctl", args);
       if (result.exitCode === 0) return;
       // Error 5: the previous instance is still draining; it goes away, so try again.
@@ -41,30 +41,37 @@ export function launchdAdapter(context: ProcessContext, dir: string | undefined)
     }
   };
 
-  const waitReady = async (process: ResolvedProcess): Promise<void> => {
-    const deadline = Date.now() + process.readiness.timeout * 1000;
-    while (!(await probeReadiness(process))) {
-      if (Date.now() > deadline) throw new Error(`${process.name} not ready after ${process.readiness.timeout} s under launchd`);
-      await sleep(process.readiness.interval * 1000);
+  const waitReady = async (spec: ResolvedProcess): Promise<void> => {
+    const deadline = Date.now() + spec.readiness.timeout * 1000;
+    while (!(await probeReadiness(spec))) {
+      if (Date.now() > deadline) throw new Error(`${spec.name} not ready after ${spec.readiness.timeout} s under launchd`);
+      await sleep(spec.readiness.interval * 1000);
     }
   };
 
   return {
     manager: "launchd",
     dir: root,
-    generatorOptions: {},
+    generatorOptions: { prefix },
     filesOf: (files, name) => files.filter((file) => file.path === `${launchdLabel(name)}.plist`),
-    afterInstall: async () => undefined,
-    start: async ({ process: managed, filesChanged, running }) => {
-      if (running && !filesChanged) {
-        await mustRun("launchctl", ["kickstart", "-k", target(managed.name)]);
-      } else {
-        if (await loaded(managed.name)) await bootoutAndWait(managed.name, (managed.stop.timeout + 10) * 1000);
-        await bootstrap(managed);
+    links: () => [],
+    // Installed straight into a LaunchDaemons folder, a plist must not replace another's.
+    namesakes: () => [],
+    reload: async () => undefined,
+    start: async (requests) => {
+      for (const { spec, restartInPlace } of requests) {
+        if (restartInPlace) {
+          await mustRun("launchctl", ["kickstart", "-k", target(spec.name)]);
+        } else {
+          if (await loaded(spec.name)) await bootoutAndWait(spec.name, (spec.stop.timeout + 10) * 1000);
+          await bootstrap(spec);
+        }
       }
-      await waitReady(managed);
+      for (const { spec } of requests) await waitReady(spec);
     },
-    stop: (name) => bootoutAndWait(name),
+    stop: async (name) => {
+      if (await loaded(name)) await bootoutAndWait(name);
+    },
     running: loaded,
   };
 }
