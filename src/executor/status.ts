@@ -62,7 +62,8 @@ export async function readStatus(stateDir: string): Promise<DeploymentStatus> {
       const record = records.get(process.name);
       const base = { name: process.name, mode: process.mode, pidFile: process.pidFile, logFile: process.logFile };
       if (record === undefined) {
-        return { ...base, state: current?.active === false ? "stopped" : "dead", pid: null, startedAt: null };
+        const stopped = current?.active === false || current?.stopped?.includes(process.name) === true;
+        return { ...base, state: stopped ? "stopped" : "dead", pid: null, startedAt: null };
       }
       const identity = checkIdentity(record);
       let status: ProcessState = identity === "reused" ? "pid-reused" : identity;
