@@ -14,6 +14,13 @@ import {
   type Report,
 } from "./checks.js";
 import { SIGNALS, normalizeSignal } from "./signals.js";
+import { resolveDirectory } from "./resolve/directories.js";
+import { resolveLiveness } from "./resolve/liveness.js";
+import { resolveLog } from "./resolve/log.js";
+import { isInside, recordsDir } from "./resolve/paths.js";
+import { resolveShell } from "./resolve/probes.js";
+import { resolveReadiness } from "./resolve/readiness.js";
+import { resolveRestart } from "./resolve/restart.js";
 import {
   PROCESS_MANAGERS,
   RESTART_POLICIES,
@@ -26,25 +33,14 @@ import {
   type RestartPolicy,
 } from "./types.js";
 
-/** systemd's default PATH: what a process gets when the model does not set PATH itself. */
-export const MINIMAL_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
-export const DEFAULTS = {
-  readinessTimeout: 30,
-  readinessInterval: 0.1,
-  stopSignal: "SIGTERM",
-  stopTimeout: 10,
-  reloadSignal: "SIGHUP",
-  restartPolicy: "on-failure" as RestartPolicy,
-  restartDelay: 1,
-} as const;
+export { DEFAULTS, MINIMAL_PATH } from "./defaults.js";
+import { DEFAULTS, MINIMAL_PATH } from "./defaults.js";
 
 const PROCESS_FIELDS = [
   "name", "description", "process", "args", "foregroundProcess", "foregroundProcessArgs", "daemon", "daemonArgs",
   "pidFile", "environment", "path", "directory", "umask", "nice", "user", "group", "initialize", "activatesAfter",
-  "readiness", "stop", "restart", "overrides",
+  "readiness", "stop", "restart", "liveness", "log", "onFailure", "stateDirectory", "runtimeDirectory", "overrides",
 ] as const;
-const READINESS_KINDS = ["pidFile", "tcp", "http", "command", "logLine"] as const;
 
 const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -109,8 +105,24 @@ export function normalizeModel(exported: unknown, context: ProcessContext, optio
     if (name !== undefined && resolved !== undefined && issues.issues.length === before) processes.push(resolved);
   }
 
+  checkSharedFiles(processes, issues);
   const clean = issues.issues.length === 0;
   return { model: clean ? deepFreeze({ context, processes }) : undefined, issues: issues.issues, edges };
+}
+
+/** Two processes writing one file overwrite each other's PID (or log): name both. */
+function checkSharedFiles(processes: readonly ResolvedProcess[], issues: IssueList): void {
+  // Logs first: their paths follow from the (unique) names, so a clash is the other field's fault.
+  const owners = new Map<string, string>(processes.map((spec) => [spec.logFile, `${spec.name}'s log`]));
+  for (const spec of processes) {
+    const claims: [string, string][] = [["pidFile", spec.pidFile]];
+    if (spec.readiness.kind === "file") claims.push(["readiness.file", spec.readiness.path]);
+    for (const [field, file] of claims) {
+      const owner = owners.get(file);
+      if (owner === undefined) owners.set(file, `${spec.name}'s ${field}`);
+      else issues.add({ process: spec.name, field, message: `${file} is also ${owner}; each process needs its own` });
+    }
+  }
 }
 
 function collectEntries(exported: unknown, issues: IssueList): Entry[] {
@@ -255,7 +267,7 @@ function resolveProcess(
     daemonExe === undefined ? undefined : { executable: daemonExe, args: daemonArgs ?? args ?? [] };
   const mode = foreground !== undefined ? "foreground" : "daemon";
 
-  const pidFile = absolute("pidFile", context.runtimeDir) ?? path.join(context.runtimeDir, `${name}.pid`);
+  const declaredPidFile = absolute("pidFile", context.runtimeDir);
   const directory = absolute("directory", context.modelDir);
   const pathDirs = resolvePath(raw.path, context.modelDir, report);
   const environment = resolveEnvironment(raw.environment, pathDirs ?? [], report);
@@ -273,12 +285,30 @@ function resolveProcess(
   const user = account("user");
   const group = account("group");
   const initialize = raw.initialize === undefined ? undefined : checkText(raw.initialize, "initialize", report);
-  const readiness = resolveReadiness(raw.readiness, mode, pidFile, report);
+  const stateDirectory = resolveDirectory(raw.stateDirectory, "stateDirectory", context, report);
+  const runtimeDirectory = resolveDirectory(raw.runtimeDirectory, "runtimeDirectory", context, report);
+  // A daemon writes its own PID file: one running as another user cannot write procman's runtimeDir.
+  const pidFile =
+    declaredPidFile ??
+    (mode === "daemon" && user !== undefined && runtimeDirectory !== undefined
+      ? path.join(runtimeDirectory.path, `${name}.pid`)
+      : path.join(context.runtimeDir, `${name}.pid`));
+  const records = recordsDir(context);
+  if (isInside(pidFile, records)) report("pidFile", `${pidFile} is inside procman's own records (${records})`);
+  const logFile = path.join(context.logDir, `${name}.log`);
+  const readiness = resolveReadiness(
+    raw.readiness,
+    { mode, pidFile, logFile, fileBase: directory ?? context.modelDir, recordsDir: records },
+    report,
+  );
   const stop = resolveStop(raw.stop, report);
   const restart = resolveRestart(raw.restart, report);
+  const liveness = resolveLiveness(raw.liveness, report);
+  const log = resolveLog(raw.log, report);
+  const onFailure = raw.onFailure === undefined ? undefined : resolveShell(raw.onFailure, "onFailure", report);
   const overrides = resolveOverrides(raw.overrides, report);
 
-  if (readiness === undefined || stop === undefined || restart === undefined || environment === undefined) return undefined;
+  if (stop === undefined || environment === undefined) return undefined;
   return {
     name,
     description,
@@ -286,7 +316,7 @@ function resolveProcess(
     daemon: daemonCommand,
     mode,
     pidFile,
-    logFile: path.join(context.logDir, `${name}.log`),
+    logFile,
     environment,
     path: pathDirs ?? [],
     directory,
@@ -299,12 +329,11 @@ function resolveProcess(
     readiness,
     stop,
     restart,
-    // Resolved for real by the model's resolvers (issue: supervision / stateDirectory); defaults here.
-    liveness: undefined,
-    log: { maxSize: 10 * 1024 * 1024, keep: 3 },
-    onFailure: undefined,
-    stateDirectory: undefined,
-    runtimeDirectory: undefined,
+    liveness,
+    log,
+    onFailure,
+    stateDirectory,
+    runtimeDirectory,
     overrides,
   };
 }
@@ -363,102 +392,6 @@ function resolveUmask(raw: unknown, report: Report): string | undefined {
   return raw.padStart(4, "0");
 }
 
-function resolveReadiness(
-  raw: unknown,
-  mode: "foreground" | "daemon",
-  pidFile: string,
-  report: Report,
-): Readiness | undefined {
-  if (raw !== undefined && !isPlainObject(raw)) {
-    report("readiness", `must be an object such as { tcp: { port: 8080 } } (got ${describeValue(raw)})`);
-    return undefined;
-  }
-  const spec = raw ?? {};
-  checkKnownKeys(spec, [...READINESS_KINDS, "timeout", "interval"], "readiness", report);
-  const timeout =
-    spec.timeout === undefined
-      ? DEFAULTS.readinessTimeout
-      : checkNumber(spec.timeout, "readiness.timeout", report, { min: 0, max: 86400, exclusiveMin: true, unit: "seconds" });
-  const interval =
-    spec.interval === undefined
-      ? DEFAULTS.readinessInterval
-      : checkNumber(spec.interval, "readiness.interval", report, { min: 0, max: 3600, exclusiveMin: true, unit: "seconds" });
-  if (timeout !== undefined && interval !== undefined && interval > timeout) {
-    report("readiness.interval", `(${interval} s) is longer than readiness.timeout (${timeout} s)`);
-    return undefined;
-  }
-  const kinds = READINESS_KINDS.filter((kind) => spec[kind] !== undefined);
-  if (kinds.length > 1) {
-    report("readiness", `has ${kinds.join(" and ")}; give exactly one kind of check`);
-    return undefined;
-  }
-  if (timeout === undefined || interval === undefined) return undefined;
-  const timing = { timeout, interval };
-  const kind = kinds[0];
-  if (kind === undefined) {
-    if (spec.timeout !== undefined || spec.interval !== undefined) {
-      if (mode === "foreground") {
-        report("readiness", `sets a timeout but no check: add one of ${READINESS_KINDS.join(", ")}`);
-        return undefined;
-      }
-    }
-    return mode === "daemon" ? { kind: "pidFile", path: pidFile, ...timing } : { kind: "started", ...timing };
-  }
-  const value = spec[kind];
-  switch (kind) {
-    case "pidFile":
-      if (value !== true) {
-        report("readiness.pidFile", `must be true (got ${describeValue(value)}); the PID file is the process's pidFile`);
-        return undefined;
-      }
-      return { kind, path: pidFile, ...timing };
-    case "tcp": {
-      if (!isPlainObject(value)) {
-        report("readiness.tcp", `must be an object such as { port: 8080 } (got ${describeValue(value)})`);
-        return undefined;
-      }
-      checkKnownKeys(value, ["port", "host"], "readiness.tcp", report);
-      const port = checkNumber(value.port, "readiness.tcp.port", report, { min: 1, max: 65535, integer: true });
-      const host = value.host === undefined ? "127.0.0.1" : checkLine(value.host, "readiness.tcp.host", report);
-      return port === undefined || host === undefined ? undefined : { kind, host, port, owned: true, ...timing };
-    }
-    case "http": {
-      if (!isPlainObject(value)) {
-        report("readiness.http", `must be an object such as { url: "http://127.0.0.1:8080/" } (got ${describeValue(value)})`);
-        return undefined;
-      }
-      checkKnownKeys(value, ["url", "status"], "readiness.http", report);
-      const url = checkLine(value.url, "readiness.http.url", report);
-      if (url !== undefined && !/^https?:\/\/[^/\s]+/.test(url)) {
-        report("readiness.http.url", `must be an http:// or https:// URL (got ${JSON.stringify(url)})`);
-        return undefined;
-      }
-      const status =
-        value.status === undefined ? 200 : checkNumber(value.status, "readiness.http.status", report, { min: 100, max: 599, integer: true });
-      return url === undefined || status === undefined ? undefined : { kind, url, status, ...timing };
-    }
-    case "command": {
-      const command = checkText(value, "readiness.command", report);
-      if (command?.trim() === "") {
-        report("readiness.command", "must not be empty");
-        return undefined;
-      }
-      return command === undefined ? undefined : { kind, command, ...timing };
-    }
-    case "logLine": {
-      const pattern = checkLine(value, "readiness.logLine", report);
-      if (pattern === undefined) return undefined;
-      try {
-        new RegExp(pattern);
-      } catch (error) {
-        report("readiness.logLine", `is not a valid regular expression: ${(error as Error).message}`);
-        return undefined;
-      }
-      return { kind, pattern, ...timing };
-    }
-  }
-}
-
 function resolveStop(raw: unknown, report: Report): ResolvedProcess["stop"] | undefined {
   if (raw !== undefined && !isPlainObject(raw)) {
     report("stop", `must be an object such as { signal: "SIGINT", timeout: 20 } (got ${describeValue(raw)})`);
@@ -482,35 +415,6 @@ function resolveStop(raw: unknown, report: Report): ResolvedProcess["stop"] | un
       : checkNumber(spec.timeout, "stop.timeout", report, { min: 0, max: 86400, exclusiveMin: true, unit: "seconds" });
   if (stopSignal === undefined || reloadSignal === undefined || timeout === undefined) return undefined;
   return { signal: stopSignal, timeout, reloadSignal };
-}
-
-function resolveRestart(raw: unknown, report: Report): ResolvedProcess["restart"] | undefined {
-  const policies = RESTART_POLICIES as readonly unknown[];
-  if (raw === undefined) return restartSettings(DEFAULTS.restartPolicy, DEFAULTS.restartDelay);
-  if (typeof raw === "string") {
-    if (policies.includes(raw)) return restartSettings(raw as RestartPolicy, DEFAULTS.restartDelay);
-    report("restart", `must be one of ${RESTART_POLICIES.join(", ")} (got ${JSON.stringify(raw)})`);
-    return undefined;
-  }
-  if (!isPlainObject(raw)) {
-    report("restart", `must be a policy (${RESTART_POLICIES.join(", ")}) or { policy, delay } (got ${describeValue(raw)})`);
-    return undefined;
-  }
-  checkKnownKeys(raw, ["policy", "delay"], "restart", report);
-  let policy: RestartPolicy | undefined = DEFAULTS.restartPolicy;
-  if (raw.policy !== undefined) {
-    policy = policies.includes(raw.policy) ? (raw.policy as RestartPolicy) : undefined;
-    if (policy === undefined) report("restart.policy", `must be one of ${RESTART_POLICIES.join(", ")} (got ${describeValue(raw.policy)})`);
-  }
-  const delay =
-    raw.delay === undefined
-      ? DEFAULTS.restartDelay
-      : checkNumber(raw.delay, "restart.delay", report, { min: 0, max: 86400, unit: "seconds" });
-  return policy === undefined || delay === undefined ? undefined : restartSettings(policy, delay);
-}
-
-function restartSettings(policy: RestartPolicy, delay: number): ResolvedProcess["restart"] {
-  return { policy, delay, maxDelay: Math.max(30, delay), limit: { burst: 5, interval: 60 } };
 }
 
 function resolveOverrides(raw: unknown, report: Report): ResolvedProcess["overrides"] {
