@@ -50,8 +50,9 @@ test("two processes sharing one pidFile: both named", () => {
   assert.equal(problems({ a: ok({ pidFile: "c.pid" }), c: ok() }), [`c: pidFile: ${STATE_DIR}/run/c.pid is also a's pidFile; each process needs its own`]);
 });
 
-test("a pidFile that is another process's log is refused", () => {
-  assert.equal(problems({ a: ok({ pidFile: `${STATE_DIR}/log/b.log` }), b: ok() }), [
+test("a pidFile that is a process's log is refused", () => {
+  assert.equal(problems({ a: ok({ pidFile: `${STATE_DIR}/log/b.log` }), b: ok({ pidFile: "../log/b.log" }) }), [
+    `b: pidFile: ${STATE_DIR}/log/b.log is the process's own log`,
     `a: pidFile: ${STATE_DIR}/log/b.log is also b's log; each process needs its own`,
   ]);
 });
