@@ -11,8 +11,18 @@ export type ProcessState =
   | "changed" // running, but not as the current generation declares (an interrupted switch)
   | "dead" // was started, is gone
   | "pid-reused" // its PID now names an unrelated process
+  | "paused" // alive, but stopped by a signal (SIGSTOP, Ctrl-Z)
+  | "backoff" // exited; the supervisor restarts it at nextRestartAt
+  | "failed" // the supervisor gave up (start limit, or a liveness stop without restart)
   | "stopped" // not running, as `procman stop` left it
   | "undeclared"; // running from a record, but not part of the current generation
+
+export interface LastExit {
+  readonly code: number | null;
+  readonly signal: string | null;
+  readonly at: string;
+  readonly reason: "exit" | "signal" | "liveness" | "unknown";
+}
 
 export interface ProcessStatus {
   readonly name: string;
@@ -22,12 +32,21 @@ export interface ProcessStatus {
   readonly mode: "foreground" | "daemon" | null;
   readonly pidFile: string | null;
   readonly logFile: string | null;
+  /** Restarts by the supervisor since the last switch, start or restart. */
+  readonly restarts?: number;
+  readonly lastExit?: LastExit | null;
+  /** null: no liveness check. */
+  readonly health?: "healthy" | "unhealthy" | "unknown" | null;
+  readonly nextRestartAt?: string;
 }
 
 export interface DeploymentStatus {
   readonly generation: number | null;
   readonly processManager: ProcessManagerName;
   readonly active: boolean;
+  readonly supervisor: { readonly running: boolean; readonly pid: number | null };
+  /** The deployment has something to supervise and was not switched with --no-supervise. */
+  readonly supervisorExpected: boolean;
   readonly processes: readonly ProcessStatus[];
 }
 
@@ -46,6 +65,8 @@ export async function readStatus(stateDir: string): Promise<DeploymentStatus> {
       generation: generation.generation,
       processManager: generation.processManager,
       active: current?.active ?? false,
+      supervisor: { running: false, pid: null },
+      supervisorExpected: false,
       processes: declared.map((process) => ({
         name: process.name,
         state: running.get(process.name) === true ? "running" : current?.active === false ? "stopped" : "dead",
@@ -90,6 +111,8 @@ export async function readStatus(stateDir: string): Promise<DeploymentStatus> {
     generation: current?.generation ?? null,
     processManager: generation?.processManager ?? "direct",
     active: current?.active ?? false,
-    processes: statuses,
+    supervisor: { running: false, pid: null },
+    supervisorExpected: false,
+    processes: statuses.map((entry) => ({ restarts: 0, lastExit: null, health: null, ...entry })),
   };
 }

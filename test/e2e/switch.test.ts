@@ -37,10 +37,13 @@ interface Status {
   processes: { name: string; state: string; pid: number | null; mode: string | null; pidFile: string | null; logFile: string | null; startedAt: string | null }[];
 }
 
+/** status --json; its exit code says whether everything declared runs (0) or not (1). */
 async function status(dir: string): Promise<Status> {
   const result = await run(["status", "--json", "--state-dir", dir]);
-  assert.is(result.code, 0, show(result));
-  return JSON.parse(result.stdout) as Status;
+  const parsed = JSON.parse(result.stdout) as Status;
+  const allRunning = parsed.active ? parsed.processes.every((entry) => entry.state === "running") : parsed.processes.every((entry) => entry.state === "stopped" || entry.state === "dead");
+  assert.is(result.code, allRunning ? 0 : 1, show(result));
+  return parsed;
 }
 
 const pidsOf = (value: Status) => Object.fromEntries(value.processes.map((process) => [process.name, process.pid]));
@@ -208,8 +211,10 @@ test("a record whose PID now names an unrelated process: status says pid-reused;
 
       const reported = await status(dir);
       assert.equal([reported.processes[0]!.state, reported.processes[0]!.pid], ["pid-reused", sleeper.pid]);
-      const text = ok(await run(["status", "--state-dir", dir]));
-      assert.match(text.stdout, new RegExp(`^  svc +pid-reused  PID ${sleeper.pid}$`, "m"));
+      const text = await run(["status", "--state-dir", dir]);
+      assert.is(text.code, 1, show(text));
+      assert.match(text.stdout, new RegExp(`^  svc +pid-reused +${sleeper.pid} +0 +- +-$`, "m"));
+      assert.match(text.stderr, "not running as declared: svc (pid-reused)");
 
       const switched = ok(await run(["switch", model, "--state-dir", dir]));
       assert.match(switched.stdout, "forgot svc: its PID now belongs to another process (left alone)");
@@ -300,7 +305,10 @@ test("switch, --dry-run, --json, status, kill -9 and restart, generations, rollb
     assert.is(environmentOf(pidsOf(second).db!)?.VERSION, "2");
 
     // generations: the list with the current one.
-    const generations = ok(await run(["generations", "--state-dir", dir])).stdout.trimEnd().split("\n");
+    const listing = ok(await run(["generations", "--state-dir", dir])).stdout.trimEnd().split("\n");
+    // Each generation after the first says on the next line what it changed.
+    assert.equal(listing.filter((line) => !/^ *[0-9]/.test(line)), ["        removed chatty; changed db (environment)"]);
+    const generations = listing.filter((line) => /^ *[0-9]/.test(line));
     assert.is(generations.length, 2, generations.join("\n"));
     assert.match(generations[1]!, /^ {3}2 {2}\S+ {2}3 processes {2}.*two\.json {2}\(current\)$/);
     assert.match(generations[0]!, /^ {3}1 {2}\S+ {2}4 processes {2}.*one\.json$/);
@@ -351,7 +359,7 @@ test("rollback walks back one generation at a time (a rollback generation counts
     );
     for (const model of models) ok(await run(["switch", model, "--state-dir", dir]));
     const argOf = async () => readFileSync(`/proc/${pidsOf(await status(dir)).only}/cmdline`, "latin1").split("\0")[1];
-    assert.match(ok(await run(["rollback", "--state-dir", dir])).stdout, "rolling back to generation 1 (from 2)");
+    assert.match(ok(await run(["rollback", "--state-dir", dir])).stdout, "rolling back to generation 2 (from 3)");
     assert.is(await argOf(), "1002");
     assert.match(ok(await run(["rollback", "--state-dir", dir])).stdout, "rolling back to generation 1 (from 4)");
     assert.is(await argOf(), "1001");
