@@ -1,7 +1,7 @@
 // What the one transaction (transaction.ts) needs from a process manager. The direct manager and
 // each other manager (systemd, launchd, supervisord, sysvinit) implement it; none of them locks,
 // journals, plans, undoes or records a generation itself.
-import type { ProcessManagerName, ResolvedModel, ResolvedProcess } from "../model/types.js";
+import type { DependencyEdges, ProcessManagerName, ResolvedModel, ResolvedProcess } from "../model/types.js";
 import type { ObservedProcess } from "../plan/plan.js";
 import type { EventSink } from "./events.js";
 import type { InstallChange, InstallRecord } from "./install-record.js";
@@ -24,6 +24,8 @@ export interface Backend {
   recover(onEvent: EventSink): Promise<void>;
   /** What runs now, by name, as this backend knows it. */
   observe(): Promise<Map<string, ObservedProcess>>;
+  /** What the records say each process activatesAfter (for processes no generation knows). */
+  recordedEdges?(): DependencyEdges[];
   /** What decides "changed" for a process under this backend (run spec, or generated files). */
   hashOf(spec: ResolvedProcess): string;
   /**

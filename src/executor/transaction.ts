@@ -4,7 +4,8 @@
 // all-or-nothing lives here.
 import { ProcmanError } from "../errors.js";
 import { activationOrder, withTransitiveDependents } from "../graph/graph.js";
-import type { ProcessManagerName, ResolvedModel, ResolvedProcess } from "../model/types.js";
+import type { DependencyEdges, ProcessManagerName, ResolvedModel, ResolvedProcess } from "../model/types.js";
+import { createContext } from "../model/context.js";
 import { planSwitch, type Plan } from "../plan/plan.js";
 import type { Backend, StepContext } from "./backend.js";
 import type { EventSink } from "./events.js";
@@ -65,12 +66,8 @@ export async function runTransaction(options: TransactionOptions): Promise<Switc
         );
       }
     }
-    const context = target.model?.context ?? current?.model.context;
-    if (context === undefined) {
-      // Nothing was ever deployed here: a stop has nothing to do.
-      onEvent({ type: "done", generation: undefined, ms: Date.now() - began });
-      return { plan: emptyPlan(), generation: undefined };
-    }
+    // No generation yet (an interrupted first switch): the records alone say what runs.
+    const context = target.model?.context ?? current?.model.context ?? createContext({ stateDir: options.stateDir, modelDir: options.stateDir });
     const backend = await options.backend(target.manager, context, target.prefix, state);
     if (options.dryRun !== true && state.readJournal() !== undefined) {
       await backend.recover(onEvent);
@@ -83,7 +80,7 @@ export async function runTransaction(options: TransactionOptions): Promise<Switc
     const plan =
       target.only !== undefined
         ? planOnly(target.only, desired, observed)
-        : planSwitch(desired, observed, previous, (spec) => backend.hashOf(spec));
+        : withRecordedOrder(planSwitch(desired, observed, previous, (spec) => backend.hashOf(spec)), previous, backend.recordedEdges?.() ?? []);
     onEvent({ type: "plan", plan, install: install.files.map((file) => ({ path: file.path, link: file.link })) });
     if (options.dryRun === true) return { plan, generation: undefined };
 
@@ -138,10 +135,6 @@ export async function runTransaction(options: TransactionOptions): Promise<Switc
   }
 }
 
-function emptyPlan(): Plan {
-  return { stop: [], start: [], keep: [], forget: [], stopEdges: [] };
-}
-
 /** What should run after the command: the target model, or for NAME commands the current one. */
 function desiredModel(target: Target, previous: ResolvedModel | undefined, context: ResolvedModel["context"]): ResolvedModel {
   return target.model ?? { context, processes: [] };
@@ -181,6 +174,25 @@ function planOnly(only: OnlyChange, model: ResolvedModel, observed: ReadonlyMap<
       .filter((spec) => stopSet.has(spec.name))
       .map(({ name, activatesAfter }) => ({ name, activatesAfter: activatesAfter.filter((dependency) => stopSet.has(dependency)) })),
   };
+}
+
+/**
+ * Processes the previous generation does not know (an interrupted first switch left them) still
+ * stop dependents first: their records keep what they activatesAfter.
+ */
+function withRecordedOrder(plan: Plan, previous: ResolvedModel | undefined, recorded: readonly DependencyEdges[]): Plan {
+  const known = new Set((previous?.processes ?? []).map((spec) => spec.name));
+  const stopping = new Set(plan.stop.map((step) => step.name));
+  const extra = recorded.filter((edge) => !known.has(edge.name) && stopping.has(edge.name));
+  if (extra.length === 0) return plan;
+  const extraNames = new Set(extra.map((edge) => edge.name));
+  const edges = [
+    ...plan.stopEdges.filter((edge) => !extraNames.has(edge.name)),
+    ...extra.map(({ name, activatesAfter }) => ({ name, activatesAfter: activatesAfter.filter((dependency) => stopping.has(dependency)) })),
+  ];
+  const reasons = new Map(plan.stop.map((step) => [step.name, step.reason]));
+  const order = activationOrder(edges).reverse().filter((name) => stopping.has(name));
+  return { ...plan, stop: order.map((name) => ({ name, reason: reasons.get(name)! })), stopEdges: edges };
 }
 
 /** True when the switch changes nothing that a generation records (the model file path aside). */

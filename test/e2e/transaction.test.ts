@@ -180,4 +180,27 @@ test("a switch that changes nothing records no generation but starts what died",
   });
 });
 
+test("after a first switch killed with kill -9, status shows what runs and stop takes dependents first", async () => {
+  await scenario(async (dir, files) => {
+    const events = path.join(files, "events.jsonl");
+    const model = writeJson(path.join(files, "chain.json"), {
+      a: { ...service("a", events), restart: "no" },
+      b: { ...service("b", events), activatesAfter: ["a"], restart: "no" },
+      c: { ...service("c", events), activatesAfter: ["b"], readiness: { command: `test -e ${files}/never`, timeout: 60 }, restart: "no" },
+    });
+    const switching = startProcman(["switch", model, "--state-dir", dir]);
+    await waitFor(() => indexOfEvent(readEvents(events), "c", "start") >= 0, 20_000, "c to start");
+    switching.child.kill("SIGKILL");
+    await switching.done;
+    const text = await run(["status", "--state-dir", dir]);
+    assert.is(text.code, 1, show(text));
+    assert.match(text.stdout, "nothing deployed, but these run");
+    assert.match(text.stdout, /^ {2}a +undeclared/m);
+    ok(await run(["stop", "--state-dir", dir]));
+    const terms = readEvents(events).filter((event) => event.event === "term").map((event) => event.name);
+    assert.equal(terms, ["c", "b", "a"]);
+    assert.equal(tagged(dir), []);
+  });
+});
+
 test.run();

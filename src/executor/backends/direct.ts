@@ -26,6 +26,7 @@ export function directBackend(state: StateDir): Backend {
     manager: "direct",
     startsInBatches: false,
     hashOf: specHash,
+    recordedEdges: () => [...records.values()].map((record) => ({ name: record.name, activatesAfter: record.activatesAfter ?? [] })),
 
     recover: (onEvent) => recoverInterrupted(state, onEvent),
 
