@@ -4,7 +4,7 @@
 // switch in progress so the next one looks for tagged processes whose record was never written.
 import { ProcmanError } from "../errors.js";
 import type { ResolvedModel, ResolvedProcess } from "../model/types.js";
-import { planSwitch, type ObservedProcess, type Plan } from "../plan/plan.js";
+import { planSwitch, type ObservedProcess, type Plan, type PlanStep } from "../plan/plan.js";
 import { specHash } from "../plan/spec-hash.js";
 import type { EventSink } from "./events.js";
 import type { ManagedName } from "./managed/deploy.js";
@@ -163,7 +163,7 @@ async function stopSteps(
     async (name) => {
       const record = records.get(name)!;
       const began = Date.now();
-      onEvent({ type: "stopping", name, pid: record.pid, reason: reasons.get(name) ?? "" });
+      onEvent({ type: "stopping", name, pid: record.pid, reason: reasons.get(name) ?? { kind: "undo" } });
       const outcome = await terminate({ ...record, tag: tagFor(record.name, record.specHash, state.stateDir) });
       state.removeRecord(name);
       stopped.push(record);
@@ -194,7 +194,7 @@ async function startSteps(state: StateDir, model: ResolvedModel, plan: Plan, sta
         if (record !== undefined) await readyOrFail(process, record, 0, onEvent, signal);
         return;
       }
-      onEvent({ type: "starting", name, reason: reasons.get(name) ?? "" });
+      onEvent({ type: "starting", name, reason: reasons.get(name) ?? { kind: "undo" } });
       await startOne(state, process, started, onEvent, signal);
     },
   );
@@ -274,7 +274,7 @@ async function undo(
   const records = state.readRecords();
   const startedSet = new Set(started);
   const undoStop: Plan = {
-    stop: [...started].reverse().filter((name) => records.has(name)).map((name) => ({ name, reason: "undo" })),
+    stop: [...started].reverse().filter((name) => records.has(name)).map((name): PlanStep => ({ name, reason: { kind: "undo" } })),
     start: [],
     keep: [],
     forget: [],
@@ -286,7 +286,7 @@ async function undo(
   if (previous === undefined || stopped.length === 0) return;
   const restore = new Set(stopped.map((record) => record.name));
   const back = previous.processes.filter((process) => restore.has(process.name));
-  const undoStart: Plan = { stop: [], start: back.map(({ name }) => ({ name, reason: "undo" })), keep: [], forget: [], stopEdges: [] };
+  const undoStart: Plan = { stop: [], start: back.map(({ name }): PlanStep => ({ name, reason: { kind: "undo" } })), keep: [], forget: [], stopEdges: [] };
   try {
     await startSteps(state, previous, undoStart, [], onEvent);
   } catch (error) {
