@@ -2,7 +2,7 @@
 // each other manager (systemd, launchd, supervisord, sysvinit) implement it; none of them locks,
 // journals, plans, undoes or records a generation itself.
 import type { DependencyEdges, ProcessManagerName, ResolvedModel, ResolvedProcess } from "../model/types.js";
-import type { ObservedProcess } from "../plan/plan.js";
+import type { ObservedProcess, PlanReason } from "../plan/plan.js";
 import type { EventSink } from "./events.js";
 import type { InstallChange, InstallRecord } from "./install-record.js";
 
@@ -42,7 +42,7 @@ export interface Backend {
   /** True: start() takes several at once (one systemctl call a layer); false: one a call. */
   readonly startsInBatches: boolean;
   /** Stops one (reports "stopping" and "stopped"); resolves once it is gone. */
-  stop(name: string, context: StepContext, reason: string): Promise<void>;
+  stop(name: string, context: StepContext, reason: PlanReason): Promise<void>;
   /** Drops the record of a process that is gone (never signals its PID). */
   forget(name: string): Promise<void>;
   /** Called once the stops of a transaction are done: a sweep of leftovers, say. */

@@ -6,7 +6,7 @@ import { ProcmanError } from "../errors.js";
 import { activationOrder, withTransitiveDependents } from "../graph/graph.js";
 import type { DependencyEdges, ProcessManagerName, ResolvedModel, ResolvedProcess } from "../model/types.js";
 import { createContext } from "../model/context.js";
-import { planSwitch, type Plan } from "../plan/plan.js";
+import { planSwitch, type Plan, type PlanReason } from "../plan/plan.js";
 import type { Backend, StepContext } from "./backend.js";
 import type { EventSink } from "./events.js";
 import { NO_CHANGE, type InstallChange } from "./install-record.js";
@@ -148,7 +148,9 @@ function desiredModel(target: Target, previous: ResolvedModel | undefined, conte
 function planOnly(only: OnlyChange, model: ResolvedModel, observed: ReadonlyMap<string, { state: string }>): Plan {
   const running = (name: string) => observed.get(name)?.state === "running";
   const named = new Set(only.names);
-  const why = (name: string) => (named.has(name) ? `${only.kind} requested` : only.kind === "start" ? "a dependency of what starts" : "depends on what stops");
+  const first = only.names[0]!;
+  const why = (name: string): PlanReason =>
+    named.has(name) ? { kind: "operator", command: only.kind } : only.kind === "start" ? { kind: "dependency-of", name: first } : { kind: "dependent-of", name: first };
   const stopSet = only.kind === "start" ? new Set<string>() : new Set([...withTransitiveDependents(model.processes, only.names)].filter(running));
   const startSet = new Set<string>();
   if (only.kind !== "stop") {
@@ -168,7 +170,7 @@ function planOnly(only: OnlyChange, model: ResolvedModel, observed: ReadonlyMap<
   return {
     stop: [...order].reverse().filter((name) => stopSet.has(name)).map((name) => ({ name, reason: why(name) })),
     start: order.filter((name) => startSet.has(name)).map((name) => ({ name, reason: why(name) })),
-    keep: order.filter((name) => !stopSet.has(name) && !startSet.has(name)).map((name) => ({ name, reason: "kept" })),
+    keep: order.filter((name) => !stopSet.has(name) && !startSet.has(name)).map((name) => ({ name, reason: { kind: "unchanged" } as const })),
     forget: [],
     stopEdges: model.processes
       .filter((spec) => stopSet.has(spec.name))
@@ -262,7 +264,7 @@ async function stopInOrder(backend: Backend, plan: Plan, context: StepContext, a
     plan.stop.map((step) => step.name),
     (name) => dependents.get(name) ?? [],
     async (name) => {
-      await backend.stop(name, context, reasons.get(name) ?? "");
+      await backend.stop(name, context, reasons.get(name) ?? { kind: "undo" });
       applied.stopped.push(name);
     },
   );
@@ -282,7 +284,7 @@ async function startInOrder(
   const stoppedNow = new Set(applied.stopped);
   const request = (name: string) => {
     const spec = specs.get(name)!;
-    context.onEvent({ type: "starting", name, reason: reasons.get(name) ?? "" });
+    context.onEvent({ type: "starting", name, reason: reasons.get(name) ?? { kind: "undo" } });
     return { spec, restartInPlace: !stoppedNow.has(name) && !install.changed.has(name) && plan.stop.some((step) => step.name === name) };
   };
   const waitsFor = (name: string) => (starting.has(name) ? specs.get(name)!.activatesAfter.filter((dependency) => starting.has(dependency)) : []);
@@ -336,7 +338,7 @@ async function undo(
   for (const name of [...applied.started].reverse()) {
     if (now.get(name)?.state !== "running" && !(await isTrackedRunning(backend, name))) continue;
     try {
-      await backend.stop(name, context, "undo");
+      await backend.stop(name, context, { kind: "undo" });
     } catch (error) {
       failures.push(`stop ${name}: ${(error as Error).message}`);
     }
@@ -352,7 +354,7 @@ async function undo(
     const after = await backend.observe().catch(() => new Map<string, { state: string }>());
     const back = previous.processes.filter((spec) => observedBefore.get(spec.name)?.state === "running" && after.get(spec.name)?.state !== "running");
     const names = new Set(back.map((spec) => spec.name));
-    const plan: Plan = { stop: [], start: back.map((spec) => ({ name: spec.name, reason: "undo" })), keep: [], forget: [], stopEdges: [] };
+    const plan: Plan = { stop: [], start: back.map((spec) => ({ name: spec.name, reason: { kind: "undo" } as const })), keep: [], forget: [], stopEdges: [] };
     try {
       await startInOrder(backend, { ...previous, processes: previous.processes.filter((spec) => names.has(spec.name)) }, plan, { ...NO_CHANGE, changed: new Set(names) }, context, new Applied());
     } catch (error) {

@@ -4,7 +4,7 @@ import { Option, InvalidArgumentError, type Command } from "commander";
 import { ProcmanError } from "../../errors.js";
 import { StateDir, type GenerationRecord } from "../../executor/state-dir.js";
 import { readStatus, type DeploymentStatus } from "../../executor/status.js";
-import { changedFields } from "../../plan/spec-hash.js";
+import { changedFields, changedSettings } from "../../plan/changed-fields.js";
 import { sleep } from "../../executor/readiness.js";
 import { jsonOption, resolveStateDir, stateDirOption, type CommonOptions } from "../options.js";
 import type { Output } from "../output.js";
@@ -137,7 +137,7 @@ function summarizeChange(before: GenerationRecord, after: GenerationRecord): str
   if (added.length > 0) parts.push(`added ${added.join(", ")}`);
   if (removed.length > 0) parts.push(`removed ${removed.join(", ")}`);
   for (const name of changed) {
-    const fields = changedFields(old.get(name)!, now.get(name)!);
+    const fields = [...new Set([...changedFields(old.get(name)!, now.get(name)!), ...changedSettings(old.get(name)!, now.get(name)!)])];
     parts.push(`changed ${name}${fields.length > 0 ? ` (${fields.join(", ")})` : ""}`);
   }
   return parts.length === 0 ? "no change in processes" : parts.join("; ");
