@@ -45,7 +45,7 @@ test("process records: written, read back by name, removed; temp files are not r
   const records = state.readRecords();
   assert.equal([...records.keys()].sort(), ["db", "web"]);
   assert.equal(records.get("web"), record("web", 11));
-  assert.equal(JSON.parse(readFileSync(path.join(state.lib, "processes", "db.json"), "utf8")), record("db", 12));
+  assert.equal(JSON.parse(readFileSync(path.join(state.lib, "processes", "db.json"), "utf8")), { layout: 1, ...record("db", 12) });
   state.writeRecord(record("web", 21));
   assert.is(state.readRecords().get("web")!.pid, 21, "rewritten in place");
   state.removeRecord("web");
