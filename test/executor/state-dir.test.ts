@@ -1,7 +1,7 @@
 // procman's own records: process records, generations, the current pointer, the journal and the
 // lock, on a real temp dir; plus the atomic write they all rely on.
-import { spawn } from "node:child_process";
-import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -11,6 +11,7 @@ import { ProcmanError } from "../../src/errors.js";
 import { resolve } from "../helpers/model.js";
 import { ROOT } from "../helpers/paths.js";
 import { makeTempDir } from "../helpers/tmp.js";
+import { waitFor } from "../helpers/processes.js";
 
 const record = (name: string, pid = 1234): ProcessRecord => ({
   name,
@@ -141,28 +142,206 @@ test("lock: a waiter gets the lock as soon as it is released", async () => {
   await unlock();
 });
 
-test("lock: another process holding it blocks this one too", async () => {
-  const dir = makeTempDir();
-  const lockDir = path.join(dir, "lib", "procman", "lock");
-  // A separate node process takes the lock and holds it until it is killed.
-  const holder = spawn(process.execPath, ["--import", "tsx", "-e", `
-    import(${JSON.stringify(path.join(ROOT, "src", "executor", "state-dir.ts"))}).then(async ({ StateDir }) => {
-      await new StateDir(${JSON.stringify(dir)}).lock(0);
+// ---- the lock against other processes ----
+
+const STATE_DIR_TS = path.join(ROOT, "src", "executor", "state-dir.ts");
+
+interface Holder {
+  readonly child: ChildProcess;
+  /** Sends a line to the holder and waits for its one-line answer. */
+  ask(command: string): Promise<string>;
+}
+
+/** A separate node process that takes the lock and answers "held?" and "release" on stdin. */
+async function startHolder(dir: string): Promise<Holder> {
+  const child = spawn(process.execPath, ["--import", "tsx", "-e", `
+    import(${JSON.stringify(STATE_DIR_TS)}).then(async ({ StateDir }) => {
+      const release = await new StateDir(${JSON.stringify(dir)}).lock(0);
       console.log("locked");
-      setInterval(() => {}, 1 << 30);
-    });`], { stdio: ["ignore", "pipe", "inherit"] });
+      let buffered = "";
+      process.stdin.on("data", async (data) => {
+        buffered += data;
+        while (buffered.includes("\\n")) {
+          const line = buffered.slice(0, buffered.indexOf("\\n"));
+          buffered = buffered.slice(line.length + 1);
+          if (line === "held?") console.log(String(release.isHeld()) + " " + String(release.signal.aborted));
+          if (line === "release") { await release(); console.log("released"); }
+        }
+      });
+    });`], { stdio: ["pipe", "pipe", "inherit"] });
+  const lines: string[] = [];
+  const waiters: ((line: string) => void)[] = [];
+  let rest = "";
+  child.stdout!.on("data", (data) => {
+    rest += String(data);
+    for (let at = rest.indexOf("\n"); at >= 0; at = rest.indexOf("\n")) {
+      const line = rest.slice(0, at);
+      rest = rest.slice(at + 1);
+      const waiter = waiters.shift();
+      if (waiter !== undefined) waiter(line);
+      else lines.push(line);
+    }
+  });
+  const next = () => new Promise<string>((resolve, reject) => {
+    const line = lines.shift();
+    if (line !== undefined) return resolve(line);
+    waiters.push(resolve);
+    child.once("exit", (code) => reject(new Error(`the holder exited (${code})`)));
+  });
+  assert.is(await next(), "locked");
+  return {
+    child,
+    ask: (command) => {
+      child.stdin!.write(`${command}\n`);
+      return next();
+    },
+  };
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once("exit", () => resolve())));
+}
+
+async function expectLocked(dir: string, seconds: number, why: string): Promise<void> {
   try {
-    await new Promise<void>((resolve) => holder.stdout!.on("data", (data) => String(data).includes("locked") && resolve()));
-    assert.ok(existsSync(lockDir));
+    const release = await new StateDir(dir).lock(seconds);
+    await release();
+    assert.unreachable(why);
+  } catch (error) {
+    if (!(error instanceof LockedError)) throw error;
+  }
+}
+
+test("lock: another process holding it blocks this one too, and the message names its PID", async () => {
+  const dir = makeTempDir();
+  const holder = await startHolder(dir);
+  try {
     try {
       await new StateDir(dir).lock(0.3);
       assert.unreachable("the lock of another process was ignored");
     } catch (error) {
       assert.instance(error, LockedError);
+      assert.match((error as Error).message, `(held by PID ${holder.child.pid})`);
     }
   } finally {
-    holder.kill("SIGKILL");
+    holder.child.kill("SIGKILL");
   }
+});
+
+test("lock: a holder stopped with SIGSTOP for longer than any refresh interval keeps its lock", async () => {
+  const dir = makeTempDir();
+  const holder = await startHolder(dir);
+  try {
+    holder.child.kill("SIGSTOP");
+    // proper-lockfile called a lock stale after 5 s without a refresh; a stopped holder refreshes nothing.
+    await expectLocked(dir, 6.5, "the lock of a stopped, live holder was taken over");
+    holder.child.kill("SIGCONT");
+    assert.is(await holder.ask("held?"), "true false", "the holder still holds its lock and was not told otherwise");
+    assert.is(await holder.ask("release"), "released");
+    const release = await new StateDir(dir).lock(0);
+    await release();
+  } finally {
+    holder.child.kill("SIGKILL");
+  }
+});
+
+test("lock: a holder killed with SIGKILL loses its lock at once", async () => {
+  const dir = makeTempDir();
+  const holder = await startHolder(dir);
+  holder.child.kill("SIGKILL");
+  await exited(holder.child);
+  // No staleness period to wait out: the owner is dead, and its lock is taken within the 1 s wait.
+  const release = await new StateDir(dir).lock(1);
+  assert.ok(release.isHeld());
+  await release();
+  assert.not.ok(existsSync(path.join(dir, "lib", "procman", "lock")), "released: the lock file is gone");
+});
+
+/** A lock file as a procman would leave it; the owner fields say who. */
+function plantLock(dir: string, owner: Record<string, unknown>): string {
+  const state = new StateDir(dir);
+  state.ensure();
+  const file = path.join(state.lib, "lock");
+  writeFileSync(file, JSON.stringify({ token: "planted", acquiredAt: new Date(0).toISOString(), ...owner }));
+  return file;
+}
+
+const ownNamespace = () => readlinkSync("/proc/self/ns/pid");
+
+test("lock: an owner whose PID now names another process (start time differs) is dead", async () => {
+  const dir = makeTempDir();
+  plantLock(dir, { pid: process.pid, startTime: "1", pidNamespace: ownNamespace() });
+  const release = await new StateDir(dir).lock(0);
+  await release();
+});
+
+test("lock: an owner in another PID namespace cannot be checked from here and counts as alive", async () => {
+  const dir = makeTempDir();
+  const dead = spawnSync("true").pid!;
+  plantLock(dir, { pid: dead, startTime: "1", pidNamespace: "pid:[1]" });
+  await expectLocked(dir, 0.3, "the lock of a holder in another PID namespace was taken");
+  // The same owner in this namespace is dead (its PID is gone).
+  plantLock(dir, { pid: dead, startTime: "1", pidNamespace: ownNamespace() });
+  const release = await new StateDir(dir).lock(0);
+  await release();
+});
+
+test("lock: a dead owner's lock is taken over by exactly one of many waiters at a time", async () => {
+  const dir = makeTempDir();
+  const dead = spawnSync("true").pid!;
+  plantLock(dir, { pid: dead, startTime: "1", pidNamespace: ownNamespace() });
+  const log = path.join(makeTempDir(), "log");
+  writeFileSync(log, "");
+  const racers = Array.from({ length: 6 }, () =>
+    spawn(process.execPath, ["--import", "tsx", "-e", `
+      import { appendFileSync } from "node:fs";
+      import(${JSON.stringify(STATE_DIR_TS)}).then(async ({ StateDir }) => {
+        const release = await new StateDir(${JSON.stringify(dir)}).lock(60);
+        appendFileSync(${JSON.stringify(log)}, "in " + process.pid + "\\n");
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        appendFileSync(${JSON.stringify(log)}, "out " + process.pid + "\\n");
+        await release();
+      });`], { stdio: ["ignore", "ignore", "inherit"] }),
+  );
+  await Promise.all(racers.map(exited));
+  const lines = readFileSync(log, "utf8").trim().split("\n");
+  assert.is(lines.length, 12, lines.join("\n"));
+  for (let i = 0; i < lines.length; i += 2) {
+    const [kind, pid] = lines[i]!.split(" ");
+    assert.is(kind, "in", lines.join("\n"));
+    assert.is(lines[i + 1], `out ${pid}`, `two holders at once:\n${lines.join("\n")}`);
+  }
+  assert.equal(readdirSync(path.join(dir, "lib", "procman")).filter((entry) => entry.includes("lock")), [], "no lock, takeover or owner file left");
+});
+
+test("lock: proper-lockfile's directory from an older procman is waited on while fresh, taken once stale", async () => {
+  const dir = makeTempDir();
+  const state = new StateDir(dir);
+  state.ensure();
+  const legacy = path.join(state.lib, "lock");
+  mkdirSync(legacy);
+  await expectLocked(dir, 0.2, "a fresh legacy lock was ignored");
+  const old = new Date(Date.now() - 60_000);
+  utimesSync(legacy, old, old);
+  const release = await new StateDir(dir).lock(0);
+  assert.ok(statSync(legacy).isFile(), "replaced by an owner record");
+  await release();
+});
+
+test("lock: the holder learns that it lost the lock (isHeld, signal)", async () => {
+  const dir = makeTempDir();
+  const release = await new StateDir(dir).lock(0);
+  assert.ok(release.isHeld());
+  assert.not.ok(release.signal.aborted);
+  rmSync(path.join(dir, "lib", "procman", "lock"));
+  assert.not.ok(release.isHeld());
+  await waitFor(() => release.signal.aborted, 5000, "the abort signal");
+  assert.is((release.signal.reason as ProcmanError).code, "ELOCKLOST");
+  // Someone else's lock is not removed by the late release.
+  const other = await new StateDir(dir).lock(0);
+  await release();
+  assert.ok(other.isHeld(), "releasing a lost lock freed another holder's");
+  await other();
 });
 
 test("writeFileAtomic: the new contents or the old, and no temp file left", () => {
