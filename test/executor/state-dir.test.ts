@@ -1,13 +1,14 @@
 // procman's own records: process records, generations, the current pointer, the journal and the
 // lock, on a real temp dir; plus the atomic write they all rely on.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, lchownSync, lstatSync, mkdirSync, symlinkSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { writeFileAtomic } from "../../src/executor/atomic.js";
-import { LockedError, StateDir, type ProcessRecord } from "../../src/executor/state-dir.js";
-import { ProcmanError } from "../../src/errors.js";
+import { LockedError, STATE_LAYOUT, StateDir, type ProcessRecord } from "../../src/executor/state-dir.js";
+import { UntrustedDirError, setTrustWarningSink } from "../../src/executor/dir-trust.js";
+import { ProcmanError, StateFileError } from "../../src/errors.js";
 import { resolve } from "../helpers/model.js";
 import { ROOT } from "../helpers/paths.js";
 import { makeTempDir } from "../helpers/tmp.js";
@@ -68,6 +69,232 @@ test("a corrupt record is an error naming the file (exit 1), not silently ignore
     assert.is((error as ProcmanError).exitCode, 1);
     assert.match((error as Error).message, file);
   }
+});
+
+// ---- damaged files: named, never a TypeError; the lenient readers still return what is good ----
+
+const damagedCases: [string, string, RegExp][] = [
+  ["truncated", '{ "name": "web", "pid": 12', /unreadable record .*truncated, or not written by procman/],
+  ["empty", "", /empty \(truncated\?\)/],
+  ["{}", "{}", /not a valid record: "name" is missing, "pid" is missing/],
+  ["wrong types", JSON.stringify({ ...record("web"), pid: "12", mode: 7 }), /"pid" is not a PID, "mode" is not "foreground" or "daemon"/],
+  ["an array", "[1, 2]", /not a JSON object/],
+  ["a newer layout", JSON.stringify({ layout: 99, ...record("web") }), /written by a newer procman \(layout 99/],
+  ["another name", JSON.stringify(record("db")), /names process "db", not "web"/],
+];
+
+for (const [what, text, problem] of damagedCases) {
+  test(`a ${what} process record: readRecords names the file; readRecordsLenient returns the good ones and the damaged file`, () => {
+    const state = new StateDir(makeTempDir());
+    state.ensure();
+    state.writeRecord(record("api", 7));
+    const file = path.join(state.lib, "processes", "web.json");
+    writeFileSync(file, text);
+    try {
+      state.readRecords();
+      assert.unreachable("a damaged record was accepted");
+    } catch (error) {
+      assert.instance(error, StateFileError);
+      assert.is((error as ProcmanError).code, "ESTATE");
+      assert.is((error as ProcmanError).exitCode, 1);
+      assert.ok((error as Error).message.startsWith(`${file}: `), (error as Error).message);
+      assert.match((error as Error).message, problem);
+    }
+    const lenient = state.readRecordsLenient();
+    assert.equal([...lenient.records.keys()], ["api"]);
+    assert.is(lenient.damaged.length, 1);
+    assert.is(lenient.damaged[0]!.file, file);
+    assert.match(lenient.damaged[0]!.problem, problem);
+  });
+}
+
+test("records written before layout versions (no layout field) are still read", () => {
+  const state = new StateDir(makeTempDir());
+  state.ensure();
+  writeFileSync(path.join(state.lib, "processes", "web.json"), JSON.stringify(record("web")));
+  assert.equal(state.readRecords().get("web"), record("web"));
+});
+
+test("every state file carries the layout version", () => {
+  const state = new StateDir(makeTempDir());
+  state.ensure();
+  state.writeRecord(record("web"));
+  state.setCurrent({ generation: state.writeGeneration(resolve({ a: { process: "/bin/true" } }), "direct", undefined), active: true });
+  state.writeJournal({ pid: 1, startTime: "1", startedAt: "now", command: "switch" });
+  for (const file of ["processes/web.json", "generations/1.json", "current.json", "journal.json"]) {
+    assert.is(JSON.parse(readFileSync(path.join(state.lib, file), "utf8")).layout, STATE_LAYOUT, file);
+  }
+});
+
+test("current.json damaged ({} or truncated): readCurrent names it; readDeployed reports it without throwing", () => {
+  for (const text of ["{}", '{"generation": 1, "act', JSON.stringify({ generation: "1", active: true })]) {
+    const state = new StateDir(makeTempDir());
+    state.ensure();
+    const file = path.join(state.lib, "current.json");
+    writeFileSync(file, text);
+    assert.throws(() => state.readCurrent(), (error: Error) => error instanceof StateFileError && error.message.startsWith(`${file}: `));
+    const deployed = state.readDeployed();
+    assert.is(deployed.current, undefined);
+    assert.is(deployed.generation, undefined);
+    assert.equal(deployed.damaged.map((damaged) => damaged.file), [file], text);
+  }
+});
+
+test("current.json naming a missing generation: readGeneration names the file; readDeployed keeps the pointer and says what is missing", () => {
+  const state = new StateDir(makeTempDir());
+  state.ensure();
+  state.setCurrent({ generation: 4, active: true });
+  const file = path.join(state.lib, "generations", "4.json");
+  assert.throws(() => state.readGeneration(4), (error: Error) => error instanceof StateFileError && error.message === `${file}: generation 4 is missing`);
+  const deployed = state.readDeployed();
+  assert.equal(deployed.current, { generation: 4, active: true });
+  assert.is(deployed.generation, undefined);
+  assert.is(deployed.damaged.length, 1);
+  assert.is(deployed.damaged[0]!.file, file);
+  assert.match(deployed.damaged[0]!.problem, "names generation 4");
+});
+
+test("a damaged generation: {} , the wrong number inside, a model without processes", () => {
+  const state = new StateDir(makeTempDir());
+  state.ensure();
+  const one = resolve({ a: { process: "/bin/true" } });
+  state.writeGeneration(one, "direct", undefined);
+  const file = path.join(state.lib, "generations", "1.json");
+  const good = JSON.parse(readFileSync(file, "utf8"));
+  const cases: [unknown, RegExp][] = [
+    [{}, /"generation" is missing/],
+    [{ ...good, generation: 2 }, /"generation" is not 1 \(the file's number\)/],
+    [{ ...good, model: { context: {}, processes: {} } }, /"model.processes" is not a list/],
+    [{ ...good, processManager: "runit" }, /"processManager" is not one of direct/],
+  ];
+  for (const [value, problem] of cases) {
+    writeFileSync(file, JSON.stringify(value));
+    const read = state.inspectGeneration(1);
+    assert.is(read.kind, "damaged");
+    assert.match(read.kind === "damaged" ? read.damaged.problem : "", problem);
+    assert.throws(() => state.readGeneration(1), (error: Error) => error instanceof StateFileError && problem.test(error.message));
+  }
+});
+
+test("a FIFO or a symbolic link in place of a state file is damaged, not read (no hang)", () => {
+  const state = new StateDir(makeTempDir());
+  state.ensure();
+  const fifo = path.join(state.lib, "current.json");
+  assert.is(spawnSync("mkfifo", [fifo]).status, 0);
+  const read = state.inspectCurrent();
+  assert.is(read.kind, "damaged");
+  assert.match(read.kind === "damaged" ? read.damaged.problem : "", "not a regular file");
+  symlinkSync("/dev/zero", path.join(state.lib, "journal.json"));
+  assert.throws(() => state.readJournal(), /journal\.json: is a symbolic link/);
+});
+
+// ---- modes ----
+
+const modeOf = (file: string) => lstatSync(file).mode & 0o7777;
+
+test("lib/procman is 0700 and its files 0600; what an older version left 0755/0644 is tightened on first use", () => {
+  const dir = makeTempDir();
+  const lib = path.join(dir, "lib", "procman");
+  // As an older procman left it.
+  mkdirSync(path.join(lib, "generations"), { recursive: true, mode: 0o755 });
+  mkdirSync(path.join(lib, "sysvinit"), { recursive: true, mode: 0o755 });
+  chmodSync(lib, 0o755);
+  writeFileSync(path.join(lib, "generations", "1.json"), "{}", { mode: 0o644 });
+  writeFileSync(path.join(lib, "sysvinit", "procman-web"), "#!/bin/sh\n", { mode: 0o755 });
+  symlinkSync("/etc/hostname", path.join(lib, "link"));
+  const state = new StateDir(dir);
+  state.ensure();
+  assert.is(modeOf(lib), 0o700);
+  assert.is(modeOf(path.join(lib, "generations")), 0o700);
+  assert.is(modeOf(path.join(lib, "processes")), 0o700);
+  assert.is(modeOf(path.join(lib, "sysvinit")), 0o700);
+  assert.is(modeOf(path.join(lib, "generations", "1.json")), 0o600);
+  assert.is(modeOf(path.join(lib, "sysvinit", "procman-web")), 0o700, "executables keep their x bit, for the owner only");
+  assert.is(modeOf("/etc/hostname") & 0o044, 0o044, "a symlink's target is not touched");
+  assert.is(modeOf(path.join(dir, "lib")) & 0o755, 0o755, "stateDir/lib stays traversable for services' own stateDirectory");
+  state.writeRecord(record("web"));
+  state.setCurrent({ generation: state.writeGeneration(resolve({ a: { process: "/bin/true" } }), "direct", undefined), active: true });
+  for (const file of ["processes/web.json", "generations/2.json", "current.json"]) assert.is(modeOf(path.join(lib, file)), 0o600, file);
+});
+
+// ---- who may change the state dir ----
+
+function expectUntrusted(dir: string, part: string | RegExp): void {
+  try {
+    new StateDir(dir).ensure();
+    assert.unreachable(`${dir} was trusted`);
+  } catch (error) {
+    assert.instance(error, UntrustedDirError);
+    assert.is((error as ProcmanError).exitCode, 2);
+    assert.match((error as Error).message, part);
+  }
+}
+
+const NOBODY = 65534;
+const root = process.getuid?.() === 0;
+
+test("dir trust: a state dir owned by another user is refused (exit 2)", () => {
+  if (!root) return console.log("  SKIP dir trust owner: needs root to chown");
+  const dir = makeTempDir();
+  chownSync(dir, NOBODY, NOBODY);
+  expectUntrusted(dir, `belongs to uid ${NOBODY}`);
+});
+
+test("dir trust: a run or log dir owned by another user is refused too", () => {
+  if (!root) return console.log("  SKIP dir trust run/log: needs root to chown");
+  for (const sub of ["run", "log"]) {
+    const dir = makeTempDir();
+    mkdirSync(path.join(dir, sub));
+    chownSync(path.join(dir, sub), NOBODY, NOBODY);
+    expectUntrusted(dir, `${path.join(dir, sub)}: it belongs to uid ${NOBODY}`);
+  }
+});
+
+test("dir trust: writable by others without the sticky bit is refused; with it, it is not", () => {
+  const dir = makeTempDir();
+  chmodSync(dir, 0o777);
+  expectUntrusted(dir, "any user may write it");
+  chmodSync(dir, 0o1777);
+  new StateDir(dir).ensure();
+});
+
+test("dir trust: an ancestor others may write (no sticky bit) is refused; /tmp/x is fine", () => {
+  const open = makeTempDir();
+  chmodSync(open, 0o777);
+  expectUntrusted(path.join(open, "deep", "state"), `${open}: any user may write it`);
+  // makeTempDir is under /tmp (sticky, 1777): accepted.
+  new StateDir(path.join(makeTempDir(), "state")).ensure();
+});
+
+test("dir trust: group-writable earns one warning", () => {
+  const dir = makeTempDir();
+  chmodSync(dir, 0o770);
+  const warnings: string[] = [];
+  setTrustWarningSink((message) => warnings.push(message));
+  new StateDir(dir).ensure();
+  new StateDir(dir).ensure();
+  assert.equal(warnings, [`${dir} is writable by its group (gid ${statSync(dir).gid}): its members can change what procman reads there`]);
+});
+
+test("dir trust: symbolic links are followed when root or procman's user owns them, refused otherwise", () => {
+  const base = makeTempDir();
+  const real = path.join(base, "real");
+  mkdirSync(real);
+  const link = path.join(base, "link");
+  symlinkSync(real, link);
+  new StateDir(link).ensure();
+  assert.ok(existsSync(path.join(real, "lib", "procman")), "followed");
+  if (!root) return console.log("  SKIP dir trust foreign link: needs root to lchown");
+  const foreign = path.join(base, "foreign");
+  symlinkSync(real, foreign);
+  lchownSync(foreign, NOBODY, NOBODY);
+  expectUntrusted(foreign, `the symbolic link ${foreign} belongs to uid ${NOBODY}`);
+});
+
+test("dir trust: reading checks too (status must not act on a state dir someone else controls)", () => {
+  const dir = makeTempDir();
+  chmodSync(dir, 0o777);
+  assert.throws(() => new StateDir(dir).readDeployed(), (error: Error) => error instanceof UntrustedDirError);
 });
 
 test("generations are numbered 1, 2, 3 in order; the current pointer is separate", () => {
