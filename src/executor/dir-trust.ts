@@ -93,7 +93,8 @@ export function checkDirTrust(dir: string): string | undefined {
   const named = real === path.resolve(dir) ? dir : `${dir} (${real})`;
   if (!trustedOwner(stat.uid)) throw new UntrustedDirError(named, `it belongs to uid ${stat.uid}, not to procman's user (uid ${process.geteuid?.()}) or root`);
   if (othersMayReplace(stat)) throw new UntrustedDirError(named, "any user may write it (mode has o+w without the sticky bit)");
-  if ((stat.mode & S_IWGRP) !== 0 && !warned.has(real)) {
+  // Sticky (like /tmp): members of the group cannot replace what procman owns there.
+  if ((stat.mode & S_IWGRP) !== 0 && (stat.mode & S_ISVTX) === 0 && !warned.has(real)) {
     warned.add(real);
     warn(`${named} is writable by its group (gid ${stat.gid}): its members can change what procman reads there`);
   }

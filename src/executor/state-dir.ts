@@ -3,7 +3,7 @@
 // every file carries the layout version it was written in, and every read checks the shape: a
 // damaged file is reported by name (StateFileError, or a `damaged` entry from the lenient readers)
 // — never a TypeError later, and never a reason for `stop` to leave running what runs.
-import { chmodSync, lstatSync, mkdirSync, readdirSync } from "node:fs";
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { FileError, ProcmanError, StateFileError } from "../errors.js";
 import { PROCESS_MANAGERS, type ProcessManagerName, type ProcessMode, type ResolvedModel } from "../model/types.js";
@@ -122,13 +122,7 @@ export class StateDir {
     this.checkTrust();
     // stateDir/lib also holds the services' own stateDirectory: it stays traversable.
     const dirs: [string, number][] = [[path.dirname(this.lib), 0o755], [this.lib, 0o700], [this.recordsDir, 0o700], [this.generationsDir, 0o700]];
-    for (const [dir, mode] of dirs) {
-      try {
-        mkdirSync(dir, { recursive: true, mode });
-      } catch (error) {
-        throw new FileError(dir, "create", error);
-      }
-    }
+    for (const [dir, mode] of dirs) makeDirectory(dir, mode);
     if (!this.tightened) {
       tighten(this.lib);
       this.tightened = true;
@@ -289,6 +283,22 @@ export class StateDir {
 
   clearJournal(): void {
     removeFile(this.journalFile);
+  }
+}
+
+/**
+ * mkdir -p, one level at a time: Node's recursive mkdir reports ENOENT for what is really EROFS or
+ * EACCES, and the operator needs the real reason.
+ */
+function makeDirectory(dir: string, mode: number): void {
+  const missing: string[] = [];
+  for (let at = dir; !existsSync(at); at = path.dirname(at)) missing.unshift(at);
+  for (const level of missing) {
+    try {
+      mkdirSync(level, { mode });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw new FileError(level, "create", error);
+    }
   }
 }
 
