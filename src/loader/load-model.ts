@@ -1,15 +1,18 @@
 // Finds and evaluates the user's model: the only place user code runs. Returns what the file
 // exports (a function of the context already called); shape checks are normalization's job.
-import { readFile, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { LoadError } from "../errors.js";
 import type { ProcessContext } from "../model/types.js";
+import { UnsafeFileError, readWholeFile } from "../executor/safe-file.js";
 import { DEFAULT_LOAD_TIMEOUT_SECONDS, guardLoad } from "./load-guard.js";
 import { snapshotExport } from "./snapshot.js";
 
 export const MODULE_EXTENSIONS = [".ts", ".mts", ".js", ".mjs"] as const;
 export const DATA_EXTENSIONS = [".json", ".yaml", ".yml"] as const;
+/** A YAML or JSON model larger than this is not a model. */
+const MAX_DATA_MODEL = 16 * 1024 * 1024;
 
 export interface LoadedModel {
   readonly file: string;
@@ -43,9 +46,7 @@ export async function loadModel(file: string, context: ProcessContext, options: 
   if (!info.isFile()) throw new LoadError(file, "not a regular file");
 
   if ((DATA_EXTENSIONS as readonly string[]).includes(extension)) {
-    const text = await readFile(absolute, "utf8").catch((error: Error) => {
-      throw new LoadError(file, `cannot read it: ${error.message}`, { cause: error });
-    });
+    const text = readDataFile(absolute, file);
     const { parseDataModel } = await import("./data-model.js"); // yaml only for data files
     return { file: absolute, kind: "data", exported: parseDataModel(text, file, context) };
   }
@@ -54,6 +55,19 @@ export async function loadModel(file: string, context: ProcessContext, options: 
     return typeof module === "function" ? await callModel(module, context, absolute, file) : module;
   });
   return { file: absolute, kind: "module", exported: snapshotExport(exported, file) };
+}
+
+/** A model may sit where others write: read it without following a swapped-in FIFO or device, within a bound. */
+function readDataFile(absolute: string, file: string): string {
+  try {
+    const bytes = readWholeFile(absolute, MAX_DATA_MODEL);
+    if (bytes === undefined) throw new LoadError(file, "no such file");
+    return bytes.toString("utf8");
+  } catch (error) {
+    if (error instanceof LoadError) throw error;
+    if (error instanceof UnsafeFileError) throw new LoadError(file, error.why);
+    throw new LoadError(file, `cannot read it: ${(error as Error).message}`, { cause: error });
+  }
 }
 
 function unsupported(file: string, extension: string, known: readonly string[]): LoadError {
