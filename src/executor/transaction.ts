@@ -13,7 +13,8 @@ import { NO_CHANGE, type InstallChange } from "./install-record.js";
 import { catchInterrupts, InterruptedError, type Interrupts } from "./interrupt.js";
 import { identityOf } from "./proc.js";
 import { runAsReady } from "./schedule.js";
-import { StateDir, type GenerationRecord } from "./state-dir.js";
+import { LockLostError, type LockRelease } from "./lock.js";
+import { StateDir, type CurrentPointer, type GenerationRecord } from "./state-dir.js";
 import { SwitchFailedError, type SwitchResult } from "./switch-result.js";
 
 /** What the command wants running, decided under the lock from the current generation. */
@@ -49,11 +50,21 @@ export async function runTransaction(options: TransactionOptions): Promise<Switc
   const { onEvent } = options;
   const interrupts = catchInterrupts(options.command === "stop" ? "complete" : "undo", (message) => onEvent({ type: "undoing", message }));
   const state = new StateDir(options.stateDir);
-  let release: (() => Promise<void>) | undefined;
+  let release: LockRelease | undefined;
   try {
     release = await state.lock(options.lockWait);
-    const pointer = state.readCurrent();
-    const current = pointer !== undefined ? state.readGeneration(pointer.generation) : undefined;
+    let pointer: CurrentPointer | undefined;
+    let current: GenerationRecord | undefined;
+    if (options.command === "stop") {
+      // A stop must always work: a damaged record is named, and what runs is found by its tags.
+      const deployed = state.readDeployed();
+      for (const damaged of deployed.damaged) onEvent({ type: "recovering", message: `${damaged.file}: ${damaged.problem}; stopping by the tags instead` });
+      pointer = deployed.current;
+      current = deployed.generation;
+    } else {
+      pointer = state.readCurrent();
+      current = pointer !== undefined ? state.readGeneration(pointer.generation) : undefined;
+    }
     const active = pointer?.active === true;
     const target = options.target(current, active, state);
     if (options.command === "switch" || options.command === "rollback") {
@@ -92,7 +103,7 @@ export async function runTransaction(options: TransactionOptions): Promise<Switc
     });
     const applied = new Applied();
     try {
-      await apply(backend, plan, install, desired, applied, interrupts, onEvent, options.command === "stop");
+      await apply(state, backend, plan, install, desired, applied, interrupts, release, onEvent, options.command === "stop");
     } catch (error) {
       if (options.command === "stop") {
         // A stop is never undone: what could not be stopped is named and the journal makes the
@@ -215,22 +226,27 @@ class Applied {
 }
 
 async function apply(
+  state: StateDir,
   backend: Backend,
   plan: Plan,
   install: InstallChange,
   desired: ResolvedModel,
   applied: Applied,
   interrupts: Interrupts,
+  lock: LockRelease,
   onEvent: EventSink,
   completeOnInterrupt: boolean,
 ): Promise<void> {
   const abort = new AbortController();
   const onInterrupt = () => abort.abort();
   if (!completeOnInterrupt) interrupts.signal.addEventListener("abort", onInterrupt);
+  lock.signal.addEventListener("abort", onInterrupt);
   const context: StepContext = { signal: abort.signal, onEvent };
   const check = () => {
     const received = interrupts.received();
     if (received !== undefined && !completeOnInterrupt) throw new InterruptedError(received, "undone");
+    // Another procman may act on this state dir now: nothing more may change.
+    if (lock.signal.aborted || !lock.isHeld()) throw new LockLostError(state.lib);
   };
   try {
     for (const step of plan.forget) {
@@ -250,6 +266,7 @@ async function apply(
     check();
   } finally {
     interrupts.signal.removeEventListener("abort", onInterrupt);
+    lock.signal.removeEventListener("abort", onInterrupt);
   }
 }
 

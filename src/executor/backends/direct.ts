@@ -15,9 +15,10 @@ import { SwitchFailedError } from "../switch-result.js";
 import { terminate } from "../terminate.js";
 
 export function directBackend(state: StateDir): Backend {
-  let records = state.readRecords();
+  // Lenient: a damaged record must not stop `stop` (its process is found by the tag at shutdown).
+  let records = state.readRecordsLenient().records;
   const reread = () => {
-    records = state.readRecords();
+    records = state.readRecordsLenient().records;
     return records;
   };
   const tagOf = (record: ProcessRecord) => tagFor(record.name, record.specHash, state.stateDir);
@@ -63,6 +64,9 @@ export function directBackend(state: StateDir): Backend {
       for (const request of requests) await startOne(state, request, context);
       reread();
     },
+
+    /** After stopping everything: whatever still carries a tag of this state dir goes too. */
+    shutdown: () => stopEveryTagged(state.stateDir),
 
     /** A kept process runs on, but how to stop it may have changed: its record takes the new settings. */
     commit: (model) => {
@@ -186,5 +190,21 @@ async function stopUnconfirmed(state: StateDir, records: ReadonlyMap<string, Pro
     onEvent({ type: "recovering", message: `stopping ${record.name} (PID ${record.pid}): its start was cut short before it was ready` });
     await terminate({ ...record, tag: tagFor(record.name, record.specHash, state.stateDir) });
     state.removeRecord(record.name);
+  }
+}
+
+/**
+ * The last resort of `procman stop`: every live process tagged for this state dir (a damaged or
+ * lost record, a worker that escaped its group). Only tagged processes are ever signalled.
+ */
+async function stopEveryTagged(stateDir: string): Promise<void> {
+  const suffix = `:${stateDir}`;
+  for (const pid of listPids()) {
+    if (pid === process.pid) continue;
+    const stat = readProcStat(pid);
+    if (stat === undefined || stat.state === "Z") continue;
+    const tag = readEnvironmentVariable(pid, TAG_VARIABLE);
+    if (tag === undefined || !tag.endsWith(suffix)) continue;
+    await terminate({ name: tag.slice(0, tag.indexOf(":")), pid, startTime: stat.startTime, stopSignal: "SIGTERM", stopTimeout: 10, tag });
   }
 }
