@@ -144,12 +144,12 @@ export interface IssueScope {
 
 export class IssueList {
   readonly issues: ModelIssue[] = [];
-  forProcess(process: string | undefined): Report {
-    return (field, message) => this.add({ ...(process !== undefined ? { process } : {}), field, message });
+  forProcess(name: string | undefined): Report {
+    return (field, message) => this.add({ ...(name !== undefined ? { process: name } : {}), field, message });
   }
-  scope(process: string): IssueScope {
+  scope(name: string): IssueScope {
     let failed = false;
-    const report = this.forProcess(process);
+    const report = this.forProcess(name);
     return {
       report: (field, message) => {
         failed = true;

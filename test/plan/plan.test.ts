@@ -118,6 +118,16 @@ test("a dependent of two changed processes names both as its causes", () => {
   assert.equal(reasons(plan.stop).app, { kind: "changed", fields: ["environment"] });
 });
 
+test("a manager whose generated files changed for a setting names that setting", () => {
+  const before = stack();
+  const after = stack({ cache: { restart: "always" } });
+  // As a generator-backed manager compares: everything it writes, restart settings included.
+  const hashOf = (spec: (typeof after.processes)[number]) => `${specHash(spec)}/${spec.restart.policy}`;
+  const observed = new Map([...running(before)].map(([name, seen]) => [name, { ...seen, specHash: hashOf(before.processes.find((p) => p.name === name)!) }]));
+  const plan = planSwitch(after, observed, before, hashOf);
+  assert.equal(plan.stop, [{ name: "cache", reason: { kind: "changed", fields: ["restart"] } }]);
+});
+
 test("a removed process is stopped (and nothing else is)", () => {
   const before = stack();
   const after = stack({}, ["web"]);

@@ -1,4 +1,4 @@
-// The PID file, and the files no two processes may share.
+// The PID file, and the files and directories no two processes may share.
 import path from "node:path";
 import type { IssueList, Report } from "../checks.js";
 import type { ManagedDirectory, ProcessContext, ProcessMode, ResolvedProcess } from "../types.js";
@@ -40,6 +40,30 @@ export function checkSharedFiles(processes: readonly ResolvedProcess[], issues: 
       // A clash within one process is reported by the readiness resolver.
       else if (owner.name !== spec.name) {
         issues.add({ process: spec.name, field, message: `${file} is also ${owner.name}'s ${owner.what}; each process needs its own` });
+      }
+    }
+  }
+}
+
+/**
+ * One directory made for two processes is fine when they would make it alike; with different
+ * owners or modes the second start would silently take it from the first.
+ */
+export function checkSharedDirectories(processes: readonly ResolvedProcess[], issues: IssueList): void {
+  const owners = new Map<string, { name: string; field: string; owner: string }>();
+  for (const spec of processes) {
+    for (const field of ["stateDirectory", "runtimeDirectory"] as const) {
+      const dir = spec[field];
+      if (dir === undefined) continue;
+      const owner = `user ${spec.user ?? "(procman's)"}, group ${spec.group ?? "(the user's)"}, mode ${dir.mode}`;
+      const first = owners.get(dir.path);
+      if (first === undefined) owners.set(dir.path, { name: spec.name, field, owner });
+      else if (first.owner !== owner) {
+        issues.add({
+          process: spec.name,
+          field,
+          message: `${dir.path} is also ${first.name}'s ${first.field}, made for ${first.owner}; here for ${owner}`,
+        });
       }
     }
   }

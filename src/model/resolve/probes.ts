@@ -14,8 +14,19 @@ export function resolveTcp(
   }
   checkKnownKeys(value, ["port", "host", ...extraKeys], field, report);
   const port = checkNumber(value.port, `${field}.port`, report, { min: 1, max: 65535, integer: true }) ?? 0;
-  const host = value.host === undefined ? DEFAULTS.tcpHost : (checkLine(value.host, `${field}.host`, report) ?? DEFAULTS.tcpHost);
+  const host = value.host === undefined ? DEFAULTS.tcpHost : resolveHost(value.host, `${field}.host`, report);
   return { host, port, raw: value };
+}
+
+// A host name, an IPv4 address or an IPv6 one (no brackets; a zone after %): nothing a shell or a
+// config file would read as syntax.
+const HOST = /^[A-Za-z0-9._:%-]+$/;
+
+function resolveHost(raw: unknown, field: string, report: Report): string {
+  const host = checkLine(raw, field, report);
+  if (host === undefined) return DEFAULTS.tcpHost;
+  if (!HOST.test(host)) report(field, `${JSON.stringify(host)} is not a host name or an IP address`);
+  return host;
 }
 
 export function resolveHttp(value: unknown, field: string, report: Report): { url: string; status: number } {

@@ -18,15 +18,17 @@ export function resolveRestart(raw: unknown, report: Report): RestartSettings {
   }
   checkKnownKeys(raw, ["policy", "delay", "maxDelay", "limit"], "restart", report);
   const policy = raw.policy === undefined ? DEFAULTS.restartPolicy : checkPolicy(raw.policy, "restart.policy", report);
-  const seconds = (value: unknown, field: string, fallback: number) =>
-    value === undefined ? fallback : (checkNumber(value, field, report, { min: 0, max: DAY, unit: "seconds" }) ?? fallback);
-  const delay = seconds(raw.delay, "restart.delay", DEFAULTS.restartDelay);
+  // undefined: not given; null: invalid (reported), so that it is compared with nothing.
+  const seconds = (value: unknown, field: string): number | undefined | null =>
+    value === undefined ? undefined : (checkNumber(value, field, report, { min: 0, max: DAY, unit: "seconds" }) ?? null);
+  const givenDelay = seconds(raw.delay, "restart.delay");
+  const givenMaxDelay = seconds(raw.maxDelay, "restart.maxDelay");
+  const delay = givenDelay ?? DEFAULTS.restartDelay;
   // Without an explicit maxDelay, a long delay raises the cap instead of contradicting it.
-  const maxDelay = seconds(raw.maxDelay, "restart.maxDelay", Math.max(DEFAULTS.restartMaxDelay, delay));
-  if (raw.maxDelay !== undefined && raw.delay !== undefined && maxDelay < delay) {
-    report("restart.maxDelay", `(${maxDelay} s) is shorter than restart.delay (${delay} s)`);
-  } else if (raw.maxDelay !== undefined && maxDelay < delay) {
-    report("restart.maxDelay", `(${maxDelay} s) is shorter than the default restart.delay (${delay} s)`);
+  const maxDelay = givenMaxDelay ?? Math.max(DEFAULTS.restartMaxDelay, delay);
+  if (givenMaxDelay !== undefined && givenMaxDelay !== null && givenDelay !== null && maxDelay < delay) {
+    const what = givenDelay === undefined ? "the default restart.delay" : "restart.delay";
+    report("restart.maxDelay", `(${maxDelay} s) is shorter than ${what} (${delay} s)`);
   }
   return { policy, delay, maxDelay, limit: resolveLimit(raw.limit, report) };
 }

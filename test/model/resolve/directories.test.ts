@@ -63,6 +63,22 @@ test("a name that only starts like procman's records is fine", () => {
   assert.equal(one({ stateDirectory: "procman-data" }).stateDirectory, { path: `${STATE_DIR}/lib/procman-data`, mode: "0700" });
 });
 
+test("two processes may share a directory made alike, not one made for different owners or modes", () => {
+  const shared = resolve({ a: ok({ user: "app", stateDirectory: "app" }), b: ok({ user: "app", stateDirectory: "app" }) });
+  assert.is(shared.processes.length, 2);
+  assert.equal(
+    problems({
+      a: ok({ user: "postgres", stateDirectory: "data" }),
+      b: ok({ user: "redis", stateDirectory: "data" }),
+      c: ok({ user: "postgres", runtimeDirectory: { path: `${STATE_DIR}/lib/data`, mode: "0755" } }),
+    }),
+    [
+      `b: stateDirectory: ${STATE_DIR}/lib/data is also a's stateDirectory, made for user postgres, group (the user's), mode 0700; here for user redis, group (the user's), mode 0700`,
+      `c: runtimeDirectory: ${STATE_DIR}/lib/data is also a's stateDirectory, made for user postgres, group (the user's), mode 0700; here for user postgres, group (the user's), mode 0755`,
+    ],
+  );
+});
+
 test("bad shapes and modes", () => {
   assert.equal(
     problems({

@@ -14,6 +14,20 @@ test("tcp: owned defaults to true; false accepts any listener", () => {
   ]);
 });
 
+test("tcp host: a name or an address, nothing a shell would read as syntax", () => {
+  assert.equal(readinessOf({ readiness: { tcp: { port: 80, host: "fe80::1%eth0" } } }), {
+    kind: "tcp",
+    host: "fe80::1%eth0",
+    port: 80,
+    owned: true,
+    ...TIMING,
+  });
+  assert.equal(problems({ a: ok({ readiness: { tcp: { port: 80, host: "db; rm -rf /" } } }), b: ok({ liveness: { tcp: { port: 80, host: "$(id)" } } }) }), [
+    'a: readiness.tcp.host: "db; rm -rf /" is not a host name or an IP address',
+    'b: liveness.tcp.host: "$(id)" is not a host name or an IP address',
+  ]);
+});
+
 test("file: absolute as it is; relative to the process's directory, else the model's", () => {
   assert.equal(readinessOf({ readiness: { file: "/srv/ready" } }), { kind: "file", path: "/srv/ready", ...TIMING });
   assert.equal(readinessOf({ readiness: { file: "ready" } }), { kind: "file", path: `${MODEL_DIR}/ready`, ...TIMING });

@@ -34,6 +34,10 @@ test("maxDelay shorter than delay is refused", () => {
   ]);
 });
 
+test("an invalid delay is reported once, not compared with maxDelay", () => {
+  assert.equal(problems({ a: ok({ restart: { delay: "10", maxDelay: 0.5 } }) }), ['a: restart.delay: must be a number of seconds (got string "10")']);
+});
+
 test("start limit: burst a positive integer, interval positive seconds, no other keys", () => {
   assert.equal(
     problems({
