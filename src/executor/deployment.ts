@@ -9,7 +9,9 @@ import { specHash } from "../plan/spec-hash.js";
 import type { EventSink } from "./events.js";
 import type { ManagedName } from "./managed/deploy.js";
 import { SwitchFailedError, type SwitchResult } from "./switch-result.js";
-import { StartError, TAG_VARIABLE, launch, logTail, tagFor } from "./launch.js";
+import { StartError, TAG_VARIABLE, launch, logTail, tagFor, type Launched } from "./launch.js";
+import { claimedIds } from "./pid-trust.js";
+import { sweepTagged } from "./tag-sweep.js";
 import { checkIdentity, identityOf, listPids, readEnvironmentVariable, readProcStat } from "./proc.js";
 import { AbandonedError, NotReadyError, waitUntilReady } from "./readiness.js";
 import { runAsReady } from "./schedule.js";
@@ -59,6 +61,7 @@ export async function switchDeployment(options: SwitchOptions): Promise<SwitchRe
         await forget(state, records.get(step.name)!);
         options.onEvent({ type: "forgotten", name: step.name, reason: step.reason });
       }
+      await sweepTagged(sweepTargets(plan.forget.map((step) => records.get(step.name)!), state.stateDir));
       await stopSteps(state, records, plan, options.onEvent, stopped);
       await startSteps(state, options.model, plan, started, options.onEvent);
     } catch (error) {
@@ -100,6 +103,7 @@ export async function stopDeployment(stateDir: string, lockWait: number, onEvent
     const plan = planSwitch(empty, observe(records), model);
     state.writeJournal({ ...identityOf(process.pid)!, startedAt: new Date().toISOString(), command: "stop" });
     for (const step of plan.forget) await forget(state, records.get(step.name)!);
+    await sweepTagged(sweepTargets(plan.forget.map((step) => records.get(step.name)!), state.stateDir));
     await stopSteps(state, records, plan, onEvent);
     if (current !== undefined) state.setCurrent({ generation: current.generation, active: false });
     state.clearJournal();
@@ -112,7 +116,8 @@ export async function stopDeployment(stateDir: string, lockWait: number, onEvent
 export function observe(records: ReadonlyMap<string, ProcessRecord>): Map<string, ObservedProcess> {
   const observed = new Map<string, ObservedProcess>();
   for (const record of records.values()) {
-    observed.set(record.name, { name: record.name, specHash: record.specHash, state: checkIdentity(record) });
+    const state = checkIdentity(record);
+    observed.set(record.name, { name: record.name, specHash: record.specHash, state: state === "paused" ? "running" : state });
   }
   return observed;
 }
@@ -143,6 +148,11 @@ function refreshKeptRecords(state: StateDir, model: ResolvedModel, plan: Plan): 
   }
 }
 
+/** The tags of stopped records, for one sweep of what they left running (setsid'd or double-forked). */
+function sweepTargets(records: readonly ProcessRecord[], stateDir: string): Map<string, { stopSignal: string; stopTimeout: number }> {
+  return new Map(records.map((record) => [tagFor(record.name, record.specHash, stateDir), record]));
+}
+
 /** Stops the plan's stops, dependents first; what it stopped is pushed to `stopped` as it goes. */
 async function stopSteps(
   state: StateDir,
@@ -170,6 +180,7 @@ async function stopSteps(
       onEvent({ type: "stopped", name, pid: record.pid, ms: Date.now() - began, killed: outcome === "killed" });
     },
   );
+  await sweepTagged(sweepTargets(plan.stop.map((step) => records.get(step.name)!), state.stateDir));
   return stopped;
 }
 
@@ -211,10 +222,12 @@ async function startOne(
   const began = Date.now();
   let launched;
   try {
-    launched = await launch(process, hash, state.stateDir);
+    const claimed = process.mode === "daemon" ? { claimed: claimedIds(state.readRecords().values(), process.name) } : {};
+    launched = await launch(process, hash, state.stateDir, claimed);
   } catch (error) {
     const message = error instanceof StartError ? error.message : String(error);
-    onEvent({ type: "failed", name: process.name, message, logTail: logTail(process.logFile) });
+    const offset = error instanceof StartError ? error.logOffset : undefined;
+    onEvent({ type: "failed", name: process.name, message, logTail: offset === undefined ? "" : logTail(process.logFile, offset) });
     throw new SwitchFailedError(`${process.name}: ${message}`);
   }
   const record: ProcessRecord = {
@@ -227,6 +240,11 @@ async function startOne(
     stopSignal: process.stop.signal,
     stopTimeout: process.stop.timeout,
     startedAt: new Date().toISOString(),
+    pgid: launched.pgid,
+    sid: launched.sid,
+    logDev: launched.log.dev,
+    logIno: launched.log.ino,
+    logOffset: launched.logOffset,
   };
   try {
     state.writeRecord(record);
@@ -239,7 +257,7 @@ async function startOne(
   }
   started.push(process.name);
   onEvent({ type: "started", name: process.name, pid: record.pid });
-  await readyOrFail(process, record, launched.logOffset, onEvent, signal, began);
+  await readyOrFail(process, record, launched.logOffset, onEvent, signal, began, launched, state.stateDir);
 }
 
 async function readyOrFail(
@@ -249,13 +267,21 @@ async function readyOrFail(
   onEvent: EventSink,
   signal: AbortSignal,
   began = Date.now(),
+  launched?: Launched,
+  stateDir?: string,
 ): Promise<void> {
   try {
-    await waitUntilReady(process, record, logOffset, signal);
+    await waitUntilReady(process, record, logOffset, signal, {
+      ...(stateDir !== undefined ? { tag: tagFor(record.name, record.specHash, stateDir) } : {}),
+      ...(record.pgid !== undefined ? { pgid: record.pgid } : {}),
+      ...(record.sid !== undefined ? { sid: record.sid } : {}),
+      ...(launched !== undefined ? { exit: launched.exit } : {}),
+      ...(launched?.notify !== undefined ? { notify: launched.notify } : {}),
+    });
   } catch (error) {
     if (error instanceof AbandonedError) throw error; // the failure that caused it is reported
     const message = error instanceof NotReadyError ? error.message : String(error);
-    onEvent({ type: "failed", name: process.name, message, logTail: logTail(process.logFile) });
+    onEvent({ type: "failed", name: process.name, message, logTail: logTail(process.logFile, record.logOffset ?? logOffset) });
     throw new SwitchFailedError(`${process.name}: ${message}`);
   }
   onEvent({ type: "ready", name: process.name, pid: record.pid, ms: Date.now() - began });

@@ -19,6 +19,7 @@ export interface ProcessRecord extends ProcessIdentity {
   /** Seconds. */
   readonly stopTimeout: number;
   readonly startedAt: string;
+  /** At the start (trust-proc): group and session, the log's device/inode and where this run's part begins. */ readonly pgid?: number; readonly sid?: number; readonly logDev?: number; readonly logIno?: number; readonly logOffset?: number;
 }
 
 export interface GenerationRecord {

@@ -7,6 +7,7 @@ import type { ManagedName } from "./managed/deploy.js";
 import { StateDir } from "./state-dir.js";
 
 export type ProcessState =
+  | "paused" // identity verified, stopped by a signal (state T)
   | "running" // identity verified, ready
   | "not-ready" // identity verified, fails its readiness check now
   | "changed" // running, but not as the current generation declares (an interrupted switch)
