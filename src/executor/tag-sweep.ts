@@ -47,8 +47,17 @@ export async function sweepTagged(
   targets: ReadonlyMap<string, SweepSettings>,
   options: { readonly exclude?: readonly number[] } = {},
 ): Promise<Swept[]> {
-  const found = findTagged(new Set(targets.keys()), options.exclude);
-  if (found.length === 0) return [];
+  const swept: Swept[] = [];
+  // A process may fork between the scan and its signal: scan again until a scan finds nobody.
+  for (let round = 0; round < 5; round++) {
+    const found = findTagged(new Set(targets.keys()), options.exclude);
+    if (found.length === 0) break;
+    swept.push(...(await stopAll(found, targets)));
+  }
+  return swept;
+}
+
+async function stopAll(found: readonly (ProcessIdentity & { tag: string })[], targets: ReadonlyMap<string, SweepSettings>): Promise<Swept[]> {
   const send = (member: ProcessIdentity, signal: string) => {
     if (!stillRuns(checkIdentity(member))) return;
     try {

@@ -1,7 +1,7 @@
 // launch: what a started process gets (exactly the model's environment, argv byte for byte, cwd,
 // umask, nice, its own session, log and PID file) and how daemons are adopted by their PID file.
 import { execFileSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -403,11 +403,14 @@ test("a verified daemon is recorded with its group and session; a worker outside
   assert.not.ok(alive(worker));
 });
 
-test("a foreground process that exits at once: the start fails with its exit code; what it forked is gone", async () => {
-  const { process: spec, stateDir } = model({ foregroundProcess: "/bin/sh", args: ["-c", "(setsid sleep 100000 &); exec /nonexistent/x"] });
+test("a start that fails after the spawn (its PID file cannot be written) leaves nothing: what it forked into a session of its own goes too", async () => {
+  const dir = makeTempDir();
+  const pidFile = path.join(dir, "is-a-directory");
+  mkdirSync(pidFile);
+  const { process: spec, stateDir } = model({ foregroundProcess: "/bin/sh", args: ["-c", "setsid sleep 100000 & exec sleep 100000"], pidFile });
   const message = await refused(spec, stateDir);
-  assert.match(message, /^exited with code 127 at once$|^exited at once$/);
-  assert.equal(tagged(stateDir), [], "the double-forked child runs on untracked");
+  assert.match(message, `cannot write its PID file ${pidFile}`);
+  assert.equal(tagged(stateDir), [], "what the failed start forked runs on untracked");
 });
 
 test("as root, user without group: the user's primary group and exactly its supplementary groups, never root's", async () => {
@@ -460,7 +463,8 @@ test("a log that is a symlink, a FIFO, or another file than the recorded one is 
   const swapped = model({ foregroundProcess: "/bin/sh", args: ["-c", "exec sleep 100000"] });
   const first = await start(swapped.process, swapped.stateDir);
   await terminate({ name: "svc", ...first, stopSignal: "SIGKILL", stopTimeout: 5 });
-  rmSync(swapped.process.logFile);
+  // Moved aside, not removed: a freed inode number could be handed to the new file.
+  renameSync(swapped.process.logFile, `${swapped.process.logFile}.aside`);
   writeFileSync(swapped.process.logFile, "another file\n");
   assert.match(await refused(swapped.process, swapped.stateDir, { knownLog: first.log }), "is another file than the log procman created");
   // The log it created is reopened for appending when it is the recorded one.
