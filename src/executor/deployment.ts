@@ -202,7 +202,7 @@ async function startSteps(state: StateDir, model: ResolvedModel, plan: Plan, sta
       const process = processes.get(name)!;
       if (!starting.has(name)) {
         const record = records.get(name);
-        if (record !== undefined) await readyOrFail(process, record, 0, onEvent, signal);
+        if (record !== undefined) await readyOrFail(process, record, 0, onEvent, signal, undefined, undefined, state.stateDir);
         return;
       }
       onEvent({ type: "starting", name, reason: reasons.get(name) ?? "" });
