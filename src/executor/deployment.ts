@@ -12,7 +12,7 @@ import { SwitchFailedError, type SwitchResult } from "./switch-result.js";
 import { StartError, TAG_VARIABLE, launch, logTail, tagFor, type Launched } from "./launch.js";
 import { claimedIds } from "./pid-trust.js";
 import { sweepTagged } from "./tag-sweep.js";
-import { checkIdentity, identityOf, listPids, readEnvironmentVariable, readProcStat } from "./proc.js";
+import { checkIdentity, identityOf, listPids, readEnvironmentVariable, readProcStat, stillRuns } from "./proc.js";
 import { AbandonedError, NotReadyError, waitUntilReady } from "./readiness.js";
 import { runAsReady } from "./schedule.js";
 import { StateDir, type ProcessRecord } from "./state-dir.js";
@@ -332,7 +332,7 @@ async function recoverInterrupted(state: StateDir, onEvent: EventSink): Promise<
   const known = new Set([...records.values()].map((record) => record.pid));
   // A name whose record runs was never a lost spawn (a name's record goes before it starts again):
   // a tagged session leader under that name is its own child that called setsid, and stays.
-  const running = new Set([...records.values()].filter((record) => checkIdentity(record) === "running").map((record) => record.name));
+  const running = new Set([...records.values()].filter((record) => stillRuns(checkIdentity(record))).map((record) => record.name));
   const suffix = `:${state.stateDir}`;
   for (const pid of listPids()) {
     if (known.has(pid) || pid === process.pid) continue;

@@ -22,9 +22,11 @@ export interface OpenedLog extends LogIdentity {
 export function openLog(file: string, known?: LogIdentity): OpenedLog {
   mkdirSync(path.dirname(file), { recursive: true, mode: 0o755 });
   let fd: number;
+  let created = true;
   try {
     fd = createExclusive(file, 0o644);
   } catch (error) {
+    created = false;
     const code = (error as NodeJS.ErrnoException).code;
     if (code !== "EEXIST") throw error;
     try {
@@ -42,7 +44,8 @@ export function openLog(file: string, known?: LogIdentity): OpenedLog {
     throw new UnsafeFileError(file, why);
   };
   if (!stat.isFile()) refuse("is not a regular file, not the log procman created");
-  if (known !== undefined && (stat.dev !== known.dev || stat.ino !== known.ino)) {
+  // A file procman just created is its own; one that was there must be the one it created before.
+  if (!created && known !== undefined && (stat.dev !== known.dev || stat.ino !== known.ino)) {
     refuse(`is another file than the log procman created (device ${stat.dev} inode ${stat.ino}, recorded ${known.dev}/${known.ino})`);
   }
   return { fd, dev: stat.dev, ino: stat.ino, offset: stat.size };
