@@ -5,7 +5,8 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync
 import path from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { StartError, TAG_VARIABLE, launch, tagFor, type Launched } from "../../src/executor/launch.js";
+import { StartError, TAG_VARIABLE, launch, logTail, tagFor, type Launched } from "../../src/executor/launch.js";
+import { claimedIds } from "../../src/executor/pid-trust.js";
 import { identityOf, readProcStat } from "../../src/executor/proc.js";
 import { terminate } from "../../src/executor/terminate.js";
 import { createContext } from "../../src/model/context.js";
@@ -509,6 +510,40 @@ test("readiness notify: ready on the line; once the reader is gone the process w
   assert.ok(alive(result.pid), "the process died writing to its notification descriptor");
   assert.ok(existsSync(alive2));
   assert.equal(readdirSync(path.join(stateDir, "lib", "procman", "notify")), [], "no FIFO left behind");
+});
+
+test("logTail: only this run's part (from the offset), within a bound; never through a symlink (to /dev/zero) or a FIFO", () => {
+  const dir = makeTempDir();
+  const log = path.join(dir, "svc.log");
+  writeFileSync(log, "earlier run 1\nearlier run 2\n");
+  const offset = readFileSync(log).length;
+  writeFileSync(log, "this run 1\nthis run 2\n", { flag: "a" });
+  assert.is(logTail(log, offset), "this run 1\nthis run 2");
+  assert.is(logTail(log, 0, 1), "this run 2");
+  const big = path.join(dir, "big.log");
+  writeFileSync(big, `${"x".repeat(100)}\n`.repeat(100_000) + "last line\n");
+  assert.is(logTail(big, 0, 1), "last line");
+  const zero = path.join(dir, "zero.log");
+  symlinkSync("/dev/zero", zero);
+  assert.is(logTail(zero), "");
+  const fifo = path.join(dir, "fifo.log");
+  execFileSync("mkfifo", [fifo]);
+  assert.is(logTail(fifo), "");
+});
+
+test("claimedIds: PIDs and groups of other running records; a dead record's PID may be handed to the new daemon", async () => {
+  const sleeper = unrelatedProcess();
+  try {
+    const identity = await waitFor(() => identityOf(sleeper.pid), 5000);
+    const records = [
+      { name: "other", ...identity, pgid: 4242 },
+      { name: "dead", pid: 999_999, startTime: "1", pgid: 999_999 },
+      { name: "svc", pid: 12345, startTime: "1" },
+    ];
+    assert.equal([...claimedIds(records, "svc")].sort(), [sleeper.pid, 4242].sort());
+  } finally {
+    sleeper.stop();
+  }
 });
 
 test.run();
