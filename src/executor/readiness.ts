@@ -308,10 +308,15 @@ function watchedPaths(spec: ResolvedProcess): string[] {
 class Waker {
   private readonly watchers: FSWatcher[] = [];
   private wake: (() => void) | undefined;
+  /** A change seen while no sleep was under way (during a check): the next sleep ends at once. */
+  private pending = false;
   constructor(paths: readonly string[]) {
     for (const file of paths) {
       try {
-        const watcher = watch(file, { persistent: false }, () => this.wake?.());
+        const watcher = watch(file, { persistent: false }, () => {
+          if (this.wake !== undefined) this.wake();
+          else this.pending = true;
+        });
         watcher.on("error", () => undefined);
         this.watchers.push(watcher);
       } catch {
@@ -322,15 +327,19 @@ class Waker {
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
     if (this.watchers.length === 0) return sleep(ms, signal);
     return new Promise((resolve) => {
-      const controller = new AbortController();
-      const done = () => {
+      if (this.pending || signal?.aborted === true) {
+        this.pending = false;
+        return resolve();
+      }
+      const finish = () => {
+        clearTimeout(timer);
         this.wake = undefined;
-        controller.abort();
+        signal?.removeEventListener("abort", finish);
         resolve();
       };
-      this.wake = done;
-      signal?.addEventListener("abort", done, { once: true });
-      void sleep(ms, controller.signal).then(done);
+      const timer = setTimeout(finish, ms);
+      this.wake = finish;
+      signal?.addEventListener("abort", finish, { once: true });
     });
   }
   close(): void {
