@@ -4,7 +4,7 @@
 // stopped by its stop signal, and a failure shows only this run's log. Build first: `npx tsc -p .`.
 import net from "node:net";
 import path from "node:path";
-import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { procman, show, type CliRun } from "../helpers/cli.js";
@@ -39,7 +39,7 @@ test("stop: a child that called setsid() and a daemon's worker in a session of i
     });
     const result = await switchTo(dir, model);
     assert.is(result.code, 0, show(result));
-    const child = Number(await waitFor(() => readFileSync(childFile, "utf8").trim(), 5000, "the setsid child"));
+    const child = Number(await waitFor(() => existsSync(childFile) && readFileSync(childFile, "utf8").trim(), 5000, "the setsid child"));
     const worker = Number(readFileSync(workerFile, "utf8"));
     assert.ok(alive(child) && alive(worker));
     const stop = await run(["stop", "--state-dir", dir]);
@@ -109,7 +109,7 @@ test("a paused (SIGSTOP) process is stopped by its stop signal (SIGCONT follows 
     const events = path.join(files, "events.jsonl");
     const model = writeJson(path.join(files, "m.json"), { svc: service("svc", events, {}, { stop: { timeout: 30 } }) });
     assert.is((await switchTo(dir, model)).code, 0);
-    const pid = readEvents(events)[0]!.pid;
+    const pid = (await waitFor(() => readEvents(events)[0], 5000, "the service's start")).pid;
     process.kill(pid, "SIGSTOP");
     const status = await run(["status", "--json", "--state-dir", dir]);
     assert.match(status.stdout, /"state": "paused"/);
