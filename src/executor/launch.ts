@@ -89,6 +89,8 @@ export async function launch(spec: ResolvedProcess, specHash: string, stateDir: 
       if (spec.readiness.kind === "notify") notify = openNotifyChannel(path.join(stateDir, "lib", "procman"), spec.name);
       return { ...base, ...(await launchForeground(spec, spec.foreground!, environment, log.fd, notify)), ...(notify !== undefined ? { notify } : {}) };
     }
+    // A daemon double-forks away from any descriptor procman could hand it.
+    if (spec.readiness.kind === "notify") throw new StartError(spec.name, "readiness notify needs a foreground process");
     return { ...base, ...(await launchDaemon(spec, spec.daemon!, environment, log.fd, options)) };
   } catch (error) {
     notify?.close();
