@@ -34,6 +34,13 @@ export interface ProcessRecord extends ProcessIdentity {
   readonly startedAt: string;
   /** What it activatesAfter, so that dependents stop first even without a generation. */
   readonly activatesAfter?: readonly string[];
+  /** At the start: group and session (signalled only when procman made them or the verified daemon leads them). */
+  readonly pgid?: number;
+  readonly sid?: number;
+  /** The log procman opened (device and inode, checked before it is read) and where this run's part begins. */
+  readonly logDev?: number;
+  readonly logIno?: number;
+  readonly logOffset?: number;
 }
 
 export interface GenerationRecord {

@@ -6,6 +6,7 @@ import { probeReadiness } from "./readiness.js";
 import { StateDir } from "./state-dir.js";
 
 export type ProcessState =
+  | "paused" // identity verified, stopped by a signal (state T)
   | "running" // identity verified, ready
   | "not-ready" // identity verified, fails its readiness check now
   | "changed" // running, but not as the current generation declares (an interrupted switch)

@@ -128,8 +128,8 @@ export async function runTransaction(options: TransactionOptions): Promise<Switc
         generation = same ? current!.generation : state.writeGeneration(target.model, target.manager, target.modelFile, target.rollbackOf, target.prefix);
       }
       state.setCurrent({ generation: generation!, active: true });
-    } else if (target.model === undefined && pointer !== undefined) {
-      state.setCurrent({ generation: pointer.generation, active: false });
+    } else if (target.model === undefined) {
+      if (pointer !== undefined) state.setCurrent({ generation: pointer.generation, active: false });
       await backend.shutdown?.();
     }
     state.clearJournal();

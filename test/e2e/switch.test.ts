@@ -177,7 +177,7 @@ test("never ready: exit 1 naming it with the end of its log; what it started is 
       late: service("late", events, {}, { activatesAfter: ["stuck"] }),
     }), "--state-dir", dir]);
     assert.is(result.code, 1, show(result));
-    assert.match(result.stderr, `procman: stuck: not ready after 1 s (TCP 127.0.0.1:${port} accepts connections)`);
+    assert.match(result.stderr, `procman: stuck: waiting for TCP 127.0.0.1:${port} to accept connections on a socket of its own: nothing listens there after 1 s`);
     assert.match(result.stderr, /--- end of stuck.s log ---\n(.*\n)*stuck: I will never be ready\n/);
     assert.is(indexOfEvent(readEvents(events), "late", "start"), -1);
     const after = await status(dir);

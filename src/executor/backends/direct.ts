@@ -7,7 +7,9 @@ import { specHash } from "../../plan/spec-hash.js";
 import type { Backend, StartRequest, StepContext } from "../backend.js";
 import type { EventSink } from "../events.js";
 import { NO_CHANGE } from "../install-record.js";
-import { StartError, TAG_VARIABLE, launch, logTail, tagFor } from "../launch.js";
+import { StartError, TAG_VARIABLE, launch, logTail, tagFor, type Launched } from "../launch.js";
+import { claimedIds } from "../pid-trust.js";
+import { sweepTagged } from "../tag-sweep.js";
 import { checkIdentity, listPids, readEnvironmentVariable, readProcStat } from "../proc.js";
 import { AbandonedError, NotReadyError, probeReadiness, waitUntilReady } from "../readiness.js";
 import type { StateDir, ProcessRecord } from "../state-dir.js";
@@ -22,6 +24,7 @@ export function directBackend(state: StateDir): Backend {
     return records;
   };
   const tagOf = (record: ProcessRecord) => tagFor(record.name, record.specHash, state.stateDir);
+  const stoppedRecords = new Map<string, ProcessRecord>();
 
   return {
     manager: "direct",
@@ -34,7 +37,9 @@ export function directBackend(state: StateDir): Backend {
     observe: async () => {
       const observed = new Map<string, ObservedProcess>();
       for (const record of reread().values()) {
-        observed.set(record.name, { name: record.name, specHash: record.specHash, state: checkIdentity(record) });
+        const identity = checkIdentity(record);
+        // A paused process is still the one procman started: kept, not started a second time.
+        observed.set(record.name, { name: record.name, specHash: record.specHash, state: identity === "paused" ? "running" : identity });
       }
       return observed;
     },
@@ -57,12 +62,22 @@ export function directBackend(state: StateDir): Backend {
       context.onEvent({ type: "stopping", name, pid: record.pid, reason });
       const outcome = await terminate({ ...record, tag: tagOf(record) });
       state.removeRecord(name);
+      stoppedRecords.set(name, record);
       context.onEvent({ type: "stopped", name, pid: record.pid, ms: Date.now() - began, killed: outcome === "killed" });
     },
 
     start: async (requests, context) => {
-      for (const request of requests) await startOne(state, request, context);
+      for (const request of requests) await startOne(state, request, context, records);
       reread();
+    },
+
+    // One sweep per command for what the stopped processes left (setsid'd children, daemon workers).
+    afterStops: async (names) => {
+      if (names.length === 0) return;
+      await sweepTagged(new Map(names.flatMap((name) => {
+        const record = stoppedRecords.get(name);
+        return record === undefined ? [] : [[tagOf(record), record] as const];
+      })));
     },
 
     /** After stopping everything: whatever still carries a tag of this state dir goes too. */
@@ -85,16 +100,21 @@ function sameList(a: readonly string[] | undefined, b: readonly string[]): boole
   return a !== undefined && a.length === b.length && a.every((item, index) => item === b[index]);
 }
 
-async function startOne(state: StateDir, { spec }: StartRequest, context: StepContext): Promise<void> {
+async function startOne(state: StateDir, { spec }: StartRequest, context: StepContext, records: ReadonlyMap<string, ProcessRecord>): Promise<void> {
   const { onEvent } = context;
   const hash = specHash(spec);
   const began = Date.now();
-  let launched;
+  let launched: Launched;
   try {
-    launched = await launch(spec, hash, state.stateDir);
+    const previous = records.get(spec.name);
+    launched = await launch(spec, hash, state.stateDir, {
+      ...(spec.mode === "daemon" ? { claimed: claimedIds(records.values(), spec.name) } : {}),
+      ...(previous?.logDev !== undefined && previous.logIno !== undefined ? { knownLog: { dev: previous.logDev, ino: previous.logIno } } : {}),
+    });
   } catch (error) {
     const message = error instanceof StartError ? error.message : String(error);
-    onEvent({ type: "failed", name: spec.name, message, logTail: logTail(spec.logFile) });
+    const offset = error instanceof StartError ? error.logOffset : undefined;
+    onEvent({ type: "failed", name: spec.name, message, logTail: offset === undefined ? "" : logTail(spec.logFile, offset) });
     throw new SwitchFailedError(`${spec.name}: ${message}`);
   }
   const record: ProcessRecord = {
@@ -108,6 +128,11 @@ async function startOne(state: StateDir, { spec }: StartRequest, context: StepCo
     stopTimeout: spec.stop.timeout,
     startedAt: new Date().toISOString(),
     activatesAfter: spec.activatesAfter,
+    pgid: launched.pgid,
+    sid: launched.sid,
+    logDev: launched.log.dev,
+    logIno: launched.log.ino,
+    logOffset: launched.logOffset,
   };
   try {
     state.writeRecord(record);
@@ -119,23 +144,30 @@ async function startOne(state: StateDir, { spec }: StartRequest, context: StepCo
     throw new SwitchFailedError(`${spec.name}: ${message}`);
   }
   onEvent({ type: "started", name: spec.name, pid: record.pid });
-  await readyOrFail(spec, record, launched.logOffset, onEvent, context.signal, began);
+  await readyOrFail(spec, record, launched, state.stateDir, onEvent, context.signal, began);
 }
 
 async function readyOrFail(
   spec: ResolvedProcess,
   record: ProcessRecord,
-  logOffset: number,
+  launched: Launched,
+  stateDir: string,
   onEvent: EventSink,
   signal: AbortSignal,
   began: number,
 ): Promise<void> {
   try {
-    await waitUntilReady(spec, record, logOffset, signal);
+    await waitUntilReady(spec, record, launched.logOffset, signal, {
+      tag: tagFor(record.name, record.specHash, stateDir),
+      pgid: launched.pgid,
+      sid: launched.sid,
+      exit: launched.exit,
+      ...(launched.notify !== undefined ? { notify: launched.notify } : {}),
+    });
   } catch (error) {
     if (error instanceof AbandonedError) throw error; // the failure that caused it is reported
     const message = error instanceof NotReadyError ? error.message : String(error);
-    onEvent({ type: "failed", name: spec.name, message, logTail: logTail(spec.logFile) });
+    onEvent({ type: "failed", name: spec.name, message, logTail: logTail(spec.logFile, launched.logOffset) });
     throw new SwitchFailedError(`${spec.name}: ${message}`);
   }
   onEvent({ type: "ready", name: spec.name, pid: record.pid, ms: Date.now() - began });
