@@ -54,13 +54,14 @@ export function generateSystemd(model: ResolvedModel, options: GeneratorOptions 
   const files: GeneratedFile[] = [];
   const processFiles: Record<string, string[]> = {};
   const unitNames: Record<string, string> = {};
+  const fixedDelay: string[] = [];
   for (const spec of model.processes) {
     if (spec.name === SYSTEMD_DIRS_PROCESS) {
       issues.push(`${spec.name}: the name "${SYSTEMD_DIRS_PROCESS}" is taken by ${names.dirsUnit}, which creates the directories; rename the process`);
       continue;
     }
     if (names.unit(spec.name).length > 255) issues.push(`${spec.name}: the unit name ${names.unit(spec.name)} is longer than systemd's 255 characters`);
-    const unit = translate(spec, names, version, options, warnings, issues);
+    const unit = translate(spec, names, version, options, warnings, issues, fixedDelay);
     const envFile = environmentFile(spec, issues);
     files.push({ path: names.unit(spec.name), contents: render(unit), mode: 0o644 });
     files.push({ path: names.envFile(spec.name), contents: envFile, mode: 0o600 });
@@ -68,6 +69,12 @@ export function generateSystemd(model: ResolvedModel, options: GeneratorOptions 
     unitNames[spec.name] = names.unit(spec.name);
   }
   if (issues.length > 0) throw new GeneratorError("systemd", issues);
+  if (fixedDelay.length > 0) {
+    warnings.push(
+      `${fixedDelay.join(", ")}: systemd ${version} restarts after a fixed RestartSec= (restart.delay); ` +
+        `the delay doubling up to restart.maxDelay needs RestartSteps=, systemd ${RESTART_STEPS_SINCE} (--systemd-version)`,
+    );
+  }
 
   // The target fails when a unit fails to start: it Requires= (and is After=) every unit, so
   // `systemctl start P.target` waits for all of them and exits non-zero if one fails. Not BindsTo=:
@@ -117,7 +124,15 @@ function environmentFile(spec: ResolvedProcess, issues: string[]): string {
   return `${lines.join("\n")}\n`;
 }
 
-function translate(spec: ResolvedProcess, names: Names, version: number, options: GeneratorOptions, warnings: string[], issues: string[]): Unit {
+function translate(
+  spec: ResolvedProcess,
+  names: Names,
+  version: number,
+  options: GeneratorOptions,
+  warnings: string[],
+  issues: string[],
+  fixedDelay: string[],
+): Unit {
   const command = spec.foreground ?? spec.daemon!;
   const forking = spec.foreground === undefined;
   // systemd resolves a bare name in its own fixed search path, not in the process's PATH.
@@ -167,9 +182,8 @@ function translate(spec: ResolvedProcess, names: Names, version: number, options
   };
   const service = unit.Service!;
   if (restart.policy !== "no" && restart.maxDelay > restart.delay) {
-    if (version < RESTART_STEPS_SINCE) {
-      warnings.push(`${spec.name}: systemd ${version} restarts every ${restart.delay} s; the delay doubling up to restart.maxDelay needs systemd ${RESTART_STEPS_SINCE} (--systemd-version)`);
-    } else if (restart.delay > 0) {
+    if (version < RESTART_STEPS_SINCE) fixedDelay.push(spec.name);
+    else if (restart.delay > 0) {
       // Doubling from delay to maxDelay: systemd grows the delay exponentially over RestartSteps= steps.
       service.RestartSteps = Math.max(1, Math.ceil(Math.log2(restart.maxDelay / restart.delay)));
       service.RestartMaxDelaySec = restart.maxDelay;
