@@ -307,6 +307,19 @@ test("procman generate -P launchd writes one plist per process", async () => {
   assert.match(result.stderr, "launchctl bootstrap system");
 });
 
+test("the setup script creates the directories the jobs log to, with hostile paths", async () => {
+  const dir = makeTempDir("procman-launchd-");
+  const hostile = hostileModel({ dir, multiline: true, port: await freePort() });
+  const output = generateLaunchd(hostile.model);
+  const out = writeOutput(output);
+  const logDirs = [...new Set(hostile.model.processes.map((spec) => path.dirname(spec.logFile)))];
+  for (const logDir of logDirs) assert.not.ok(existsSync(logDir));
+  const result = run("/bin/sh", [path.join(out, "procman-setup.sh")], { env: { PATH: MINIMAL_PATH } });
+  assert.is(result.status, 0, show(result));
+  for (const logDir of logDirs) assert.ok(existsSync(logDir), logDir);
+  assert.ok(output.steps[0]!.includes(`sh '${path.join(hostile.stateDir, "lib", "procman", "launchd", "procman-setup.sh")}'`), output.steps[0]);
+});
+
 test("prefix: labels, file names and the setup script are namespaced; notify readiness and a bad prefix are refused", () => {
   const dir = makeTempDir("procman-launchd-");
   const model = resolve({ a: { process: "/bin/sleep", args: ["1"], restart: "no" }, b: { process: "/bin/sleep", args: ["1"], restart: "no", activatesAfter: ["a"] } }, dir);
