@@ -20,8 +20,9 @@ export function generateSysvinit(model: ResolvedModel, options: GeneratorOptions
     .map((spec) => `${spec.name}: an executable path with "=" would be read by env as an assignment`);
   issues.push(...neededDirectories(model).issues);
   for (const spec of model.processes) {
-    if (spec.readiness.kind === "notify") {
-      issues.push(`${spec.name}: readiness notify (descriptor ${spec.readiness.fd}) cannot be carried: the init script hands the process no descriptor to report on`);
+    // POSIX sh redirects single-digit descriptors only.
+    if (spec.readiness.kind === "notify" && spec.readiness.fd > 9) {
+      issues.push(`${spec.name}: readiness notify on descriptor ${spec.readiness.fd}: an init script (POSIX sh) can hand over descriptors 3 to 9 only`);
     }
   }
   if (issues.length > 0) throw new GeneratorError("sysvinit", issues);
@@ -79,6 +80,39 @@ function lsbHeader(spec: ResolvedProcess, provides: string, deps: string, descri
   return Object.entries(header).map(([key, value]) => `# ${`${key}:`.padEnd(19)}${value}`.trimEnd());
 }
 
+/**
+ * s6-style readiness: the process gets descriptor `fd` on a FIFO, opened for reading AND writing so
+ * that it always holds a reader itself (a write never raises SIGPIPE, whoever stops reading), and
+ * start waits for a line ending in "\n" on it. The FIFO lives in a private temporary directory,
+ * removed at once (the open descriptors keep it); the script's own descriptor is closed in the
+ * child and after the wait.
+ */
+function notifySteps(fd: number, timeout: number): { open: string[]; closeInChild: string; wait: string[] } {
+  const own = fd === 8 ? 9 : 8;
+  const fail = (message: string) => `{ echo "$NAME: ${message}" >&2; exec ${own}<&-; do_stop; return 1; }`;
+  return {
+    // Both ends opened here, before the launch: the FIFO's directory can go at once.
+    open: [
+      "  notify_dir=$(mktemp -d) || return 1",
+      `  mkfifo -m 0600 "$notify_dir/ready" && exec ${own}<>"$notify_dir/ready" ${fd}<>"$notify_dir/ready"`,
+      `  status=$?; rm -rf "$notify_dir"; [ "$status" -eq 0 ] || return 1`,
+    ],
+    // The child inherits descriptor fd (not this shell's own); the shell lets go of it after the launch.
+    closeInChild: `exec ${own}<&-; `,
+    wait: [
+      `  exec ${fd}<&-`,
+      `  # Ready once a line ends on descriptor ${fd}: a read that finds no data returns at once (nonblock).`,
+      `  n=$(( ${Math.ceil(timeout)} * 10 ))`,
+      `  until [ "$(dd if=/dev/fd/${own} iflag=nonblock bs=65536 count=1 2>/dev/null | tr -dc '\\n' | wc -c)" -gt 0 ]; do`,
+      `    running || ${fail("exited before it was ready; see $LOGFILE")}`,
+      `    n=$((n - 1)); [ "$n" -gt 0 ] || ${fail(`not ready after ${timeout} s (no line on descriptor ${fd})`)}`,
+      "    sleep 0.1",
+      "  done",
+      `  exec ${own}<&-`,
+    ],
+  };
+}
+
 function headerText(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f]/g, " ");
 }
@@ -101,6 +135,7 @@ function renderScript(spec: ResolvedProcess, script: (name: string) => string, d
   const umask = spec.umask !== undefined ? `umask ${spec.umask}` : "";
   const description = headerText(spec.description ?? spec.name);
   const deps = spec.activatesAfter.map(script).join(" ");
+  const notify = spec.readiness.kind === "notify" ? notifySteps(spec.readiness.fd, spec.readiness.timeout) : undefined;
   const removeReadyFile = removeStaleReadyFile(spec.readiness);
   const readiness = waitForReady(spec);
   const lines = [
@@ -173,14 +208,15 @@ function renderScript(spec: ResolvedProcess, script: (name: string) => string, d
     ...(spec.initialize !== undefined
       ? [`  ( as_process /bin/sh -c ${q(spec.initialize)} ) < /dev/null >> "$LOGFILE" 2>&1 || { echo "$NAME: initialize failed" >&2; return 1; }`]
       : []),
+    ...(notify !== undefined ? notify.open : []),
     ...(foreground
       ? [
           "  # setsid: its own session and process group, so stop reaches all of it.",
-          '  ( launch_setsid ) < /dev/null >> "$LOGFILE" 2>&1 &',
+          `  ( ${notify?.closeInChild ?? ""}launch_setsid ) < /dev/null >> "$LOGFILE" 2>&1 &`,
           "  record_pid $!",
         ]
       : [
-          '  ( launch ) < /dev/null >> "$LOGFILE" 2>&1 || { echo "$NAME: the daemon command failed" >&2; return 1; }',
+          `  ( ${notify?.closeInChild ?? ""}launch ) < /dev/null >> "$LOGFILE" 2>&1 || { echo "$NAME: the daemon command failed" >&2; return 1; }`,
           `  n=$(( ${Math.ceil(spec.readiness.timeout)} * 10 ))`,
           '  until [ -s "$PIDFILE" ] && { read -r pid || [ -n "$pid" ]; } < "$PIDFILE" && kill -0 "$pid" 2>/dev/null; do',
           '    n=$((n - 1)); [ "$n" -gt 0 ] || { echo "$NAME: no live PID in $PIDFILE" >&2; return 1; }',
@@ -188,9 +224,11 @@ function renderScript(spec: ResolvedProcess, script: (name: string) => string, d
           "  done",
           '  record_pid "$pid"',
         ]),
-    ...(readiness !== undefined
-      ? ["  # Ready before the next script starts: dependents rely on it.", `  ( ${readiness.split("\n").join("\n    ")}\n  ) || { do_stop; return 1; }`]
-      : ["  sleep 0.1", '  running || { echo "$NAME exited at once; see $LOGFILE" >&2; return 1; }']),
+    ...(notify !== undefined
+      ? notify.wait
+      : readiness !== undefined
+        ? ["  # Ready before the next script starts: dependents rely on it.", `  ( ${readiness.split("\n").join("\n    ")}\n  ) || { do_stop; return 1; }`]
+        : ["  sleep 0.1", '  running || { echo "$NAME exited at once; see $LOGFILE" >&2; return 1; }']),
     "  return 0",
     "}",
     "",

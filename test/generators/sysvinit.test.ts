@@ -447,7 +447,53 @@ test("readiness file: a stale file or a link is removed before the start; start 
   }
 });
 
-test("prefix, warnings for what an init script cannot carry, notify refused", () => {
+test("readiness notify: start returns once a line ends on the descriptor; never without one; the process never gets SIGPIPE", async () => {
+  if (!need("setsid", "sysvinit notify") || !need("dd", "sysvinit notify")) return;
+  const dir = makeTempDir("procman-sysvinit-");
+  const marks = path.join(dir, "marks");
+  mkdirSync(marks);
+  // Writes half a line, then the rest a second later; once start has returned, writes again
+  // (nobody reads any more: SIGPIPE would kill it) and records that it lived on.
+  const talker = `printf 're' >&5; sleep 1; echo 'ady' >&5; sleep 1; echo again >&5 && : > '${marks}/alive'; exec sleep 1000`;
+  const models: Record<string, [string, number]> = {
+    talker: [talker, 10],
+    silent: ["exec sleep 1000", 1],
+    quitter: ["exit 3", 10],
+  };
+  const scripts: Record<string, string> = {};
+  for (const [name, [body, timeout]] of Object.entries(models)) {
+    const base = resolve({ [name]: { process: "/bin/sh", args: ["-c", body], restart: "no" } }, dir);
+    const spec: ResolvedProcess = { ...base.processes[0]!, readiness: { kind: "notify", fd: 5, timeout, interval: 0.1 } };
+    const out = writeOutput(generateSysvinit({ ...base, processes: [spec] }), path.join(dir, `sysv-${name}`));
+    scripts[name] = path.join(out, "init.d", S(name));
+  }
+  try {
+    const started = action(scripts.talker!, "start");
+    assert.is(started.status, 0, show(started));
+    assert.ok(started.elapsedMs >= 1000, `start returned after ${started.elapsedMs} ms, before the line ended`);
+    const pid = Number(readFileSync(path.join(dir, "state", "run", "talker.pid"), "utf8"));
+    await waitFor("the write after start returned", () => existsSync(path.join(marks, "alive")));
+    await waitFor("talker to exec sleep", () => readFileSync(`/proc/${pid}/cmdline`, "latin1").startsWith("sleep"));
+    assert.ok(isAlive(pid), "no SIGPIPE");
+    assert.ok(existsSync(`/proc/${pid}/fd/5`), "the process holds descriptor 5");
+    assert.not.ok(existsSync(`/proc/${pid}/fd/8`), "but not the script's own");
+
+    const silent = action(scripts.silent!, "start");
+    assert.is(silent.status, 1, show(silent));
+    assert.match(silent.stderr, "silent: not ready after 1 s (no line on descriptor 5)");
+    assert.is(action(scripts.silent!, "status").status, 3, "a failed start is stopped");
+
+    const quitter = action(scripts.quitter!, "start");
+    assert.is(quitter.status, 1, show(quitter));
+    assert.match(quitter.stderr, "quitter: exited before it was ready");
+    assert.ok(quitter.elapsedMs < 5000, `noticed the exit after ${quitter.elapsedMs} ms, not at the timeout`);
+  } finally {
+    for (const script of Object.values(scripts)) action(script, "stop");
+    killAll(processesMentioning(dir));
+  }
+});
+
+test("prefix, warnings for what an init script cannot carry, notify above 9 refused", () => {
   const dir = makeTempDir("procman-sysvinit-");
   const model = resolve({ a: { process: "/bin/true", restart: "always" }, b: { process: "/bin/true", restart: "no", activatesAfter: ["a"] } }, dir);
   const output = generateSysvinit(
@@ -462,8 +508,8 @@ test("prefix, warnings for what an init script cannot carry, notify refused", ()
     "b: an init script cannot run the command liveness check; not carried",
   ]);
   const notify = generatorError(() =>
-    generateSysvinit({ ...model, processes: [{ ...model.processes[0]!, readiness: { kind: "notify", fd: 3, timeout: 5, interval: 0.1 } }] }));
-  assert.match(notify.message, "a: readiness notify (descriptor 3) cannot be carried");
+    generateSysvinit({ ...model, processes: [{ ...model.processes[0]!, readiness: { kind: "notify", fd: 10, timeout: 5, interval: 0.1 } }] }));
+  assert.match(notify.message, "a: readiness notify on descriptor 10: an init script (POSIX sh) can hand over descriptors 3 to 9 only");
   assert.match(generatorError(() => generateSysvinit(model, { prefix: "" })).message, 'prefix "" must match');
 });
 
