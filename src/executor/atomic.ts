@@ -2,7 +2,7 @@
 // target, fsync the directory. A reader sees the old contents or the new, never a mix. A full disk
 // must not change that: a short write is continued until done or failed, and a failed temp file is
 // removed, never renamed into place (it would be a truncated record from then on).
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { FileError } from "../errors.js";
@@ -23,7 +23,7 @@ export function writeFileAtomic(file: string, contents: string | Uint8Array, mod
   const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
   let created = false;
   try {
-    mkdirSync(dir, { recursive: true });
+    makeDirectories(dir);
     const fd = createExclusive(temp, mode);
     created = true;
     try {
@@ -36,6 +36,7 @@ export function writeFileAtomic(file: string, contents: string | Uint8Array, mod
     created = false;
   } catch (error) {
     if (created) rmSync(temp, { force: true });
+    if (error instanceof FileError) throw error;
     throw new FileError(file, "write", error);
   }
   if (durable) syncDirectory(dir);
@@ -50,6 +51,22 @@ function writeAll(fd: number, data: Uint8Array): void {
     // do not depend on it.
     if (written <= 0) throw Object.assign(new Error("short write"), { code: "EIO" });
     done += written;
+  }
+}
+
+/**
+ * mkdir -p, one level at a time: Node's recursive mkdir reports ENOENT for what is really EROFS or
+ * EACCES, and the operator needs the real reason. A FileError names the level that failed.
+ */
+export function makeDirectories(dir: string, mode = 0o777): void {
+  const missing: string[] = [];
+  for (let at = path.resolve(dir); !existsSync(at); at = path.dirname(at)) missing.unshift(at);
+  for (const level of missing) {
+    try {
+      mkdirSync(level, { mode });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw new FileError(level, "create", error);
+    }
   }
 }
 

@@ -3,17 +3,17 @@
 // every file carries the layout version it was written in, and every read checks the shape: a
 // damaged file is reported by name (StateFileError, or a `damaged` entry from the lenient readers)
 // — never a TypeError later, and never a reason for `stop` to leave running what runs.
-import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync } from "node:fs";
+import { chmodSync, lstatSync, readdirSync } from "node:fs";
 import path from "node:path";
-import { FileError, ProcmanError, StateFileError } from "../errors.js";
+import { ProcmanError, StateFileError, describeSystemError } from "../errors.js";
 import { PROCESS_MANAGERS, type ProcessManagerName, type ProcessMode, type ResolvedModel } from "../model/types.js";
-import { removeFile, writeFileAtomic } from "./atomic.js";
+import { makeDirectories, removeFile, writeFileAtomic } from "./atomic.js";
 import { checkDirTrust } from "./dir-trust.js";
-import { acquireLock, lockHolder, ownPidNamespace, type LockRelease } from "./lock.js";
+import { acquireLock, lockHolder, ownPidNamespace, type LockOwner, type LockRelease } from "./lock.js";
 import type { ProcessIdentity } from "./proc.js";
 import { UnsafeFileError, readWholeFile } from "./safe-file.js";
 
-export type { LockRelease } from "./lock.js";
+export type { LockOwner, LockRelease } from "./lock.js";
 
 /**
  * The version of the files' layout, written into each as `layout`. Files without one were written
@@ -137,7 +137,7 @@ export class StateDir {
     this.checkTrust();
     // stateDir/lib also holds the services' own stateDirectory: it stays traversable.
     const dirs: [string, number][] = [[path.dirname(this.lib), 0o755], [this.lib, 0o700], [this.recordsDir, 0o700], [this.generationsDir, 0o700]];
-    for (const [dir, mode] of dirs) makeDirectory(dir, mode);
+    for (const [dir, mode] of dirs) makeDirectories(dir, mode);
     if (!this.tightened) {
       tighten(this.lib);
       this.tightened = true;
@@ -156,6 +156,11 @@ export class StateDir {
     return acquireLock(this.lockFile, waitSeconds, {
       busy: () => new LockedError(this.stateDir, waitSeconds, lockHolder(this.lockFile)),
     });
+  }
+
+  /** The live procman holding the lock, if any (a supervisor must not act while a switch runs). */
+  lockHolder(): LockOwner | undefined {
+    return lockHolder(this.lockFile);
   }
 
   // ---- process records ----
@@ -302,22 +307,6 @@ export class StateDir {
   }
 }
 
-/**
- * mkdir -p, one level at a time: Node's recursive mkdir reports ENOENT for what is really EROFS or
- * EACCES, and the operator needs the real reason.
- */
-function makeDirectory(dir: string, mode: number): void {
-  const missing: string[] = [];
-  for (let at = dir; !existsSync(at); at = path.dirname(at)) missing.unshift(at);
-  for (const level of missing) {
-    try {
-      mkdirSync(level, { mode });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw new FileError(level, "create", error);
-    }
-  }
-}
-
 function serialize(value: object, pretty: boolean): string {
   const versioned = { layout: STATE_LAYOUT, ...value };
   return `${pretty ? JSON.stringify(versioned, null, 2) : JSON.stringify(versioned)}\n`;
@@ -337,7 +326,7 @@ function readState<T>(file: string, check: ShapeCheck): StateRead<T> {
     bytes = readWholeFile(file, MAX_STATE_FILE);
   } catch (error) {
     if (error instanceof UnsafeFileError) return { kind: "damaged", damaged: { file, problem: error.why } };
-    return { kind: "damaged", damaged: { file, problem: `unreadable: ${(error as Error).message}` } };
+    return { kind: "damaged", damaged: { file, problem: `unreadable: ${describeSystemError(error)}` } };
   }
   if (bytes === undefined) return { kind: "absent" };
   const damaged = (problem: string): StateRead<T> => ({ kind: "damaged", damaged: { file, problem } });

@@ -65,6 +65,19 @@ test("a read-only file system (EROFS): a FileError naming the file, exit 1", asy
   });
 });
 
+test("a missing directory on a read-only file system: the directory is named with EROFS (Node's recursive mkdir says ENOENT)", async () => {
+  await withTmpfs("EROFS mkdir", "size=64k,ro", (dir) => {
+    try {
+      writeFileAtomic(path.join(dir, "generations", "1.json"), "{}\n");
+      assert.unreachable("written on a read-only file system");
+    } catch (error) {
+      assert.instance(error, FileError);
+      assert.is((error as FileError).errno, "EROFS");
+      assert.is((error as Error).message, `cannot create ${path.join(dir, "generations")}: the file system is read-only (EROFS)`);
+    }
+  });
+});
+
 test("removeFile on a read-only file system: a FileError naming the file", async () => {
   await withTmpfs("EROFS remove", "size=64k", (dir) => {
     const file = path.join(dir, "journal.json");

@@ -393,6 +393,7 @@ async function startHolder(dir: string): Promise<Holder> {
           buffered = buffered.slice(line.length + 1);
           if (line === "held?") console.log(String(release.isHeld()) + " " + String(release.signal.aborted));
           if (line === "release") { await release(); console.log("released"); }
+          if (line.startsWith("block ")) { console.log("blocking"); const until = Date.now() + Number(line.slice(6)); while (Date.now() < until) {} console.log("unblocked"); }
         }
       });
     });`], { stdio: ["pipe", "pipe", "inherit"] });
@@ -455,20 +456,26 @@ test("lock: another process holding it blocks this one too, and the message name
   }
 });
 
-test("lock: a holder stopped with SIGSTOP for longer than any refresh interval keeps its lock", async () => {
-  const dir = makeTempDir();
-  const holder = await startHolder(dir);
+test("lock: a holder stopped with SIGSTOP, or whose event loop blocks, for longer than any refresh interval keeps its lock", async () => {
+  const stoppedDir = makeTempDir();
+  const blockedDir = makeTempDir();
+  const [stopped, blocked] = await Promise.all([startHolder(stoppedDir), startHolder(blockedDir)]);
   try {
-    holder.child.kill("SIGSTOP");
-    // proper-lockfile called a lock stale after 5 s without a refresh; a stopped holder refreshes nothing.
-    await expectLocked(dir, 6.5, "the lock of a stopped, live holder was taken over");
-    holder.child.kill("SIGCONT");
-    assert.is(await holder.ask("held?"), "true false", "the holder still holds its lock and was not told otherwise");
-    assert.is(await holder.ask("release"), "released");
-    const release = await new StateDir(dir).lock(0);
+    stopped.child.kill("SIGSTOP");
+    assert.is(await blocked.ask("block 8000"), "blocking");
+    // proper-lockfile called a lock stale after 5 s without a refresh; neither holder refreshes anything now.
+    await Promise.all([
+      expectLocked(stoppedDir, 6.5, "the lock of a stopped, live holder was taken over"),
+      expectLocked(blockedDir, 6.5, "the lock of a live holder with a blocked event loop was taken over"),
+    ]);
+    stopped.child.kill("SIGCONT");
+    assert.is(await stopped.ask("held?"), "true false", "the holder still holds its lock and was not told otherwise");
+    assert.is(await stopped.ask("release"), "released");
+    const release = await new StateDir(stoppedDir).lock(0);
     await release();
   } finally {
-    holder.child.kill("SIGKILL");
+    stopped.child.kill("SIGKILL");
+    blocked.child.kill("SIGKILL");
   }
 });
 
