@@ -4,9 +4,11 @@
 // installs `procman-<name>.service` and `procman.target` into /etc/systemd/system, only ever
 // touches what this state dir's install record lists, and refuses (exit 2, nothing changed) a
 // name that exists and is not its own.
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import * as assert from "uvu/assert";
 import type { Container } from "../helpers/nspawn.js";
-import { TARGET, activeUnits, containerSuite, dirsFor, etcUnits, mainPid, procmanInside, property, systemctl, unitOf, writeModel, type Dirs } from "./support.js";
+import { TARGET, activeUnits, containerSuite, dirsFor, etcUnits, idleScript, mainPid, procmanInside, property, systemctl, unitOf, writeModel, type Dirs } from "./support.js";
 
 const { test, host } = containerSuite("systemd: procman switch");
 
@@ -132,18 +134,53 @@ test("rollback: the previous generation's unit runs again; the independent proce
   }
 });
 
-test("stop: nothing left running, nothing left installed in /etc/systemd/system", async () => {
+test("stop: dependents first; nothing left running, nothing left installed in /etc/systemd/system", async () => {
   const container = host.container;
   if (container === undefined) return;
   const dirs = dirsFor(host, "stop");
+  // Each records its own SIGTERM in marks/stops: the stop order is the processes' record.
+  const idle = (name: string, tag: number, extra: Record<string, unknown> = {}) => ({ process: "/bin/sh", args: idleScript(name, dirs.marks, `: ${tag}`), stop: { timeout: 2 }, ...extra });
+  const model = writeModel(dirs, { a: idle("a", 100_031), b: idle("b", 200_031, { activatesAfter: ["a"] }), c: idle("c", 300_031, { activatesAfter: ["b"] }) });
   try {
-    assert.is((await switchTo(container, dirs, threeModel(dirs, 1))).code, 0);
+    const first = await switchTo(container, dirs, model);
+    assert.is(first.code, 0, first.text);
     assert.is.not((await etcUnits(container)).join("\n"), baseline.join("\n"), "the deploy installed units");
     const stop = await run(container, dirs, "stop");
     assert.is(stop.code, 0, stop.text);
+    assert.equal(readFileSync(path.join(dirs.marks, "stops"), "utf8").trim().split("\n"), ["c", "b", "a"]);
     assert.equal(await activeUnits(container), []);
-    assert.equal(await tagged(container, [100_001, 200_001, 300_001]), []);
+    assert.equal(await tagged(container, [100_031, 200_031, 300_031]), []);
     assert.equal(await etcUnits(container), baseline);
+  } finally {
+    await cleanUp(container, dirs);
+  }
+});
+
+test("a failed change is undone: the old a runs again, and so does b, which systemd stopped with it (Requires=)", async () => {
+  const container = host.container;
+  if (container === undefined) return;
+  const dirs = dirsFor(host, "failed-change");
+  const model = (version: 1 | 2) =>
+    writeModel(
+      dirs,
+      {
+        // Version 2 of a never becomes ready: its start fails.
+        a: sleeper(100_040 + version, version === 2 ? { readiness: { command: "false", timeout: 1 }, restart: "no" } : {}),
+        b: sleeper(200_041, { activatesAfter: ["a"] }),
+      },
+      `v${version}.json`,
+    );
+  try {
+    assert.is((await switchTo(container, dirs, model(1))).code, 0);
+    const installed = await etcUnits(container);
+    const generations = (await run(container, dirs, "generations", "--json")).stdout;
+    const failed = await switchTo(container, dirs, model(2));
+    assert.is(failed.code, 1, failed.text);
+    assert.match(failed.stderr, /\ba\b/, "the error names a");
+    assert.equal(await argvOf(container, unitOf("a")), ["/bin/sleep", "100041"], "a runs its old unit");
+    assert.is(await property(container, unitOf("b"), "ActiveState"), "active", "b runs again");
+    assert.equal(await etcUnits(container), installed, "the installed units are the old ones");
+    assert.is((await run(container, dirs, "generations", "--json")).stdout, generations, "no new generation");
   } finally {
     await cleanUp(container, dirs);
   }
