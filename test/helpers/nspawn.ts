@@ -13,7 +13,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync, readdirSync, realpathSync, rmdirSync, mkdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { ROOT } from "./paths.js";
-import { haveTool } from "./tools.js";
+import { haveTool, type ToolCheckOptions } from "./tools.js";
 
 /** Cgroup names and machine names of the test containers start with this; the sweep keys on it. */
 export const CONTAINER_PREFIX = "procman-nspawn-";
@@ -38,6 +38,8 @@ export interface Container {
   readonly name: string;
   /** The container's PID 1 (systemd) as the host sees it. */
   readonly leader: number;
+  /** The systemd-nspawn process on the host. */
+  readonly nspawnPid: number;
   /** Runs `args` inside the container (all its namespaces) as root; never throws for a non-zero exit. */
   exec(args: readonly string[], options?: ExecOptions): Promise<ExecResult>;
   /** `exec` that throws, with its output, unless the command exits 0. */
@@ -59,18 +61,17 @@ export interface BootOptions {
  * Whether the tests needing a container may run: systemd-nspawn, nsenter and setpriv on PATH, and
  * root. Otherwise skips saying so, or throws under CI=true (as `haveTool`).
  */
-export function canBootContainer(testName: string): boolean {
-  for (const tool of ["systemd-nspawn", "nsenter", "setpriv"]) if (!haveTool(tool, testName)) return false;
-  if (process.getuid?.() !== 0) {
-    if (process.env.CI === "true") throw new Error("systemd-nspawn containers need root in CI");
-    console.log(`  SKIP ${testName}: booting a systemd-nspawn container needs root`);
+export function canBootContainer(testName: string, options: ToolCheckOptions & { readonly uid?: number } = {}): boolean {
+  for (const tool of ["systemd-nspawn", "nsenter", "setpriv"]) if (!haveTool(tool, testName, options)) return false;
+  const env = options.env ?? process.env;
+  const log = options.log ?? ((message: string) => console.log(message));
+  const unable = (reason: string) => {
+    if (env.CI === "true") throw new Error(`systemd-nspawn containers are required in CI: ${reason}`);
+    log(`  SKIP ${testName}: ${reason}`);
     return false;
-  }
-  if (cgroupHierarchies().length === 0) {
-    if (process.env.CI === "true") throw new Error("no writable cgroup hierarchy for systemd-nspawn in CI");
-    console.log(`  SKIP ${testName}: no cgroup hierarchy systemd-nspawn could use`);
-    return false;
-  }
+  };
+  if ((options.uid ?? process.getuid?.()) !== 0) return unable("booting a systemd-nspawn container needs root");
+  if (cgroupHierarchies().length === 0) return unable("no cgroup hierarchy systemd-nspawn could use");
   return true;
 }
 
@@ -101,7 +102,9 @@ export async function bootContainer(options: BootOptions = {}): Promise<Containe
   ];
   // The launcher moves itself (and only itself) into the container's cgroups, then becomes nspawn.
   const script = `${cgroups.map((dir) => `echo $$ > ${shQuote(path.join(dir, "cgroup.procs"))} || exit 97; `).join("")}exec setpriv --pdeathsig TERM -- "$@"`;
+  // Its own session: a Ctrl-C to the test run reaches nspawn only through the parent-death signal.
   const child = spawn("/bin/sh", ["-c", script, "nspawn-launcher", ...nspawn], {
+    detached: true,
     stdio: ["ignore", "pipe", "pipe"],
     env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LANG: "C.UTF-8" },
   });
@@ -130,7 +133,7 @@ export async function bootContainer(options: BootOptions = {}): Promise<Containe
       if (leader === undefined && child.pid !== undefined) leader = childNamed(child.pid, "systemd");
       await sleep(50);
     }
-    const container = makeContainer(name, leader, halt);
+    const container = makeContainer(name, leader, child.pid!, halt);
     const state = await container.exec(["systemctl", "is-system-running", "--wait"], { timeoutMs: Math.max(1000, deadline - Date.now()) });
     // `degraded` (a unit of the host's presets failed) exits 1 and is fine for the tests.
     if (!/^(running|degraded)$/m.test(state.stdout)) throw new Error(`the container's systemd is ${JSON.stringify(state.stdout.trim())} (${state.stderr.trim()})`);
@@ -141,7 +144,7 @@ export async function bootContainer(options: BootOptions = {}): Promise<Containe
   }
 }
 
-function makeContainer(name: string, leader: number, halt: () => Promise<void>): Container {
+function makeContainer(name: string, leader: number, nspawnPid: number, halt: () => Promise<void>): Container {
   const exec = (args: readonly string[], options: ExecOptions = {}): Promise<ExecResult> => {
     const env: Record<string, string> = { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", HOME: "/root", LANG: "C.UTF-8", ...options.env };
     delete env.NODE_EXTRA_CA_CERTS; // the tmpfs /etc/ssl inside is empty: node would warn on every run
@@ -172,6 +175,7 @@ function makeContainer(name: string, leader: number, halt: () => Promise<void>):
   return {
     name,
     leader,
+    nspawnPid,
     exec,
     mustExec: async (args, options) => {
       const result = await exec(args, options);
@@ -218,6 +222,13 @@ function removeCgroups(roots: readonly string[]): void {
     if (Date.now() > deadline) throw new Error(`cgroups left behind: ${roots.filter((root) => existsSync(root)).join(", ")}`);
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
   }
+}
+
+/** The cgroups of the container named `name` that exist now (one per hierarchy at most). */
+export function cgroupsOf(name: string): string[] {
+  return cgroupHierarchies()
+    .map((hierarchy) => path.join(hierarchy.mount, hierarchy.own, name))
+    .filter(isDir);
 }
 
 /** Cgroups of containers whose owning test process is gone (killed): the container in them is removed. */
