@@ -10,7 +10,7 @@
 // An aborted run: the launcher asks the kernel to SIGTERM nspawn when this process dies (setpriv
 // --pdeathsig), nspawn then halts the container; the next boot sweeps the cgroups whose owner is gone.
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, readFileSync, readdirSync, realpathSync, rmdirSync, mkdirSync, statSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, rmdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { ROOT } from "./paths.js";
 import { haveTool, type ToolCheckOptions } from "./tools.js";
@@ -71,7 +71,10 @@ export function canBootContainer(testName: string, options: ToolCheckOptions & {
     return false;
   };
   if ((options.uid ?? process.getuid?.()) !== 0) return unable("booting a systemd-nspawn container needs root");
-  if (cgroupHierarchies().length === 0) return unable("no cgroup hierarchy systemd-nspawn could use");
+  const hierarchies = cgroupHierarchies();
+  if (hierarchies.length === 0) return unable("no cgroup hierarchy systemd-nspawn could use");
+  const readOnly = hierarchies.map((hierarchy) => path.join(hierarchy.mount, hierarchy.own)).filter((dir) => !writable(dir));
+  if (readOnly.length > 0) return unable(`cannot create a cgroup under ${readOnly.join(", ")}`);
   return true;
 }
 
@@ -84,7 +87,12 @@ export async function bootContainer(options: BootOptions = {}): Promise<Containe
   if (owner === undefined) throw new Error("cannot read this process's start time from /proc");
   const name = `${CONTAINER_PREFIX}${owner}-${++counter}`;
   const cgroups = cgroupHierarchies().map((hierarchy) => path.join(hierarchy.mount, hierarchy.own, name));
-  for (const dir of cgroups) mkdirSync(dir);
+  try {
+    for (const dir of cgroups) mkdirSync(dir);
+  } catch (error) {
+    removeCgroups(cgroups.filter(isDir));
+    throw error;
+  }
 
   const readOnly = new Set([ROOT, realpathSync(path.join(ROOT, "node_modules")), ...(options.readOnlyBinds ?? [])]);
   // With --volatile=yes only /usr comes from the host: a node installed elsewhere must be bound.
@@ -342,6 +350,15 @@ function childNamed(parent: number, comm: string): number | undefined {
 function bindSpec(dir: string): string {
   if (dir.includes(":")) throw new Error(`cannot bind ${dir} into a container: it contains ':'`);
   return dir;
+}
+
+function writable(dir: string): boolean {
+  try {
+    accessSync(dir, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function isDir(dir: string): boolean {
