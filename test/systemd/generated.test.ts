@@ -63,7 +63,7 @@ function stamp(dirs: Dirs, name: string): bigint {
 }
 
 test("start order is gated by readiness: each process starts after the one before it is ready", async () => {
-  const container = host.container;
+  const container = host.use();
   if (container === undefined) return;
   const dirs = dirsFor(host, "order");
   // a becomes ready a while after it starts (it writes a.ready late); b after a, c after b.
@@ -88,7 +88,7 @@ test("start order is gated by readiness: each process starts after the one befor
 });
 
 test("stop order: dependents first (the processes record their own SIGTERM)", async () => {
-  const container = host.container;
+  const container = host.use();
   if (container === undefined) return;
   const dirs = dirsFor(host, "stop");
   const model = writeModel(dirs, {
@@ -111,7 +111,7 @@ test("stop order: dependents first (the processes record their own SIGTERM)", as
 });
 
 test("Restart=: a kill -9 of the main PID restarts it, and its dependent runs afterwards", async () => {
-  const container = host.container;
+  const container = host.use();
   if (container === undefined) return;
   const dirs = dirsFor(host, "restart");
   const model = writeModel(dirs, {
@@ -139,7 +139,7 @@ test("Restart=: a kill -9 of the main PID restarts it, and its dependent runs af
 });
 
 test("a readiness timeout fails the start, and procman.target reports the failure", async () => {
-  const container = host.container;
+  const container = host.use();
   if (container === undefined) return;
   const dirs = dirsFor(host, "timeout");
   const model = writeModel(dirs, {
@@ -161,7 +161,7 @@ test("a readiness timeout fails the start, and procman.target reports the failur
 });
 
 test("StandardOutput=append: works on a fresh state dir (its log directory does not exist beforehand)", async () => {
-  const container = host.container;
+  const container = host.use();
   if (container === undefined) return;
   const dirs = dirsFor(host, "logs");
   const model = writeModel(dirs, {

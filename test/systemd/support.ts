@@ -14,24 +14,43 @@ export const TARGET = `${PREFIX}.target`;
 export const unitOf = (name: string, prefix = PREFIX) => `${prefix}-${name}.service`;
 
 export interface Host {
-  /** undefined when the container cannot be booted here (the test then returns: a skip, said once). */
-  container: Container | undefined;
+  /**
+   * The suite's container; undefined when it cannot be booted here (the test then returns: a skip,
+   * said once). Throws what went wrong when the boot failed (or when a skip is a failure, in CI).
+   */
+  use(): Container | undefined;
   /** Bound into the container at the same path: every test's state, model and output dirs live here. */
   readonly scratch: string;
 }
 
-/** A uvu suite whose tests share one container; `host.container` is set once `before` booted it. */
+/**
+ * A uvu suite whose tests share one container, booted in `before` and removed in `after`. uvu
+ * swallows an error thrown by a `before` hook (the suite then "passes"), so it is kept and thrown
+ * by every test's `use()` instead.
+ */
 export function containerSuite(title: string): { test: Test; host: Host } {
   const test = suite(title);
-  const host: Host = { container: undefined, scratch: makeTempDir("procman-systemd-") };
+  let container: Container | undefined;
+  let failure: unknown;
+  const host: Host = {
+    scratch: makeTempDir("procman-systemd-"),
+    use: () => {
+      if (failure !== undefined) throw failure;
+      return container;
+    },
+  };
   test.before(async () => {
-    if (!canBootContainer(title)) return;
-    checkBuild();
-    host.container = await bootContainer({ binds: [host.scratch] });
+    try {
+      if (!canBootContainer(title)) return;
+      checkBuild();
+      container = await bootContainer({ binds: [host.scratch] });
+    } catch (error) {
+      failure = error;
+    }
   });
   test.after(async () => {
-    await host.container?.teardown();
-    host.container = undefined;
+    await container?.teardown();
+    container = undefined;
   });
   return { test, host };
 }

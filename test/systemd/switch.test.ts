@@ -16,8 +16,18 @@ const { test, host } = containerSuite("systemd: procman switch");
 let baseline: string[] = [];
 
 test.before(async () => {
-  if (host.container !== undefined) baseline = await etcUnits(host.container);
+  const container = safely(() => host.use());
+  if (container !== undefined) baseline = await etcUnits(container);
 });
+
+/** `host.use()` without its throw: the tests themselves report a failed boot. */
+function safely(use: () => Container | undefined): Container | undefined {
+  try {
+    return use();
+  } catch {
+    return undefined;
+  }
+}
 
 // Each process is a sleep with a tag of its own, so that its version shows in its argv.
 const sleeper = (tag: number, extra: Record<string, unknown> = {}) => ({ process: "/bin/sleep", args: [String(tag)], stop: { timeout: 2 }, ...extra });
@@ -72,7 +82,7 @@ async function cleanUp(container: Container, dirs: Dirs): Promise<void> {
 }
 
 test("first deploy: every unit active, procman.target installed; status says running", async () => {
-  const container = host.container;
+  const container = host.use();
   if (container === undefined) return;
   const dirs = dirsFor(host, "first");
   try {
@@ -93,7 +103,7 @@ test("first deploy: every unit active, procman.target installed; status says run
 });
 
 test("a change to one process restarts only it and its dependents (MainPID before and after)", async () => {
-  const container = host.container;
+  const container = host.use();
   if (container === undefined) return;
   const dirs = dirsFor(host, "change");
   try {
@@ -116,7 +126,7 @@ test("a change to one process restarts only it and its dependents (MainPID befor
 });
 
 test("rollback: the previous generation's unit runs again; the independent process keeps its PID", async () => {
-  const container = host.container;
+  const container = host.use();
   if (container === undefined) return;
   const dirs = dirsFor(host, "rollback");
   try {
@@ -136,7 +146,7 @@ test("rollback: the previous generation's unit runs again; the independent proce
 });
 
 test("stop: dependents first; nothing left running, nothing left installed in /etc/systemd/system", async () => {
-  const container = host.container;
+  const container = host.use();
   if (container === undefined) return;
   const dirs = dirsFor(host, "stop");
   // Each records its own SIGTERM in marks/stops: the stop order is the processes' record.
@@ -158,7 +168,7 @@ test("stop: dependents first; nothing left running, nothing left installed in /e
 });
 
 test("a failed change is undone: the old a runs again, and so does b, which systemd stopped with it (Requires=)", async () => {
-  const container = host.container;
+  const container = host.use();
   if (container === undefined) return;
   const dirs = dirsFor(host, "failed-change");
   const model = (version: 1 | 2) =>
@@ -188,7 +198,7 @@ test("a failed change is undone: the old a runs again, and so does b, which syst
 });
 
 test("a failed first deploy exits 1 and leaves nothing running and nothing installed", async () => {
-  const container = host.container;
+  const container = host.use();
   if (container === undefined) return;
   const dirs = dirsFor(host, "failed-first");
   const model = writeModel(dirs, {
@@ -213,7 +223,7 @@ test("a failed first deploy exits 1 and leaves nothing running and nothing insta
 });
 
 test("a process named nginx: the distribution's nginx.service is not touched", async () => {
-  const container = host.container;
+  const container = host.use();
   if (container === undefined) return;
   if (!(await hasDistributionUnit(container, "nginx.service"))) return;
   const dirs = dirsFor(host, "nginx");
@@ -251,7 +261,7 @@ async function assertRefused(container: Container, dirs: Dirs, model: string, un
 }
 
 test("a unit file procman did not install (/etc/systemd/system/procman-web.service) is refused, and nothing changes", async () => {
-  const container = host.container;
+  const container = host.use();
   if (container === undefined) return;
   const dirs = dirsFor(host, "foreign-file");
   const foreign = "/etc/systemd/system/procman-web.service";
@@ -269,7 +279,7 @@ test("a unit file procman did not install (/etc/systemd/system/procman-web.servi
 });
 
 test("an alias to a distribution unit (procman-cache.service -> redis-server.service) is refused, and nothing changes", async () => {
-  const container = host.container;
+  const container = host.use();
   if (container === undefined) return;
   if (!(await hasDistributionUnit(container, "redis-server.service"))) return;
   const dirs = dirsFor(host, "alias");
@@ -286,7 +296,7 @@ test("an alias to a distribution unit (procman-cache.service -> redis-server.ser
 });
 
 test("--prefix redis with a process named server would be redis-server.service, the distribution's: refused", async () => {
-  const container = host.container;
+  const container = host.use();
   if (container === undefined) return;
   if (!(await hasDistributionUnit(container, "redis-server.service"))) return;
   const dirs = dirsFor(host, "prefix-service");
@@ -303,7 +313,7 @@ test("--prefix redis with a process named server would be redis-server.service, 
 });
 
 test("--prefix basic would make basic.target procman's target: refused", async () => {
-  const container = host.container;
+  const container = host.use();
   if (container === undefined) return;
   const dirs = dirsFor(host, "prefix-target");
   try {
