@@ -2,9 +2,10 @@
 // systemd-nspawn container) and started through procman.target, as a user of `generate` would.
 // Order is judged by the processes' own records (timestamps and files they write), never by
 // elapsed time.
-import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
 import * as assert from "uvu/assert";
+import { HOSTILE_ARGS, HOSTILE_ENV, MINIMAL_PATH, MULTILINE_ARGS, MULTILINE_ENV, NODE, REPORT, assertStartedAsDeclared, readReport } from "../generators/hostile.js";
 import { procman, show } from "../helpers/cli.js";
 import type { Container } from "../helpers/nspawn.js";
 import { TARGET, containerSuite, dirsFor, idleScript, mainPid, property, systemctl, unitOf, waitFor, writeModel, type Dirs } from "./support.js";
@@ -12,8 +13,8 @@ import { TARGET, containerSuite, dirsFor, idleScript, mainPid, property, systemc
 const { test, host } = containerSuite("systemd: generated units");
 
 /** `procman generate -P systemd --out dirs.out` on the host (generation is pure). */
-async function generate(dirs: Dirs, model: string): Promise<void> {
-  const run = await procman(["generate", model, "-P", "systemd", "--out", dirs.out, "--state-dir", dirs.state]);
+async function generate(dirs: Dirs, model: string, stateDir = dirs.state): Promise<void> {
+  const run = await procman(["generate", model, "-P", "systemd", "--out", dirs.out, "--state-dir", stateDir]);
   assert.is(run.code, 0, show(run));
 }
 
@@ -180,5 +181,66 @@ test("StandardOutput=append: works on a fresh state dir (its log directory does 
     await uninstall(container, dirs);
   }
 });
+
+test("hostile argv, environment and paths arrive byte for byte, as systemd itself reads the units", async () => {
+  const container = host.use();
+  if (container === undefined) return;
+  const dirs = dirsFor(host, "hostile");
+  const stateDir = path.join(dirs.root, "state 100% ünï");
+  const workDir = path.join(dirs.root, "work dir %n ü");
+  mkdirSync(workDir);
+  const args = [...HOSTILE_ARGS, ...MULTILINE_ARGS];
+  const environment = { ...HOSTILE_ENV, ...MULTILINE_ENV };
+  const report = (name: string) => path.join(dirs.marks, `${name}.json`);
+  // The container has a network of its own: any port is free there.
+  const port = 18_571;
+  const model = writeModel(dirs, {
+    first: {
+      description: `Hostile "first" 100% $HOME; #not a comment ünï`,
+      foregroundProcess: NODE,
+      args: [REPORT, ...args],
+      environment: { ...environment, REPORT_FILE: report("first"), LISTEN_PORT: String(port) },
+      directory: workDir,
+      readiness: { tcp: { port }, timeout: 20 },
+      restart: "no",
+    },
+    second: {
+      foregroundProcess: NODE,
+      args: [REPORT, "second", ...[...args].reverse()],
+      environment: { ...environment, REPORT_FILE: report("second") },
+      activatesAfter: ["first"],
+      restart: "no",
+    },
+  });
+  try {
+    await generate(dirs, model, stateDir);
+    await install(container, dirs);
+    // A variable in the manager's own environment (as LANG from locale.conf on a real host, which
+    // this systemd has too): the processes must not inherit it.
+    await container.mustExec(["systemctl", "set-environment", "LEAK_CANARY=inherited"]);
+    const start = await systemctl(container, "start", TARGET);
+    assert.is(start.code, 0, `${start.stderr}\n${(await systemctl(container, "status", unitOf("first"), unitOf("second"))).stdout}`);
+    const expected = {
+      first: { argv: [NODE, REPORT, ...args], env: { ...environment, REPORT_FILE: report("first"), LISTEN_PORT: String(port), PATH: MINIMAL_PATH } },
+      second: { argv: [NODE, REPORT, "second", ...[...args].reverse()], env: { ...environment, REPORT_FILE: report("second"), PATH: MINIMAL_PATH } },
+    };
+    for (const [name, declared] of Object.entries(expected)) {
+      const started = await waitFor(`${name}'s report`, async () => existsSync(report(name)) && readReport(report(name)));
+      // systemd's per-service identifiers (its documented interface, not inherited); nothing else may be added or lost.
+      const env = Object.fromEntries(Object.entries(started.env).filter(([key]) => key !== "INVOCATION_ID" && key !== "SYSTEMD_EXEC_PID"));
+      assertStartedAsDeclared({ ...started, env, rawEnviron: environBytes(env) }, declared.argv, declared.env, name);
+    }
+    assert.is(readReport(report("first")).cwd, workDir);
+    assert.ok(existsSync(path.join(stateDir, "log", "first.log")), "the log is where the state dir with odd characters says");
+  } finally {
+    await container.exec(["systemctl", "unset-environment", "LEAK_CANARY"]);
+    await uninstall(container, dirs);
+  }
+});
+
+/** The environment as /proc/PID/environ holds it. */
+function environBytes(env: Readonly<Record<string, string>>): Buffer {
+  return Buffer.from(Object.entries(env).map(([key, value]) => `${key}=${value}\0`).join(""), "utf8");
+}
 
 test.run();
