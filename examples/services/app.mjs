@@ -29,14 +29,14 @@ async function page() {
     redis(REDIS, "INCR", "stack:hits"),
     redis(REDIS, "INFO", "server"),
     memcached.set(MEMCACHED, "stack:last", token, 60).then(() => memcached.stats(MEMCACHED)),
-    query(POSTGRES, "SELECT current_setting('server_version'), pg_backend_pid()"),
+    query(POSTGRES, "SELECT current_setting('server_version'), current_setting('data_directory'), pg_backend_pid()"),
   ]);
   const body = {
     message: MESSAGE,
     app: { pid: process.pid },
     redis: { pid: Number(/^process_id:(\d+)/m.exec(info)?.[1]), hits },
     memcached: { pid: Number(stats.pid), stored: token, read: await memcached.get(MEMCACHED, "stack:last") },
-    postgres: { version: rows[0][0], backendPid: Number(rows[0][1]) },
+    postgres: { version: rows[0][0], dataDirectory: rows[0][1], backendPid: Number(rows[0][2]) },
   };
   return { status: 200, body: `${JSON.stringify(body)}\n`, type: "application/json" };
 }

@@ -1,0 +1,312 @@
+// examples/services for real: postgres, redis, memcached, the Node app and nginx from the
+// distribution's packages, deployed with the built CLI under each process manager that can run
+// here: switch, a request through nginx that proves the app reached all three services, a change
+// to the app (only it and nginx restart: the PIDs say so), rollback, stop, and nothing left running.
+// Every process is found through the port it listens on (read from /proc), so the checks are the
+// same whichever manager started it. Ports are picked free for each run. A missing binary skips,
+// saying so (fails under CI=true).
+import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, chmodSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import path from "node:path";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { isLive, listPids, readProcStat } from "../../src/executor/proc.js";
+import { procman, show, type CliRun } from "../helpers/cli.js";
+import { EXAMPLES, ROOT } from "../helpers/paths.js";
+import { freePort, stateDir as newStateDir } from "../helpers/processes.js";
+import { haveTool } from "../helpers/tools.js";
+
+const MODEL = path.join(EXAMPLES, "services", "processes.ts");
+const SERVICES = ["postgres", "redis", "memcached", "app", "nginx"] as const;
+type Service = (typeof SERVICES)[number];
+type Manager = "direct" | "supervisord" | "sysvinit" | "systemd";
+const ROOT_USER = process.getuid?.() === 0;
+
+// ---- what the scenario needs from wherever it runs ----
+
+/** One place the scenario can run: procman, and eyes on the processes there. */
+interface Runner {
+  readonly manager: Manager;
+  /** `procman ...args` with the example's environment added. */
+  procman(args: readonly string[], env: Readonly<Record<string, string>>): Promise<CliRun>;
+  /** PIDs of the live processes holding a LISTEN socket on 127.0.0.1:port. */
+  listeners(port: number): number[];
+  /** Live processes that still belong to this deployment: tagged for, or naming, the state dir. */
+  remaining(stateDir: string): string[];
+  /** Sets up what procman will do once stateDirectory/runtimeDirectory are merged (see below). */
+  prepare(stateDir: string): void;
+}
+
+const onHost = (manager: Exclude<Manager, "systemd">): Runner => ({
+  manager,
+  procman: (args, env) => procman(args, { env, timeoutMs: 180_000 }),
+  listeners: listenersOnHost,
+  remaining: remainingOnHost,
+  prepare: (dir) => createDirectoriesUntilProcmanDoes(dir, manager),
+});
+
+/**
+ * The hook for "run this scenario under manager X". direct, supervisord and sysvinit run on this
+ * host. TODO(systemd): return a Runner whose procman runs `procman switch -P systemd` inside the
+ * systemd-nspawn container (shared/reference/systemd-nspawn.md) with this repository and the four
+ * packages in it, and whose listeners/remaining read the container's /proc (PIDs as the app inside
+ * it reports them); until then systemd says so and is skipped.
+ */
+function runnerFor(manager: Manager): Runner | string {
+  if (manager === "systemd") return "the systemd runner (a booted systemd-nspawn container) is not wired in yet";
+  return onHost(manager);
+}
+
+// ---- /proc on this host ----
+
+/** Socket inodes in LISTEN state on port (IPv4 and IPv6 tables). */
+function listeningInodes(port: number): Set<string> {
+  const inodes = new Set<string>();
+  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    let text = "";
+    try {
+      text = readFileSync(table, "utf8");
+    } catch {
+      continue;
+    }
+    for (const line of text.split("\n").slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      if (fields.length < 10 || fields[3] !== "0A") continue; // 0A: LISTEN
+      if (Number.parseInt(fields[1]!.split(":")[1] ?? "", 16) === port) inodes.add(fields[9]!);
+    }
+  }
+  return inodes;
+}
+
+function listenersOnHost(port: number): number[] {
+  const inodes = listeningInodes(port);
+  if (inodes.size === 0) return [];
+  const holders: number[] = [];
+  for (const pid of listPids()) {
+    if (!isLive(readProcStat(pid))) continue;
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    const holds = fds.some((fd) => {
+      try {
+        return inodes.has(/^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`))?.[1] ?? "");
+      } catch {
+        return false;
+      }
+    });
+    if (holds) holders.push(pid);
+  }
+  return holders.sort((a, b) => a - b);
+}
+
+function readProcText(pid: number, file: string): string {
+  try {
+    return readFileSync(`/proc/${pid}/${file}`, "utf8");
+  } catch {
+    return "";
+  }
+}
+
+function remainingOnHost(stateDir: string): string[] {
+  const out: string[] = [];
+  for (const pid of listPids()) {
+    if (pid === process.pid || !isLive(readProcStat(pid))) continue;
+    // The tag (`name:hash:stateDir`), an argument (postgres -D, nginx -p, supervisord -c, an init script) or the cwd.
+    const environ = readProcText(pid, "environ").split("\0");
+    const argv = readProcText(pid, "cmdline").split("\0");
+    const tagged = environ.some((entry) => entry.startsWith("PROCMAN_TAG=") && entry.endsWith(`:${stateDir}`));
+    if (tagged || argv.some((arg) => arg.includes(stateDir))) out.push(`${pid} ${argv.join(" ").trim()}`);
+  }
+  return out;
+}
+
+/**
+ * STAND-IN until stateDirectory/runtimeDirectory land (issue 8 item 5, built by another branch):
+ * as root, postgres and redis cannot create their directories under the root-owned ${stateDir}/lib
+ * and ${runtimeDir}, and procman does not create them yet. So this does what the contract says
+ * procman does (mkdir, owned by the process's user, the declared mode) — but only while the built
+ * procman (its executor for direct, its generator otherwise) never reads the field, so once the
+ * feature is merged the test checks procman's own work without any change here.
+ */
+function createDirectoriesUntilProcmanDoes(stateDir: string, manager: Manager): void {
+  if (!ROOT_USER || procmanReadsDirectories(manager)) return;
+  console.log(`  NOTE ${manager}: procman does not create stateDirectory/runtimeDirectory yet; the test creates them`);
+  const uid = (user: string) => Number(execFileSync("id", ["-u", user], { encoding: "utf8" }).trim());
+  for (const [dir, user, mode] of [
+    ["lib/postgres", "postgres", 0o700],
+    ["run/postgres", "postgres", 0o755],
+    ["lib/redis", "redis", 0o700],
+  ] as const) {
+    const full = path.join(stateDir, dir);
+    mkdirSync(path.dirname(full), { recursive: true, mode: 0o755 });
+    mkdirSync(full, { mode });
+    chownSync(full, uid(user), -1);
+    chmodSync(full, mode);
+  }
+}
+
+function procmanReadsDirectories(manager: Manager): boolean {
+  const roots = manager === "direct" ? [path.join(ROOT, "dist", "src", "executor")] : [path.join(ROOT, "dist", "generators"), path.join(ROOT, "dist", "src", "executor", "managed")];
+  const files: string[] = [];
+  const walk = (dir: string) => {
+    if (!existsSync(dir)) return;
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const file = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(file);
+      else if (entry.name.endsWith(".js") && (manager === "direct" || file.includes(manager))) files.push(file);
+    }
+  };
+  roots.forEach(walk);
+  return files.some((file) => /\.(stateDirectory|runtimeDirectory)\b/.test(readFileSync(file, "utf8")));
+}
+
+// ---- the scenario ----
+
+interface Page {
+  message: string;
+  app: { pid: number };
+  redis: { pid: number; hits: number };
+  memcached: { pid: number; stored: string; read: string };
+  postgres: { version: string; dataDirectory: string; backendPid: number };
+}
+
+async function getPage(port: number): Promise<{ page: Page; server: string }> {
+  const response = await fetch(`http://127.0.0.1:${port}/`);
+  const text = await response.text();
+  assert.is(response.status, 200, `GET / through nginx: ${response.status} ${text}`);
+  return { page: JSON.parse(text) as Page, server: response.headers.get("server") ?? "" };
+}
+
+/** The newest /usr/lib/postgresql/<version>/bin (the model picks the same). */
+function postgresBin(): string | undefined {
+  const versions = existsSync("/usr/lib/postgresql") ? readdirSync("/usr/lib/postgresql").filter((name) => /^\d+(\.\d+)?$/.test(name)) : [];
+  versions.sort((a, b) => Number(b) - Number(a));
+  return versions[0] === undefined ? undefined : `/usr/lib/postgresql/${versions[0]}/bin`;
+}
+
+function haveBinaries(testName: string, manager: Manager): boolean {
+  const bin = postgresBin();
+  const searchPath = [bin, "/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"].filter(Boolean).join(":");
+  const tools = ["postgres", "initdb", "redis-server", "memcached", "nginx", ...(manager === "supervisord" ? ["supervisord", "supervisorctl"] : []), ...(manager === "sysvinit" ? ["setsid"] : [])];
+  return tools.every((tool) => haveTool(tool, testName, { searchPath }));
+}
+
+async function scenario(runner: Runner): Promise<void> {
+  const ports = { postgres: await freePort(), redis: await freePort(), memcached: await freePort(), app: await freePort(), nginx: await freePort() };
+  const env = {
+    STACK_POSTGRES_PORT: String(ports.postgres),
+    STACK_REDIS_PORT: String(ports.redis),
+    STACK_MEMCACHED_PORT: String(ports.memcached),
+    STACK_APP_PORT: String(ports.app),
+    STACK_NGINX_PORT: String(ports.nginx),
+  };
+  const dir = newStateDir();
+  chmodSync(dir, 0o755); // postgres, redis and memcache must reach their directories inside it
+  runner.prepare(dir);
+  const managerArgs = runner.manager === "direct" ? [] : ["-P", runner.manager];
+  const run = async (args: string[], extra: Record<string, string> = {}) => {
+    const result = await runner.procman([...args, "--state-dir", dir], { ...env, ...extra });
+    assert.is(result.code, 0, `procman ${args.join(" ")}: ${show(result)}`);
+    return result;
+  };
+  /** Each service's listening processes. */
+  const pids = (): Record<Service, number[]> =>
+    Object.fromEntries(SERVICES.map((name) => [name, runner.listeners(ports[name])])) as Record<Service, number[]>;
+
+  try {
+    await run(["switch", MODEL, ...managerArgs]);
+
+    const status = JSON.parse((await run(["status", "--json"])).stdout) as { processes: { name: string; state: string; pid: number | null }[] };
+    assert.equal(status.processes.map((entry) => entry.name).sort(), [...SERVICES].sort());
+    for (const entry of status.processes) assert.is(entry.state, "running", `${entry.name} is ${entry.state}`);
+
+    const first = pids();
+    for (const name of SERVICES) assert.ok(first[name].length > 0, `nothing listens on ${name}'s port ${ports[name]}`);
+    for (const entry of status.processes) {
+      if (entry.pid !== null) assert.ok(first[entry.name as Service].includes(entry.pid), `${entry.name}: status PID ${entry.pid} is not what listens (${first[entry.name as Service]})`);
+    }
+    if (ROOT_USER) {
+      // The data directory is postgres' own, as procman's stateDirectory promises.
+      const data = statSync(path.join(dir, "lib", "postgres"));
+      assert.is(data.uid, Number(execFileSync("id", ["-u", "postgres"], { encoding: "utf8" })), "lib/postgres is owned by postgres");
+      assert.is(data.mode & 0o777, 0o700);
+    }
+
+    // Through nginx, the app reached all three: each answer names the server process that gave it.
+    const one = await getPage(ports.nginx);
+    assert.ok(one.server.startsWith("nginx"), `the answer came through nginx (Server: ${one.server})`);
+    assert.is(one.page.message, "hello");
+    assert.ok(first.app.includes(one.page.app.pid), "the app that answered is the one listening");
+    assert.ok(first.redis.includes(one.page.redis.pid), `redis answered from PID ${one.page.redis.pid}, not ${first.redis}`);
+    assert.ok(first.memcached.includes(one.page.memcached.pid), `memcached answered from PID ${one.page.memcached.pid}, not ${first.memcached}`);
+    assert.is(one.page.memcached.read, one.page.memcached.stored, "memcached gave back what the app stored");
+    assert.is(one.page.postgres.dataDirectory, path.join(dir, "lib", "postgres"), "postgres is the one of this state dir");
+    assert.match(one.page.postgres.version, new RegExp(`^${path.basename(path.dirname(postgresBin()!))}\\.`));
+    const two = await getPage(ports.nginx);
+    assert.is(two.page.redis.hits, one.page.redis.hits + 1, "redis counts");
+
+    // A change to the app: it and nginx (which activatesAfter it) restart; the three services keep their PIDs.
+    await run(["switch", MODEL, ...managerArgs], { STACK_APP_MESSAGE: "changed" });
+    const changed = pids();
+    const after = await getPage(ports.nginx);
+    assert.is(after.page.message, "changed");
+    assertRestarted(first, changed, ["app", "nginx"]);
+    assert.is(after.page.redis.hits, two.page.redis.hits + 1, "redis kept running (its counter went on)");
+
+    // Rollback: the first generation's app again; again only app and nginx restart.
+    await run(["rollback"]);
+    const rolledBack = pids();
+    const back = await getPage(ports.nginx);
+    assert.is(back.page.message, "hello");
+    assertRestarted(changed, rolledBack, ["app", "nginx"]);
+
+    await run(["stop"]);
+    const left = { processes: runner.remaining(dir), listeners: SERVICES.filter((name) => runner.listeners(ports[name]).length > 0) };
+    assert.equal(left, { processes: [], listeners: [] }, "stop left something running");
+  } finally {
+    await runner.procman(["stop", "--state-dir", dir], env).catch(() => undefined);
+    if (runner.manager !== "systemd") killOwn(dir);
+  }
+}
+
+function assertRestarted(before: Record<Service, number[]>, after: Record<Service, number[]>, restarted: readonly Service[]): void {
+  for (const name of SERVICES) {
+    assert.ok(after[name].length > 0, `${name} does not listen after the switch`);
+    if (restarted.includes(name)) {
+      assert.ok(after[name].every((pid) => !before[name].includes(pid)), `${name} was not restarted: ${before[name]} -> ${after[name]}`);
+    } else {
+      assert.equal(after[name], before[name], `${name} was restarted, but it did not change`);
+    }
+  }
+}
+
+/** After a failure: SIGKILL what this test's deployment left (only processes naming its unique state dir). */
+function killOwn(dir: string): void {
+  for (const line of remainingOnHost(dir)) {
+    const pid = Number(line.split(" ")[0]);
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // gone
+    }
+  }
+}
+
+for (const manager of ["direct", "supervisord", "sysvinit", "systemd"] as const) {
+  const name = `examples/services under ${manager}: request through nginx, change the app, rollback, stop`;
+  test(name, async () => {
+    const runner = runnerFor(manager);
+    if (typeof runner === "string") {
+      if (process.env.CI === "true") throw new Error(`${manager}: ${runner}`);
+      console.log(`  SKIP ${name}: ${runner}`);
+      return;
+    }
+    if (!haveBinaries(name, manager)) return;
+    await scenario(runner);
+  });
+}
+
+test.run();
