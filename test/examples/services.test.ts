@@ -6,12 +6,12 @@
 // same whichever manager started it. Ports are picked free for each run. A missing binary skips,
 // saying so (fails under CI=true).
 import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, chmodSync } from "node:fs";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import path from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { isLive, listPids, readProcStat } from "../../src/executor/proc.js";
-import { procman, show, type CliRun } from "../helpers/cli.js";
+import { BIN, checkBuild, procman, show, type CliRun } from "../helpers/cli.js";
 import { EXAMPLES, ROOT } from "../helpers/paths.js";
 import { freePort, stateDir as newStateDir } from "../helpers/processes.js";
 import { haveTool } from "../helpers/tools.js";
@@ -27,6 +27,8 @@ const ROOT_USER = process.getuid?.() === 0;
 /** One place the scenario can run: procman, and eyes on the processes there. */
 interface Runner {
   readonly manager: Manager;
+  /** Who runs procman: undefined for this test's own user, else a user it switches to (needs root). */
+  readonly user: string | undefined;
   /** `procman ...args` with the example's environment added. */
   procman(args: readonly string[], env: Readonly<Record<string, string>>): Promise<CliRun>;
   /** PIDs of the live processes holding a LISTEN socket on 127.0.0.1:port. */
@@ -37,13 +39,42 @@ interface Runner {
   prepare(stateDir: string): void;
 }
 
-const onHost = (manager: Exclude<Manager, "systemd">): Runner => ({
+const onHost = (manager: Exclude<Manager, "systemd">, user?: string): Runner => ({
   manager,
-  procman: (args, env) => procman(args, { env, timeoutMs: 180_000 }),
+  user,
+  procman: (args, env) => (user === undefined ? procman(args, { env, timeoutMs: 180_000 }) : procmanAs(user, args, env)),
   listeners: listenersOnHost,
   remaining: remainingOnHost,
-  prepare: (dir) => createDirectoriesUntilProcmanDoes(dir, manager),
+  prepare: (dir) => {
+    if (user !== undefined) chownSync(dir, idOf(user, "-u"), idOf(user, "-g"));
+    createDirectoriesUntilProcmanDoes(dir, manager, user);
+  },
 });
+
+const idOf = (user: string, flag: "-u" | "-g") => Number(execFileSync("id", [flag, user], { encoding: "utf8" }).trim());
+
+/** The built CLI run as `user` (root switches to it with setpriv): how a non-root operator runs it. */
+function procmanAs(user: string, args: readonly string[], env: Readonly<Record<string, string>>): Promise<CliRun> {
+  checkBuild();
+  const argv = ["--reuid", String(idOf(user, "-u")), "--regid", String(idOf(user, "-g")), "--clear-groups", "--", process.execPath, BIN, ...args];
+  return new Promise((resolve, reject) => {
+    const child = spawn("setpriv", argv, {
+      cwd: "/",
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: "/nonexistent", NO_COLOR: "1", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+    const timer = setTimeout(() => child.kill("SIGKILL"), 180_000);
+    child.once("error", reject);
+    child.once("close", (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
 
 /**
  * The hook for "run this scenario under manager X". direct, supervisord and sysvinit run on this
@@ -52,9 +83,9 @@ const onHost = (manager: Exclude<Manager, "systemd">): Runner => ({
  * packages in it, and whose listeners/remaining read the container's /proc (PIDs as the app inside
  * it reports them); until then systemd says so and is skipped.
  */
-function runnerFor(manager: Manager): Runner | string {
+function runnerFor(manager: Manager, user?: string): Runner | string {
   if (manager === "systemd") return "the systemd runner (a booted systemd-nspawn container) is not wired in yet";
-  return onHost(manager);
+  return onHost(manager, user);
 }
 
 // ---- /proc on this host ----
@@ -131,21 +162,30 @@ function remainingOnHost(stateDir: string): string[] {
  * procman (its executor for direct, its generator otherwise) never reads the field, so once the
  * feature is merged the test checks procman's own work without any change here.
  */
-function createDirectoriesUntilProcmanDoes(stateDir: string, manager: Manager): void {
-  if (!ROOT_USER || procmanReadsDirectories(manager)) return;
+function createDirectoriesUntilProcmanDoes(stateDir: string, manager: Manager, runAs: string | undefined): void {
+  if (procmanReadsDirectories(manager)) return;
   console.log(`  NOTE ${manager}: procman does not create stateDirectory/runtimeDirectory yet; the test creates them`);
-  const uid = (user: string) => Number(execFileSync("id", ["-u", user], { encoding: "utf8" }).trim());
-  for (const [dir, user, mode] of [
+  for (const [dir, serviceUser, mode] of [
     ["lib/postgres", "postgres", 0o700],
     ["run/postgres", "postgres", 0o755],
     ["lib/redis", "redis", 0o700],
   ] as const) {
     const full = path.join(stateDir, dir);
+    const owner = ownerOf(serviceUser, runAs);
     mkdirSync(path.dirname(full), { recursive: true, mode: 0o755 });
     mkdirSync(full, { mode });
-    chownSync(full, uid(user), -1);
+    if (owner !== undefined) {
+      chownSync(path.dirname(full), idOf(runAs ?? "root", "-u"), -1);
+      chownSync(full, idOf(owner, "-u"), -1);
+    }
     chmodSync(full, mode);
   }
+}
+
+/** Who a service runs as: its own user under a root procman, else whoever runs procman (undefined: this test's user). */
+function ownerOf(serviceUser: string, runAs: string | undefined): string | undefined {
+  if (runAs !== undefined) return runAs;
+  return ROOT_USER ? serviceUser : undefined;
 }
 
 function procmanReadsDirectories(manager: Manager): boolean {
@@ -228,12 +268,11 @@ async function scenario(runner: Runner): Promise<void> {
     for (const entry of status.processes) {
       if (entry.pid !== null) assert.ok(first[entry.name as Service].includes(entry.pid), `${entry.name}: status PID ${entry.pid} is not what listens (${first[entry.name as Service]})`);
     }
-    if (ROOT_USER) {
-      // The data directory is postgres' own, as procman's stateDirectory promises.
-      const data = statSync(path.join(dir, "lib", "postgres"));
-      assert.is(data.uid, Number(execFileSync("id", ["-u", "postgres"], { encoding: "utf8" })), "lib/postgres is owned by postgres");
-      assert.is(data.mode & 0o777, 0o700);
-    }
+    // The data directory is the postgres process's own, as procman's stateDirectory promises.
+    const data = statSync(path.join(dir, "lib", "postgres"));
+    const owner = ownerOf("postgres", runner.user);
+    assert.is(data.uid, owner === undefined ? process.getuid?.() : idOf(owner, "-u"), `lib/postgres is owned by ${owner ?? "this user"}`);
+    assert.is(data.mode & 0o777, 0o700);
 
     // Through nginx, the app reached all three: each answer names the server process that gave it.
     const one = await getPage(ports.nginx);
@@ -295,10 +334,19 @@ function killOwn(dir: string): void {
   }
 }
 
-for (const manager of ["direct", "supervisord", "sysvinit", "systemd"] as const) {
-  const name = `examples/services under ${manager}: request through nginx, change the app, rollback, stop`;
+const RUNS: { manager: Manager; user?: string }[] = [
+  { manager: "direct" },
+  // Not root: no identity switch, everything runs as the caller (root here plays one with setpriv).
+  ...(ROOT_USER ? [{ manager: "direct" as const, user: "nobody" }] : []),
+  { manager: "supervisord" },
+  { manager: "sysvinit" },
+  { manager: "systemd" },
+];
+
+for (const { manager, user } of RUNS) {
+  const name = `examples/services under ${manager}${user === undefined ? "" : ` as ${user}`}: request through nginx, change the app, rollback, stop`;
   test(name, async () => {
-    const runner = runnerFor(manager);
+    const runner = runnerFor(manager, user);
     if (typeof runner === "string") {
       if (process.env.CI === "true") throw new Error(`${manager}: ${runner}`);
       console.log(`  SKIP ${name}: ${runner}`);
