@@ -15,6 +15,8 @@ import { BIN, checkBuild, procman, show, type CliRun } from "../helpers/cli.js";
 import { EXAMPLES, ROOT } from "../helpers/paths.js";
 import { freePort, stateDir as newStateDir } from "../helpers/processes.js";
 import { haveTool } from "../helpers/tools.js";
+import { activationLayers } from "../../src/graph/graph.js";
+import { resolveModelFile } from "../../src/resolve-model.js";
 
 const MODEL = path.join(EXAMPLES, "services", "processes.ts");
 const SERVICES = ["postgres", "redis", "memcached", "app", "nginx"] as const;
@@ -202,6 +204,67 @@ function procmanReadsDirectories(manager: Manager): boolean {
   roots.forEach(walk);
   return files.some((file) => /\.(stateDirectory|runtimeDirectory)\b/.test(readFileSync(file, "utf8")));
 }
+
+// ---- the model itself (no binaries needed) ----
+
+const STATE = "/srv/stack-state";
+
+async function resolveWith(env: Record<string, string | undefined>, forceDisableUserChange = false) {
+  const saved = Object.fromEntries(Object.keys(env).map((key) => [key, process.env[key]]));
+  Object.assign(process.env, env);
+  for (const [key, value] of Object.entries(env)) if (value === undefined) delete process.env[key];
+  try {
+    return await resolveModelFile(MODEL, { stateDir: STATE, forceDisableUserChange });
+  } finally {
+    for (const [key, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  }
+}
+
+const UNSET = { STACK_POSTGRES_PORT: undefined, STACK_REDIS_PORT: undefined, STACK_MEMCACHED_PORT: undefined, STACK_APP_PORT: undefined, STACK_NGINX_PORT: undefined, STACK_APP_MESSAGE: undefined };
+
+test("services model: the documented ports by default, each from its variable, in dependency order", async () => {
+  const model = await resolveWith(UNSET);
+  const byName = Object.fromEntries(model.processes.map((spec) => [spec.name, spec]));
+  assert.equal(activationLayers(model.processes), [["postgres", "redis", "memcached"], ["app"], ["nginx"]]);
+  assert.equal(
+    Object.fromEntries(Object.entries(byName).map(([name, spec]) => [name, spec.readiness.kind === "tcp" ? spec.readiness.port : spec.readiness.kind === "http" ? spec.readiness.url : spec.readiness.kind])),
+    { postgres: 15432, redis: 16379, memcached: 11311, app: "http://127.0.0.1:18081/healthz", nginx: "http://127.0.0.1:18080/healthz" },
+  );
+  assert.is(byName.app!.environment.APP_MESSAGE, "hello");
+  assert.equal(byName.app!.activatesAfter, ["postgres", "redis", "memcached"]);
+  assert.equal(byName.postgres!.stop.signal, "SIGINT");
+  assert.is(byName.postgres!.user, ROOT_USER ? "postgres" : undefined);
+  assert.is(byName.redis!.user, ROOT_USER ? "redis" : undefined);
+  assert.is(byName.memcached!.user, ROOT_USER ? "memcache" : undefined);
+  assert.not.ok(byName.memcached!.foreground!.args.includes("-u"), "with the identity switch memcached never runs as root");
+  assert.equal(byName.postgres!.stateDirectory?.path, `${STATE}/lib/postgres`);
+  assert.equal(byName.postgres!.runtimeDirectory?.path, `${STATE}/run/postgres`);
+  assert.ok(byName.postgres!.foreground!.args.includes(`${STATE}/lib/postgres`), "postgres -D is its stateDirectory");
+
+  const moved = await resolveWith({ ...UNSET, STACK_POSTGRES_PORT: "25432", STACK_NGINX_PORT: "28080", STACK_APP_MESSAGE: "hi" });
+  const movedByName = Object.fromEntries(moved.processes.map((spec) => [spec.name, spec]));
+  assert.ok(movedByName.postgres!.foreground!.args.includes("25432"));
+  assert.is(movedByName.app!.environment.POSTGRES_PORT, "25432");
+  assert.match(movedByName.nginx!.initialize!, "s/@NGINX_PORT@/28080/g");
+  assert.is(movedByName.app!.environment.APP_MESSAGE, "hi");
+});
+
+test("services model: a bad port or root without the identity switch is bad input (exit 2, named, nothing created)", async () => {
+  const dir = path.join(newStateDir(), "never-created");
+  const bad = await procman(["switch", MODEL, "--state-dir", dir], { env: { STACK_REDIS_PORT: "6379x" } });
+  assert.is(bad.code, 2, show(bad));
+  assert.match(bad.stderr, 'STACK_REDIS_PORT: must be a TCP port 1-65535 (got "6379x")');
+  assert.not.ok(existsSync(dir), "a refused switch created the state dir");
+  if (ROOT_USER) {
+    const asRoot = await procman(["switch", MODEL, "--state-dir", dir, "--force-disable-user-change"]);
+    assert.is(asRoot.code, 2, show(asRoot));
+    assert.match(asRoot.stderr, "postgres refuses to run as root");
+    assert.not.ok(existsSync(dir));
+  }
+});
 
 // ---- the scenario ----
 
