@@ -62,8 +62,12 @@ export default defineProcesses(({ stateDir, runtimeDir, modelDir, forceDisableUs
   if (root && !switching) throw new Error("postgres refuses to run as root: run procman as root without --force-disable-user-change, or as another user");
 
   // Relative names: stateDirectory under ${stateDir}/lib/, runtimeDirectory under ${runtimeDir}/.
-  const pgData = `${stateDir}/lib/postgres`;
-  const pgSockets = `${runtimeDir}/postgres`;
+  // "stack-…", and PID files of the same form: with the state dir /var (root's default) plain names
+  // would be the distribution's own /var/lib/redis, /var/lib/nginx and /run/nginx.pid.
+  const own = (name: string) => `stack-${name}`;
+  const pidFile = (name: string) => `${runtimeDir}/${own(name)}.pid`;
+  const pgData = `${stateDir}/lib/${own("postgres")}`;
+  const pgSockets = `${runtimeDir}/${own("postgres")}`;
   const bin = postgresBin();
   const postgres = createManagedProcess({
     name: "postgres",
@@ -73,8 +77,9 @@ export default defineProcesses(({ stateDir, runtimeDir, modelDir, forceDisableUs
     path: bin === undefined ? [] : [bin],
     environment: { PGDATA: pgData, LANG: "C" },
     user: runAs("postgres"),
-    stateDirectory: { path: "postgres", mode: "0700" },
-    runtimeDirectory: { path: "postgres", mode: "0755" },
+    pidFile: pidFile("postgres"),
+    stateDirectory: { path: own("postgres"), mode: "0700" },
+    runtimeDirectory: { path: own("postgres"), mode: "0755" },
     // Runs as the postgres user, in the directory procman created for it; only the first time.
     initialize: `[ -f "$PGDATA/PG_VERSION" ] || initdb -D "$PGDATA" -U postgres -A trust -E UTF8 --locale=C --no-instructions`,
     readiness: { tcp: { port: ports.postgres }, timeout: 60 },
@@ -82,14 +87,15 @@ export default defineProcesses(({ stateDir, runtimeDir, modelDir, forceDisableUs
     stop: { signal: "SIGINT", timeout: 30 },
   });
 
-  const redisDir = `${stateDir}/lib/redis`;
+  const redisDir = `${stateDir}/lib/${own("redis")}`;
   const redis = createManagedProcess({
     name: "redis",
     description: "Redis, 127.0.0.1 only",
     foregroundProcess: "redis-server",
     args: ["--daemonize", "no", "--port", String(ports.redis), "--bind", "127.0.0.1", "--dir", redisDir, "--logfile", ""],
     user: runAs("redis"),
-    stateDirectory: { path: "redis", mode: "0700" },
+    pidFile: pidFile("redis"),
+    stateDirectory: { path: own("redis"), mode: "0700" },
     readiness: { tcp: { port: ports.redis } },
   });
 
@@ -101,6 +107,7 @@ export default defineProcesses(({ stateDir, runtimeDir, modelDir, forceDisableUs
     // identity switch it never is root.
     args: ["-p", String(ports.memcached), "-l", "127.0.0.1", "-U", "0", "-m", "16", ...(root && !switching ? ["-u", "memcache"] : [])],
     user: runAs("memcache"),
+    pidFile: pidFile("memcached"),
     readiness: { tcp: { port: ports.memcached } },
   });
 
@@ -116,12 +123,13 @@ export default defineProcesses(({ stateDir, runtimeDir, modelDir, forceDisableUs
       MEMCACHED_PORT: String(ports.memcached),
       APP_MESSAGE: process.env.STACK_APP_MESSAGE ?? "hello",
     },
+    pidFile: pidFile("app"),
     activatesAfter: [postgres, redis, memcached],
     // /healthz answers 200 only once all three answer (postgres may still refuse while it starts).
     readiness: { http: { url: `http://127.0.0.1:${ports.app}/healthz` }, timeout: 30 },
   });
 
-  const nginxDir = `${stateDir}/lib/nginx`;
+  const nginxDir = `${stateDir}/lib/${own("nginx")}`;
   const render = [
     `mkdir -p ${sh(`${nginxDir}/logs`)} ${sh(`${nginxDir}/tmp`)}`,
     `sed -e 's/@NGINX_PORT@/${ports.nginx}/g' -e 's/@APP_PORT@/${ports.app}/g' ${sh(`${modelDir}/nginx.conf.in`)} > ${sh(`${nginxDir}/nginx.conf`)}`,
@@ -130,9 +138,10 @@ export default defineProcesses(({ stateDir, runtimeDir, modelDir, forceDisableUs
     name: "nginx",
     description: "nginx in front of the app",
     foregroundProcess: "/usr/sbin/nginx",
-    // Foreground form; its own PID file beside its config (procman's is ${runtimeDir}/nginx.pid).
+    // Foreground form; its own PID file beside its config (procman's is the one below).
     args: ["-p", `${nginxDir}/`, "-c", `${nginxDir}/nginx.conf`, "-e", "stderr", "-g", "daemon off; pid nginx.pid;"],
-    stateDirectory: { path: "nginx", mode: "0755" },
+    pidFile: pidFile("nginx"),
+    stateDirectory: { path: own("nginx"), mode: "0755" },
     initialize: render,
     activatesAfter: [app],
     readiness: { http: { url: `http://127.0.0.1:${ports.nginx}/healthz` } },

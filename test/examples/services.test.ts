@@ -168,9 +168,9 @@ function createDirectoriesUntilProcmanDoes(stateDir: string, manager: Manager, r
   if (procmanReadsDirectories(manager)) return;
   console.log(`  NOTE ${manager}: procman does not create stateDirectory/runtimeDirectory yet; the test creates them`);
   for (const [dir, serviceUser, mode] of [
-    ["lib/postgres", "postgres", 0o700],
-    ["run/postgres", "postgres", 0o755],
-    ["lib/redis", "redis", 0o700],
+    ["lib/stack-postgres", "postgres", 0o700],
+    ["run/stack-postgres", "postgres", 0o755],
+    ["lib/stack-redis", "redis", 0o700],
   ] as const) {
     const full = path.join(stateDir, dir);
     const owner = ownerOf(serviceUser, runAs);
@@ -240,9 +240,9 @@ test("services model: the documented ports by default, each from its variable, i
   assert.is(byName.redis!.user, ROOT_USER ? "redis" : undefined);
   assert.is(byName.memcached!.user, ROOT_USER ? "memcache" : undefined);
   assert.not.ok(byName.memcached!.foreground!.args.includes("-u"), "with the identity switch memcached never runs as root");
-  assert.equal(byName.postgres!.stateDirectory?.path, `${STATE}/lib/postgres`);
-  assert.equal(byName.postgres!.runtimeDirectory?.path, `${STATE}/run/postgres`);
-  assert.ok(byName.postgres!.foreground!.args.includes(`${STATE}/lib/postgres`), "postgres -D is its stateDirectory");
+  assert.equal(byName.postgres!.stateDirectory?.path, `${STATE}/lib/stack-postgres`);
+  assert.equal(byName.postgres!.runtimeDirectory?.path, `${STATE}/run/stack-postgres`);
+  assert.ok(byName.postgres!.foreground!.args.includes(`${STATE}/lib/stack-postgres`), "postgres -D is its stateDirectory");
 
   const moved = await resolveWith({ ...UNSET, STACK_POSTGRES_PORT: "25432", STACK_NGINX_PORT: "28080", STACK_APP_MESSAGE: "hi" });
   const movedByName = Object.fromEntries(moved.processes.map((spec) => [spec.name, spec]));
@@ -332,9 +332,9 @@ async function scenario(runner: Runner): Promise<void> {
       if (entry.pid !== null) assert.ok(first[entry.name as Service].includes(entry.pid), `${entry.name}: status PID ${entry.pid} is not what listens (${first[entry.name as Service]})`);
     }
     // The data directory is the postgres process's own, as procman's stateDirectory promises.
-    const data = statSync(path.join(dir, "lib", "postgres"));
+    const data = statSync(path.join(dir, "lib", "stack-postgres"));
     const owner = ownerOf("postgres", runner.user);
-    assert.is(data.uid, owner === undefined ? process.getuid?.() : idOf(owner, "-u"), `lib/postgres is owned by ${owner ?? "this user"}`);
+    assert.is(data.uid, owner === undefined ? process.getuid?.() : idOf(owner, "-u"), `lib/stack-postgres is owned by ${owner ?? "this user"}`);
     assert.is(data.mode & 0o777, 0o700);
 
     // Through nginx, the app reached all three: each answer names the server process that gave it.
@@ -345,7 +345,7 @@ async function scenario(runner: Runner): Promise<void> {
     assert.ok(first.redis.includes(one.page.redis.pid), `redis answered from PID ${one.page.redis.pid}, not ${first.redis}`);
     assert.ok(first.memcached.includes(one.page.memcached.pid), `memcached answered from PID ${one.page.memcached.pid}, not ${first.memcached}`);
     assert.is(one.page.memcached.read, one.page.memcached.stored, "memcached gave back what the app stored");
-    assert.is(one.page.postgres.dataDirectory, path.join(dir, "lib", "postgres"), "postgres is the one of this state dir");
+    assert.is(one.page.postgres.dataDirectory, path.join(dir, "lib", "stack-postgres"), "postgres is the one of this state dir");
     assert.match(one.page.postgres.version, new RegExp(`^${path.basename(path.dirname(postgresBin()!))}\\.`));
     const two = await getPage(ports.nginx);
     assert.is(two.page.redis.hits, one.page.redis.hits + 1, "redis counts");
