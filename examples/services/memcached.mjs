@@ -11,7 +11,8 @@ function exchange(port, request, endings) {
     socket.once("connect", () => socket.write(request));
     socket.setEncoding("utf8").on("data", (chunk) => {
       answer += chunk;
-      if (/^(?:ERROR|CLIENT_ERROR|SERVER_ERROR)\b/m.test(answer)) {
+      // An error is the whole answer (a stored value could contain the same words on a line of its own).
+      if (/^(?:ERROR|CLIENT_ERROR|SERVER_ERROR)\b.*\r\n$/s.test(answer)) {
         socket.end();
         reject(new Error(`memcached: ${answer.trim()}`));
       } else if (endings.some((ending) => answer.endsWith(ending))) {

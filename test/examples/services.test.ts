@@ -350,6 +350,10 @@ async function scenario(runner: Runner): Promise<void> {
     const two = await getPage(ports.nginx);
     assert.is(two.page.redis.hits, one.page.redis.hits + 1, "redis counts");
 
+    // The same model again: nothing restarts.
+    await run(["switch", MODEL, ...managerArgs]);
+    assertRestarted(first, pids(), []);
+
     // A change to the app: it and nginx (which activatesAfter it) restart; the three services keep their PIDs.
     await run(["switch", MODEL, ...managerArgs], { STACK_APP_MESSAGE: "changed" });
     const changed = pids();
