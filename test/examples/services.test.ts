@@ -160,12 +160,12 @@ function remainingOnHost(stateDir: string): string[] {
  * STAND-IN until stateDirectory/runtimeDirectory land (issue 8 item 5, built by another branch):
  * as root, postgres and redis cannot create their directories under the root-owned ${stateDir}/lib
  * and ${runtimeDir}, and procman does not create them yet. So this does what the contract says
- * procman does (mkdir, owned by the process's user, the declared mode) — but only while the built
- * procman (its executor for direct, its generator otherwise) never reads the field, so once the
- * feature is merged the test checks procman's own work without any change here.
+ * procman does (mkdir, owned by the process's user, the declared mode) — but only while no part of
+ * the built procman (executor, generators) reads the fields: once the feature is merged, the test
+ * checks procman's own work under every manager without any change here. Delete it then.
  */
 function createDirectoriesUntilProcmanDoes(stateDir: string, manager: Manager, runAs: string | undefined): void {
-  if (procmanReadsDirectories(manager)) return;
+  if (procmanReadsDirectories()) return;
   console.log(`  NOTE ${manager}: procman does not create stateDirectory/runtimeDirectory yet; the test creates them`);
   for (const [dir, serviceUser, mode] of [
     ["lib/stack-postgres", "postgres", 0o700],
@@ -190,18 +190,18 @@ function ownerOf(serviceUser: string, runAs: string | undefined): string | undef
   return ROOT_USER ? serviceUser : undefined;
 }
 
-function procmanReadsDirectories(manager: Manager): boolean {
-  const roots = manager === "direct" ? [path.join(ROOT, "dist", "src", "executor")] : [path.join(ROOT, "dist", "generators"), path.join(ROOT, "dist", "src", "executor", "managed")];
+/** Whether the built procman reads the fields anywhere it acts (its executor or a generator). */
+function procmanReadsDirectories(): boolean {
   const files: string[] = [];
   const walk = (dir: string) => {
     if (!existsSync(dir)) return;
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
       const file = path.join(dir, entry.name);
       if (entry.isDirectory()) walk(file);
-      else if (entry.name.endsWith(".js") && (manager === "direct" || file.includes(manager))) files.push(file);
+      else if (entry.name.endsWith(".js")) files.push(file);
     }
   };
-  roots.forEach(walk);
+  [path.join(ROOT, "dist", "src", "executor"), path.join(ROOT, "dist", "generators")].forEach(walk);
   return files.some((file) => /\.(stateDirectory|runtimeDirectory)\b/.test(readFileSync(file, "utf8")));
 }
 
