@@ -1,6 +1,7 @@
 // The real stack: PostgreSQL, Redis and memcached from the distribution, a small Node app that uses
 // all three, and nginx in front of it, each on a port of its own that avoids the defaults so that
-// the distribution's own instances (if any run) are never touched:
+// the distribution's own instances (if any run) are never touched; directories and PID files are
+// named stack-… for the same reason:
 //
 //   variable               default  what
 //   STACK_POSTGRES_PORT    15432    postgres, 127.0.0.1 only, trust authentication
@@ -11,7 +12,7 @@
 //   STACK_APP_MESSAGE      hello    the app's greeting (change it to see a switch restart only app and nginx)
 //   STACK_POSTGRES_BIN     the newest /usr/lib/postgresql/<version>/bin, else postgres on PATH
 //
-//   sudo npx procman switch examples/services/processes.ts --state-dir /tmp/stack
+//   sudo npx procman switch examples/services/processes.ts --state-dir /srv/stack
 //   curl http://127.0.0.1:18080/
 //
 // As root, postgres, redis and memcached run as the distribution's users (postgres, redis, memcache)
