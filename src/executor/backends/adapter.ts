@@ -37,7 +37,7 @@ export interface ManagerAdapter {
    */
   restartsAll?(files: readonly GeneratedFile[]): string[];
   /** After files changed, before anything starts (daemon-reload, reread…). */
-  reload(removedNames: readonly string[]): Promise<void>;
+  reload(removedNames: readonly string[], empty: boolean): Promise<void>;
   /** Starts these together (one layer); resolves when all are ready. */
   start(requests: readonly ToolStart[]): Promise<void>;
   stop(name: string): Promise<void>;

@@ -57,7 +57,8 @@ export function launchdAdapter(context: ProcessContext, dir: string | undefined,
     // Installed straight into a LaunchDaemons folder, a plist must not replace another's.
     namesakes: () => [],
     // launchd creates no log or state directory: the generated setup script does.
-    reload: async () => {
+    reload: async (_removed, empty) => {
+      if (empty) return;
       await mustRun("/bin/sh", [path.join(root, `${prefix}-setup.sh`)]);
     },
     start: async (requests) => {

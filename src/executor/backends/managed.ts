@@ -96,6 +96,7 @@ export function managedBackend(state: StateDir, adapter: ManagerAdapter, prefix:
   return {
     manager,
     startsInBatches: true,
+    restartsInPlace: true,
     hashOf: (spec) => planned.get(spec.name) ?? "",
 
     recover: async (onEvent) => {
@@ -209,7 +210,7 @@ async function install(state: StateDir, adapter: ManagerAdapter, change: Install
     } else writeFileAtomic(file.path, file.contents ?? "", file.mode ?? 0o644);
   }
   writeInstallRecord(state.lib, change.after);
-  await adapter.reload([...removedNames]);
+  await adapter.reload([...removedNames], change.after === undefined || change.after.files.length === 0);
 }
 
 function exists(file: string): boolean {

@@ -49,7 +49,8 @@ export function supervisordAdapter(context: ProcessContext, dir: string | undefi
     links: () => [],
     namesakes: () => [],
     restartsAll: (files) => files.filter((file) => file.path === `conf.d/${prefix}.conf`).map((file) => file.path),
-    reload: async () => {
+    reload: async (_removed, empty) => {
+      if (empty) return; // everything is uninstalled, supervisord was shut down before
       // supervisord refuses to start (or to read a program) while a log directory is missing.
       await mustRun("/bin/sh", [path.join(root, `${prefix}-setup.sh`)]);
       await ensureDaemon();
