@@ -2,7 +2,7 @@
 // launchd through a fake of launchctl (test/fixtures/fakes) that records calls and models the
 // asynchronous bootout from the seed. systemd runs for real in a container: test/systemd/.
 import { spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -130,6 +130,77 @@ test("supervisord: a real supervisord for the state dir; stop shuts it down", ()
   }
   const pid = pidOf(path.join(path.dirname(conf), "supervisord.pid"));
   assert.is(pid, undefined, "supervisord is gone");
+});
+
+/** a is fine; b fails its readiness at once (exits), so the first deploy must be undone. */
+function writeFailingModel(dir: string): string {
+  const file = path.join(dir, "failing.json");
+  writeFileSync(
+    file,
+    JSON.stringify({
+      a: { process: "/bin/sleep", args: ["3001"], stop: { timeout: 2 } },
+      b: { process: "/bin/sh", args: ["-c", "exit 3"], activatesAfter: ["a"], readiness: { command: "test -e /nonexistent/procman-ready", timeout: 3 }, restart: "no", stop: { timeout: 2 } },
+    }),
+  );
+  return file;
+}
+
+/** Every file under dir, relative (what a failed first deploy must not leave behind). */
+function filesUnder(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => !entry.isDirectory())
+    .map((entry) => path.relative(dir, path.join(entry.parentPath, entry.name)))
+    .filter((file) => !file.endsWith(".log"))
+    .sort();
+}
+
+const sleeping = (arg: string) =>
+  readdirSync("/proc").filter((entry) => /^[0-9]+$/.test(entry)).filter((pid) => {
+    try {
+      const argv = readFileSync(`/proc/${pid}/cmdline`, "latin1").split("\0");
+      return argv[0] === "/bin/sleep" && argv[1] === arg && readProcStat(Number(pid))?.state !== "Z";
+    } catch {
+      return false;
+    }
+  });
+
+for (const manager of ["sysvinit", "supervisord", "launchd"] as const) {
+  test(`${manager}: a failed first deploy leaves nothing running and nothing installed, and exits 1`, () => {
+    if (manager === "supervisord" && !haveTool("supervisord", "supervisord deploy")) return;
+    const state = makeTempDir();
+    const models = makeTempDir();
+    const fake = makeTempDir();
+    const env: Record<string, string> = manager === "launchd" ? { PATH: `${FAKES}:${process.env.PATH}`, FAKE_LAUNCHD_DIR: fake, FAKE_LAUNCHD_LINGER_MS: "100", FAKE_LAUNCHD_BUSY_ATTEMPTS: "0" } : {};
+    const result = procman(["switch", writeFailingModel(models), "-P", manager, "--state-dir", state], env);
+    assert.is(result.status, 1, `${result.stdout}\n${result.stderr}`);
+    assert.match(result.stderr, "b");
+    assert.equal(sleeping("3001"), [], "a was stopped again");
+    assert.equal(filesUnder(path.join(state, "lib", "procman", manager)), [], "nothing of the deploy stays installed");
+    const status = JSON.parse(procman(["status", "--json", "--state-dir", state], env).stdout) as { generation: number | null };
+    assert.is(status.generation, null, "no generation recorded");
+    if (manager === "supervisord") {
+      const conf = path.join(state, "lib", "procman", "supervisord", "supervisord.conf");
+      assert.not.ok(existsSync(conf));
+      assert.is(pidOf(path.join(state, "lib", "procman", "supervisord", "supervisord.pid")), undefined, "supervisord was shut down");
+    }
+  });
+}
+
+test("a generated name that exists and is not this state dir's is refused (exit 2) and nothing changes", () => {
+  const state = makeTempDir();
+  const models = makeTempDir();
+  const other = makeTempDir();
+  // Another state dir's install directory: a script of the same name there is not ours.
+  const dir = path.join(other, "init");
+  mkdirSync(path.join(dir, "init.d"), { recursive: true });
+  writeFileSync(path.join(dir, "init.d", "procman-a"), "#!/bin/sh\necho not procman's\n", { mode: 0o755 });
+  const result = procman(["switch", writeModel(models, "a1"), "-P", "sysvinit", "--install-dir", dir, "--state-dir", state]);
+  assert.is(result.status, 2, `${result.stdout}\n${result.stderr}`);
+  assert.match(result.stderr, path.join(dir, "init.d", "procman-a"));
+  assert.is(readFileSync(path.join(dir, "init.d", "procman-a"), "utf8"), "#!/bin/sh\necho not procman's\n");
+  assert.equal(sleeping("1021"), []);
+  assert.not.ok(existsSync(path.join(dir, "init.d", "procman-b")), "nothing was installed");
 });
 
 test.run();
