@@ -30,7 +30,10 @@ export interface Launched extends ProcessIdentity {
   readonly pgid: number;
 }
 
-export async function launch(process: ResolvedProcess, specHash: string, stateDir: string): Promise<Launched> {
+/** How a foreground process's exit reaches its parent (the supervisor); daemons are never children. */
+export type ExitListener = (code: number | null, signal: NodeJS.Signals | null, pid: number) => void;
+
+export async function launch(process: ResolvedProcess, specHash: string, stateDir: string, onExit?: ExitListener): Promise<Launched> {
   mkdirSync(path.dirname(process.logFile), { recursive: true, mode: 0o755 });
   mkdirSync(path.dirname(process.pidFile), { recursive: true, mode: 0o755 });
   checkDirectory(process);
@@ -41,7 +44,7 @@ export async function launch(process: ResolvedProcess, specHash: string, stateDi
     if (code !== undefined) throw new StartError(process.name, `initialize failed (${code})`);
   }
   return process.mode === "foreground"
-    ? launchForeground(process, process.foreground!, environment, logOffset)
+    ? launchForeground(process, process.foreground!, environment, logOffset, onExit)
     : launchDaemon(process, process.daemon!, environment, logOffset);
 }
 
@@ -50,8 +53,9 @@ async function launchForeground(
   command: Command,
   environment: Record<string, string>,
   logOffset: number,
+  onExit?: ExitListener,
 ): Promise<Launched> {
-  const child = await spawnDetached(process, command, environment);
+  const child = await spawnDetached(process, command, environment, onExit);
   const identity = identityOf(child);
   if (identity === undefined) throw new StartError(process.name, "exited at once");
   try {
@@ -139,7 +143,7 @@ function checkDirectory(process: ResolvedProcess): void {
   if (!ok) throw new StartError(process.name, `directory ${process.directory} does not exist or is not a directory`);
 }
 
-function spawnDetached(process: ResolvedProcess, command: Command, environment: Record<string, string>): Promise<number> {
+function spawnDetached(process: ResolvedProcess, command: Command, environment: Record<string, string>, onExit?: ExitListener): Promise<number> {
   const [executable, ...args] = wrapCommand(process, command);
   const log = openSync(process.logFile, "a", 0o644);
   try {
@@ -156,6 +160,7 @@ function spawnDetached(process: ResolvedProcess, command: Command, environment: 
         reject(new StartError(process.name, `cannot run ${command.executable}: ${error.code ?? error.message}`)),
       );
       child.once("spawn", () => {
+        if (onExit !== undefined) child.once("exit", (code, signal) => onExit(code, signal, child.pid!));
         child.unref();
         resolve(child.pid!);
       });
