@@ -429,8 +429,10 @@ export class Supervisor {
     try {
       await waitUntilReady(spec, record, logOffset, this.readinessAbort.signal);
     } catch (error) {
-      this.starting.delete(name);
-      if (error instanceof AbandonedError || this.paused || this.ended) return; // the lock holder takes over
+      if (error instanceof AbandonedError || this.paused || this.ended) {
+        this.starting.delete(name);
+        return; // the lock holder takes over
+      }
       if (error instanceof NotReadyError && !error.exited) {
         this.inFlight++;
         try {
@@ -446,6 +448,8 @@ export class Supervisor {
       this.handled.delete(record.pid);
       // Died before ready, or never ready: a failed start (the child's exit status, if it came).
       if (!this.exits.has(record.pid) && this.children.has(record.pid)) await this.exitArrives(record.pid);
+      // Still "starting" until here: the poll must not take this death for one after readiness.
+      this.starting.delete(name);
       this.died(name, record, true);
       return;
     }
