@@ -45,13 +45,22 @@ export async function tcpAlive(host: string, port: number, timeoutMs: number): P
   const deadline = Date.now() + timeoutMs;
   const connected = await new Promise<boolean>((resolve) => {
     const socket = net.connect({ host, port });
-    const finish = (ok: boolean) => {
+    socket.setTimeout(timeoutMs, () => {
       socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(timeoutMs, () => finish(false));
-    socket.once("connect", () => finish(true));
-    socket.once("error", () => finish(false));
+      resolve(false);
+    });
+    socket.once("error", () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once("connect", () => {
+      // A FIN, not a reset: a healthy service should not log an error for every check.
+      socket.setTimeout(0);
+      socket.resume();
+      socket.end();
+      setTimeout(() => socket.destroy(), 1000).unref();
+      resolve(true);
+    });
   });
   if (!connected) return false;
   for (let pause = 5; ; pause = Math.min(pause * 2, 100)) {

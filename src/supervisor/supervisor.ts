@@ -110,7 +110,7 @@ export class Supervisor {
     this.pollMs = options.pollMs ?? 250;
     this.rotateMs = options.rotateMs ?? 1000;
     this.paused = options.startPaused ?? false;
-    this.reload();
+    this.reload(true);
     this.pollTimer = setInterval(() => this.tick(), this.pollMs);
     this.rotateTimer = setInterval(() => void this.rotateLogs(), this.rotateMs);
     if (!this.paused) this.tick();
@@ -186,7 +186,8 @@ export class Supervisor {
 
   // ---- reading the disk ----
 
-  private reload(): void {
+  /** `adopting`: the first look of a new supervisor, which takes over what runs. */
+  private reload(adopting = false): void {
     const current = this.state.readCurrent();
     let specs = new Map<string, ResolvedProcess>();
     let generation: number | null = null;
@@ -235,7 +236,7 @@ export class Supervisor {
           delete entry.nextRestartAt;
           delete entry.reason;
         }
-        if (alive && previous === undefined && before.size === 0) this.onEvent({ type: "adopted", name, pid: record.pid });
+        if (alive && adopting) this.onEvent({ type: "adopted", name, pid: record.pid });
       }
       if (alive && !this.readyAt.has(name)) {
         // What the lock holder started it also waited for: ready. Adopted ones ran before: ready.
