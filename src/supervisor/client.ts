@@ -113,7 +113,7 @@ export async function startSupervisor(stateDir: string): Promise<SupervisorClien
 function entryArguments(): string[] {
   const here = fileURLToPath(import.meta.url);
   if (here.endsWith(".ts")) return ["--import", import.meta.resolve("tsx"), path.join(path.dirname(here), "main.ts")];
-  return [path.join(path.dirname(here), "main.js")];
+  return ["--max-semi-space-size=1", path.join(path.dirname(here), "main.js")];
 }
 
 /**

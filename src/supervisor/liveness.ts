@@ -3,14 +3,12 @@
 // kernel completes the handshake of a frozen process into its accept queue, so the tcp check also
 // watches that queue (rx_queue of the LISTEN socket in /proc/net/tcp{,6}) drain.
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
-import http from "node:http";
-import https from "node:https";
+import { closeSync, readFileSync } from "node:fs";
+import type http from "node:http";
 import net from "node:net";
 import { wrapCommand } from "../executor/launch.js";
 import { openServiceFile } from "../executor/safe-file.js";
 import type { Liveness, ResolvedProcess } from "../model/types.js";
-import { closeSync } from "node:fs";
 
 export type Check = () => Promise<boolean>;
 
@@ -94,7 +92,9 @@ export function acceptQueue(port: number): number | undefined {
   return found;
 }
 
-export function httpAlive(url: string, status: number, timeoutMs: number): Promise<boolean> {
+export async function httpAlive(url: string, status: number, timeoutMs: number): Promise<boolean> {
+  // Loaded on the first http check only: TLS alone costs the supervisor megabytes of memory.
+  const client = url.startsWith("https:") ? await import("node:https") : await import("node:http");
   return new Promise((resolve) => {
     let settled = false;
     const finish = (ok: boolean) => {
@@ -106,7 +106,7 @@ export function httpAlive(url: string, status: number, timeoutMs: number): Promi
     };
     let request: http.ClientRequest;
     try {
-      request = (url.startsWith("https:") ? https : http).get(url, { agent: false }, (response) => {
+      request = client.get(url, { agent: false }, (response) => {
         response.resume();
         finish(response.statusCode === status);
       });

@@ -20,6 +20,7 @@ test("kill -9 of the supervisor: processes run on, status says not running, a ne
     const events = eventsFile(dir);
     const specs = ["a", "b"].map((name) => processSpec(dir, name, { EVENTS: events }));
     const records = await deploy(dir, specs, client);
+    await waitFor(() => starts(events).length === 2, 5000, "both starts recorded");
     const socketMode = statSync(supervisorPaths(dir).socket).mode & 0o777;
     assert.is(socketMode, 0o600);
     const first = client.pid;
