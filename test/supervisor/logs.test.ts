@@ -4,7 +4,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { appendFileSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { readTail } from "../../src/cli/commands/logs.js";
+import { readTail } from "../../src/supervisor/log-reader.js";
 import { runMain } from "../../src/cli/main.js";
 import { StateDir } from "../../src/executor/state-dir.js";
 import { createContext } from "../../src/model/context.js";
