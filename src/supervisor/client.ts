@@ -11,7 +11,7 @@ import { ProcmanError } from "../errors.js";
 import { StartError, logTail, type Launched } from "../executor/launch.js";
 import { checkIdentity } from "../executor/proc.js";
 import type { ResolvedProcess } from "../model/types.js";
-import { SOCKET_NAME, supervisorPaths } from "./paths.js";
+import { SOCKET_NAME, SUN_PATH_MAX, supervisorPaths } from "./paths.js";
 import { liveSupervisor } from "./pid-file.js";
 import { lineReader, type Answer } from "./protocol.js";
 
@@ -39,8 +39,6 @@ export class SupervisorError extends ProcmanError {
     super(code, message, 1);
   }
 }
-
-const SUN_PATH_MAX = 107;
 
 export function supervisorStatus(stateDir: string): { running: boolean; pid: number | null } {
   const identity = liveSupervisor(supervisorPaths(stateDir).pidFile);
@@ -206,9 +204,10 @@ class SocketClient implements SupervisorClient {
       // The socket may close before the answer is read: gone is what was asked for.
       if (checkIdentity({ pid: this.pid, startTime: this.startTime }) === "running") throw error;
     }
-    // Done when the process is gone, not when it said so.
+    // Done when the process is gone, not when it said so (a foreground supervisor in this very
+    // process has ended its supervision when it answered).
     const deadline = Date.now() + 10_000;
-    while (checkIdentity({ pid: this.pid, startTime: this.startTime }) === "running") {
+    while (this.pid !== process.pid && checkIdentity({ pid: this.pid, startTime: this.startTime }) === "running") {
       if (Date.now() >= deadline) throw new SupervisorError(`the supervisor (PID ${this.pid}) did not end within 10 s`);
       await new Promise((resolve) => setTimeout(resolve, 10));
     }

@@ -3,7 +3,7 @@
 // commander, no loader, no YAML; only the executor's parts it runs processes with.
 import { mkdirSync, rmSync } from "node:fs";
 import path from "node:path";
-import { supervisorPaths, SOCKET_NAME } from "./paths.js";
+import { supervisorPaths } from "./paths.js";
 import { claimPidFile, releasePidFile } from "./pid-file.js";
 import { serve } from "./server.js";
 import { formatEvent } from "./format-event.js";
@@ -22,21 +22,18 @@ if (!claim.ok) {
   process.exit(1);
 }
 
-// Bound relative to its directory: the path must fit sun_path (107 bytes) however deep the state dir.
-process.chdir(paths.lib);
 // Only the PID file's holder gets here: a socket file left over is a dead supervisor's.
-rmSync(SOCKET_NAME, { force: true });
+rmSync(paths.socket, { force: true });
 
 let supervisor: Supervisor;
 const cleanup = () => {
-  rmSync(path.join(paths.lib, SOCKET_NAME), { force: true });
+  rmSync(paths.socket, { force: true });
   releasePidFile(paths.pidFile);
 };
 try {
   supervisor = new Supervisor({ stateDir, startPaused: true, onEvent: (event) => log(formatEvent(event)) });
   await serve(supervisor, {
-    listenPath: SOCKET_NAME,
-    chmodPath: SOCKET_NAME,
+    dir: paths.lib,
     onShutdown: cleanup,
     afterShutdown: () => process.exit(0),
   });

@@ -3,6 +3,8 @@
 import path from "node:path";
 
 export const SOCKET_NAME = "supervisor.sock";
+/** sun_path holds 108 bytes with the terminating NUL. */
+export const SUN_PATH_MAX = 107;
 
 export interface SupervisorPaths {
   readonly lib: string;

@@ -4,15 +4,15 @@
 // that procman dies without resuming, the pause ends with its connection.
 import { chmodSync } from "node:fs";
 import net from "node:net";
+import path from "node:path";
+import { SOCKET_NAME, SUN_PATH_MAX } from "./paths.js";
 import { StartError } from "../executor/launch.js";
 import { lineReader, type Answer, type Request } from "./protocol.js";
 import type { Supervisor } from "./supervisor.js";
 
 export interface ServeOptions {
-  /** Path to listen on, as given to listen (relative to the cwd when it does not fit sun_path). */
-  readonly listenPath: string;
-  /** The socket's path as seen from here, for chmod. */
-  readonly chmodPath: string;
+  /** The directory of the socket (lib/procman). */
+  readonly dir: string;
   /** After a shutdown request was carried out, before it is answered: remove what is left. */
   readonly onShutdown: () => void;
   /** Once the shutdown was answered (the entry point exits here). */
@@ -101,17 +101,27 @@ export function serve(supervisor: Supervisor, options: ServeOptions): Promise<ne
       }
     });
   });
+  const full = path.join(options.dir, SOCKET_NAME);
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     // Created 0600 from the start: no window in which another user could connect.
     const umask = process.umask(0o177);
+    const cwd = process.cwd();
     try {
-      server.listen(options.listenPath, () => {
-        chmodSync(options.chmodPath, 0o600);
-        resolve(server);
-      });
+      if (Buffer.byteLength(full) <= SUN_PATH_MAX) server.listen(full, () => done());
+      else {
+        // Too long for sun_path (Node would truncate it silently): bound relative to its directory.
+        // bind() runs synchronously within listen(), so the working directory changes only around it.
+        process.chdir(options.dir);
+        server.listen(SOCKET_NAME, () => done());
+      }
     } finally {
+      process.chdir(cwd);
       process.umask(umask);
     }
+    const done = () => {
+      chmodSync(full, 0o600);
+      resolve(server);
+    };
   });
 }
