@@ -4,7 +4,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawn } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, statfsSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, statSync, statfsSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { rotateIfNeeded, rotatedName } from "../../src/supervisor/rotate.js";
 import { startSupervisor, type SupervisorClient } from "../../src/supervisor/client.js";
@@ -36,17 +36,28 @@ test("collapse-range: no line lost or duplicated while the writer appends", asyn
   const fd = openSync(log, "a");
   const writer = spawn(NODE, [NUMBERED], { env: { LINES: String(lines), BURST: "500", DONE_FILE: done, GO_FILE: path.join(dir, "go") }, stdio: ["ignore", fd, "ignore"] });
   closeSync(fd);
+  const lineBytes = (n: number) => `line ${n} ${"x".repeat(60)}\n`.length;
+  const streamBytes = () =>
+    readdirSync(dir).filter((entry) => entry.startsWith("w.log")).reduce((sum, entry) => sum + statSync(path.join(dir, entry)).size, 0);
   let collapsed = 0;
+  let expected = 0;
   try {
-    // The writer writes a burst whenever the go file allows one more; rotation runs between and during bursts.
-    for (let burst = 1; !existsSync(done); burst++) {
+    // The writer writes one burst of 500 lines each time the go file allows one more; rotation runs
+    // while it writes (however that interleaves) and once after each burst (33 KB > 16 KB: one at least).
+    for (let burst = 1; burst * 500 <= lines; burst++) {
+      for (let n = (burst - 1) * 500 + 1; n <= burst * 500; n++) expected += lineBytes(n);
       writeFileSync(path.join(dir, "go"), String(burst));
-      for (let i = 0; i < 3; i++) if ((await rotateIfNeeded(log, 16 * 1024, 10_000)) === "collapsed") collapsed++;
+      while (streamBytes() < expected) {
+        if ((await rotateIfNeeded(log, 16 * 1024, 10_000)) === "collapsed") collapsed++;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      if ((await rotateIfNeeded(log, 16 * 1024, 10_000)) === "collapsed") collapsed++;
     }
+    await waitFor(() => existsSync(done), 10_000, "the writer done");
   } finally {
     writer.kill("SIGKILL");
   }
-  assert.ok(collapsed >= 10, `rotated ${collapsed} times`);
+  assert.ok(collapsed >= lines / 500, `rotated ${collapsed} times`);
   const numbers = allText(log).split("\n").filter((line) => line !== "").map((line) => Number(/^line ([0-9]+) x+$/.exec(line)?.[1]));
   assert.is(numbers.length, lines, "every line, each once and whole");
   for (let i = 0; i < lines; i++) if (numbers[i] !== i + 1) assert.unreachable(`line ${i + 1} is ${numbers[i]}`);
