@@ -52,8 +52,14 @@ test("command: a check that needs an answer from the frozen process is killed at
   });
 });
 
-test("logWithin: a log gone silent (the stuck builder)", async () => {
-  await frozenIsRestarted({ LOG_EVERY_MS: "50" }, { kind: "logWithin", seconds: 0.6, interval: 0.2, timeout: 1, failures: 1 });
+test("logWithin: a log gone silent (the stuck builder); onFailure is told it became unhealthy", async () => {
+  const told = `${stateDir()}/told`;
+  await frozenIsRestarted({ LOG_EVERY_MS: "50" }, { kind: "logWithin", seconds: 0.6, interval: 0.2, timeout: 1, failures: 1 }, {
+    onFailure: `echo "$PROCMAN_PROCESS $PROCMAN_STATE" >> ${told}`,
+  });
+  const { readFileSync, existsSync } = await import("node:fs");
+  await waitFor(() => existsSync(told) && readFileSync(told, "utf8").includes("\n"), 5000, "onFailure output");
+  assert.is(readFileSync(told, "utf8").split("\n")[0], "svc unhealthy");
 });
 
 test("tcp check alone: the accept queue of a frozen listener grows, and the check fails by its timeout", async () => {
