@@ -250,6 +250,9 @@ export class Supervisor {
         this.due.set(name, Number.isFinite(at) ? at : now);
       }
     }
+    // Exits of children no record names any more (the lock holder stopped them) are of no use.
+    const recorded = new Set([...records.values()].map((record) => record.pid));
+    for (const pid of this.exits.keys()) if (!recorded.has(pid)) this.exits.delete(pid);
     this.diskStamp = this.readDiskStamp();
     this.persist();
   }
@@ -543,11 +546,13 @@ export class Supervisor {
   // ---- logs ----
 
   private async rotateLogs(): Promise<void> {
-    if (this.rotating || this.ended) return;
+    // Not while a lock holder (or a restart of its own) waits for a log line from a known offset:
+    // collapsing the log would move the line out from under it.
+    if (this.rotating || this.blocked()) return;
     this.rotating = true;
     try {
       for (const [name, spec] of this.specs) {
-        if (spec.log.maxSize <= 0 || !this.records.has(name)) continue;
+        if (spec.log.maxSize <= 0 || !this.records.has(name) || this.starting.has(name)) continue;
         const how = await rotateIfNeeded(spec.logFile, spec.log.maxSize, spec.log.keep);
         if (how !== "none") this.onEvent({ type: "rotated", name, how });
       }
