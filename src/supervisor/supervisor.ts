@@ -142,7 +142,8 @@ export class Supervisor {
   /** Spawns a process as its child (the caller waits for readiness and writes the record). */
   async spawn(spec: ResolvedProcess, hash: string): Promise<Launched> {
     const launched = await launch(spec, hash, this.stateDir, (code, signal, pid) => this.childExited(pid, code, signal));
-    this.children.add(launched.pid);
+    // A daemon double-forked: what runs is not its child, and only /proc tells of its death.
+    if (spec.mode === "foreground" && !this.exits.has(launched.pid)) this.children.add(launched.pid);
     this.expecting.delete(spec.name);
     this.readyAt.delete(spec.name);
     this.due.delete(spec.name);

@@ -50,6 +50,36 @@ test("kill -9 of the supervisor: processes run on, status says not running, a ne
   }
 });
 
+test("a daemon: is never the supervisor's child; its death is seen in /proc and counts as unknown", async () => {
+  const dir = stateDir();
+  let client: SupervisorClient | undefined;
+  try {
+    client = await startSupervisor(dir);
+    const { createContext } = await import("../../src/model/context.js");
+    const { resolveModel } = await import("../../src/resolve-model.js");
+    const { DAEMON, NODE } = await import("../helpers/processes.js");
+    const pidFile = `${dir}/run/d.pid`;
+    const events = eventsFile(dir);
+    const model = resolveModel(
+      { d: { daemon: DAEMON, pidFile, environment: { NAME: "d", EVENTS: events, NODE, DAEMON_PID_FILE: pidFile } } },
+      createContext({ stateDir: dir, modelDir: dir }),
+      { nameMustMatchKey: false },
+    );
+    const spec = { ...model.processes[0]!, restart: { policy: "on-failure" as const, delay: 0.05, maxDelay: 1, limit: { burst: 5, interval: 60 } } };
+    const first = (await deploy(dir, [spec], client)).get("d")!;
+    process.kill(first.pid, "SIGKILL");
+    const status = await waitSupervision(dir, "d", "restarted", (s) => s.restarts === 1);
+    assert.is(status.lastExit?.reason, "unknown");
+    const second = await waitFor(() => {
+      const record = recordOf(dir, "d");
+      return record !== undefined && record.pid !== first.pid && alive(record.pid) ? record : undefined;
+    }, 5000, "the new daemon recorded");
+    assert.is(second.mode, "daemon");
+  } finally {
+    await teardown(dir, client);
+  }
+});
+
 test("a second supervisor for the same state dir is refused", async () => {
   const dir = stateDir();
   let client: SupervisorClient | undefined;
