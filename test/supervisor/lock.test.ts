@@ -67,4 +67,24 @@ test("paused: a crash waits for resume; an operator's stop is never undone", asy
   }
 });
 
+test("a pause ends with the connection of the procman that paused (it died without resuming)", async () => {
+  const dir = stateDir();
+  let client: SupervisorClient | undefined;
+  try {
+    client = await startSupervisor(dir);
+    const events = eventsFile(dir);
+    const records = await deploy(dir, [processSpec(dir, "a", { EVENTS: events })], client);
+    await waitFor(() => starts(events).length === 1, 5000, "the start recorded");
+    const { connectSupervisor } = await import("../../src/supervisor/client.js");
+    const other = (await connectSupervisor(dir))!;
+    await other.pause();
+    process.kill(records.get("a")!.pid, "SIGKILL");
+    await waitFor(() => !alive(records.get("a")!.pid), 5000, "a dead");
+    other.close(); // as if that procman was killed mid-command
+    await waitSupervision(dir, "a", "restarted once the pausing connection is gone", (s) => s.restarts === 1);
+  } finally {
+    await teardown(dir, client);
+  }
+});
+
 test.run();
