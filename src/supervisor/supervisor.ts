@@ -245,6 +245,11 @@ export class Supervisor {
         if (entry.state === "stopped") delete entry.state;
         this.startLiveness(name);
       }
+      if (!alive && entry.state !== "backoff" && entry.lastExit !== null && Date.parse(entry.lastExit.at) >= Date.parse(record.startedAt)) {
+        // This death was dealt with already (by this supervisor or one before it): the exit it
+        // recorded stands (a clean exit stays clean, failed stays failed), not "unknown".
+        this.handled.add(record.pid);
+      }
       if (!alive && entry.state === "backoff" && !this.due.has(name)) {
         // Backoff survives a supervisor's restart: due as written, or now.
         const at = entry.nextRestartAt !== undefined ? Date.parse(entry.nextRestartAt) : now;

@@ -80,6 +80,36 @@ test("a daemon: is never the supervisor's child; its death is seen in /proc and 
   }
 });
 
+test("a new supervisor keeps what the old one decided: a clean exit and a failed process stay as they are", async () => {
+  const dir = stateDir();
+  let client: SupervisorClient | undefined;
+  try {
+    client = await startSupervisor(dir);
+    const events = eventsFile(dir);
+    await deploy(dir, [
+      processSpec(dir, "clean", { EVENTS: events, EXIT_CODE: "0", EXIT_AFTER_MS: "300" }),
+      processSpec(dir, "broken", { EVENTS: events, EXIT_CODE: "1", EXIT_AFTER_MS: "300" }, { restart: { policy: "no" } }),
+    ], client);
+    await waitSupervision(dir, "clean", "its clean exit", (s) => s.lastExit?.code === 0);
+    await waitSupervision(dir, "broken", "failed", (s) => s.state === "failed");
+    process.kill(client.pid, "SIGKILL");
+    await waitFor(() => !supervisorStatus(dir).running, 5000, "the supervisor dead");
+    client.close();
+    client = await startSupervisor(dir);
+    await client.resume();
+    await client.pause();
+    await client.resume();
+    assert.is(starts(events, "clean").length, 1, "a clean exit is not made unknown by a new supervisor");
+    assert.is(starts(events, "broken").length, 1);
+    assert.is(supervision(dir, "clean")?.lastExit?.reason, "exit");
+    assert.is(supervision(dir, "broken")?.state, "failed");
+    // resume() looks at every record before it answers: a death taken for a new one would show here.
+    assert.is(supervision(dir, "broken")?.lastExit?.code, 1);
+  } finally {
+    await teardown(dir, client);
+  }
+});
+
 test("a second supervisor for the same state dir is refused", async () => {
   const dir = stateDir();
   let client: SupervisorClient | undefined;
