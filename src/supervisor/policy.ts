@@ -93,3 +93,8 @@ export function describeExit(exit: ExitFacts): string {
 export function childExit(code: number | null, signal: string | null): ExitFacts {
   return signal !== null ? { code: null, signal, reason: "signal" } : { code, signal: null, reason: "exit" };
 }
+
+/** Whether a deployment needs a supervisor: a restart policy other than "no", or a liveness check. */
+export function needsSupervisor(processes: readonly { readonly restart: RestartSettings; readonly liveness?: unknown }[]): boolean {
+  return processes.some((spec) => spec.restart.policy !== "no" || spec.liveness !== undefined);
+}

@@ -3,7 +3,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import type { RestartSettings } from "../../src/model/types.js";
-import { FRESH, childExit, decide, isFailure, wantsRestart, type BackoffState, type ExitFacts } from "../../src/supervisor/policy.js";
+import { FRESH, childExit, decide, isFailure, needsSupervisor, wantsRestart, type BackoffState, type ExitFacts } from "../../src/supervisor/policy.js";
 
 const settings = (policy: RestartSettings["policy"], extra: Partial<RestartSettings> = {}): RestartSettings => ({
   policy, delay: 1, maxDelay: 30, limit: { burst: 5, interval: 60 }, ...extra,
@@ -78,6 +78,13 @@ test("a clean exit under on-failure: nothing; a failure under no: failed", () =>
   assert.equal(decide(settings("no"), FRESH, clean, 0, 100), { action: "none" });
   const no = decide(settings("no"), FRESH, liveness, 0, 100);
   assert.is(no.action, "failed");
+});
+
+test("a supervisor is needed for any policy but no, or any liveness check", () => {
+  assert.is(needsSupervisor([{ restart: settings("no") }]), false);
+  assert.is(needsSupervisor([{ restart: settings("no") }, { restart: settings("on-failure") }]), true);
+  assert.is(needsSupervisor([{ restart: settings("no"), liveness: { kind: "logWithin" } }]), true);
+  assert.is(needsSupervisor([]), false);
 });
 
 test.run();
