@@ -360,6 +360,11 @@ async function undo(
       failures.push(`stop ${name}: ${(error as Error).message}`);
     }
   }
+  try {
+    await backend.afterStops?.(applied.started); // what the undone starts left (setsid'd, double-forked)
+  } catch (error) {
+    failures.push(`stop what ${applied.started.join(", ")} left running: ${(error as Error).message}`);
+  }
   if (applied.installed) {
     try {
       await backend.install(await backend.prepare(previous, { installed: install.after, check: false }));

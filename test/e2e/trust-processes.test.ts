@@ -62,6 +62,24 @@ test("a double-forking foreground process that exits fails the switch; what it f
   });
 });
 
+test("a second switch whose new process forks into a session of its own and fails: the undo stops what it forked, the first generation runs on", async () => {
+  await scenario(async (dir, files) => {
+    const events = path.join(files, "events.jsonl");
+    const first = writeJson(path.join(files, "m1.json"), { keep: service("keep", events) });
+    assert.is((await switchTo(dir, first)).code, 0);
+    const childFile = path.join(files, "child");
+    const second = writeJson(path.join(files, "m2.json"), {
+      keep: service("keep", events),
+      forker: { foregroundProcess: "/bin/sh", args: ["-c", `setsid sleep 100000 & echo $! > ${childFile}; exec sleep 100000`], readiness: { command: "false", timeout: 1 } },
+    });
+    const result = await switchTo(dir, second);
+    assert.is(result.code, 1, show(result));
+    const child = Number(readFileSync(childFile, "utf8"));
+    assert.not.ok(alive(child), "the undo left the setsid'd child running");
+    assert.equal(tagged(dir).map((entry) => entry.name), ["keep"]);
+  });
+});
+
 test("a daemon whose PID file says 1: the switch fails naming the PID file and the PID, and nothing is left", async () => {
   await scenario(async (dir, files) => {
     const pidFile = path.join(files, "liar.pid");
