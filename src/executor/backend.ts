@@ -39,6 +39,8 @@ export interface Backend {
   install(change: InstallChange): Promise<void>;
   /** Starts these (all startable now); resolves once every one is ready. */
   start(requests: readonly StartRequest[], context: StepContext): Promise<void>;
+  /** True: a process whose files did not change can be restarted in place (no stop first). */
+  readonly restartsInPlace?: boolean;
   /** True: start() takes several at once (one systemctl call a layer); false: one a call. */
   readonly startsInBatches: boolean;
   /** Stops one (reports "stopping" and "stopped"); resolves once it is gone. */

@@ -130,7 +130,6 @@ export async function runTransaction(options: TransactionOptions): Promise<Switc
       state.setCurrent({ generation: generation!, active: true });
     } else if (target.model === undefined) {
       if (pointer !== undefined) state.setCurrent({ generation: pointer.generation, active: false });
-      await backend.shutdown?.();
     }
     state.clearJournal();
     const interrupted = interrupts.received();
@@ -254,15 +253,23 @@ async function apply(
       onEvent({ type: "forgotten", name: step.name, reason: step.reason });
     }
     check();
-    await stopInOrder(backend, plan, context, applied);
+    // Restarted only because what it activatesAfter changed, with its own files unchanged: a
+    // manager that can restarts it in place once its dependencies are ready (launchd kickstart -k).
+    const wanted = new Set(desired.processes.map((spec) => spec.name));
+    const inPlace = new Set(
+      backend.restartsInPlace === true ? plan.stop.filter((step) => wanted.has(step.name) && !install.changed.has(step.name)).map((step) => step.name) : [],
+    );
+    await stopInOrder(backend, { ...plan, stop: plan.stop.filter((step) => !inPlace.has(step.name)) }, context, applied);
     await backend.afterStops?.(applied.stopped);
+    // Stopping everything: the manager goes before its files (supervisorctl needs its config).
+    if (desired.processes.length === 0) await backend.shutdown?.();
     check();
     if (install !== NO_CHANGE && install.files.length + (install.before?.files.length ?? 0) > 0) {
       applied.installed = true;
       await backend.install(install);
     }
     check();
-    await startInOrder(backend, desired, plan, install, context, applied);
+    await startInOrder(backend, desired, plan, context, applied, inPlace);
     check();
   } finally {
     interrupts.signal.removeEventListener("abort", onInterrupt);
@@ -291,9 +298,9 @@ async function startInOrder(
   backend: Backend,
   model: ResolvedModel,
   plan: Plan,
-  install: InstallChange,
   context: StepContext,
   applied: Applied,
+  inPlace: ReadonlySet<string> = new Set(),
 ): Promise<void> {
   const specs = new Map(model.processes.map((spec) => [spec.name, spec]));
   const reasons = new Map(plan.start.map((step) => [step.name, step.reason]));
@@ -302,7 +309,7 @@ async function startInOrder(
   const request = (name: string) => {
     const spec = specs.get(name)!;
     context.onEvent({ type: "starting", name, reason: reasons.get(name) ?? { kind: "undo" } });
-    return { spec, restartInPlace: !stoppedNow.has(name) && !install.changed.has(name) && plan.stop.some((step) => step.name === name) };
+    return { spec, restartInPlace: inPlace.has(name) && !stoppedNow.has(name) };
   };
   const waitsFor = (name: string) => (starting.has(name) ? specs.get(name)!.activatesAfter.filter((dependency) => starting.has(dependency)) : []);
   if (backend.startsInBatches) {
@@ -365,6 +372,14 @@ async function undo(
   } catch (error) {
     failures.push(`stop what ${applied.started.join(", ")} left running: ${(error as Error).message}`);
   }
+  if (previous === undefined && (applied.started.length > 0 || applied.installed)) {
+    // A failed first deploy leaves nothing behind: the manager itself goes too, before its files.
+    try {
+      await backend.shutdown?.();
+    } catch (error) {
+      failures.push(`shut the manager down: ${(error as Error).message}`);
+    }
+  }
   if (applied.installed) {
     try {
       await backend.install(await backend.prepare(previous, { installed: install.after, check: false }));
@@ -378,16 +393,9 @@ async function undo(
     const names = new Set(back.map((spec) => spec.name));
     const plan: Plan = { stop: [], start: back.map((spec) => ({ name: spec.name, reason: { kind: "undo" } as const })), keep: [], forget: [], stopEdges: [] };
     try {
-      await startInOrder(backend, { ...previous, processes: previous.processes.filter((spec) => names.has(spec.name)) }, plan, { ...NO_CHANGE, changed: new Set(names) }, context, new Applied());
+      await startInOrder(backend, { ...previous, processes: previous.processes.filter((spec) => names.has(spec.name)) }, plan, context, new Applied());
     } catch (error) {
       failures.push(`restart ${[...names].join(", ")}: ${(error as Error).message}`);
-    }
-  } else if (applied.started.length > 0 || applied.installed) {
-    // A failed first deploy leaves nothing behind: the manager itself goes too.
-    try {
-      await backend.shutdown?.();
-    } catch (error) {
-      failures.push(`shut the manager down: ${(error as Error).message}`);
     }
   }
   for (const failure of failures) onEvent({ type: "undoing", message: `could not restore: ${failure}` });

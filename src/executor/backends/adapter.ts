@@ -24,8 +24,6 @@ export interface ManagerAdapter {
   /** Where the generated files are installed. */
   readonly dir: string;
   readonly generatorOptions: GeneratorOptions;
-  /** The generated files that belong to one process (what decides whether it changed). */
-  filesOf(files: readonly GeneratedFile[], name: string): GeneratedFile[];
   /** Links into the manager's search path for the installed files (systemd as root). */
   links(files: readonly GeneratedFile[]): PlannedLink[];
   /**
@@ -33,8 +31,13 @@ export interface ManagerAdapter {
    * alias): anything there that is not procman's is a collision.
    */
   namesakes(files: readonly GeneratedFile[]): string[];
+  /**
+   * Shared files (relative paths) whose change restarts every process under the manager (supervisord's group: its
+   * `update` restarts the whole group when the member list changes).
+   */
+  restartsAll?(files: readonly GeneratedFile[]): string[];
   /** After files changed, before anything starts (daemon-reload, reread…). */
-  reload(removedNames: readonly string[]): Promise<void>;
+  reload(removedNames: readonly string[], empty: boolean): Promise<void>;
   /** Starts these together (one layer); resolves when all are ready. */
   start(requests: readonly ToolStart[]): Promise<void>;
   stop(name: string): Promise<void>;

@@ -53,11 +53,14 @@ export function launchdAdapter(context: ProcessContext, dir: string | undefined,
     manager: "launchd",
     dir: root,
     generatorOptions: { prefix },
-    filesOf: (files, name) => files.filter((file) => file.path === `${launchdLabel(name)}.plist`),
     links: () => [],
     // Installed straight into a LaunchDaemons folder, a plist must not replace another's.
     namesakes: () => [],
-    reload: async () => undefined,
+    // launchd creates no log or state directory: the generated setup script does.
+    reload: async (_removed, empty) => {
+      if (empty) return;
+      await mustRun("/bin/sh", [path.join(root, `${prefix}-setup.sh`)]);
+    },
     start: async (requests) => {
       for (const { spec, restartInPlace } of requests) {
         if (restartInPlace) {

@@ -7,9 +7,9 @@ import { lstatSync, mkdirSync, rmSync, symlinkSync } from "node:fs";
 import { createHash } from "node:crypto";
 import path from "node:path";
 import { GENERATORS } from "../../../generators/index.js";
-import { GeneratorError, type GeneratedFile } from "../../../generators/types.js";
+import { GeneratorError, type GeneratorOutput } from "../../../generators/types.js";
 import { ProcmanError } from "../../errors.js";
-import type { ResolvedModel, ResolvedProcess } from "../../model/types.js";
+import type { ResolvedModel } from "../../model/types.js";
 import type { ObservedProcess } from "../../plan/plan.js";
 import { writeFileAtomic } from "../atomic.js";
 import type { Backend } from "../backend.js";
@@ -40,6 +40,9 @@ export class CollisionError extends ProcmanError {
   }
 }
 
+/** Owner of a shared file whose change restarts every process (see ManagerAdapter.restartsAll). */
+const ALL = "*";
+
 export function managedBackend(state: StateDir, adapter: ManagerAdapter, prefix: string, onWarning: (message: string) => void): Backend {
   const { manager } = adapter;
   const installedNow = (): InstallRecord | undefined => {
@@ -49,29 +52,32 @@ export function managedBackend(state: StateDir, adapter: ManagerAdapter, prefix:
   /** Per process: hash of its files, as generated for the last model prepared. */
   let planned = new Map<string, string>();
 
-  const generate = (model: ResolvedModel): readonly GeneratedFile[] => {
+  const generate = (model: ResolvedModel): GeneratorOutput => {
     try {
-      const output = GENERATORS[manager](model, adapter.generatorOptions);
+      const output = GENERATORS[manager](model, { ...adapter.generatorOptions, installDir: adapter.dir });
       output.warnings.forEach(onWarning);
-      return output.files;
+      return output;
     } catch (error) {
       if (error instanceof GeneratorError) throw new ProcmanError(error.code, error.message, 2);
       throw error;
     }
   };
 
-  const ownerOf = (files: readonly GeneratedFile[], specs: readonly ResolvedProcess[]) => {
+  const ownerOf = (output: GeneratorOutput) => {
     const owner = new Map<string, string>();
-    for (const spec of specs) for (const file of adapter.filesOf(files, spec.name)) owner.set(file.path, spec.name);
+    for (const [name, paths] of Object.entries(output.processFiles)) for (const file of paths) owner.set(file, name);
     return owner;
   };
 
   const processHashes = (record: InstallRecord | undefined): Map<string, string> => {
     const byOwner = new Map<string, string[]>();
+    const everyone: string[] = [];
     for (const file of record?.files ?? []) {
-      if (file.owner === undefined) continue;
-      byOwner.set(file.owner, [...(byOwner.get(file.owner) ?? []), `${file.path}\0${file.hash}\0${file.mode ?? ""}`]);
+      const part = `${file.path}\0${file.hash}\0${file.mode ?? ""}`;
+      if (file.owner === ALL) everyone.push(part);
+      else if (file.owner !== undefined) byOwner.set(file.owner, [...(byOwner.get(file.owner) ?? []), part]);
     }
+    for (const parts of byOwner.values()) parts.push(...everyone);
     const hashes = new Map<string, string>();
     for (const [owner, parts] of byOwner) hashes.set(owner, createHash("sha256").update(parts.sort().join("\n")).digest("hex").slice(0, 32));
     return hashes;
@@ -90,6 +96,7 @@ export function managedBackend(state: StateDir, adapter: ManagerAdapter, prefix:
   return {
     manager,
     startsInBatches: true,
+    restartsInPlace: true,
     hashOf: (spec) => planned.get(spec.name) ?? "",
 
     recover: async (onEvent) => {
@@ -119,8 +126,10 @@ export function managedBackend(state: StateDir, adapter: ManagerAdapter, prefix:
         planned = new Map();
         return { before, after: undefined, files: [], changed: new Set(processHashes(before).keys()) };
       }
-      const generated = generate(model);
-      const owners = ownerOf(generated, model.processes);
+      const output = generate(model);
+      const generated = output.files;
+      const owners = ownerOf(output);
+      for (const file of adapter.restartsAll?.(generated) ?? []) owners.set(file, ALL);
       const files: PlannedFile[] = generated.map((file) => {
         const target = path.join(adapter.dir, file.path);
         const owner = owners.get(file.path);
@@ -201,7 +210,7 @@ async function install(state: StateDir, adapter: ManagerAdapter, change: Install
     } else writeFileAtomic(file.path, file.contents ?? "", file.mode ?? 0o644);
   }
   writeInstallRecord(state.lib, change.after);
-  await adapter.reload([...removedNames]);
+  await adapter.reload([...removedNames], change.after === undefined || change.after.files.length === 0);
 }
 
 function exists(file: string): boolean {

@@ -45,11 +45,14 @@ export function supervisordAdapter(context: ProcessContext, dir: string | undefi
   return {
     manager: "supervisord",
     dir: root,
-    generatorOptions: { prefix },
-    filesOf: (files, name) => files.filter((file) => file.path === `conf.d/${name}.conf` || file.path === `conf.d/${prefix}-${name}.conf`),
+    generatorOptions: { prefix, autostart: false },
     links: () => [],
     namesakes: () => [],
-    reload: async () => {
+    restartsAll: (files) => files.filter((file) => file.path === `conf.d/${prefix}.conf`).map((file) => file.path),
+    reload: async (_removed, empty) => {
+      if (empty) return; // everything is uninstalled, supervisord was shut down before
+      // supervisord refuses to start (or to read a program) while a log directory is missing.
+      await mustRun("/bin/sh", [path.join(root, `${prefix}-setup.sh`)]);
       await ensureDaemon();
       // reread + update: removed programs go, changed ones are replaced (stopped if they ran: the
       // transaction stopped those already), new ones are added without autostart.

@@ -28,7 +28,6 @@ export function systemdAdapter(context: ProcessContext, dir: string | undefined,
     manager: "systemd",
     dir: root,
     generatorOptions: { userUnits: user, prefix },
-    filesOf: (files, name) => files.filter((file) => file.path === unit(name) || file.path.startsWith(`${unit(name)}.`) || file.path.startsWith(`${prefix}-${name}.`)),
     links: (files) =>
       linked
         ? units(files).map((file) => ({ path: path.join(searchPath(user)[0]!, file.path), target: path.join(root, file.path) }))

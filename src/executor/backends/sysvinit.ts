@@ -13,7 +13,6 @@ export function sysvinitAdapter(context: ProcessContext, dir: string | undefined
     manager: "sysvinit",
     dir: root,
     generatorOptions: { prefix },
-    filesOf: (files, processName) => files.filter((file) => file.path === `init.d/${name(processName)}`),
     links: () => [],
     // Installed straight into /etc/init.d, a script must not replace the distribution's.
     namesakes: (files) => (root === "/etc" ? [] : files.filter((file) => file.path.startsWith("init.d/")).map((file) => path.join("/etc", file.path))),
