@@ -3,6 +3,7 @@ import type { ProcessManagerName, ResolvedProcess } from "../model/types.js";
 import { specHash } from "../plan/spec-hash.js";
 import { checkIdentity } from "./proc.js";
 import { probeReadiness } from "./readiness.js";
+import { tagFor } from "./tag-sweep.js";
 import { StateDir } from "./state-dir.js";
 
 export type ProcessState =
@@ -90,7 +91,8 @@ export async function readStatus(stateDir: string): Promise<DeploymentStatus> {
       const identity = checkIdentity(record);
       let status: ProcessState = identity === "reused" ? "pid-reused" : identity;
       if (status === "running" && record.specHash !== specHash(process)) status = "changed";
-      else if (status === "running" && !(await probeReadiness(process))) status = "not-ready";
+      // Its own listener, not someone else's on the port (trust-proc): the record knows its group, session and tag.
+      else if (status === "running" && !(await probeReadiness(process, { pid: record.pid, tag: tagFor(record.name, record.specHash, stateDir), ...(record.pgid !== undefined ? { pgid: record.pgid } : {}), ...(record.sid !== undefined ? { session: record.sid } : {}) }))) status = "not-ready";
       return { ...base, state: status, pid: record.pid, startedAt: record.startedAt };
     }),
   );
@@ -100,7 +102,7 @@ export async function readStatus(stateDir: string): Promise<DeploymentStatus> {
     const identity = checkIdentity(record);
     statuses.push({
       name: record.name,
-      state: identity === "running" ? "undeclared" : identity === "reused" ? "pid-reused" : "dead",
+      state: identity === "running" || identity === "paused" ? "undeclared" : identity === "reused" ? "pid-reused" : "dead",
       pid: record.pid,
       startedAt: record.startedAt,
       mode: record.mode,

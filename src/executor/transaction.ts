@@ -367,6 +367,11 @@ async function undo(
       failures.push(`stop ${name}: ${(error as Error).message}`);
     }
   }
+  try {
+    await backend.afterStops?.(applied.started); // what the undone starts left (setsid'd, double-forked)
+  } catch (error) {
+    failures.push(`stop what ${applied.started.join(", ")} left running: ${(error as Error).message}`);
+  }
   if (previous === undefined && (applied.started.length > 0 || applied.installed)) {
     // A failed first deploy leaves nothing behind: the manager itself goes too, before its files.
     try {

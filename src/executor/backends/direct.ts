@@ -10,7 +10,7 @@ import { NO_CHANGE } from "../install-record.js";
 import { StartError, TAG_VARIABLE, launch, logTail, tagFor, type Launched } from "../launch.js";
 import { claimedIds } from "../pid-trust.js";
 import { sweepTagged } from "../tag-sweep.js";
-import { checkIdentity, listPids, readEnvironmentVariable, readProcStat } from "../proc.js";
+import { checkIdentity, listPids, readEnvironmentVariable, readProcStat, stillRuns } from "../proc.js";
 import { AbandonedError, NotReadyError, probeReadiness, waitUntilReady } from "../readiness.js";
 import type { StateDir, ProcessRecord } from "../state-dir.js";
 import { SwitchFailedError } from "../switch-result.js";
@@ -25,6 +25,7 @@ export function directBackend(state: StateDir): Backend {
   };
   const tagOf = (record: ProcessRecord) => tagFor(record.name, record.specHash, state.stateDir);
   const stoppedRecords = new Map<string, ProcessRecord>();
+  const forgotten = new Map<string, ProcessRecord>();
 
   return {
     manager: "direct",
@@ -53,6 +54,7 @@ export function directBackend(state: StateDir): Backend {
       // Its PID is never signalled (terminate verifies it first), but what it left in its group goes.
       await terminate({ ...record, tag: tagOf(record) });
       state.removeRecord(name);
+      forgotten.set(tagOf(record), record); // a dead process's setsid'd children go with the next sweep
     },
 
     stop: async (name, context, reason) => {
@@ -73,11 +75,13 @@ export function directBackend(state: StateDir): Backend {
 
     // One sweep per command for what the stopped processes left (setsid'd children, daemon workers).
     afterStops: async (names) => {
-      if (names.length === 0) return;
-      await sweepTagged(new Map(names.flatMap((name) => {
+      const targets = new Map(forgotten);
+      forgotten.clear();
+      for (const name of names) {
         const record = stoppedRecords.get(name);
-        return record === undefined ? [] : [[tagOf(record), record] as const];
-      })));
+        if (record !== undefined) targets.set(tagOf(record), record);
+      }
+      if (targets.size > 0) await sweepTagged(targets);
     },
 
     /** After stopping everything: whatever still carries a tag of this state dir goes too. */
@@ -187,7 +191,7 @@ async function recoverInterrupted(state: StateDir, onEvent: EventSink): Promise<
   const known = new Set([...records.values()].map((record) => record.pid));
   // A name whose record runs was never a lost spawn (a name's record goes before it starts again):
   // a tagged session leader under that name is its own child that called setsid, and stays.
-  const running = new Set([...records.values()].filter((record) => checkIdentity(record) === "running").map((record) => record.name));
+  const running = new Set([...records.values()].filter((record) => stillRuns(checkIdentity(record))).map((record) => record.name));
   const suffix = `:${state.stateDir}`;
   for (const pid of listPids()) {
     if (known.has(pid) || pid === process.pid) continue;
@@ -215,10 +219,11 @@ async function stopUnconfirmed(state: StateDir, records: ReadonlyMap<string, Pro
     // No readable generation: nothing to check readiness against.
   }
   for (const record of records.values()) {
-    if (record.startedAt < since || checkIdentity(record) !== "running") continue;
+    if (record.startedAt < since || !stillRuns(checkIdentity(record))) continue;
     const spec = specs.get(record.name);
     if (spec === undefined || specHash(spec) !== record.specHash) continue;
-    if (await probeReadiness(spec)) continue;
+    const tag = tagFor(record.name, record.specHash, state.stateDir);
+    if (await probeReadiness(spec, { pid: record.pid, tag, ...(record.pgid !== undefined ? { pgid: record.pgid } : {}), ...(record.sid !== undefined ? { session: record.sid } : {}) })) continue;
     onEvent({ type: "recovering", message: `stopping ${record.name} (PID ${record.pid}): its start was cut short before it was ready` });
     await terminate({ ...record, tag: tagFor(record.name, record.specHash, state.stateDir) });
     state.removeRecord(record.name);
