@@ -26,6 +26,10 @@ export interface SwitchOptions extends Common {
   readonly modelFile?: string;
   readonly processManager?: ProcessManagerName;
   readonly prefix?: string;
+  /** false: `--no-supervise`, no supervisor for this deployment. */
+  readonly supervise?: boolean;
+  /** `procman up`: the calling process supervises once the switch is done. */
+  readonly foreground?: boolean;
 }
 
 function backendFactory(options: Common) {
@@ -48,6 +52,8 @@ export function switchDeployment(options: SwitchOptions): Promise<SwitchResult> 
       manager,
       ...(options.modelFile !== undefined ? { modelFile: options.modelFile } : {}),
       prefix: options.prefix ?? DEFAULT_PREFIX,
+      ...(options.supervise === false ? { supervise: false } : {}),
+      ...(options.foreground === true ? { foreground: true } : {}),
     }),
   });
 }
@@ -90,6 +96,7 @@ export function rollbackDeployment(options: RollbackOptions): Promise<SwitchResu
         ...(target.modelFile !== undefined ? { modelFile: target.modelFile } : {}),
         rollbackOf: target.generation,
         prefix: target.prefix ?? DEFAULT_PREFIX,
+        ...(target.supervise === false ? { supervise: false } : {}),
       };
     },
   });
@@ -130,7 +137,13 @@ export function changeProcesses(options: OnlyOptions): Promise<SwitchResult> {
       const known = new Set(current.model.processes.map((spec) => spec.name));
       const unknown = options.change.names.filter((name) => !known.has(name));
       if (unknown.length > 0) throw new ProcmanError("EUNKNOWN", `not in generation ${current.generation}: ${unknown.join(", ")}`, 2);
-      return { model: current.model, manager: current.processManager, prefix: current.prefix ?? DEFAULT_PREFIX, only: options.change };
+      return {
+        model: current.model,
+        manager: current.processManager,
+        prefix: current.prefix ?? DEFAULT_PREFIX,
+        ...(current.supervise === false ? { supervise: false } : {}),
+        only: options.change,
+      };
     },
   });
 }

@@ -29,12 +29,17 @@ export async function launchRecorded(
     ...(previous?.logDev !== undefined && previous.logIno !== undefined ? { knownLog: { dev: previous.logDev, ino: previous.logIno } } : {}),
     ...(exclude.length > 0 ? { exclude } : {}),
   });
-  const record: ProcessRecord = {
+  return { launched, record: recordOf(spec, launched) };
+}
+
+/** The record of a start, from what launch() returned (here or in the supervisor). */
+export function recordOf(spec: ResolvedProcess, launched: Omit<Launched, "exit" | "notify">): ProcessRecord {
+  return {
     name: spec.name,
     pid: launched.pid,
     startTime: launched.startTime,
     mode: spec.mode,
-    specHash: hash,
+    specHash: specHash(spec),
     pidFile: spec.pidFile,
     stopSignal: spec.stop.signal,
     stopTimeout: spec.stop.timeout,
@@ -46,5 +51,4 @@ export async function launchRecorded(
     logIno: launched.log.ino,
     logOffset: launched.logOffset,
   };
-  return { launched, record };
 }

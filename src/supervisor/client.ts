@@ -79,7 +79,8 @@ export async function startSupervisor(stateDir: string): Promise<SupervisorClien
       detached: true, // its own session: a Ctrl-C of the terminal that ran procman does not reach it
       stdio: ["ignore", log, log],
       cwd: "/",
-      env: { ...process.env },
+      // Never tagged: a tag sweep of this state dir (procman stop) must not take the supervisor for a service.
+      env: Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== "PROCMAN_TAG")),
     });
   } finally {
     closeSync(log);

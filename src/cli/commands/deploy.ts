@@ -4,7 +4,7 @@ import { Option, type Command } from "commander";
 import { ProcmanError } from "../../errors.js";
 import { changeProcesses, DEFAULT_PREFIX, rollbackDeployment, stopDeployment, switchDeployment } from "../../executor/deployment.js";
 import { resolveModelFile } from "../../resolve-model.js";
-import { forceDisableUserChangeOption, jsonOption, processManagerOption, resolveOptions, resolveStateDir, stateDirOption, type CommonOptions } from "../options.js";
+import { forceDisableUserChangeOption, loadTimeoutOption, jsonOption, processManagerOption, resolveOptions, resolveStateDir, stateDirOption, type CommonOptions } from "../options.js";
 import type { Output } from "../output.js";
 import { eventRenderer } from "../render.js";
 
@@ -37,7 +37,9 @@ export function registerDeploy(program: Command, io: Output): void {
     .addOption(lockTimeoutOption())
     .option("--install-dir <dir>", "other managers: install the generated files here (e.g. ~/.config/systemd/user) instead of under the state dir")
     .option("--prefix <prefix>", "other managers: namespace of the generated names (P-<name>.service, org.P.<name>, group P)", DEFAULT_PREFIX)
-    .action(async (file: string, options: DeployOptions & { installDir?: string; prefix: string }) => {
+    .option("--no-supervise", "direct: no supervisor (nothing is restarted or checked until the next switch without this flag)")
+    .addOption(loadTimeoutOption())
+    .action(async (file: string, options: DeployOptions & { installDir?: string; prefix: string; supervise: boolean }) => {
       const wait = lockWait(options);
       checkPrefix(options.prefix);
       const model = await resolveModelFile(file, resolveOptions(options));
@@ -50,6 +52,7 @@ export function registerDeploy(program: Command, io: Output): void {
         onEvent,
         processManager: options.processManager ?? "direct",
         prefix: options.prefix,
+        ...(options.supervise === false ? { supervise: false } : {}),
         ...(options.installDir !== undefined ? { installDir: path.resolve(options.installDir) } : {}),
         onWarning: (message) => io.err(`procman: warning: ${message}\n`),
       });

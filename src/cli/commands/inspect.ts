@@ -92,6 +92,7 @@ function renderStatus(status: DeploymentStatus): string {
   if (status.supervisor !== undefined && (status.supervisor.running || status.supervisorExpected)) {
     lines.push(status.supervisor.running ? `supervisor: running, PID ${status.supervisor.pid}` : "supervisor: NOT running (the next switch starts it again)");
   }
+  for (const damaged of status.damaged) lines.push(`damaged: ${damaged}`);
   const rows = status.processes.map((entry) => [
     entry.name,
     entry.state,
@@ -115,7 +116,7 @@ function describeExit(exit: NonNullable<DeploymentStatus["processes"][number]["l
 
 /** Why status exits 1; empty when everything declared runs as it should. */
 function statusProblems(status: DeploymentStatus): string[] {
-  const problems: string[] = [];
+  const problems: string[] = status.damaged.length > 0 ? [`${status.damaged.length} damaged state file(s): ${status.damaged.join("; ")}`] : [];
   if (status.generation === null || !status.active) {
     const running = status.processes.filter((entry) => entry.state === "running" || entry.state === "undeclared" || entry.state === "paused");
     if (running.length > 0) problems.push(`not deployed, yet running: ${running.map((entry) => entry.name).join(", ")}`);
