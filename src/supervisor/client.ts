@@ -178,7 +178,7 @@ class SocketClient implements SupervisorClient {
     this.waiting.delete(answer.id);
     if (answer.ok) waiter.resolve(answer.result);
     else if (answer.error.code === "ESTART" && answer.error.process !== undefined) {
-      waiter.reject(new StartError(answer.error.process, answer.error.message.replace(/^/, "")));
+      waiter.reject(new StartError(answer.error.process, answer.error.message));
     } else waiter.reject(new SupervisorError(`supervisor: ${answer.error.message}`, answer.error.code));
   }
 
