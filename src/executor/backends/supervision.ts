@@ -9,6 +9,7 @@ import type { SupervisorClient } from "../../supervisor/client.js";
 
 export class SupervisorLink {
   private client: SupervisorClient | undefined;
+  private starting: Promise<SupervisorClient> | undefined;
   private startedNow = false;
 
   constructor(private readonly stateDir: string) {}
@@ -22,12 +23,16 @@ export class SupervisorLink {
 
   /** A supervisor to spawn through (started, paused, when none runs). */
   async ensure(): Promise<SupervisorClient> {
-    if (this.client === undefined) {
+    if (this.client !== undefined) return this.client;
+    // Independent processes start in parallel: one supervisor for all of them.
+    this.starting ??= (async () => {
       const { startSupervisor } = await import("../../supervisor/client.js");
-      this.client = await startSupervisor(this.stateDir);
+      const client = await startSupervisor(this.stateDir);
+      this.client = client;
       this.startedNow = true;
-    }
-    return this.client;
+      return client;
+    })();
+    return this.starting;
   }
 
   get running(): boolean {
