@@ -147,3 +147,27 @@ export function changeProcesses(options: OnlyOptions): Promise<SwitchResult> {
     },
   });
 }
+
+/**
+ * `procman start` with no names: the current generation again, as it was deployed — after `stop`,
+ * or after a reboot (what `procman startup` installs runs this). Records no new generation.
+ */
+export function reactivateDeployment(options: Common & { readonly stateDir: string }): Promise<SwitchResult> {
+  return runTransaction({
+    stateDir: options.stateDir,
+    command: "switch",
+    lockWait: options.lockWait,
+    onEvent: options.onEvent,
+    backend: backendFactory(options),
+    target: (current, _active, state) => {
+      if (current === undefined) throw new ProcmanError("ENOGEN", `nothing to start in ${state.stateDir}: nothing was ever deployed`, 2);
+      return {
+        model: current.model,
+        manager: current.processManager,
+        ...(current.modelFile !== undefined ? { modelFile: current.modelFile } : {}),
+        prefix: current.prefix ?? DEFAULT_PREFIX,
+        ...(current.supervise === false ? { supervise: false } : {}),
+      };
+    },
+  });
+}

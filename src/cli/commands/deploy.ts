@@ -2,7 +2,7 @@
 import path from "node:path";
 import { Option, type Command } from "commander";
 import { ProcmanError } from "../../errors.js";
-import { changeProcesses, DEFAULT_PREFIX, rollbackDeployment, stopDeployment, switchDeployment } from "../../executor/deployment.js";
+import { changeProcesses, DEFAULT_PREFIX, reactivateDeployment, rollbackDeployment, stopDeployment, switchDeployment } from "../../executor/deployment.js";
 import { resolveModelFile } from "../../resolve-model.js";
 import { forceDisableUserChangeOption, loadTimeoutOption, jsonOption, processManagerOption, resolveOptions, resolveStateDir, stateDirOption, type CommonOptions } from "../options.js";
 import type { Output } from "../output.js";
@@ -72,19 +72,21 @@ export function registerDeploy(program: Command, io: Output): void {
     });
 
   for (const [kind, description] of [
-    ["start", "start processes of what is deployed, after those of their dependencies that are not running"],
+    ["start", "start processes of what is deployed, after those of their dependencies that are not running; with no names, the whole current generation again (after stop, or at boot)"],
     ["restart", "restart processes of what is deployed, with their transitive dependents (like a change)"],
   ] as const) {
     program
       .command(kind)
       .description(description)
-      .argument("<names...>", "processes of what is deployed")
+      .argument(kind === "start" ? "[names...]" : "<names...>", "processes of what is deployed")
       .addOption(stateDirOption())
       .addOption(jsonOption())
       .addOption(lockTimeoutOption())
       .action(async (names: string[], options: DeployOptions) => {
         const onEvent = eventRenderer(io, { json: options.json === true });
-        await changeProcesses({ stateDir: resolveStateDir(options.stateDir), lockWait: lockWait(options), onEvent, change: { kind, names } });
+        const stateDir = resolveStateDir(options.stateDir);
+        if (names.length === 0) await reactivateDeployment({ stateDir, lockWait: lockWait(options), onEvent });
+        else await changeProcesses({ stateDir, lockWait: lockWait(options), onEvent, change: { kind, names } });
       });
   }
 
