@@ -8,7 +8,7 @@ import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ProcmanError } from "../errors.js";
-import { StartError, logTail, type Launched } from "../executor/launch.js";
+import { StartError, logTail, type ExitStatus, type Launched } from "../executor/launch.js";
 import { checkIdentity, stillRuns } from "../executor/proc.js";
 import type { ResolvedProcess } from "../model/types.js";
 import { SOCKET_NAME, SUN_PATH_MAX, supervisorPaths } from "./paths.js";
@@ -178,7 +178,7 @@ class SocketClient implements SupervisorClient {
     this.waiting.delete(answer.id);
     if (answer.ok) waiter.resolve(answer.result);
     else if (answer.error.code === "ESTART" && answer.error.process !== undefined) {
-      waiter.reject(new StartError(answer.error.process, answer.error.message));
+      waiter.reject(new StartError(answer.error.process, answer.error.message, answer.error.logOffset));
     } else waiter.reject(new SupervisorError(`supervisor: ${answer.error.message}`, answer.error.code));
   }
 
@@ -191,7 +191,14 @@ class SocketClient implements SupervisorClient {
   }
 
   async spawn(spec: ResolvedProcess, specHash: string): Promise<LaunchResult> {
-    return (await this.request({ op: "spawn", spec, specHash })) as LaunchResult;
+    const launched = (await this.request({ op: "spawn", spec, specHash })) as Omit<LaunchResult, "exit">;
+    // The supervisor is the parent: it tells the exit status when the child exits (a daemon, no
+    // child of anyone, never). A closed connection leaves it unknown.
+    const exit =
+      spec.mode === "foreground"
+        ? (this.request({ op: "exit", pid: launched.pid }) as Promise<ExitStatus>).catch(() => new Promise<never>(() => undefined))
+        : new Promise<never>(() => undefined);
+    return { ...launched, exit };
   }
 
   async expectStop(names: readonly string[], operator = false): Promise<void> {

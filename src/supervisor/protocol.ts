@@ -6,12 +6,14 @@ export type Request =
   | { readonly id: number; readonly op: "pause" }
   | { readonly id: number; readonly op: "resume" }
   | { readonly id: number; readonly op: "spawn"; readonly spec: ResolvedProcess; readonly specHash: string }
+  /** Answered when that child of the supervisor exits (never for a daemon, which is no child). */
+  | { readonly id: number; readonly op: "exit"; readonly pid: number }
   | { readonly id: number; readonly op: "expectStop"; readonly names: readonly string[]; readonly operator?: boolean }
   | { readonly id: number; readonly op: "shutdown" };
 
 export type Answer =
   | { readonly id: number; readonly ok: true; readonly result?: unknown }
-  | { readonly id: number; readonly ok: false; readonly error: { readonly code: string; readonly message: string; readonly process?: string } };
+  | { readonly id: number; readonly ok: false; readonly error: { readonly code: string; readonly message: string; readonly process?: string; readonly logOffset?: number } };
 
 /** Longest line accepted (a spawn carries a whole resolved process). */
 export const MAX_LINE = 4 * 1024 * 1024;

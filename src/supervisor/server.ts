@@ -51,6 +51,8 @@ export function serve(supervisor: Supervisor, options: ServeOptions): Promise<ne
           return undefined;
         case "spawn":
           return supervisor.spawn(request.spec, request.specHash);
+        case "exit":
+          return supervisor.exitOf(request.pid);
         case "expectStop":
           supervisor.expectStop(request.names, request.operator === true);
           return undefined;
@@ -85,7 +87,7 @@ export function serve(supervisor: Supervisor, options: ServeOptions): Promise<ne
                 error: {
                   code: (error as { code?: string }).code ?? (error instanceof StartError ? "ESTART" : "EFAILED"),
                   message: error instanceof Error ? error.message : String(error),
-                  ...(error instanceof StartError ? { process: error.process } : {}),
+                  ...(error instanceof StartError ? { process: error.process, ...(error.logOffset !== undefined ? { logOffset: error.logOffset } : {}) } : {}),
                 },
               }),
           );

@@ -78,6 +78,7 @@ export class Supervisor {
 
   /** Exits of its children, by PID (only a parent learns them). */
   private readonly exits = new Map<number, ChildExit>();
+  private readonly exitWaiters = new Map<number, ((exit: { code: number | null; signal: string | null }) => void)[]>();
   /** PIDs that are its children: their exits arrive as events, /proc is not polled for them. */
   private readonly children = new Set<number>();
   /** Dead records already dealt with (by PID). */
@@ -323,8 +324,17 @@ export class Supervisor {
     }
   }
 
+  /** The exit status of a child, once it exits: what the spawning caller's readiness wait reports. */
+  exitOf(pid: number): Promise<{ code: number | null; signal: string | null }> {
+    const known = this.exits.get(pid);
+    if (known !== undefined) return Promise.resolve({ code: known.code, signal: known.signal });
+    return new Promise((resolve) => this.exitWaiters.set(pid, [...(this.exitWaiters.get(pid) ?? []), resolve]));
+  }
+
   private childExited(pid: number, code: number | null, signal: string | null): void {
     this.exits.set(pid, { code, signal, at: Date.now() });
+    for (const resolve of this.exitWaiters.get(pid) ?? []) resolve({ code, signal });
+    this.exitWaiters.delete(pid);
     this.children.delete(pid);
     // Crash detection is this event, not a poll: act on it at once.
     for (const [name, record] of this.records) {

@@ -140,8 +140,7 @@ async function startOne(
     // notify descriptor cannot cross the control socket: such a process is adopted instead.
     if (supervise && spec.readiness.kind !== "notify") {
       await link.ensure();
-      const remote = await link.spawn(spec, specHash(spec));
-      launched = { ...remote, exit: new Promise(() => undefined) };
+      launched = await link.spawn(spec, specHash(spec));
       record = recordOf(spec, launched);
     } else {
       ({ launched, record } = await launchRecorded(spec, state.stateDir, records, link.pid !== undefined ? [link.pid] : []));
