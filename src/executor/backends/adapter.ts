@@ -24,6 +24,8 @@ export interface ManagerAdapter {
   /** Where the generated files are installed. */
   readonly dir: string;
   readonly generatorOptions: GeneratorOptions;
+  /** Why the manager cannot be used on this machine (checked before anything changes), if it cannot. */
+  unavailable?(): string | undefined;
   /** Links into the manager's search path for the installed files (systemd as root). */
   links(files: readonly GeneratedFile[]): PlannedLink[];
   /**

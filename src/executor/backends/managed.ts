@@ -126,6 +126,8 @@ export function managedBackend(state: StateDir, adapter: ManagerAdapter, prefix:
         planned = new Map();
         return { before, after: undefined, files: [], changed: new Set(processHashes(before).keys()) };
       }
+      const unavailable = options.check ? adapter.unavailable?.() : undefined;
+      if (unavailable !== undefined) throw new ProcmanError("EMANAGER", `cannot deploy to ${manager}: ${unavailable}; nothing was changed`, 1);
       const output = generate(model);
       const generated = output.files;
       const owners = ownerOf(output);
