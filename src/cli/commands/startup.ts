@@ -45,7 +45,7 @@ export function registerStartup(program: Command, io: Output): void {
         "with an explicit PATH; systemd and sysvinit also run `procman stop --state-dir DIR` at shutdown.",
         "Examples:",
         "  procman startup -P systemd --state-dir /srv/app/state --install",
-        "  procman startup -P sysvinit --out . ",
+        "  procman startup -P sysvinit --out .",
         "",
       ].join("\n"),
     )
@@ -110,7 +110,11 @@ function builtCli(): string {
   return built;
 }
 
-/** A warning, not an error: the unit may well be installed before the first switch. */
+/**
+ * A state dir another user could change is refused here (exit 2), as procman start would refuse it
+ * at boot: root would otherwise run that user's model. Nothing deployed yet is only a warning: the
+ * unit may well be installed before the first switch.
+ */
 function warnIfNothingDeployed(stateDir: string, io: Output): void {
   if (!existsSync(stateDir)) {
     io.err(`procman: warning: ${stateDir} does not exist yet: at boot, procman start fails until a switch deploys something there\n`);
