@@ -5,6 +5,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { chownSync, lstatSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync, mkdirSync, existsSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { BIN, procman, show } from "../helpers/cli.js";
 import { makeTempDir } from "../helpers/tmp.js";
@@ -128,6 +129,42 @@ test("a state dir another user could change is refused (exit 2, naming it) befor
   assert.is(run.code, 2, show(run));
   assert.match(run.stderr, `${stateDir}: it belongs to uid 65534`);
   assert.not.ok(existsSync(path.join(root, "etc")), "nothing installed");
+});
+
+/** procman as the unprivileged user nobody (from root): what a user's own startup does. */
+function asNobody(args: readonly string[], home: string) {
+  const result = spawnSync(process.execPath, [BIN, ...args], {
+    uid: 65534,
+    gid: 65534,
+    cwd: home,
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, NO_COLOR: "1" },
+    encoding: "utf8",
+    timeout: 20_000,
+  });
+  return { code: result.status, signal: result.signal, stdout: result.stdout, stderr: result.stderr };
+}
+
+test("as a user: --install writes a user unit (default.target) under the home directory (--root here); an init script is refused", async () => {
+  if (!asRoot) {
+    console.log("  SKIP startup as a user: needs root to become nobody (the same user paths run for any non-root user)");
+    return;
+  }
+  const home = makeTempDir("procman-startup-home-");
+  chownSync(home, 65534, 65534);
+  const stateDir = path.join(home, "state");
+  const unit = asNobody(["startup", "-P", "systemd", "--state-dir", stateDir, "--install", "--root", home], home);
+  assert.is(unit.code, 0, show(unit));
+  const file = path.join(home, ".config/systemd/user/procman-startup.service");
+  assert.match(readFileSync(file, "utf8"), "WantedBy=default.target\n");
+  assert.is(statSync(file).uid, 65534);
+  assert.match(unit.stderr, "systemctl --user enable procman-startup.service");
+  assert.match(unit.stderr, "loginctl enable-linger");
+  const agent = asNobody(["startup", "-P", "launchd", "--state-dir", stateDir, "--install", "--root", home], home);
+  assert.is(agent.code, 0, show(agent));
+  assert.ok(existsSync(path.join(home, "Library/LaunchAgents/org.procman.startup.plist")));
+  const sysv = asNobody(["startup", "-P", "sysvinit", "--state-dir", stateDir, "--install", "--root", home], home);
+  assert.is(sysv.code, 2, show(sysv));
+  assert.match(sysv.stderr, "an init script is installed by root only");
 });
 
 test("bad input: exit 2 naming it (no -P, an unknown manager, a bad prefix, --root without --install, --out with --install)", async () => {
