@@ -165,6 +165,9 @@ test("as a user: --install writes a user unit (default.target) under the home di
   const sysv = asNobody(["startup", "-P", "sysvinit", "--state-dir", stateDir, "--install", "--root", home], home);
   assert.is(sysv.code, 2, show(sysv));
   assert.match(sysv.stderr, "an init script is installed by root only");
+  const printed = asNobody(["startup", "-P", "sysvinit", "--state-dir", stateDir], home);
+  assert.is(printed.code, 0, show(printed));
+  assert.match(printed.stderr, "to /etc/init.d/procman-startup\n");
 });
 
 test("bad input: exit 2 naming it (no -P, an unknown manager, a bad prefix, --root without --install, --out with --install)", async () => {

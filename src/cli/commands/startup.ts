@@ -9,6 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Option, type Command } from "commander";
+import { shQuote } from "../../../generators/quote.js";
 import { GeneratorError } from "../../../generators/types.js";
 import { ProcmanError } from "../../errors.js";
 import { StateDir } from "../../executor/state-dir.js";
@@ -58,6 +59,8 @@ export function registerStartup(program: Command, io: Output): void {
       if (options.processManager === "sysvinit" && !asRoot && options.install === true) {
         throw new ProcmanError("EUSAGE", "sysvinit: an init script is installed by root only (run procman startup --install as root, or without --install to print it)", 2);
       }
+      // A user's own manager (systemd --user, launchd agents); an init script is always the system's.
+      const userInstall = !asRoot && options.processManager !== "sysvinit";
       let generated;
       try {
         generated = generateStartup({
@@ -65,7 +68,7 @@ export function registerStartup(program: Command, io: Output): void {
           node: process.execPath,
           bin: builtCli(),
           stateDir,
-          user: !asRoot && options.processManager !== "sysvinit",
+          user: userInstall,
           ...(options.prefix !== undefined ? { prefix: options.prefix } : {}),
         });
       } catch (error) {
@@ -81,13 +84,14 @@ export function registerStartup(program: Command, io: Output): void {
           await writeOwned(target, generated.file.contents, generated.file.mode);
           io.out(`wrote ${target}\n`);
         }
-        const installed = path.join(asRoot ? "/" : os.homedir(), generated.installDir, generated.file.path);
-        const source = options.out === undefined ? `the file above (procman startup -P ${options.processManager} > ${generated.file.path})` : path.join(path.resolve(options.out), generated.file.path);
+        const installed = path.join(userInstall ? os.homedir() : "/", generated.installDir, generated.file.path);
+        const again = ["procman", "startup", "-P", options.processManager, "--state-dir", stateDir, ...(options.prefix !== undefined ? ["--prefix", options.prefix] : [])].map(shellWord).join(" ");
+        const source = options.out === undefined ? `the file above (${again} > ${shellWord(generated.file.path)})` : path.join(path.resolve(options.out), generated.file.path);
         io.err(`install steps (or run again with --install):\n${[`copy ${source} to ${installed}`, ...enableSteps(options.processManager, generated.name, installed, asRoot)].map((step, index) => `  ${index + 1}. ${step}\n`).join("")}`);
         return;
       }
 
-      const root = options.root !== undefined ? path.resolve(options.root) : asRoot ? "/" : os.homedir();
+      const root = options.root !== undefined ? path.resolve(options.root) : userInstall ? os.homedir() : "/";
       const target = path.join(root, generated.installDir, generated.file.path);
       const changed = await writeOwned(target, generated.file.contents, generated.file.mode);
       io.out(`${changed ? "installed" : "already installed, unchanged:"} ${target}\n`);
@@ -213,6 +217,11 @@ function runTool(tool: string, args: readonly string[], io: Output): void {
   if (result.stdout !== "") io.err(result.stdout);
   if (result.stderr !== "") io.err(result.stderr);
   if (result.status !== 0) throw new ProcmanError("EENABLE", `${tool} ${args.join(" ")} failed (${result.status ?? result.signal}); the file is installed, run it again once fixed`, 1);
+}
+
+/** A word for a command line the operator copies: quoted only where sh needs it. */
+function shellWord(word: string): string {
+  return /^[A-Za-z0-9_/.,:=+@%-]+$/.test(word) ? word : shQuote(word);
 }
 
 /** The absolute path of `tool` on PATH, or undefined. */
