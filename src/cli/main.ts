@@ -6,6 +6,7 @@ import { registerDeploy } from "./commands/deploy.js";
 import { registerInspect } from "./commands/inspect.js";
 import { registerUp } from "./commands/up.js";
 import { registerGenerate } from "./commands/generate.js";
+import { registerStartup } from "./commands/startup.js";
 import { registerValidate } from "./commands/validate.js";
 import { registerVisualize } from "./commands/visualize.js";
 import { processOutput, type Output } from "./output.js";
@@ -29,6 +30,7 @@ export function buildProgram(io: Output): Command {
   registerInspect(program, io);
   registerUp(program, io);
   registerGenerate(program, io);
+  registerStartup(program, io);
   // Every command exits through runMain, never through commander's process.exit.
   const strict = (command: Command) => {
     command.exitOverride();
