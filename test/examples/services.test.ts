@@ -33,7 +33,9 @@ interface Runner {
   readonly user: string | undefined;
   /** `procman ...args` with the example's environment added. */
   procman(args: readonly string[], env: Readonly<Record<string, string>>): Promise<CliRun>;
-  /** PIDs of the live processes holding a LISTEN socket on port (any address). */
+  /** GET http://127.0.0.1:port/ where the services run. */
+  get(port: number): Promise<{ status: number; server: string; body: string }>;
+  /** PIDs (as the services see them) of the live processes holding a LISTEN socket on port (any address). */
   listeners(port: number): number[];
   /** Live processes that still belong to this deployment: tagged for, or naming, the state dir. */
   remaining(stateDir: string): string[];
@@ -45,6 +47,10 @@ const onHost = (manager: Exclude<Manager, "systemd">, user?: string): Runner => 
   manager,
   user,
   procman: (args, env) => (user === undefined ? procman(args, { env, timeoutMs: 180_000 }) : procmanAs(user, args, env)),
+  get: async (port) => {
+    const response = await fetch(`http://127.0.0.1:${port}/`);
+    return { status: response.status, server: response.headers.get("server") ?? "", body: await response.text() };
+  },
   listeners: listenersOnHost,
   remaining: remainingOnHost,
   prepare: (dir) => {
@@ -80,10 +86,13 @@ function procmanAs(user: string, args: readonly string[], env: Readonly<Record<s
 
 /**
  * The hook for "run this scenario under manager X". direct, supervisord and sysvinit run on this
- * host. TODO(systemd): return a Runner whose procman runs `procman switch -P systemd` inside the
- * systemd-nspawn container (shared/reference/systemd-nspawn.md) with this repository and the four
- * packages in it, and whose listeners/remaining read the container's /proc (PIDs as the app inside
- * it reports them); until then systemd says so and is skipped.
+ * host. TODO(systemd): return a Runner for a booted systemd-nspawn container
+ * (shared/reference/systemd-nspawn.md; the systemd-real branch's test/helpers/nspawn.ts), the state
+ * dir bound into it: `procman` runs the built CLI inside (container.exec); `get` runs curl inside
+ * (--private-network: the host cannot reach its ports); `listeners` reads /proc/<leader>/net/tcp
+ * (the container's table) and maps host PIDs to the container's with the NSpid line of
+ * /proc/PID/status (the app reports PIDs as it sees them); `remaining` as on the host;
+ * `prepare` as onHost's. The test then needs no other change. Until then it skips, saying so.
  */
 function runnerFor(manager: Manager, user?: string): Runner | string {
   if (manager === "systemd") return "the systemd runner (a booted systemd-nspawn container) is not wired in yet";
@@ -276,11 +285,10 @@ interface Page {
   postgres: { version: string; dataDirectory: string; backendPid: number };
 }
 
-async function getPage(port: number): Promise<{ page: Page; server: string }> {
-  const response = await fetch(`http://127.0.0.1:${port}/`);
-  const text = await response.text();
-  assert.is(response.status, 200, `GET / through nginx: ${response.status} ${text}`);
-  return { page: JSON.parse(text) as Page, server: response.headers.get("server") ?? "" };
+async function getPage(runner: Runner, port: number): Promise<{ page: Page; server: string }> {
+  const response = await runner.get(port);
+  assert.is(response.status, 200, `GET / through nginx: ${response.status} ${response.body}`);
+  return { page: JSON.parse(response.body) as Page, server: response.server };
 }
 
 /** The newest /usr/lib/postgresql/<version>/bin (the model picks the same). */
@@ -341,7 +349,7 @@ async function scenario(runner: Runner): Promise<void> {
     assert.is(data.mode & 0o777, 0o700);
 
     // Through nginx, the app reached all three: each answer names the server process that gave it.
-    const one = await getPage(ports.nginx);
+    const one = await getPage(runner, ports.nginx);
     assert.ok(one.server.startsWith("nginx"), `the answer came through nginx (Server: ${one.server})`);
     assert.is(one.page.message, "hello");
     assert.ok(first.app.includes(one.page.app.pid), "the app that answered is the one listening");
@@ -351,7 +359,7 @@ async function scenario(runner: Runner): Promise<void> {
     assert.is(one.page.postgres.dataDirectory, path.join(dir, "lib", "stack-postgres"), "postgres is the one of this state dir");
     const bin = postgresBin();
     if (bin !== undefined) assert.match(one.page.postgres.version, new RegExp(`^${path.basename(path.dirname(bin))}\\.`), "the newest installed postgres answered");
-    const two = await getPage(ports.nginx);
+    const two = await getPage(runner, ports.nginx);
     assert.is(two.page.redis.hits, one.page.redis.hits + 1, "redis counts");
 
     // The same model again: nothing restarts.
@@ -361,7 +369,7 @@ async function scenario(runner: Runner): Promise<void> {
     // A change to the app: it and nginx (which activatesAfter it) restart; the three services keep their PIDs.
     await run(["switch", MODEL, ...managerArgs], { STACK_APP_MESSAGE: "changed" });
     const changed = pids();
-    const after = await getPage(ports.nginx);
+    const after = await getPage(runner, ports.nginx);
     assert.is(after.page.message, "changed");
     assertRestarted(first, changed, ["app", "nginx"]);
     assert.is(after.page.redis.hits, two.page.redis.hits + 1, "redis kept running (its counter went on)");
@@ -369,7 +377,7 @@ async function scenario(runner: Runner): Promise<void> {
     // Rollback: the first generation's app again; again only app and nginx restart.
     await run(["rollback"]);
     const rolledBack = pids();
-    const back = await getPage(ports.nginx);
+    const back = await getPage(runner, ports.nginx);
     assert.is(back.page.message, "hello");
     assertRestarted(changed, rolledBack, ["app", "nginx"]);
 
