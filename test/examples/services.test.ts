@@ -326,9 +326,14 @@ async function scenario(runner: Runner): Promise<void> {
     assert.is(result.code, 0, `procman ${args.join(" ")}: ${show(result)}`);
     return result;
   };
+  /** Every listener seen, with its start time: what cleanup may kill after a failure (redis and nginx's workers rewrite their environment and argv). */
+  const seen = new Map<number, string | undefined>();
   /** Each service's listening processes. */
-  const pids = (): Record<Service, number[]> =>
-    Object.fromEntries(SERVICES.map((name) => [name, runner.listeners(ports[name])])) as Record<Service, number[]>;
+  const pids = (): Record<Service, number[]> => {
+    const found = Object.fromEntries(SERVICES.map((name) => [name, runner.listeners(ports[name])])) as Record<Service, number[]>;
+    for (const pid of Object.values(found).flat()) seen.set(pid, readProcStat(pid)?.startTime);
+    return found;
+  };
 
   try {
     await run(["switch", MODEL, ...managerArgs]);
@@ -386,7 +391,7 @@ async function scenario(runner: Runner): Promise<void> {
     assert.equal(left, { processes: [], listeners: [] }, "stop left something running");
   } finally {
     await runner.procman(["stop", "--state-dir", dir], env).catch(() => undefined);
-    if (runner.manager !== "systemd") killOwn(dir);
+    if (runner.manager !== "systemd") killOwn(dir, seen);
   }
 }
 
@@ -401,10 +406,10 @@ function assertRestarted(before: Record<Service, number[]>, after: Record<Servic
   }
 }
 
-/** After a failure: SIGKILL what this test's deployment left (only processes naming its unique state dir). */
-function killOwn(dir: string): void {
-  for (const line of remainingOnHost(dir)) {
-    const pid = Number(line.split(" ")[0]);
+/** After a failure: SIGKILL what this test's deployment left: processes naming its unique state dir, and listeners it saw (same start time). */
+function killOwn(dir: string, seen: ReadonlyMap<number, string | undefined>): void {
+  const ours = [...seen].filter(([pid, startTime]) => startTime !== undefined && readProcStat(pid)?.startTime === startTime).map(([pid]) => pid);
+  for (const pid of [...remainingOnHost(dir).map((line) => Number(line.split(" ")[0])), ...ours]) {
     try {
       process.kill(pid, "SIGKILL");
     } catch {
