@@ -3,6 +3,7 @@
 // for the process's own readiness check before it goes on to the next one.
 import path from "node:path";
 import type { ProcessContext, ResolvedProcess } from "../../model/types.js";
+import { checkIdentity, identityOf } from "../proc.js";
 import { probeReadiness, sleep } from "../readiness.js";
 import type { ManagerAdapter } from "./adapter.js";
 import { mustRun, runTool, ToolError } from "./run-tool.js";
@@ -61,7 +62,16 @@ export function supervisordAdapter(context: ProcessContext, dir: string | undefi
     },
     running: async (name) => (await stateOf(name)) === "RUNNING",
     shutdown: async () => {
-      if ((await ctl("pid")).exitCode === 0) await ctl("shutdown");
+      const answer = await ctl("pid");
+      if (answer.exitCode !== 0) return;
+      const daemon = /^\d+$/.test(answer.output) ? identityOf(Number(answer.output)) : undefined;
+      await ctl("shutdown");
+      // supervisorctl returns once supervisord took the request; stopping is done when it is gone.
+      const deadline = Date.now() + 30_000;
+      while (daemon !== undefined && checkIdentity(daemon) === "running") {
+        if (Date.now() > deadline) throw new Error(`supervisord (PID ${daemon.pid}) still runs 30 s after its shutdown`);
+        await sleep(50);
+      }
     },
   };
 }
