@@ -39,8 +39,10 @@ interface Runner {
   listeners(port: number): number[];
   /** Live processes that still belong to this deployment: tagged for, or naming, the state dir. */
   remaining(stateDir: string): string[];
-  /** Sets up what procman will do once stateDirectory/runtimeDirectory are merged (see below). */
-  prepare(stateDir: string): void;
+  /** Readies the place for this state dir (and sets up what procman will do once stateDirectory/runtimeDirectory are merged, see below). */
+  prepare(stateDir: string): Promise<void>;
+  /** Ends what prepare started (a container). */
+  teardown(): Promise<void>;
 }
 
 const onHost = (manager: Exclude<Manager, "systemd">, user?: string): Runner => ({
@@ -51,12 +53,13 @@ const onHost = (manager: Exclude<Manager, "systemd">, user?: string): Runner => 
     const response = await fetch(`http://127.0.0.1:${port}/`);
     return { status: response.status, server: response.headers.get("server") ?? "", body: await response.text() };
   },
-  listeners: listenersOnHost,
+  listeners: (port) => listenersOnHost(port),
   remaining: remainingOnHost,
-  prepare: (dir) => {
+  prepare: async (dir) => {
     if (user !== undefined) chownSync(dir, idOf(user, "-u"), idOf(user, "-g"));
     createDirectoriesUntilProcmanDoes(dir, manager, user);
   },
+  teardown: async () => undefined,
 });
 
 const idOf = (user: string, flag: "-u" | "-g") => Number(execFileSync("id", [flag, user], { encoding: "utf8" }).trim());
@@ -86,25 +89,88 @@ function procmanAs(user: string, args: readonly string[], env: Readonly<Record<s
 
 /**
  * The hook for "run this scenario under manager X". direct, supervisord and sysvinit run on this
- * host. TODO(systemd): return a Runner for a booted systemd-nspawn container
- * (shared/reference/systemd-nspawn.md; the systemd-real branch's test/helpers/nspawn.ts), the state
- * dir bound into it: `procman` runs the built CLI inside (container.exec); `get` runs curl inside
- * (--private-network: the host cannot reach its ports); `listeners` reads /proc/<leader>/net/tcp
- * (the container's table) and maps host PIDs to the container's with the NSpid line of
- * /proc/PID/status (the app reports PIDs as it sees them); `remaining` as on the host;
- * `prepare` as onHost's. The test then needs no other change. Until then it skips, saying so.
+ * host; systemd in a booted systemd-nspawn container (shared/reference/systemd-nspawn.md) through
+ * test/helpers/nspawn.ts (the systemd-real branch; until it is merged, systemd skips saying so).
  */
-function runnerFor(manager: Manager, user?: string): Runner | string {
-  if (manager === "systemd") return "the systemd runner (a booted systemd-nspawn container) is not wired in yet";
-  return onHost(manager, user);
+async function runnerFor(manager: Manager, user?: string): Promise<Runner | string> {
+  if (manager !== "systemd") return onHost(manager, user);
+  const helper = path.join(ROOT, "test", "helpers", "nspawn.ts");
+  if (!existsSync(helper)) return "test/helpers/nspawn.ts (a real systemd in a systemd-nspawn container) is not here yet";
+  const nspawn = (await import(helper)) as NspawnHelper;
+  if (!nspawn.canBootContainer(`examples/services under systemd`)) return "no systemd-nspawn container can boot here (see above)";
+  return inContainer(nspawn);
+}
+
+/** What the scenario uses of test/helpers/nspawn.ts. */
+interface NspawnHelper {
+  canBootContainer(testName: string): boolean;
+  bootContainer(options: { binds?: readonly string[] }): Promise<{
+    readonly leader: number;
+    exec(args: readonly string[], options?: { env?: Readonly<Record<string, string>>; timeoutMs?: number }): Promise<CliRun>;
+    teardown(): Promise<void>;
+  }>;
+}
+
+/**
+ * systemd as PID 1 of a container that sees this checkout and the state dir at the same paths.
+ * Its network is private: GETs run inside (curl), listening sockets come from the container's
+ * /proc/<leader>/net tables, and PIDs are translated to the container's (the app reports those).
+ */
+function inContainer(nspawn: NspawnHelper): Runner {
+  let container: Awaited<ReturnType<NspawnHelper["bootContainer"]>> | undefined;
+  const inside = () => {
+    if (container === undefined) throw new Error("the container is not booted");
+    return container;
+  };
+  return {
+    manager: "systemd",
+    user: undefined,
+    prepare: async (dir) => {
+      createDirectoriesUntilProcmanDoes(dir, "systemd", undefined);
+      container = await nspawn.bootContainer({ binds: [dir] });
+    },
+    teardown: async () => {
+      await container?.teardown();
+      container = undefined;
+    },
+    procman: (args, env) => inside().exec([process.execPath, BIN, ...args], { env: { NO_COLOR: "1", ...env }, timeoutMs: 180_000 }),
+    get: async (port) => {
+      const run = await inside().exec(["curl", "-sS", "-i", "--max-time", "10", `http://127.0.0.1:${port}/`]);
+      const [head = "", ...rest] = run.stdout.split("\r\n\r\n");
+      return {
+        status: Number(/^HTTP\/\S+ (\d+)/.exec(head)?.[1] ?? 0),
+        server: /^server: *(.*)$/im.exec(head)?.[1]?.trim() ?? "",
+        body: rest.join("\r\n\r\n"),
+      };
+    },
+    listeners: (port) => {
+      const leader = inside().leader;
+      return listenersOnHost(port, `/proc/${leader}/net`)
+        .map((pid) => containerPid(pid, leader))
+        .filter((pid): pid is number => pid !== undefined)
+        .sort((a, b) => a - b);
+    },
+    remaining: remainingOnHost,
+  };
+}
+
+/** The PID the container's processes know `pid` by (the last NSpid entry), if it lives in the leader's PID namespace. */
+function containerPid(pid: number, leader: number): number | undefined {
+  try {
+    if (readlinkSync(`/proc/${pid}/ns/pid`) !== readlinkSync(`/proc/${leader}/ns/pid`)) return undefined;
+  } catch {
+    return undefined;
+  }
+  const ids = /^NSpid:\s*(.*)$/m.exec(readProcText(pid, "status"))?.[1]?.trim().split(/\s+/);
+  return ids === undefined ? undefined : Number(ids[ids.length - 1]);
 }
 
 // ---- /proc on this host ----
 
-/** Socket inodes in LISTEN state on port (IPv4 and IPv6 tables). */
-function listeningInodes(port: number): Set<string> {
+/** Socket inodes in LISTEN state on port (IPv4 and IPv6 tables of the network namespace `net` shows). */
+function listeningInodes(port: number, net: string): Set<string> {
   const inodes = new Set<string>();
-  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+  for (const table of [`${net}/tcp`, `${net}/tcp6`]) {
     let text = "";
     try {
       text = readFileSync(table, "utf8");
@@ -120,8 +186,8 @@ function listeningInodes(port: number): Set<string> {
   return inodes;
 }
 
-function listenersOnHost(port: number): number[] {
-  const inodes = listeningInodes(port);
+function listenersOnHost(port: number, net = "/proc/net"): number[] {
+  const inodes = listeningInodes(port, net);
   if (inodes.size === 0) return [];
   const holders: number[] = [];
   for (const pid of listPids()) {
@@ -319,7 +385,7 @@ async function scenario(runner: Runner): Promise<void> {
   };
   const dir = newStateDir();
   chmodSync(dir, 0o755); // postgres, redis and memcache must reach their directories inside it
-  runner.prepare(dir);
+  await runner.prepare(dir);
   const managerArgs = runner.manager === "direct" ? [] : ["-P", runner.manager];
   const run = async (args: string[], extra: Record<string, string> = {}) => {
     const result = await runner.procman([...args, "--state-dir", dir], { ...env, ...extra });
@@ -392,6 +458,7 @@ async function scenario(runner: Runner): Promise<void> {
   } finally {
     await runner.procman(["stop", "--state-dir", dir], env).catch(() => undefined);
     if (runner.manager !== "systemd") killOwn(dir, seen);
+    await runner.teardown(); // a container takes everything in it along
   }
 }
 
@@ -430,7 +497,7 @@ const RUNS: { manager: Manager; user?: string }[] = [
 for (const { manager, user } of RUNS) {
   const name = `examples/services under ${manager}${user === undefined ? "" : ` as ${user}`}: request through nginx, change the app, rollback, stop`;
   test(name, async () => {
-    const runner = runnerFor(manager, user);
+    const runner = await runnerFor(manager, user);
     if (typeof runner === "string") {
       if (process.env.CI === "true") throw new Error(`${manager}: ${runner}`);
       console.log(`  SKIP ${name}: ${runner}`);
