@@ -457,7 +457,10 @@ async function scenario(runner: Runner): Promise<void> {
     assert.equal(left, { processes: [], listeners: [] }, "stop left something running");
   } finally {
     await runner.procman(["stop", "--state-dir", dir], env).catch(() => undefined);
-    if (runner.manager !== "systemd") killOwn(dir, seen);
+    if (runner.manager !== "systemd") {
+      await shutDownManager(dir);
+      killOwn(dir, seen);
+    }
     await runner.teardown(); // a container takes everything in it along
   }
 }
@@ -471,6 +474,30 @@ function assertRestarted(before: Record<Service, number[]>, after: Record<Servic
       assert.equal(after[name], before[name], `${name} was restarted, but it did not change`);
     }
   }
+}
+
+/**
+ * After a failure: let this state dir's own supervisord or init scripts stop what they started
+ * (their programs carry neither procman's tag nor the state dir). Paths of procman's install dir.
+ */
+async function shutDownManager(dir: string): Promise<void> {
+  const installed = path.join(dir, "lib", "procman");
+  const quietly = (file: string, args: string[]) => {
+    try {
+      execFileSync(file, args, { stdio: "ignore", timeout: 60_000 });
+    } catch {
+      // not deployed there, or already stopped
+    }
+  };
+  const conf = path.join(installed, "supervisord", "supervisord.conf");
+  if (existsSync(conf)) {
+    quietly("supervisorctl", ["-c", conf, "shutdown"]);
+    // It returns before supervisord has stopped its programs; killed before that, it would orphan them.
+    const deadline = Date.now() + 30_000;
+    while (remainingOnHost(dir).some((line) => line.includes(conf)) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const scripts = path.join(installed, "sysvinit", "init.d");
+  if (existsSync(scripts)) for (const script of readdirSync(scripts).reverse()) quietly(path.join(scripts, script), ["stop"]);
 }
 
 /** After a failure: SIGKILL what this test's deployment left: processes naming its unique state dir, and listeners it saw (same start time). */
