@@ -1,4 +1,4 @@
-// Supervisors (launchd, supervisord) watch a foreground process. A self-daemonizing program runs
+// Supervisors (launchd, supervisord) watch a foreground spec. A self-daemonizing program runs
 // behind this proxy: it runs the daemon command, waits for the PID file, forwards the stop signal,
 // and lives exactly as long as the daemon (exit 0 when it was asked to stop, 1 when the daemon went
 // away by itself). The daemon's argv passes through as "$@", unquoted.
@@ -6,10 +6,10 @@ import type { ResolvedProcess } from "../src/model/types.js";
 import { shQuote } from "./quote.js";
 import { exactEnv } from "./readiness-script.js";
 
-export function daemonProxy(process: ResolvedProcess): string[] {
-  const command = process.daemon!;
-  const pidFile = shQuote(process.pidFile);
-  const signal = process.stop.signal.replace(/^SIG/, "");
+export function daemonProxy(spec: ResolvedProcess): string[] {
+  const command = spec.daemon!;
+  const pidFile = shQuote(spec.pidFile);
+  const signal = spec.stop.signal.replace(/^SIG/, "");
   // One line: supervisord's command= cannot carry more.
   const script = [
     // Trapped from the start: a stop that comes while the daemon starts still reaches it.
@@ -17,8 +17,8 @@ export function daemonProxy(process: ResolvedProcess): string[] {
     `stopping=; pid=; trap 'stopping=1; [ -z "$pid" ] || kill -${signal} "$pid" 2>/dev/null' ${[...new Set(["TERM", "INT", signal])].join(" ")}`,
     `rm -f ${pidFile}`,
     // The daemon gets exactly its environment: this sh would add PWD.
-    `${exactEnv(process.environment)} "$0" "$@" || exit $?`,
-    `deadline=$(( $(date +%s) + ${Math.ceil(process.readiness.timeout)} ))`,
+    `${exactEnv(spec.environment)} "$0" "$@" || exit $?`,
+    `deadline=$(( $(date +%s) + ${Math.ceil(spec.readiness.timeout)} ))`,
     `until p=$(cat ${pidFile} 2>/dev/null) && [ -n "$p" ] && kill -0 "$p" 2>/dev/null; do ` +
       `if [ "$(date +%s)" -gt "$deadline" ]; then echo 'procman: no live PID in '${pidFile} >&2; exit 1; fi; sleep 0.1; done`,
     `pid=$p`,

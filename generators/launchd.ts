@@ -1,68 +1,112 @@
 // launchd: one property list per process. launchd has no dependencies, so a process that
 // activatesAfter others starts through `/bin/sh -c '<wait until they are ready>; exec "$0" "$@"'`
 // with its own argv as positional parameters (no re-quoting). Pure.
+import path from "node:path";
 import type { ResolvedModel, ResolvedProcess } from "../src/model/types.js";
-import { xmlCannotCarry, xmlText } from "./quote.js";
+import { directoryCalls, directoryFunctions, neededDirectories, type NeededDirectory } from "./directories.js";
+import { DEFAULT_PREFIX, launchdLabelOf, prefixOf } from "./naming.js";
+import { shQuote, xmlCannotCarry, xmlText } from "./quote.js";
 import { startWrapper } from "./readiness-script.js";
 import { daemonProxy } from "./daemon-proxy.js";
-import { GeneratorError, type GeneratedFile, type GeneratorOutput } from "./types.js";
-
-export const LAUNCHD_PREFIX = "org.procman.";
+import { GeneratorError, type GeneratedFile, type GeneratorOptions, type GeneratorOutput } from "./types.js";
 
 type PlistValue = string | number | boolean | readonly PlistValue[] | { readonly [key: string]: PlistValue };
 
-export function launchdLabel(name: string): string {
-  return `${LAUNCHD_PREFIX}${name}`;
+/** The label of a process under the prefix (default "procman"): `org.P.<name>`, file `<label>.plist`. */
+export function launchdLabel(name: string, prefix: string = DEFAULT_PREFIX): string {
+  return launchdLabelOf(prefix, name);
 }
 
-export function generateLaunchd(model: ResolvedModel): GeneratorOutput {
-  const byName = new Map(model.processes.map((process) => [process.name, process]));
+export function generateLaunchd(model: ResolvedModel, options: GeneratorOptions = {}): GeneratorOutput {
+  const prefix = prefixOf("launchd", options);
+  const installDir = options.installDir ?? path.join(model.context.stateDir, "lib", "procman", "launchd");
+  const byName = new Map(model.processes.map((spec) => [spec.name, spec]));
   const issues: string[] = [];
-  const files: GeneratedFile[] = model.processes.map((process) => {
-    const dependencies = process.activatesAfter.map((name) => byName.get(name)!);
-    const plist = translate(process, dependencies);
-    checkCarriable(process.name, plist, "", issues);
+  const warnings: string[] = [];
+  const { dirs, issues: dirIssues } = neededDirectories(model);
+  issues.push(...dirIssues);
+  const processFiles: Record<string, string[]> = {};
+  const names: Record<string, string> = {};
+  const files: GeneratedFile[] = model.processes.map((spec) => {
+    const dependencies = spec.activatesAfter.map((name) => byName.get(name)!);
+    const label = launchdLabel(spec.name, prefix);
+    const plist = translate(spec, label, dependencies);
+    checkCarriable(spec.name, plist, "", issues);
     // Behind the daemon proxy or the start wrapper, the program starts through `env -i`.
-    const wrapped = process.foreground === undefined || startWrapper(dependencies, process) !== undefined;
-    if (wrapped && (process.foreground ?? process.daemon)!.executable.includes("=")) {
-      issues.push(`${process.name}: an executable path with "=" would be read by env as an assignment`);
+    const wrapped = spec.foreground === undefined || startWrapper(dependencies, spec) !== undefined;
+    if (wrapped && (spec.foreground ?? spec.daemon)!.executable.includes("=")) {
+      issues.push(`${spec.name}: an executable path with "=" would be read by env as an assignment`);
     }
-    return { path: `${launchdLabel(process.name)}.plist`, contents: render(plist), mode: 0o644 };
+    if (spec.readiness.kind === "notify") {
+      issues.push(`${spec.name}: readiness notify (descriptor ${spec.readiness.fd}) cannot be carried: launchd hands a job no descriptor to report on, and its dependents must wait for it`);
+    }
+    if (spec.liveness !== undefined) warnings.push(`${spec.name}: launchd cannot run the ${spec.liveness.kind} liveness check; not carried`);
+    if (spec.restart.policy !== "no") {
+      warnings.push(`${spec.name}: launchd respawns at most every ThrottleInterval (${plist.ThrottleInterval} s); restart.maxDelay and restart.limit are not carried`);
+    }
+    if (spec.onFailure !== undefined) warnings.push(`${spec.name}: onFailure is not carried to launchd`);
+    const file = `${label}.plist`;
+    processFiles[spec.name] = [file];
+    names[spec.name] = label;
+    return { path: file, contents: render(plist), mode: 0o644 };
   });
   if (issues.length > 0) throw new GeneratorError("launchd", issues);
-  return { files, warnings: [] };
+  const setup = `${prefix}-setup.sh`;
+  files.push({ path: setup, contents: setupScript(dirs), mode: 0o755 });
+  const domain = "system (as root; gui/$(id -u) for a user's own agents)";
+  const plists = model.processes.map(({ name }) => path.join(installDir, `${launchdLabel(name, prefix)}.plist`));
+  const steps = [
+    `Create the directories the jobs need (launchd creates no log or state directory; as root the script gives each stateDirectory/runtimeDirectory its owner): sh ${shQuote(path.join(installDir, setup))}`,
+    `Load the jobs into the ${domain} domain: ${plists.map((plist) => `launchctl bootstrap system ${shQuote(plist)}`).join("; ")} (or copy them into /Library/LaunchDaemons). Each job waits for what it activatesAfter itself.`,
+    `Stop and unload them: ${model.processes.map(({ name }) => `launchctl bootout system/${launchdLabel(name, prefix)}`).join("; ")}`,
+  ];
+  return { files, warnings, processFiles, sharedFiles: [setup], names, steps };
+}
+
+/** sh that creates every directory the jobs need, before they are loaded. */
+function setupScript(dirs: readonly NeededDirectory[]): string {
+  return [
+    "#!/bin/sh",
+    "# Generated by procman; changes are overwritten by the next procman generate/switch.",
+    "# Creates the directories the jobs need; run it before loading them (as root when the jobs run",
+    "# as other users: it gives their own directories their owner).",
+    "set -u",
+    ...directoryFunctions(),
+    ...directoryCalls(dirs),
+    "",
+  ].join("\n");
 }
 
 /** The argv launchd runs: the declared one, behind the dependency wait, initialize and the daemon proxy when needed. */
-export function launchdArgv(process: ResolvedProcess, dependencies: readonly ResolvedProcess[]): string[] {
+export function launchdArgv(spec: ResolvedProcess, dependencies: readonly ResolvedProcess[]): string[] {
   // launchd supervises a foreground process; a self-daemonizing one goes through a proxy.
-  let argv = process.foreground !== undefined
-    ? [process.foreground.executable, ...process.foreground.args]
-    : daemonProxy(process);
+  let argv = spec.foreground !== undefined
+    ? [spec.foreground.executable, ...spec.foreground.args]
+    : daemonProxy(spec);
   // The wrapper's sh execs the program through `env -i`: it would add PWD to the environment.
-  const wrapper = startWrapper(dependencies, process, process.environment);
+  const wrapper = startWrapper(dependencies, spec, spec.environment);
   if (wrapper !== undefined) argv = ["/bin/sh", "-c", wrapper, ...argv];
   return argv;
 }
 
-function translate(process: ResolvedProcess, dependencies: readonly ResolvedProcess[]): Record<string, PlistValue> {
+function translate(spec: ResolvedProcess, label: string, dependencies: readonly ResolvedProcess[]): Record<string, PlistValue> {
   const plist: Record<string, PlistValue> = {
-    Label: launchdLabel(process.name),
-    ProgramArguments: launchdArgv(process, dependencies),
-    EnvironmentVariables: { ...process.environment },
-    WorkingDirectory: process.directory ?? "/",
+    Label: label,
+    ProgramArguments: launchdArgv(spec, dependencies),
+    EnvironmentVariables: { ...spec.environment },
+    WorkingDirectory: spec.directory ?? "/",
     RunAtLoad: true,
-    KeepAlive: process.restart.policy === "always" ? true : process.restart.policy === "on-failure" ? { SuccessfulExit: false } : false,
-    ThrottleInterval: Math.max(1, Math.round(process.restart.delay)),
-    StandardOutPath: process.logFile,
-    StandardErrorPath: process.logFile,
-    ExitTimeOut: Math.ceil(process.stop.timeout),
+    KeepAlive: spec.restart.policy === "always" ? true : spec.restart.policy === "on-failure" ? { SuccessfulExit: false } : false,
+    ThrottleInterval: Math.max(1, Math.round(spec.restart.delay)),
+    StandardOutPath: spec.logFile,
+    StandardErrorPath: spec.logFile,
+    ExitTimeOut: Math.ceil(spec.stop.timeout),
   };
-  if (process.umask !== undefined) plist.Umask = Number.parseInt(process.umask, 8); // decimal in the plist
-  if (process.nice !== undefined) plist.Nice = process.nice;
-  if (process.user !== undefined) plist.UserName = process.user;
-  if (process.group !== undefined) plist.GroupName = process.group;
-  return { ...plist, ...((process.overrides.launchd ?? {}) as Record<string, PlistValue>) };
+  if (spec.umask !== undefined) plist.Umask = Number.parseInt(spec.umask, 8); // decimal in the plist
+  if (spec.nice !== undefined) plist.Nice = spec.nice;
+  if (spec.user !== undefined) plist.UserName = spec.user;
+  if (spec.group !== undefined) plist.GroupName = spec.group;
+  return { ...plist, ...((spec.overrides.launchd ?? {}) as Record<string, PlistValue>) };
 }
 
 function checkCarriable(name: string, value: PlistValue, where: string, issues: string[]): void {

@@ -69,3 +69,22 @@ export function xmlCannotCarry(text: string): string | undefined {
   const match = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/.exec(text);
   return match === null ? undefined : `control character 0x${match[0].charCodeAt(0).toString(16).padStart(2, "0")}`;
 }
+
+/**
+ * One value of a systemd EnvironmentFile= (env-file.c): inside double quotes only `\` and `"` need
+ * a backslash (a backslash before any other character stays), line breaks are kept as they are,
+ * and nothing is expanded — no `%` specifiers, no `$` variables.
+ */
+export function systemdEnvFileValue(value: string): string {
+  return `"${value.replace(/[\\"]/g, (char) => `\\${char}`)}"`;
+}
+
+/** One field of a tmpfiles.d line: unquoted and C-unescaped like a unit setting, `%` specifiers expanded, no `$`. */
+export function tmpfilesWord(text: string): string {
+  return `"${cEscapeControls(text.replace(/\\/g, "\\\\").replace(/"/g, '\\"')).replace(/%/g, "%%")}"`;
+}
+
+/** A UTF-16 half without its other half: no UTF-8 encoding exists for it (Node writes U+FFFD). */
+export function hasLoneSurrogate(text: string): boolean {
+  return /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(text);
+}

@@ -35,18 +35,33 @@ export function readinessCheck(readiness: Readiness, logFile: string, context?: 
     }
     case "logLine":
       return `grep -Eq -- ${shQuote(readiness.pattern)} ${shQuote(logFile)} 2>/dev/null`;
+    case "file":
+      // A regular file, never a symlink; one left from an earlier run was removed before the start
+      // (removeStaleReadyFile).
+      return `{ [ -f ${shQuote(readiness.path)} ] && [ ! -L ${shQuote(readiness.path)} ]; }`;
+    case "notify":
+      // A descriptor is handed over at the start: no command can look for it afterwards.
+      return undefined;
   }
+}
+
+/**
+ * sh that removes a readiness file left from an earlier run before the process starts (rm never
+ * follows a symlink), so that only a file this start creates counts; undefined for other kinds.
+ */
+export function removeStaleReadyFile(readiness: Readiness): string | undefined {
+  return readiness.kind === "file" ? `rm -f -- ${shQuote(readiness.path)}` : undefined;
 }
 
 /**
  * One line of sh (supervisord's command= cannot carry more) that polls the check until it passes,
  * or exits 1 once the timeout has passed (at least the timeout: `date +%s` counts whole seconds).
  */
-export function waitForReady(process: ResolvedProcess): string | undefined {
-  const check = readinessCheck(process.readiness, process.logFile, process);
+export function waitForReady(spec: ResolvedProcess): string | undefined {
+  const check = readinessCheck(spec.readiness, spec.logFile, spec);
   if (check === undefined) return undefined;
-  const { timeout, interval } = process.readiness;
-  const message = shQuote(`procman: ${process.name} not ready after ${timeout} s`);
+  const { timeout, interval } = spec.readiness;
+  const message = shQuote(`procman: ${spec.name} not ready after ${timeout} s`);
   return (
     `deadline=$(( $(date +%s) + ${Math.ceil(timeout)} )); ` +
     `until ${check}; do ` +
@@ -65,23 +80,27 @@ export function dependencyWrapper(dependencies: readonly ResolvedProcess[], envi
 }
 
 /** sh that runs the process's initialize snippet as the direct manager does (its environment, its directory), or exits 1. */
-export function initializeStep(process: ResolvedProcess): string | undefined {
-  if (process.initialize === undefined) return undefined;
-  const message = shQuote(`procman: ${process.name}: initialize failed`);
-  return `( cd ${shQuote(process.directory ?? "/")} && exec ${exactEnv(process.environment)} /bin/sh -c ${shQuote(process.initialize)} ) < /dev/null || { echo ${message} >&2; exit 1; }`;
+export function initializeStep(spec: ResolvedProcess): string | undefined {
+  if (spec.initialize === undefined) return undefined;
+  const message = shQuote(`procman: ${spec.name}: initialize failed`);
+  return `( cd ${shQuote(spec.directory ?? "/")} && exec ${exactEnv(spec.environment)} /bin/sh -c ${shQuote(spec.initialize)} ) < /dev/null || { echo ${message} >&2; exit 1; }`;
 }
 
 /**
  * For supervisors that start a program only through its argv (launchd, supervisord): sh that waits
- * for the dependencies, runs `process`'s initialize snippet, then execs "$0" "$@" (with exactly
+ * for the dependencies, removes `spec`'s stale readiness file, runs its initialize snippet, then execs "$0" "$@" (with exactly
  * `environment` when given). Undefined when there is nothing to do first.
  */
 export function startWrapper(
   dependencies: readonly ResolvedProcess[],
-  process: ResolvedProcess | undefined,
+  spec: ResolvedProcess | undefined,
   environment?: Readonly<Record<string, string>>,
 ): string | undefined {
-  const steps = [...dependencies.map(waitForReady), process === undefined ? undefined : initializeStep(process)];
+  const steps = [
+    ...dependencies.map(waitForReady),
+    spec === undefined ? undefined : removeStaleReadyFile(spec.readiness),
+    spec === undefined ? undefined : initializeStep(spec),
+  ];
   const script = steps.filter((step): step is string => step !== undefined);
   if (script.length === 0) return undefined;
   return `${script.join("; ")}; exec ${environment !== undefined ? `${exactEnv(environment)} ` : ""}"$0" "$@"`;

@@ -2,84 +2,154 @@
 // [program:x] per process. supervisord's priority orders spawns but never waits for readiness
 // (Supervisor/supervisor#122), so a program that activatesAfter others waits for them itself.
 // The exact environment goes through `env -i`, which also sidesteps environment='s parser. Pure.
+import path from "node:path";
 import { activationLayers } from "../src/graph/graph.js";
 import type { ResolvedModel, ResolvedProcess } from "../src/model/types.js";
 import { daemonProxy } from "./daemon-proxy.js";
-import { supervisorCannotCarry, supervisorValue, supervisorWord } from "./quote.js";
+import { directoryCalls, directoryFunctions, neededDirectories, type NeededDirectory } from "./directories.js";
+import { prefixOf, supervisordGroupName } from "./naming.js";
+import { shQuote, supervisorCannotCarry, supervisorValue, supervisorWord } from "./quote.js";
 import { startWrapper } from "./readiness-script.js";
-import { GeneratorError, type GeneratedFile, type GeneratorOutput } from "./types.js";
+import { GeneratorError, type GeneratedFile, type GeneratorOptions, type GeneratorOutput } from "./types.js";
 
 type Section = Record<string, string | number | boolean>;
 
 export const SUPERVISORD_CONF = "supervisord.conf";
 
-export function generateSupervisord(model: ResolvedModel): GeneratorOutput {
-  const byName = new Map(model.processes.map((process) => [process.name, process]));
+export function generateSupervisord(model: ResolvedModel, options: GeneratorOptions = {}): GeneratorOutput {
+  const prefix = prefixOf("supervisord", options);
+  const group = supervisordGroupName(prefix);
+  const installDir = options.installDir ?? path.join(model.context.stateDir, "lib", "procman", "supervisord");
+  const byName = new Map(model.processes.map((spec) => [spec.name, spec]));
   const depth = new Map(activationLayers(model.processes).flatMap((layer, index) => layer.map((name) => [name, index] as const)));
   const warnings: string[] = [];
   const issues: string[] = [];
-  const files: GeneratedFile[] = [{ path: SUPERVISORD_CONF, contents: renderMain(), mode: 0o644 }];
-  for (const process of model.processes) {
-    const dependencies = process.activatesAfter.map((name) => byName.get(name)!);
-    const section = translate(process, dependencies, depth.get(process.name) ?? 0, warnings, issues);
-    files.push({ path: `conf.d/${process.name}.conf`, contents: render({ [`program:${process.name}`]: section }), mode: 0o644 });
+  const { dirs, issues: dirIssues } = neededDirectories(model);
+  issues.push(...dirIssues);
+  const setup = `${prefix}-setup.sh`;
+  const groupFile = `conf.d/${prefix}.conf`;
+  const files: GeneratedFile[] = [
+    { path: SUPERVISORD_CONF, contents: renderMain(), mode: 0o644 },
+    { path: setup, contents: setupScript(dirs), mode: 0o755 },
+  ];
+  const processFiles: Record<string, string[]> = {};
+  const names: Record<string, string> = {};
+  for (const spec of model.processes) {
+    const dependencies = spec.activatesAfter.map((name) => byName.get(name)!);
+    const section = { ...translate(spec, dependencies, depth.get(spec.name) ?? 0, warnings, issues), autostart: options.autostart ?? true };
+    const file = `conf.d/${prefix}-${spec.name}.conf`;
+    files.push({ path: file, contents: render({ [`program:${spec.name}`]: section }), mode: 0o644 });
+    processFiles[spec.name] = [file];
+    names[spec.name] = `${group}:${spec.name}`;
   }
   if (issues.length > 0) throw new GeneratorError("supervisord", issues);
-  return { files, warnings };
+  // supervisord cannot carry a delay between restarts nor a time window for the limit.
+  const restarting = model.processes.filter((spec) => spec.restart.policy !== "no").map(({ name }) => name);
+  if (restarting.length > 0) {
+    warnings.push(
+      `${restarting.join(", ")}: supervisord restarts at once (restart.delay and maxDelay not carried) and gives up after ` +
+        "startretries (= restart.limit.burst) failed starts in a row, whatever limit.interval says",
+    );
+  }
+  // A program in a group is addressed as P:name; a group needs at least one program.
+  if (model.processes.length > 0) {
+    files.push({ path: groupFile, contents: render({ [`group:${group}`]: { programs: model.processes.map(({ name }) => name).join(",") } }), mode: 0o644 });
+  }
+  const conf = path.join(installDir, SUPERVISORD_CONF);
+  const steps = [
+    `Keep the generated files together in ${installDir} (supervisord.conf includes conf.d/ beside it).`,
+    `Create the directories the programs need (supervisord refuses to start while a log directory is missing; as root, it also gives each stateDirectory/runtimeDirectory its owner): sh ${shQuote(path.join(installDir, setup))}`,
+    `Start supervisord with this configuration: supervisord -c ${shQuote(conf)}`,
+    `Watch them: supervisorctl -c ${shQuote(conf)} status ${group}:*`,
+    `After a change: run ${setup} again, then supervisorctl -c ${shQuote(conf)} update (a change of the program list restarts the whole group ${group}).`,
+    `Stop everything: supervisorctl -c ${shQuote(conf)} shutdown`,
+  ];
+  return {
+    files,
+    warnings,
+    processFiles,
+    sharedFiles: [SUPERVISORD_CONF, setup, ...(model.processes.length > 0 ? [groupFile] : [])],
+    names,
+    steps,
+  };
 }
 
-/** The argv supervisord runs for a process: dependency wait and initialize, exact environment, nice, program. */
-export function supervisordArgv(process: ResolvedProcess, dependencies: readonly ResolvedProcess[]): string[] {
-  const environment = Object.entries(process.environment).map(([name, value]) => `${name}=${value}`);
-  const nice = process.nice !== undefined ? ["nice", "-n", String(process.nice)] : [];
-  const program = process.foreground !== undefined
-    ? [...nice, process.foreground.executable, ...process.foreground.args]
-    : [...nice, ...daemonProxy(process)];
+/** sh that creates every directory the programs need, before supervisord starts. */
+function setupScript(dirs: readonly NeededDirectory[]): string {
+  return [
+    "#!/bin/sh",
+    "# Generated by procman; changes are overwritten by the next procman generate/switch.",
+    "# Creates the directories the programs need; run it before supervisord starts (as root when",
+    "# the programs run as other users: it gives their own directories their owner).",
+    "set -u",
+    ...directoryFunctions(),
+    ...directoryCalls(dirs),
+    "",
+  ].join("\n");
+}
+
+/** The argv supervisord runs for a spec: dependency wait and initialize, exact environment, nice, program. */
+export function supervisordArgv(spec: ResolvedProcess, dependencies: readonly ResolvedProcess[]): string[] {
+  const environment = Object.entries(spec.environment).map(([name, value]) => `${name}=${value}`);
+  const nice = spec.nice !== undefined ? ["nice", "-n", String(spec.nice)] : [];
+  const program = spec.foreground !== undefined
+    ? [...nice, spec.foreground.executable, ...spec.foreground.args]
+    : [...nice, ...daemonProxy(spec)];
   let argv = ["/usr/bin/env", "-i", ...environment, ...program];
-  const wrapper = startWrapper(dependencies, process);
+  const wrapper = startWrapper(dependencies, spec);
   if (wrapper !== undefined) argv = ["/bin/sh", "-c", wrapper, ...argv];
   return argv;
 }
 
 function translate(
-  process: ResolvedProcess,
+  spec: ResolvedProcess,
   dependencies: readonly ResolvedProcess[],
   depth: number,
   warnings: string[],
   issues: string[],
 ): Section {
-  const argv = supervisordArgv(process, dependencies);
+  const argv = supervisordArgv(spec, dependencies);
   for (const word of argv) {
-    if (/[\r\n]/.test(word)) issues.push(`${process.name}: supervisord's command= cannot carry a line break (in ${JSON.stringify(word)})`);
+    if (/[\r\n]/.test(word)) issues.push(`${spec.name}: supervisord's command= cannot carry a line break (in ${JSON.stringify(word)})`);
   }
-  const executable = (process.foreground ?? process.daemon)!.executable;
-  if (executable.includes("=")) issues.push(`${process.name}: an executable path with "=" would be read by env as an assignment`);
-  const paths: Record<string, string | undefined> = { directory: process.directory, stdout_logfile: process.logFile, user: process.user };
+  const executable = (spec.foreground ?? spec.daemon)!.executable;
+  if (executable.includes("=")) issues.push(`${spec.name}: an executable path with "=" would be read by env as an assignment`);
+  const paths: Record<string, string | undefined> = { directory: spec.directory, stdout_logfile: spec.logFile, user: spec.user };
   for (const [key, value] of Object.entries(paths)) {
     const problem = value === undefined ? undefined : supervisorCannotCarry(value);
-    if (problem !== undefined) issues.push(`${process.name}: ${key} contains ${problem}, which supervisord cannot carry`);
+    if (problem !== undefined) issues.push(`${spec.name}: ${key} contains ${problem}, which supervisord cannot carry`);
   }
-  if (process.group !== undefined) warnings.push(`${process.name}: supervisord has no group setting; group ${process.group} ignored`);
+  if (spec.group !== undefined) warnings.push(`${spec.name}: supervisord has no group setting; group ${spec.group} ignored`);
   const section: Section = {
     command: argv.map(supervisorWord).join(" "),
     priority: 100 + depth * 10,
     autostart: true,
-    autorestart: process.restart.policy === "always" ? true : process.restart.policy === "on-failure" ? "unexpected" : false,
+    autorestart: spec.restart.policy === "always" ? true : spec.restart.policy === "on-failure" ? "unexpected" : false,
     startsecs: 1,
-    startretries: 3,
-    stopsignal: process.stop.signal.replace(/^SIG/, ""),
-    stopwaitsecs: Math.ceil(process.stop.timeout),
+    // Failed starts in a row before FATAL: the nearest supervisord has to "more than burst restarts".
+    startretries: spec.restart.limit.burst,
+    stopsignal: spec.stop.signal.replace(/^SIG/, ""),
+    stopwaitsecs: Math.ceil(spec.stop.timeout),
     stopasgroup: true,
     killasgroup: true,
-    directory: supervisorValue(process.directory ?? "/"),
+    directory: supervisorValue(spec.directory ?? "/"),
     redirect_stderr: true,
     // The log path is %-expanded twice by supervisord: a literal % needs four.
-    stdout_logfile: process.logFile.replace(/%/g, "%%%%"),
-    stdout_logfile_maxbytes: 0,
+    stdout_logfile: spec.logFile.replace(/%/g, "%%%%"),
+    // supervisord rotates as procman does: NAME.log.1 is the newest of `keep`.
+    stdout_logfile_maxbytes: spec.log.maxSize,
+    stdout_logfile_backups: spec.log.maxSize === 0 ? 0 : spec.log.keep,
   };
-  if (process.umask !== undefined) section.umask = process.umask;
-  if (process.user !== undefined) section.user = supervisorValue(process.user);
-  return { ...section, ...((process.overrides.supervisord ?? {}) as Section) };
+  if (spec.readiness.kind === "notify") {
+    issues.push(`${spec.name}: readiness notify (descriptor ${spec.readiness.fd}) cannot be carried: supervisord hands a program no descriptor to report on, and its dependents must wait for it`);
+  }
+  if (spec.liveness !== undefined) {
+    warnings.push(`${spec.name}: supervisord cannot run the ${spec.liveness.kind} liveness check; not carried (a process that hangs is not restarted)`);
+  }
+  if (spec.onFailure !== undefined) warnings.push(`${spec.name}: onFailure is not carried to supervisord (an event listener could run it)`);
+  if (spec.umask !== undefined) section.umask = spec.umask;
+  if (spec.user !== undefined) section.user = supervisorValue(spec.user);
+  return { ...section, ...((spec.overrides.supervisord ?? {}) as Section) };
 }
 
 function renderMain(): string {

@@ -1,89 +1,265 @@
-// systemd: one .service per process and a .target that groups them. Translate (model → unit
-// settings, overrides merged), then render text. Pure.
+// systemd: one P-<name>.service per process with its environment in a 0600 P-<name>.env, the
+// P.target that starts them all, and P-dirs.service, a oneshot that creates the directories the
+// units need (from the tmpfiles.d snippet P-dirs.tmpfiles) before any of them starts: systemd
+// opens StandardOutput=append: before ExecStartPre=, so a unit cannot create its own log dir.
+// Translate (model → unit settings, overrides merged), then render text. Pure.
+import path from "node:path";
 import type { ResolvedModel, ResolvedProcess } from "../src/model/types.js";
-import { systemdEnvironment, systemdExecWord, systemdPath } from "./quote.js";
-import { waitForReady } from "./readiness-script.js";
+import { neededDirectories, type NeededDirectory } from "./directories.js";
+import { SYSTEMD_DIRS_PROCESS, prefixOf, systemdDirsUnitName, systemdTargetName, systemdUnitName } from "./naming.js";
+import { hasLoneSurrogate, systemdEnvFileValue, systemdExecWord, systemdPath, tmpfilesWord } from "./quote.js";
+import { removeStaleReadyFile, waitForReady } from "./readiness-script.js";
 import { GeneratorError, type GeneratedFile, type GeneratorOptions, type GeneratorOutput } from "./types.js";
 
-export const SYSTEMD_TARGET = "procman.target";
+/** The target of the default prefix (kept for callers that do not namespace yet). */
+export const SYSTEMD_TARGET = systemdTargetName("procman");
+export const DEFAULT_SYSTEMD_VERSION = 252;
+/** RestartSteps= and RestartMaxDelaySec= appeared in systemd 254. */
+const RESTART_STEPS_SINCE = 254;
 
 type Value = string | number | boolean | readonly (string | number | boolean)[];
 type Unit = Record<string, Record<string, Value>>;
 
-export function generateSystemd(model: ResolvedModel, options: GeneratorOptions = {}): GeneratorOutput {
-  const warnings: string[] = [];
-  const issues: string[] = [];
-  const files: GeneratedFile[] = model.processes.map((process) => {
-    const unit = translate(process, options, warnings, issues);
-    return { path: `${process.name}.service`, contents: render(unit), mode: 0o644 };
-  });
-  if (issues.length > 0) throw new GeneratorError("systemd", issues);
-  const target: Unit = {
-    Unit: { Description: "Processes deployed by procman", Wants: model.processes.map(({ name }) => `${name}.service`) },
-    Install: { WantedBy: options.userUnits === true ? "default.target" : "multi-user.target" },
-  };
-  files.push({ path: SYSTEMD_TARGET, contents: render(target), mode: 0o644 });
-  return { files, warnings };
+interface Names {
+  readonly prefix: string;
+  readonly target: string;
+  readonly dirsUnit: string;
+  /** Absolute: where the files are installed (EnvironmentFile= and the tmpfiles snippet are named by path). */
+  readonly installDir: string;
+  readonly unit: (name: string) => string;
+  readonly envFile: (name: string) => string;
+  readonly tmpfiles: string;
 }
 
-function translate(process: ResolvedProcess, options: GeneratorOptions, warnings: string[], issues: string[]): Unit {
-  const command = process.foreground ?? process.daemon!;
-  const forking = process.foreground === undefined;
+export function generateSystemd(model: ResolvedModel, options: GeneratorOptions = {}): GeneratorOutput {
+  const prefix = prefixOf("systemd", options);
+  const installDir = options.installDir ?? path.join(model.context.stateDir, "lib", "procman", "systemd");
+  const names: Names = {
+    prefix,
+    target: systemdTargetName(prefix),
+    dirsUnit: systemdDirsUnitName(prefix),
+    installDir,
+    unit: (name) => systemdUnitName(prefix, name),
+    envFile: (name) => `${prefix}-${name}.env`,
+    tmpfiles: `${prefix}-dirs.tmpfiles`,
+  };
+  const version = options.systemdVersion ?? DEFAULT_SYSTEMD_VERSION;
+  const warnings: string[] = [];
+  const issues: string[] = [];
+  if (!path.isAbsolute(installDir)) issues.push(`the install directory ${JSON.stringify(installDir)} is not absolute`);
+  if (/\s$/.test(installDir)) issues.push(`the install directory ${JSON.stringify(installDir)} ends with whitespace, which systemd strips`);
+  const { dirs, issues: dirIssues } = neededDirectories(model, { ignoreOwners: options.userUnits === true });
+  issues.push(...dirIssues);
+
+  const files: GeneratedFile[] = [];
+  const processFiles: Record<string, string[]> = {};
+  const unitNames: Record<string, string> = {};
+  const fixedDelay: string[] = [];
+  for (const spec of model.processes) {
+    if (spec.name === SYSTEMD_DIRS_PROCESS) {
+      issues.push(`${spec.name}: the name "${SYSTEMD_DIRS_PROCESS}" is taken by ${names.dirsUnit}, which creates the directories; rename the process`);
+      continue;
+    }
+    if (names.unit(spec.name).length > 255) issues.push(`${spec.name}: the unit name ${names.unit(spec.name)} is longer than systemd's 255 characters`);
+    const unit = translate(spec, names, version, options, warnings, issues, fixedDelay);
+    const envFile = environmentFile(spec, issues);
+    files.push({ path: names.unit(spec.name), contents: render(unit), mode: 0o644 });
+    files.push({ path: names.envFile(spec.name), contents: envFile, mode: 0o600 });
+    processFiles[spec.name] = [names.unit(spec.name), names.envFile(spec.name)];
+    unitNames[spec.name] = names.unit(spec.name);
+  }
+  if (issues.length > 0) throw new GeneratorError("systemd", issues);
+  if (fixedDelay.length > 0) {
+    warnings.push(
+      `${fixedDelay.join(", ")}: systemd ${version} restarts after a fixed RestartSec= (restart.delay); ` +
+        `the delay doubling up to restart.maxDelay needs RestartSteps=, systemd ${RESTART_STEPS_SINCE} (--systemd-version)`,
+    );
+  }
+
+  // The target fails when a unit fails to start: it Requires= (and is After=) every unit, so
+  // `systemctl start P.target` waits for all of them and exits non-zero if one fails. Not BindsTo=:
+  // one unit that exits later (and is restarted by its Restart=) must not stop the target. The
+  // units are not PartOf= the target: a restart of one unit propagates to the target through
+  // Requires=, and PartOf= would carry that restart on to every other unit.
+  const units = model.processes.map(({ name }) => names.unit(name));
+  const target: Unit = {
+    Unit: {
+      Description: systemdPath(`Processes deployed by procman (prefix ${prefix})`),
+      ...(units.length > 0 ? { Requires: units, After: units } : {}),
+    },
+    Install: { WantedBy: options.userUnits === true ? "default.target" : "multi-user.target" },
+  };
+  files.push({ path: names.target, contents: render(target), mode: 0o644 });
+  files.push({ path: names.dirsUnit, contents: render(dirsUnit(names, dirs, options)), mode: 0o644 });
+  files.push({ path: names.tmpfiles, contents: tmpfilesSnippet(dirs), mode: 0o644 });
+  const scope = options.userUnits === true ? "systemctl --user" : "systemctl";
+  const unitDir = options.userUnits === true ? "~/.config/systemd/user" : "/etc/systemd/system";
+  const steps = [
+    `Keep the generated files in ${installDir} (the units name ${names.tmpfiles} and the .env files there by that path; the .env files stay mode 0600).`,
+    `Link the units into systemd's search path: ${scope} link ${[names.dirsUnit, ...units, names.target].map((unit) => path.join(installDir, unit)).join(" ")}` +
+      ` (or copy them into ${unitDir}).`,
+    `${scope} daemon-reload`,
+    `Start everything, dependencies first (the units create their directories through ${names.dirsUnit}): ${scope} start ${names.target}`,
+    `Start at boot: ${scope} enable ${names.target}`,
+    `Stop everything: ${scope} stop ${[...units].reverse().join(" ")} (stopping ${names.target} alone stops no unit). Never restart ${names.dirsUnit}: every unit Requires= it; start it instead.`,
+  ];
+  return {
+    files,
+    warnings,
+    processFiles,
+    sharedFiles: [names.target, names.dirsUnit, names.tmpfiles],
+    names: unitNames,
+    steps,
+  };
+}
+
+/** The process's exact environment, for EnvironmentFile=: readable by root (or the user manager's user) only. */
+function environmentFile(spec: ResolvedProcess, issues: string[]): string {
+  const lines = ["# Generated by procman; changes are overwritten by the next procman generate/switch."];
+  for (const [name, value] of Object.entries(spec.environment)) {
+    // systemd drops a value that is not valid UTF-8; a lone surrogate would be written as U+FFFD.
+    if (hasLoneSurrogate(value)) issues.push(`${spec.name}: environment ${name} is not valid Unicode, which systemd's EnvironmentFile= cannot carry`);
+    lines.push(`${name}=${systemdEnvFileValue(value)}`);
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+function translate(
+  spec: ResolvedProcess,
+  names: Names,
+  version: number,
+  options: GeneratorOptions,
+  warnings: string[],
+  issues: string[],
+  fixedDelay: string[],
+): Unit {
+  const command = spec.foreground ?? spec.daemon!;
+  const forking = spec.foreground === undefined;
   // systemd resolves a bare name in its own fixed search path, not in the process's PATH.
-  if (!command.executable.startsWith("/") && process.path.length > 0) {
-    warnings.push(`${process.name}: systemd looks ${JSON.stringify(command.executable)} up in its fixed search path, not in the model's path entries`);
+  if (!command.executable.startsWith("/") && spec.path.length > 0) {
+    warnings.push(`${spec.name}: systemd looks ${JSON.stringify(command.executable)} up in its fixed search path, not in the model's path entries`);
   }
-  const dependencies = process.activatesAfter.map((name) => `${name}.service`);
   if (/^[@\-:+!]/.test(command.executable)) {
-    issues.push(`${process.name}: an executable starting with ${command.executable[0]} means something else to systemd's ExecStart=`);
+    issues.push(`${spec.name}: an executable starting with ${command.executable[0]} means something else to systemd's ExecStart=`);
   }
+  if (spec.readiness.kind === "notify") {
+    // Readiness gates the start order, so a warning is not enough.
+    issues.push(`${spec.name}: readiness notify (descriptor ${spec.readiness.fd}) cannot be carried: systemd's Type=notify is a socket ($NOTIFY_SOCKET), not a descriptor`);
+  }
+  const envFile = path.join(names.installDir, names.envFile(spec.name));
   // Paths are not unquoted: systemd strips whitespace at the end of a setting's value.
-  const paths = { directory: process.directory, pidFile: forking ? process.pidFile : undefined, logFile: process.logFile };
+  const paths = { directory: spec.directory, pidFile: forking ? spec.pidFile : undefined, logFile: spec.logFile };
   for (const [field, value] of Object.entries(paths)) {
-    if (value !== undefined && /\s$/.test(value)) issues.push(`${process.name}: ${field} ends with whitespace, which systemd strips`);
+    if (value !== undefined && /\s$/.test(value)) issues.push(`${spec.name}: ${field} ends with whitespace, which systemd strips`);
   }
+  const dependencies = [names.dirsUnit, ...spec.activatesAfter.map(names.unit)];
+  const { restart } = spec;
   const unit: Unit = {
     Unit: {
-      Description: systemdPath(process.description ?? process.name),
-      ...(dependencies.length > 0 ? { Requires: dependencies, After: dependencies } : {}),
-      PartOf: SYSTEMD_TARGET,
+      Description: systemdPath(spec.description ?? spec.name),
+      Requires: dependencies,
+      After: dependencies,
+      // StartLimitBurst= counts starts, the first one included: `burst` restarts are burst + 1 starts.
+      StartLimitIntervalSec: restart.limit.interval,
+      StartLimitBurst: restart.limit.burst + 1,
     },
     Service: {
       Type: forking ? "forking" : "exec",
-      ...(forking ? { PIDFile: systemdPath(process.pidFile) } : {}),
-      ...(process.initialize !== undefined ? { ExecStartPre: `/bin/sh -c ${systemdExecWord(process.initialize)}` } : {}),
+      ...(forking ? { PIDFile: systemdPath(spec.pidFile) } : {}),
+      EnvironmentFile: systemdPath(envFile),
+      ExecStartPre: [removeStaleReadyFile(spec.readiness), spec.initialize].flatMap((script) =>
+        script === undefined ? [] : [`/bin/sh -c ${systemdExecWord(script)}`]),
       ExecStart: [command.executable, ...command.args].map(systemdExecWord).join(" "),
-      Environment: Object.entries(process.environment).map(([name, value]) => systemdEnvironment(name, value)),
-      WorkingDirectory: systemdPath(process.directory ?? "/"),
-      StandardOutput: `append:${systemdPath(process.logFile)}`,
-      StandardError: `append:${systemdPath(process.logFile)}`,
-      KillSignal: process.stop.signal,
-      TimeoutStopSec: process.stop.timeout,
-      Restart: process.restart.policy,
-      RestartSec: process.restart.delay,
+      WorkingDirectory: systemdPath(spec.directory ?? "/"),
+      StandardOutput: `append:${systemdPath(spec.logFile)}`,
+      StandardError: `append:${systemdPath(spec.logFile)}`,
+      KillSignal: spec.stop.signal,
+      TimeoutStopSec: spec.stop.timeout,
+      Restart: restart.policy,
+      RestartSec: restart.delay,
     },
-    Install: { WantedBy: SYSTEMD_TARGET },
+    Install: { WantedBy: names.target },
   };
   const service = unit.Service!;
-  // A unit counts as started (for After=) only once ExecStartPost= finished: readiness gates dependents.
-  const wait = waitForReady(process);
-  if (wait !== undefined) {
-    service.ExecStartPost = `/bin/sh -c ${systemdExecWord(wait)}`;
-    service.TimeoutStartSec = Math.ceil(process.readiness.timeout) + 5;
-  }
-  if (process.umask !== undefined) service.UMask = process.umask;
-  if (process.nice !== undefined) service.Nice = process.nice;
-  if (process.user !== undefined || process.group !== undefined) {
-    if (options.userUnits === true) warnings.push(`${process.name}: user units cannot switch User=/Group=; ignored`);
-    else {
-      if (process.user !== undefined) service.User = process.user;
-      if (process.group !== undefined) service.Group = process.group;
+  if (restart.policy !== "no" && restart.maxDelay > restart.delay) {
+    if (version < RESTART_STEPS_SINCE) fixedDelay.push(spec.name);
+    else if (restart.delay > 0) {
+      // Doubling from delay to maxDelay: systemd grows the delay exponentially over RestartSteps= steps.
+      service.RestartSteps = Math.max(1, Math.ceil(Math.log2(restart.maxDelay / restart.delay)));
+      service.RestartMaxDelaySec = restart.maxDelay;
+    } else {
+      warnings.push(`${spec.name}: systemd cannot grow a restart delay of 0 s; restart.maxDelay ignored`);
     }
   }
-  for (const [section, settings] of Object.entries(process.overrides.systemd ?? {})) {
+  if (spec.liveness !== undefined) {
+    warnings.push(`${spec.name}: systemd cannot run the ${spec.liveness.kind} liveness check; not carried (a process that hangs is not restarted)`);
+  }
+  if (spec.onFailure !== undefined) warnings.push(`${spec.name}: onFailure is not carried to systemd (an OnFailure= unit could run it)`);
+  if (service.ExecStartPre !== undefined && (service.ExecStartPre as readonly string[]).length === 0) delete service.ExecStartPre;
+  // A unit counts as started (for After=) only once ExecStartPost= finished: readiness gates dependents.
+  const wait = waitForReady(spec);
+  if (wait !== undefined) {
+    service.ExecStartPost = `/bin/sh -c ${systemdExecWord(wait)}`;
+    service.TimeoutStartSec = Math.ceil(spec.readiness.timeout) + 5;
+  }
+  if (spec.umask !== undefined) service.UMask = spec.umask;
+  if (spec.nice !== undefined) service.Nice = spec.nice;
+  if (spec.user !== undefined || spec.group !== undefined) {
+    if (options.userUnits === true) warnings.push(`${spec.name}: user units cannot switch User=/Group=; ignored`);
+    else {
+      if (spec.user !== undefined) service.User = spec.user;
+      if (spec.group !== undefined) service.Group = spec.group;
+    }
+  }
+  for (const [section, settings] of Object.entries(spec.overrides.systemd ?? {})) {
     unit[section] = { ...(unit[section] ?? {}), ...(settings as Record<string, Value>) };
   }
   return unit;
+}
+
+/**
+ * The oneshot every unit Requires= and is After=: it runs systemd-tmpfiles on the snippet, so the
+ * directories exist before systemd opens a unit's log. No RemainAfterExit=: it runs again before
+ * each start (a directory removed since is back), and it never needs a restart, which Requires=
+ * would carry to every unit.
+ */
+function dirsUnit(names: Names, dirs: readonly NeededDirectory[], options: GeneratorOptions): Unit {
+  const tmpfiles = [
+    "systemd-tmpfiles",
+    ...(options.userUnits === true ? ["--user"] : []),
+    "--create",
+    path.join(names.installDir, names.tmpfiles),
+  ];
+  // tmpfiles cannot name "the user's primary group": for a user without a group, chgrp (never
+  // following a symlink) to what `id -g` says, as User= without Group= does.
+  const chgrp = dirs.flatMap((dir) =>
+    dir.owner?.user !== undefined && dir.owner.group === undefined
+      ? [["/bin/sh", "-c", 'exec chgrp -h -- "$(id -g -- "$0")" "$1"', dir.owner.user, dir.path]]
+      : []);
+  return {
+    Unit: { Description: systemdPath(`Directories of the processes deployed by procman (prefix ${names.prefix})`) },
+    Service: {
+      Type: "oneshot",
+      ExecStart: [tmpfiles, ...chgrp].map((argv) => argv.map(systemdExecWord).join(" ")),
+    },
+  };
+}
+
+/**
+ * tmpfiles.d lines: `d PATH MODE USER GROUP -`. The manager's directories are `- - -`: created
+ * (0755, owned by whoever runs tmpfiles) when missing, never changed when they exist; a process's
+ * own directory gets its mode and owner, on the directory itself only, never following a symlink.
+ */
+function tmpfilesSnippet(dirs: readonly NeededDirectory[]): string {
+  const lines = ["# Generated by procman; changes are overwritten by the next procman generate/switch."];
+  for (const dir of dirs) {
+    const owner = dir.owner;
+    const fields = owner === undefined
+      ? ["-", "-", "-"]
+      : [owner.mode, owner.user === undefined ? "-" : tmpfilesWord(owner.user), owner.group === undefined ? "-" : tmpfilesWord(owner.group)];
+    lines.push(["d", tmpfilesWord(dir.path), ...fields, "-"].join(" "));
+  }
+  return `${lines.join("\n")}\n`;
 }
 
 function render(unit: Unit): string {

@@ -2,43 +2,71 @@
 // init-functions), every argument single-quoted, plus start-order links from the graph. The PID
 // file sits beside the process's start time so a stale PID naming another process is never
 // signalled (on Linux, from /proc). Pure.
-import path from "node:path";
 import { activationLayers } from "../src/graph/graph.js";
 import type { ResolvedModel, ResolvedProcess } from "../src/model/types.js";
+import { directoryCalls, directoryFunctions, neededDirectories, type NeededDirectory } from "./directories.js";
+import { prefixOf, sysvinitScriptName } from "./naming.js";
 import { shQuote } from "./quote.js";
-import { waitForReady } from "./readiness-script.js";
-import { GeneratorError, type GeneratedFile, type GeneratorOutput } from "./types.js";
+import { removeStaleReadyFile, waitForReady } from "./readiness-script.js";
+import { GeneratorError, type GeneratedFile, type GeneratorOptions, type GeneratorOutput } from "./types.js";
 
-export function generateSysvinit(model: ResolvedModel): GeneratorOutput {
+export function generateSysvinit(model: ResolvedModel, options: GeneratorOptions = {}): GeneratorOutput {
+  const prefix = prefixOf("sysvinit", options);
+  const script = (name: string) => sysvinitScriptName(prefix, name);
   const warnings: string[] = [];
   const files: GeneratedFile[] = [];
   const issues = model.processes
-    .filter((process) => (process.foreground ?? process.daemon)!.executable.includes("="))
-    .map((process) => `${process.name}: an executable path with "=" would be read by env as an assignment`);
+    .filter((spec) => (spec.foreground ?? spec.daemon)!.executable.includes("="))
+    .map((spec) => `${spec.name}: an executable path with "=" would be read by env as an assignment`);
+  issues.push(...neededDirectories(model).issues);
+  for (const spec of model.processes) {
+    // POSIX sh redirects single-digit descriptors only.
+    if (spec.readiness.kind === "notify" && spec.readiness.fd > 9) {
+      issues.push(`${spec.name}: readiness notify on descriptor ${spec.readiness.fd}: an init script (POSIX sh) can hand over descriptors 3 to 9 only`);
+    }
+  }
   if (issues.length > 0) throw new GeneratorError("sysvinit", issues);
   const layers = activationLayers(model.processes);
   if (layers.length > 98) warnings.push(`the graph has ${layers.length} layers; start-order numbers stop at 99`);
-  for (const process of model.processes) {
-    files.push({ path: `init.d/${process.name}`, contents: renderScript(process), mode: 0o755 });
+  const processFiles: Record<string, string[]> = {};
+  const names: Record<string, string> = {};
+  for (const spec of model.processes) {
+    // Each script creates the directories of its own process before it starts it.
+    const dirs = neededDirectories({ ...model, processes: [spec] }).dirs;
+    files.push({ path: `init.d/${script(spec.name)}`, contents: renderScript(spec, script, dirs), mode: 0o755 });
+    processFiles[spec.name] = [`init.d/${script(spec.name)}`];
+    names[spec.name] = script(spec.name);
+    if (spec.restart.policy !== "no") warnings.push(`${spec.name}: an init script cannot restart a process that exits; restart ${spec.restart.policy} not carried`);
+    if (spec.liveness !== undefined) warnings.push(`${spec.name}: an init script cannot run the ${spec.liveness.kind} liveness check; not carried`);
+    if (spec.onFailure !== undefined) warnings.push(`${spec.name}: onFailure is not carried to sysvinit (nothing watches the process)`);
   }
   layers.forEach((layer, index) => {
     const start = String(Math.min(99, index + 1)).padStart(2, "0");
     const kill = String(Math.max(1, 99 - Math.min(98, index + 1))).padStart(2, "0");
     for (const name of layer) {
-      files.push({ path: `rc.d/S${start}${name}`, contents: "", mode: 0o777, symlink: `../init.d/${name}` });
-      files.push({ path: `rc.d/K${kill}${name}`, contents: "", mode: 0o777, symlink: `../init.d/${name}` });
+      for (const link of [`rc.d/S${start}${script(name)}`, `rc.d/K${kill}${script(name)}`]) {
+        files.push({ path: link, contents: "", mode: 0o777, symlink: `../init.d/${script(name)}` });
+        processFiles[name]!.push(link);
+      }
     }
   });
-  return { files, warnings };
+  const order = layers.flat().map(script);
+  const steps = [
+    `Install the scripts: cp ${order.map((name) => `init.d/${name}`).join(" ")} /etc/init.d/ (the rc.d/ links show the start and stop order).`,
+    `Register them for boot: ${order.map((name) => `update-rc.d ${name} defaults`).join("; ")} (the LSB headers carry the dependencies).`,
+    `Start them, dependencies first (each start creates its directories and returns once the process is ready): ${order.map((name) => `/etc/init.d/${name} start`).join(" && ")}`,
+    `Stop them, dependents first: ${[...order].reverse().map((name) => `/etc/init.d/${name} stop`).join(" && ")}`,
+  ];
+  return { files, warnings, processFiles, sharedFiles: [], names, steps };
 }
 
 /**
  * The LSB comment block; overrides.sysvinit sets or adds keywords ("Default-Start": "3 5",
  * "Should-Start": "network", "X-Start-Before": …). One line each: line breaks become spaces.
  */
-function lsbHeader(process: ResolvedProcess, deps: string, description: string): string[] {
+function lsbHeader(spec: ResolvedProcess, provides: string, deps: string, description: string): string[] {
   const header: Record<string, string> = {
-    Provides: process.name,
+    Provides: provides,
     "Required-Start": deps,
     "Required-Stop": deps,
     "Default-Start": "2 3 4 5",
@@ -46,48 +74,83 @@ function lsbHeader(process: ResolvedProcess, deps: string, description: string):
     "Short-Description": description,
     Description: description,
   };
-  for (const [key, value] of Object.entries(process.overrides.sysvinit ?? {})) {
+  for (const [key, value] of Object.entries(spec.overrides.sysvinit ?? {})) {
     header[headerText(key)] = headerText(Array.isArray(value) ? value.join(" ") : String(value));
   }
   return Object.entries(header).map(([key, value]) => `# ${`${key}:`.padEnd(19)}${value}`.trimEnd());
+}
+
+/**
+ * s6-style readiness: the process gets descriptor `fd` on a FIFO, opened for reading AND writing so
+ * that it always holds a reader itself (a write never raises SIGPIPE, whoever stops reading), and
+ * start waits for a line ending in "\n" on it. The FIFO lives in a private temporary directory,
+ * removed at once (the open descriptors keep it); the script's own descriptor is closed in the
+ * child and after the wait.
+ */
+function notifySteps(fd: number, timeout: number): { open: string[]; closeInChild: string; wait: string[] } {
+  const own = fd === 8 ? 9 : 8;
+  const fail = (message: string) => `{ echo "$NAME: ${message}" >&2; exec ${own}<&-; do_stop; return 1; }`;
+  return {
+    // Both ends opened here, before the launch: the FIFO's directory can go at once.
+    open: [
+      "  notify_dir=$(mktemp -d) || return 1",
+      `  mkfifo -m 0600 "$notify_dir/ready" && exec ${own}<>"$notify_dir/ready" ${fd}<>"$notify_dir/ready"`,
+      `  status=$?; rm -rf "$notify_dir"; [ "$status" -eq 0 ] || return 1`,
+    ],
+    // The child inherits descriptor fd (not this shell's own); the shell lets go of it after the launch.
+    closeInChild: `exec ${own}<&-; `,
+    wait: [
+      `  exec ${fd}<&-`,
+      `  # Ready once a line ends on descriptor ${fd}: a read that finds no data returns at once (nonblock).`,
+      `  n=$(( ${Math.ceil(timeout)} * 10 ))`,
+      `  until [ "$(dd if=/dev/fd/${own} iflag=nonblock bs=65536 count=1 2>/dev/null | tr -dc '\\n' | wc -c)" -gt 0 ]; do`,
+      `    running || ${fail("exited before it was ready; see $LOGFILE")}`,
+      `    n=$((n - 1)); [ "$n" -gt 0 ] || ${fail(`not ready after ${timeout} s (no line on descriptor ${fd})`)}`,
+      "    sleep 0.1",
+      "  done",
+      `  exec ${own}<&-`,
+    ],
+  };
 }
 
 function headerText(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f]/g, " ");
 }
 
-function renderScript(process: ResolvedProcess): string {
+function renderScript(spec: ResolvedProcess, script: (name: string) => string, dirs: readonly NeededDirectory[]): string {
   const q = shQuote;
-  const command = process.foreground ?? process.daemon!;
-  const foreground = process.foreground !== undefined;
-  const environment = Object.entries(process.environment).map(([name, value]) => q(`${name}=${value}`)).join(" ");
+  const command = spec.foreground ?? spec.daemon!;
+  const foreground = spec.foreground !== undefined;
+  const environment = Object.entries(spec.environment).map(([name, value]) => q(`${name}=${value}`)).join(" ");
   // Without a group, the user's primary group (as systemd and supervisord do), never root's.
   const identity = [
-    ...(process.user !== undefined ? [`--reuid ${q(process.user)}`] : []),
-    ...(process.group !== undefined ? [`--regid ${q(process.group)}`] : process.user !== undefined ? [`--regid "$(id -g ${q(process.user)})"`] : []),
-    process.user !== undefined ? "--init-groups" : "--clear-groups",
+    ...(spec.user !== undefined ? [`--reuid ${q(spec.user)}`] : []),
+    ...(spec.group !== undefined ? [`--regid ${q(spec.group)}`] : spec.user !== undefined ? [`--regid "$(id -g ${q(spec.user)})"`] : []),
+    spec.user !== undefined ? "--init-groups" : "--clear-groups",
   ].join(" ");
-  const root = (process.user !== undefined || process.group !== undefined)
+  const root = (spec.user !== undefined || spec.group !== undefined)
     ? `if [ "$(id -u)" -eq 0 ]; then set -- setpriv ${identity} -- "$@"; fi`
     : "";
-  const nice = process.nice !== undefined ? `set -- nice -n ${process.nice} "$@"` : "";
-  const umask = process.umask !== undefined ? `umask ${process.umask}` : "";
-  const description = headerText(process.description ?? process.name);
-  const deps = process.activatesAfter.join(" ");
-  const readiness = waitForReady(process);
+  const nice = spec.nice !== undefined ? `set -- nice -n ${spec.nice} "$@"` : "";
+  const umask = spec.umask !== undefined ? `umask ${spec.umask}` : "";
+  const description = headerText(spec.description ?? spec.name);
+  const deps = spec.activatesAfter.map(script).join(" ");
+  const notify = spec.readiness.kind === "notify" ? notifySteps(spec.readiness.fd, spec.readiness.timeout) : undefined;
+  const removeReadyFile = removeStaleReadyFile(spec.readiness);
+  const readiness = waitForReady(spec);
   const lines = [
     "#!/bin/sh",
     "### BEGIN INIT INFO",
-    ...lsbHeader(process, deps, description),
+    ...lsbHeader(spec, script(spec.name), deps, description),
     "### END INIT INFO",
     "# Generated by procman; changes are overwritten by the next procman generate/switch.",
     "",
-    `NAME=${q(process.name)}`,
-    `PIDFILE=${q(process.pidFile)}`,
-    `LOGFILE=${q(process.logFile)}`,
-    `STOP_SIGNAL=${q(process.stop.signal.replace(/^SIG/, ""))}`,
-    `STOP_TIMEOUT=${Math.ceil(process.stop.timeout)}`,
-    `RELOAD_SIGNAL=${q(process.stop.reloadSignal.replace(/^SIG/, ""))}`,
+    `NAME=${q(spec.name)}`,
+    `PIDFILE=${q(spec.pidFile)}`,
+    `LOGFILE=${q(spec.logFile)}`,
+    `STOP_SIGNAL=${q(spec.stop.signal.replace(/^SIG/, ""))}`,
+    `STOP_TIMEOUT=${Math.ceil(spec.stop.timeout)}`,
+    `RELOAD_SIGNAL=${q(spec.stop.reloadSignal.replace(/^SIG/, ""))}`,
     '# This script by an absolute path: start runs it again (as "launch") from a new session.',
     'case "$0" in /*) SCRIPT=$0 ;; *) SCRIPT=${PWD%/}/$0 ;; esac',
     "",
@@ -124,36 +187,48 @@ function renderScript(process: ResolvedProcess): string {
     "as_process() {",
     ...(root !== "" ? [`  ${root}`] : []),
     ...(nice !== "" ? [`  ${nice}`] : []),
-    `  cd ${q(process.directory ?? "/")} || return 1`,
+    `  cd ${q(spec.directory ?? "/")} || return 1`,
     ...(umask !== "" ? [`  ${umask}`] : []),
     `  exec env -i ${environment} "$@"`,
     "}",
     "",
+    ...directoryFunctions(),
+    "",
+    "# The directories it needs: log and PID file directories, its stateDirectory/runtimeDirectory.",
+    "make_directories() {",
+    ...directoryCalls(dirs, "return 1").map((line) => `  ${line}`),
+    "  return 0",
+    "}",
+    "",
     "do_start() {",
     '  if running; then echo "$NAME is running"; return 0; fi',
-    `  mkdir -p ${q(path.dirname(process.pidFile))} ${q(path.dirname(process.logFile))} || return 1`,
+    "  make_directories || return 1",
     '  rm -f "$PIDFILE" "$PIDFILE.start"',
-    ...(process.initialize !== undefined
-      ? [`  ( as_process /bin/sh -c ${q(process.initialize)} ) < /dev/null >> "$LOGFILE" 2>&1 || { echo "$NAME: initialize failed" >&2; return 1; }`]
+    ...(removeReadyFile !== undefined ? [`  ${removeReadyFile}`] : []),
+    ...(spec.initialize !== undefined
+      ? [`  ( as_process /bin/sh -c ${q(spec.initialize)} ) < /dev/null >> "$LOGFILE" 2>&1 || { echo "$NAME: initialize failed" >&2; return 1; }`]
       : []),
+    ...(notify !== undefined ? notify.open : []),
     ...(foreground
       ? [
           "  # setsid: its own session and process group, so stop reaches all of it.",
-          '  ( launch_setsid ) < /dev/null >> "$LOGFILE" 2>&1 &',
+          `  ( ${notify?.closeInChild ?? ""}launch_setsid ) < /dev/null >> "$LOGFILE" 2>&1 &`,
           "  record_pid $!",
         ]
       : [
-          '  ( launch ) < /dev/null >> "$LOGFILE" 2>&1 || { echo "$NAME: the daemon command failed" >&2; return 1; }',
-          `  n=$(( ${Math.ceil(process.readiness.timeout)} * 10 ))`,
+          `  ( ${notify?.closeInChild ?? ""}launch ) < /dev/null >> "$LOGFILE" 2>&1 || { echo "$NAME: the daemon command failed" >&2; return 1; }`,
+          `  n=$(( ${Math.ceil(spec.readiness.timeout)} * 10 ))`,
           '  until [ -s "$PIDFILE" ] && { read -r pid || [ -n "$pid" ]; } < "$PIDFILE" && kill -0 "$pid" 2>/dev/null; do',
           '    n=$((n - 1)); [ "$n" -gt 0 ] || { echo "$NAME: no live PID in $PIDFILE" >&2; return 1; }',
           "    sleep 0.1",
           "  done",
           '  record_pid "$pid"',
         ]),
-    ...(readiness !== undefined
-      ? ["  # Ready before the next script starts: dependents rely on it.", `  ( ${readiness.split("\n").join("\n    ")}\n  ) || { do_stop; return 1; }`]
-      : ["  sleep 0.1", '  running || { echo "$NAME exited at once; see $LOGFILE" >&2; return 1; }']),
+    ...(notify !== undefined
+      ? notify.wait
+      : readiness !== undefined
+        ? ["  # Ready before the next script starts: dependents rely on it.", `  ( ${readiness.split("\n").join("\n    ")}\n  ) || { do_stop; return 1; }`]
+        : ["  sleep 0.1", '  running || { echo "$NAME exited at once; see $LOGFILE" >&2; return 1; }']),
     "  return 0",
     "}",
     "",

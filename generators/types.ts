@@ -11,10 +11,35 @@ export interface GeneratedFile {
   readonly symlink?: string;
 }
 
+/**
+ * What a deployer needs besides the files. Every path in `processFiles` and `sharedFiles` is one of
+ * `files`; together they list each file exactly once.
+ */
 export interface GeneratorOutput {
   readonly files: readonly GeneratedFile[];
   /** Fields the target cannot express, said on stderr; generation still succeeds. */
   readonly warnings: readonly string[];
+  /**
+   * Per process name: the paths of the files that belong to it alone (its unit and environment file,
+   * its plist, its program file, its init script and rc.d links). A change of these restarts only it.
+   */
+  readonly processFiles: Readonly<Record<string, readonly string[]>>;
+  /**
+   * Files every process shares (systemd's target, directories unit and tmpfiles snippet,
+   * supervisord.conf, the directory setup script): a change of these restarts nothing by itself,
+   * but they must be installed before any process starts.
+   */
+  readonly sharedFiles: readonly string[];
+  /**
+   * Per process name: what the target manager calls it (systemd unit `P-web.service`, launchd label
+   * `org.P.web`, supervisorctl `P:web`, init script `P-web`).
+   */
+  readonly names: Readonly<Record<string, string>>;
+  /**
+   * Human-readable install steps, in order, for someone installing the files by hand from the
+   * directory they were written to (`installDir`); `procman generate` prints them.
+   */
+  readonly steps: readonly string[];
 }
 
 export interface GeneratorOptions {
@@ -27,6 +52,18 @@ export interface GeneratorOptions {
   readonly prefix?: string;
   /** systemd: the version units are written for (default 252); newer directives are left out. */
   readonly systemdVersion?: number;
+  /**
+   * Absolute directory the files will be installed into, where one generated file must name
+   * another by its absolute path (systemd's EnvironmentFile= and tmpfiles snippet, the setup
+   * scripts). Default: `${stateDir}/lib/procman/<manager>`, where `procman switch` installs them.
+   */
+  readonly installDir?: string;
+  /**
+   * supervisord: start the programs when supervisord starts (default true, with priorities by
+   * layer). `procman switch` sets false: it starts each one itself, after what it activatesAfter is
+   * ready, which supervisord cannot wait for.
+   */
+  readonly autostart?: boolean;
 }
 
 export type Generator = (model: ResolvedModel, options?: GeneratorOptions) => GeneratorOutput;

@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { daemonProxy } from "../../generators/daemon-proxy.js";
-import { LAUNCHD_PREFIX, generateLaunchd, launchdArgv } from "../../generators/launchd.js";
+import { generateLaunchd, launchdArgv } from "../../generators/launchd.js";
 import { dependencyWrapper, startWrapper } from "../../generators/readiness-script.js";
 import type { GeneratorOutput } from "../../generators/types.js";
 import type { ResolvedModel } from "../../src/model/types.js";
@@ -46,6 +46,7 @@ type Plist = Record<string, unknown> & {
 };
 
 const resolve = (exported: unknown, dir: string): ResolvedModel => resolveFor("launchd", exported, dir);
+const LAUNCHD_PREFIX = "org.procman.";
 
 
 /** Every plist of the output, as plistlib reads it; plistutil must read the same. */
@@ -53,13 +54,17 @@ function loadAll(output: GeneratorOutput): Record<string, Plist> {
   const dir = writeOutput(output);
   const plists: Record<string, Plist> = {};
   const withPlistutil = need("plistutil", "launchd plists with plistutil");
-  for (const file of output.files) {
-    assert.ok(file.path.startsWith(LAUNCHD_PREFIX) && file.path.endsWith(".plist"), file.path);
+  const [name, label] = Object.entries(output.names)[0] ?? ["", LAUNCHD_PREFIX];
+  const prefix = label.slice(0, label.length - name.length);
+  const plistFiles = new Set(Object.values(output.processFiles).flat());
+  assert.equal(output.files.filter((file) => !plistFiles.has(file.path)).map((file) => file.path), output.sharedFiles);
+  for (const file of output.files.filter((candidate) => plistFiles.has(candidate.path))) {
+    assert.ok(file.path.startsWith(prefix) && file.path.endsWith(".plist"), file.path);
     const full = path.join(dir, file.path);
     const plist = plistlibLoad(full) as Plist;
     if (withPlistutil) assert.equal(plistutilLoad(full), plist, `plistutil reads ${file.path} differently`);
     assert.is(`${plist.Label}.plist`, file.path);
-    plists[plist.Label.slice(LAUNCHD_PREFIX.length)] = plist;
+    plists[plist.Label.slice(prefix.length)] = plist;
   }
   return plists;
 }
@@ -87,7 +92,13 @@ test("every example: plists parse (plistlib, plistutil) and carry the declared a
   for (const file of exampleFiles()) {
     const model = await resolveExample(file, makeTempDir("procman-state-"), "launchd");
     const output = generateLaunchd(model);
-    assert.equal(output.warnings, []);
+    assert.equal(
+      output.warnings,
+      model.processes
+        .filter((spec) => spec.restart.policy !== "no")
+        .map((spec) => `${spec.name}: launchd respawns at most every ThrottleInterval (${Math.max(1, Math.round(spec.restart.delay))} s); restart.maxDelay and restart.limit are not carried`),
+    );
+    assert.equal(output.sharedFiles, ["procman-setup.sh"]);
     const plists = loadAll(output);
     const byName = new Map(model.processes.map((process) => [process.name, process]));
     assert.equal(Object.keys(plists).sort(), [...byName.keys()].sort());
@@ -277,7 +288,7 @@ test("control characters XML 1.0 cannot carry are refused, naming the process an
   assert.not.match(error.message, "ok:");
   const equals = generatorError(() => generateLaunchd(resolve({ d: { daemon: "/opt/a=b/run" } }, dir)));
   assert.match(equals.message, 'd: an executable path with "="');
-  assert.is(generateLaunchd(resolve({ f: { process: "/opt/a=b/run" } }, dir)).files.length, 1, "run directly, = is harmless");
+  assert.equal(generateLaunchd(resolve({ f: { process: "/opt/a=b/run" } }, dir)).processFiles, { f: ["org.procman.f.plist"] }, "run directly, = is harmless");
   if (!need("python3", "launchd XML escaping")) return;
   const texts = ["a & b", "<script>", "x > y", "cr\rlf\r\n", "&#13;", "]]>", "tab\t"];
   const plist = loadAll(generateLaunchd(resolve({ x: { process: "/bin/echo", args: texts, environment: { "AMP": "&<>\r" } } }, dir))).x!;
@@ -291,7 +302,41 @@ test("procman generate -P launchd writes one plist per process", async () => {
   const file = exampleFiles().find((candidate) => candidate.endsWith(path.join("webapp", "processes.ts")))!;
   const result = await procman(["generate", file, "-P", "launchd", "--out", out, "--state-dir", state]);
   assert.is(result.code, 0, showCli(result));
-  for (const name of ["org.procman.webapp.plist", "org.procman.nginx.plist"]) assert.ok(existsSync(path.join(out, name)), name);
+  for (const name of ["org.procman.webapp.plist", "org.procman.nginx.plist", "procman-setup.sh"]) assert.ok(existsSync(path.join(out, name)), name);
+  assert.match(result.stderr, `sh '${path.join(out, "procman-setup.sh")}'`);
+  assert.match(result.stderr, "launchctl bootstrap system");
+});
+
+test("the setup script creates the directories the jobs log to, with hostile paths", async () => {
+  const dir = makeTempDir("procman-launchd-");
+  const hostile = hostileModel({ dir, multiline: true, port: await freePort() });
+  const output = generateLaunchd(hostile.model);
+  const out = writeOutput(output);
+  const logDirs = [...new Set(hostile.model.processes.map((spec) => path.dirname(spec.logFile)))];
+  for (const logDir of logDirs) assert.not.ok(existsSync(logDir));
+  const result = run("/bin/sh", [path.join(out, "procman-setup.sh")], { env: { PATH: MINIMAL_PATH } });
+  assert.is(result.status, 0, show(result));
+  for (const logDir of logDirs) assert.ok(existsSync(logDir), logDir);
+  assert.ok(output.steps[0]!.includes(`sh '${path.join(hostile.stateDir, "lib", "procman", "launchd", "procman-setup.sh")}'`), output.steps[0]);
+});
+
+test("prefix: labels, file names and the setup script are namespaced; notify readiness and a bad prefix are refused", () => {
+  const dir = makeTempDir("procman-launchd-");
+  const model = resolve({ a: { process: "/bin/sleep", args: ["1"], restart: "no" }, b: { process: "/bin/sleep", args: ["1"], restart: "no", activatesAfter: ["a"] } }, dir);
+  const output = generateLaunchd(model, { prefix: "shop" });
+  assert.equal(output.files.map((file) => file.path).sort(), ["org.shop.a.plist", "org.shop.b.plist", "shop-setup.sh"]);
+  assert.equal(output.names, { a: "org.shop.a", b: "org.shop.b" });
+  assert.equal(output.warnings, []);
+  if (need("python3", "launchd prefix")) assert.is(loadAll(output).b!.Label, "org.shop.b");
+  const notify = generatorError(() =>
+    generateLaunchd({ ...model, processes: [{ ...model.processes[0]!, readiness: { kind: "notify", fd: 4, timeout: 5, interval: 0.1 } }] }));
+  assert.match(notify.message, "a: readiness notify (descriptor 4) cannot be carried");
+  assert.match(generatorError(() => generateLaunchd(model, { prefix: "org/x" })).message, 'prefix "org/x" must match');
+  const live = generateLaunchd({
+    ...model,
+    processes: [{ ...model.processes[0]!, liveness: { kind: "logWithin", seconds: 60, interval: 10, timeout: 5, failures: 3 } }],
+  });
+  assert.equal(live.warnings, ["a: launchd cannot run the logWithin liveness check; not carried"]);
 });
 
 test.run();

@@ -10,15 +10,18 @@ import {
   supervisorCannotCarry,
   supervisorValue,
   supervisorWord,
+  hasLoneSurrogate,
+  systemdEnvFileValue,
   systemdEnvironment,
   systemdExecWord,
   systemdPath,
+  tmpfilesWord,
   xmlCannotCarry,
   xmlText,
 } from "../../generators/quote.js";
 import { makeTempDir } from "../helpers/tmp.js";
 import { HOSTILE_ARGS, MULTILINE_ARGS } from "./hostile.js";
-import { decodeEnvironment, decodeExecLine, expandSpecifiers, parseUnitFile, splitWords, value } from "./systemd-syntax.js";
+import { decodeEnvironment, decodeEnvironmentFile, decodeExecLine, expandSpecifiers, parseUnitFile, splitWords, value } from "./systemd-syntax.js";
 import { need, plistlibLoad, shWords, supervisorRead } from "./target-tools.js";
 
 /** Every control character but NUL (no process argument can hold NUL). */
@@ -72,6 +75,34 @@ test("systemdEnvironment: each assignment decodes to exactly the value; $ is lef
   assert.equal(decodeEnvironment(lines), env);
   assert.is(systemdEnvironment("A", "$X %n"), '"A=$X %%n"');
   assert.is(systemdEnvironment("A", 'q"\\'), '"A=q\\"\\\\"');
+});
+
+test("EnvironmentFile= decoder: the rules of systemd's env-file parser it implements", () => {
+  assert.equal(decodeEnvironmentFile("# c\n; c\nA=plain  \nB= 'single \\ \"x\"' \nC=\"d\\\"q\\\\b\\x\\$\"\nD=a\\\nb\nE=\n"), {
+    A: "plain",
+    B: 'single \\ "x"',
+    C: 'd"q\\b\\x$',
+    D: "ab",
+    E: "",
+  });
+  assert.equal(decodeEnvironmentFile('F="line\nbreak\rcr"\n'), { F: "line\nbreak\rcr" });
+  assert.throws(() => decodeEnvironmentFile('G="open\n'), /inside quotes/);
+});
+
+test("systemdEnvFileValue: each value reads back exactly (quotes, backslashes, $, %, line breaks, control characters)", () => {
+  const env: Record<string, string> = {};
+  ALL.forEach((text, index) => (env[`V${index}`] = text));
+  const file = Object.entries(env).map(([name, text]) => `${name}=${systemdEnvFileValue(text)}\n`).join("");
+  assert.equal(decodeEnvironmentFile(file), env);
+  assert.is(systemdEnvFileValue('a"b\\c $X %n'), '"a\\"b\\\\c $X %n"');
+  assert.ok(hasLoneSurrogate("a\ud800"));
+  assert.ok(hasLoneSurrogate("\udc00b"));
+  assert.not.ok(hasLoneSurrogate("日本語 \ud83d\ude00"));
+});
+
+test("tmpfilesWord: unquoted like a unit setting; % doubled, $ left alone", () => {
+  for (const text of ALL) assert.equal(splitWords(expandSpecifiers(tmpfilesWord(text))), [text], JSON.stringify(text));
+  assert.is(tmpfilesWord("/run/a b 100%/$X"), '"/run/a b 100%%/$X"');
 });
 
 test("systemdPath: only % is special", () => {

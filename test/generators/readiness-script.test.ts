@@ -4,11 +4,11 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import net from "node:net";
 import path from "node:path";
-import { dependencyWrapper, readinessCheck, startWrapper, waitForReady } from "../../generators/readiness-script.js";
+import { dependencyWrapper, readinessCheck, removeStaleReadyFile, startWrapper, waitForReady } from "../../generators/readiness-script.js";
 import { createContext } from "../../src/model/context.js";
 import type { ResolvedProcess } from "../../src/model/types.js";
 import { resolveModel } from "../../src/resolve-model.js";
@@ -168,6 +168,37 @@ test("logLine: exits 0 once a line of the log matches, not before, not without t
   writeFileSync(process.logFile, "starting\n-ready on port 8080\nmore\n");
   const ready = await sh(script);
   assert.is(ready.status, 0, ready.stderr);
+});
+
+test("file: a regular file counts, a symlink or a directory does not; the stale one is removed first without following a link", async () => {
+  const dir = makeTempDir("procman-ready-");
+  const ready = path.join(dir, "it's ready $x");
+  const spec: ResolvedProcess = { ...processWith({}, dir), readiness: { kind: "file", path: ready, timeout: 5, interval: 0.1 } };
+  const script = check(spec);
+  assert.is.not((await sh(script)).status, 0, "no file");
+  writeFileSync(path.join(dir, "target"), "kept");
+  symlinkSync(path.join(dir, "target"), ready);
+  assert.is.not((await sh(script)).status, 0, "a symlink to a regular file");
+  const remove = removeStaleReadyFile(spec.readiness)!;
+  assert.is((await sh(remove)).status, 0);
+  assert.not.ok(existsSync(ready));
+  assert.is(readFileSync(path.join(dir, "target"), "utf8"), "kept", "rm removed the link, not its target");
+  mkdirSync(ready);
+  assert.is.not((await sh(script)).status, 0, "a directory");
+  rmSync(ready, { recursive: true });
+  writeFileSync(ready, "");
+  const passed = await sh(script);
+  assert.is(passed.status, 0, passed.stderr);
+  assert.is(removeStaleReadyFile({ kind: "started", timeout: 1, interval: 1 }), undefined);
+  // The start wrapper of launchd and supervisord removes it before the program starts.
+  const wrapper = startWrapper([], spec)!;
+  const started = await sh(wrapper, ["/bin/sh", "-c", "[ ! -e \"$1\" ] && echo gone", "sh", ready]);
+  assert.is(started.stdout, "gone\n", started.stderr);
+});
+
+test("notify: no command can check a descriptor", () => {
+  const spec: ResolvedProcess = { ...processWith({}), readiness: { kind: "notify", fd: 3, timeout: 5, interval: 0.1 } };
+  assert.is(readinessCheck(spec.readiness, spec.logFile, spec), undefined);
 });
 
 test("http: exits 0 only when the URL answers the expected status", async () => {

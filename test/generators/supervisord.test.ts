@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, openSync, readFileSync, closeSync } from "node:fs";
 import path from "node:path";
 import { SUPERVISORD_CONF, generateSupervisord, supervisordArgv } from "../../generators/supervisord.js";
+import type { GeneratorOutput } from "../../generators/types.js";
 import type { ResolvedModel } from "../../src/model/types.js";
 import { procman, show as showCli } from "../helpers/cli.js";
 import { makeTempDir } from "../helpers/tmp.js";
@@ -37,9 +38,10 @@ import { need, supervisorRead } from "./target-tools.js";
 const resolve = (exported: unknown, dir: string): ResolvedModel => resolveFor("supervisord", exported, dir);
 
 
-/** supervisord cannot create the log directories: what `procman switch` does before it starts. */
-function makeLogDirs(model: ResolvedModel): void {
-  for (const process of model.processes) mkdirSync(path.dirname(process.logFile), { recursive: true });
+/** The generated setup script, run as its install step says, before supervisord starts: it creates the log directories. */
+function runSetup(confDir: string, prefix = "procman"): void {
+  const result = run("/bin/sh", [path.join(confDir, `${prefix}-setup.sh`)], { env: { PATH: MINIMAL_PATH } });
+  assert.is(result.status, 0, show(result));
 }
 
 /** The argv supervisord will exec for each program, as its own parser reads the config. */
@@ -50,6 +52,7 @@ function assertReadBack(model: ResolvedModel, configFile: string, label: string)
   for (const process of model.processes) {
     const program = programs[process.name]!;
     assert.equal(program.argv, supervisordArgv(process, process.activatesAfter.map((name) => byName.get(name)!)), `${label}: ${process.name}`);
+    assert.is(program.group, "procman", `${label}: ${process.name} is in the group`);
     assert.is(program.stdout_logfile, process.logFile, `${label}: ${process.name} log file`);
     assert.is(program.directory, process.directory ?? "/", `${label}: ${process.name} directory`);
   }
@@ -122,11 +125,15 @@ test("every example: generated, and supervisor's own parser reads the argv we me
     const output = generateSupervisord(model);
     assert.equal(
       output.files.map((generated) => generated.path).sort(),
-      [SUPERVISORD_CONF, ...model.processes.map(({ name }) => `conf.d/${name}.conf`)].sort(),
+      [SUPERVISORD_CONF, "procman-setup.sh", "conf.d/procman.conf", ...model.processes.map(({ name }) => `conf.d/procman-${name}.conf`)].sort(),
     );
+    assert.equal(output.sharedFiles, [SUPERVISORD_CONF, "procman-setup.sh", "conf.d/procman.conf"]);
+    assert.equal(output.processFiles, Object.fromEntries(model.processes.map(({ name }) => [name, [`conf.d/procman-${name}.conf`]])));
+    assert.equal(output.names, Object.fromEntries(model.processes.map(({ name }) => [name, `procman:${name}`])));
     if (!need("supervisord", "supervisord examples")) continue;
-    makeLogDirs(model);
-    assertReadBack(model, path.join(writeOutput(output), SUPERVISORD_CONF), file);
+    const confDir = writeOutput(output);
+    runSetup(confDir);
+    assertReadBack(model, path.join(confDir, SUPERVISORD_CONF), file);
   }
 });
 
@@ -140,7 +147,9 @@ test("hostile model under a real supervisord: exact argv and environment, depend
   // A space in the config's own directory: supervisord splits [include] files= on whitespace.
   const confDir = writeOutput(output, path.join(dir, "conf dir"));
   const config = path.join(confDir, SUPERVISORD_CONF);
-  makeLogDirs(hostile.model);
+  // Nothing exists yet: supervisord would refuse to start without the log directory.
+  assert.not.ok(existsSync(path.dirname(hostile.model.processes[0]!.logFile)));
+  runSetup(confDir);
   assertReadBack(hostile.model, config, "hostile");
   for (const process of hostile.model.processes) assert.match(process.logFile, "%");
 
@@ -164,7 +173,7 @@ test("hostile model under a real supervisord: exact argv and environment, depend
 
     await waitFor("both programs RUNNING", () => {
       const now = states(supervisord!);
-      return now.first === "RUNNING" && now.second === "RUNNING";
+      return now["procman:first"] === "RUNNING" && now["procman:second"] === "RUNNING";
     });
     for (const process of hostile.model.processes) {
       await waitFor(`the log file ${process.logFile}`, () => existsSync(process.logFile));
@@ -202,8 +211,8 @@ test("a self-daemonizing program runs behind the proxy: initialize first, exact 
     },
     dir,
   );
-  makeLogDirs(model);
   const config = path.join(writeOutput(generateSupervisord(model), path.join(dir, "conf")), SUPERVISORD_CONF);
+  runSetup(path.dirname(config));
   assertReadBack(model, config, "daemon");
   let supervisord: Supervisord | undefined;
   const pids: number[] = [];
@@ -214,7 +223,7 @@ test("a self-daemonizing program runs behind the proxy: initialize first, exact 
     // The daemon started report.mjs with its own argv and environment: both exactly the declared ones.
     assertStartedAsDeclared(report, [NODE, REPORT, ...args], { PID_FILE: pidFile, REPORT_FILE: reportFile, QUOTES: `'"`, PATH: MINIMAL_PATH }, "db");
     assert.is(readFileSync(`${reportFile}.init`, "utf8"), `'"`, "initialize ran with the declared environment");
-    await waitFor("db RUNNING", () => states(supervisord!).db === "RUNNING");
+    await waitFor("db RUNNING", () => states(supervisord!)["procman:db"] === "RUNNING");
 
     // The daemon goes away by itself: the proxy exits 1, supervisord restarts it (on-failure).
     process.kill(report.pid, "SIGKILL");
@@ -226,7 +235,7 @@ test("a self-daemonizing program runs behind the proxy: initialize first, exact 
     pids.push(restarted.pid);
     const log = readFileSync(path.join(path.dirname(config), "supervisord.log"), "utf8");
     assert.match(log, /exited: db \(exit status 1; not expected\)/);
-    await waitFor("db RUNNING again", () => states(supervisord!).db === "RUNNING");
+    await waitFor("db RUNNING again", () => states(supervisord!)["procman:db"] === "RUNNING");
 
     await supervisord.shutdown();
     await waitFor("the daemon to be gone", () => !isAlive(restarted.pid), 10_000);
@@ -267,12 +276,15 @@ test("settings: priority by dependency layer, umask, stop signal and timeout, re
     dir,
   );
   const output = generateSupervisord(model);
-  assert.equal(output.warnings, ["b: supervisord has no group setting; group daemon ignored"]);
+  assert.equal(output.warnings, [
+    "b: supervisord has no group setting; group daemon ignored",
+    "a, c: supervisord restarts at once (restart.delay and maxDelay not carried) and gives up after startretries (= restart.limit.burst) failed starts in a row, whatever limit.interval says",
+  ]);
   const b = model.processes[1]!;
   assert.equal(supervisordArgv(b, [model.processes[0]!]).slice(0, 7), ["/usr/bin/env", "-i", `PATH=${MINIMAL_PATH}`, "nice", "-n", "7", "/bin/sleep"]);
   if (!need("supervisord", "supervisord settings")) return;
-  makeLogDirs(model);
   const config = path.join(writeOutput(output), SUPERVISORD_CONF);
+  runSetup(path.dirname(config));
   assertReadBack(model, config, "settings");
   const programs = supervisorRead(config);
   assert.equal([programs.a!.priority, programs.b!.priority, programs.c!.priority], [100, 110, 120]);
@@ -285,6 +297,10 @@ test("settings: priority by dependency layer, umask, stop signal and timeout, re
   assert.match(programs.c!.autorestart, "RestartWhenExitUnexpected");
   assert.is(programs.b!.uid, 1);
   assert.is(programs.c!.directory, `${dir}/100% dir`);
+  // The restart limit and the log size cap (rotated as procman does: NAME.log.1 newest).
+  assert.is(programs.a!.startretries, 5);
+  assert.is(programs.a!.stdout_logfile_maxbytes, 10 * 1024 * 1024);
+  assert.is(programs.a!.stdout_logfile_backups, 3);
   // c waits for b's readiness (tcp), not for a's (started: nothing to wait for).
   assert.is(programs.c!.argv[0], "/bin/sh");
   assert.match(programs.c!.argv[2]!, "/dev/tcp/");
@@ -297,9 +313,43 @@ test("procman generate -P supervisord writes supervisord.conf and one file per p
   const file = exampleFiles().find((candidate) => candidate.endsWith(path.join("webapp", "processes.ts")))!;
   const result = await procman(["generate", file, "-P", "supervisord", "--out", out, "--state-dir", state]);
   assert.is(result.code, 0, showCli(result));
-  for (const name of [SUPERVISORD_CONF, "conf.d/webapp.conf", "conf.d/nginx.conf"]) assert.ok(existsSync(path.join(out, name)), name);
+  for (const name of [SUPERVISORD_CONF, "conf.d/procman-webapp.conf", "conf.d/procman-nginx.conf", "conf.d/procman.conf", "procman-setup.sh"]) {
+    assert.ok(existsSync(path.join(out, name)), name);
+  }
+  assert.match(result.stderr, `sh '${path.join(out, "procman-setup.sh")}'`);
+  assert.match(result.stderr, `supervisord -c '${path.join(out, SUPERVISORD_CONF)}'`);
   const bad = await procman(["generate", path.join(out, "missing.yaml"), "-P", "supervisord", "--out", out, "--state-dir", state]);
   assert.is(bad.code, 2, showCli(bad));
 });
+
+test("prefix: the group and the program files are namespaced; notify readiness, liveness and onFailure", () => {
+  const dir = makeTempDir("procman-supervisord-");
+  const model = resolve({ a: { process: "/bin/sleep", args: ["1"], restart: "no" }, b: { process: "/bin/sleep", args: ["1"], restart: "no" } }, dir);
+  const output = generateSupervisord(model, { prefix: "shop" });
+  assert.equal(output.files.map((file) => file.path).sort(), ["conf.d/shop-a.conf", "conf.d/shop-b.conf", "conf.d/shop.conf", "shop-setup.sh", SUPERVISORD_CONF]);
+  assert.match(readGroup(output), "[group:shop]\nprograms=a,b\n");
+  assert.equal(output.names, { a: "shop:a", b: "shop:b" });
+  if (need("supervisord", "supervisord prefix")) {
+    const confDir = writeOutput(output);
+    runSetup(confDir, "shop");
+    const programs = supervisorRead(path.join(confDir, SUPERVISORD_CONF));
+    assert.equal([programs.a!.group, programs.b!.group], ["shop", "shop"]);
+  }
+  const notify = generatorError(() =>
+    generateSupervisord({ ...model, processes: [{ ...model.processes[0]!, readiness: { kind: "notify", fd: 3, timeout: 5, interval: 0.1 } }] }));
+  assert.match(notify.message, "a: readiness notify (descriptor 3) cannot be carried");
+  const warned = generateSupervisord({
+    ...model,
+    processes: [{ ...model.processes[0]!, liveness: { kind: "tcp", host: "127.0.0.1", port: 1, interval: 10, timeout: 5, failures: 3 }, onFailure: "true" }],
+  });
+  assert.equal(warned.warnings, [
+    "a: supervisord cannot run the tcp liveness check; not carried (a process that hangs is not restarted)",
+    "a: onFailure is not carried to supervisord (an event listener could run it)",
+  ]);
+});
+
+function readGroup(output: GeneratorOutput): string {
+  return output.files.find((file) => file.path === "conf.d/shop.conf")!.contents;
+}
 
 test.run();

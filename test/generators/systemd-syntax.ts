@@ -167,3 +167,99 @@ export function decodeEnvironment(lines: readonly string[]): Record<string, stri
   }
   return env;
 }
+
+/**
+ * What systemd reads from an EnvironmentFile= (written from env-file.c's parser, systemd 252): lines
+ * `KEY=VALUE`; `#`/`;` lines are comments; unquoted values lose surrounding whitespace and take a
+ * backslash as "the next character literally"; '…' is literal; in "…" a backslash escapes only
+ * `"`, `\`, `` ` `` and `$` (before anything else it stays), and a backslash-newline is dropped.
+ */
+export function decodeEnvironmentFile(text: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  type State = "preKey" | "key" | "preValue" | "value" | "valueEscape" | "single" | "double" | "doubleEscape" | "comment";
+  let state: State = "preKey";
+  let key = "";
+  let value = "";
+  let valueWhitespaceAt: number | undefined;
+  const isNewline = (c: string) => c === "\n" || c === "\r";
+  const isSpace = (c: string) => " \t\n\r".includes(c);
+  const push = () => {
+    const name = key.replace(/[ \t\n\r]+$/, "");
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`not a variable name: ${JSON.stringify(name)}`);
+    if (name in env) throw new Error(`${name} assigned twice`);
+    env[name] = value;
+    key = "";
+    value = "";
+    valueWhitespaceAt = undefined;
+  };
+  for (const c of text) {
+    switch (state) {
+      case "preKey":
+        if (c === "#" || c === ";") state = "comment";
+        else if (!isSpace(c)) {
+          state = "key";
+          key = c;
+        }
+        break;
+      case "key":
+        if (isNewline(c)) throw new Error(`a line without "=": ${JSON.stringify(key)}`);
+        else if (c === "=") state = "preValue";
+        else key += c;
+        break;
+      case "preValue":
+        if (isNewline(c)) {
+          push();
+          state = "preKey";
+        } else if (c === "'") state = "single";
+        else if (c === '"') state = "double";
+        else if (c === "\\") state = "valueEscape";
+        else if (!isSpace(c)) {
+          state = "value";
+          value += c;
+        }
+        break;
+      case "value":
+        if (isNewline(c)) {
+          if (valueWhitespaceAt !== undefined) value = value.slice(0, valueWhitespaceAt);
+          push();
+          state = "preKey";
+        } else if (c === "\\") {
+          state = "valueEscape";
+          valueWhitespaceAt = undefined;
+        } else {
+          if (!isSpace(c)) valueWhitespaceAt = undefined;
+          else if (valueWhitespaceAt === undefined) valueWhitespaceAt = value.length;
+          value += c;
+        }
+        break;
+      case "valueEscape":
+        state = "value";
+        if (!isNewline(c)) value += c;
+        break;
+      case "single":
+        if (c === "'") state = "preValue";
+        else value += c;
+        break;
+      case "double":
+        if (c === '"') state = "preValue";
+        else if (c === "\\") state = "doubleEscape";
+        else value += c;
+        break;
+      case "doubleEscape":
+        state = "double";
+        if ('"\\`$'.includes(c)) value += c;
+        else if (c !== "\n") value += `\\${c}`;
+        break;
+      case "comment":
+        if (isNewline(c)) state = "preKey";
+        break;
+    }
+  }
+  if (state === "key") throw new Error(`a line without "=": ${JSON.stringify(key)}`);
+  if (state !== "preKey" && state !== "comment") {
+    if (state === "single" || state === "double" || state === "doubleEscape") throw new Error("the file ends inside quotes");
+    if (state === "value" && valueWhitespaceAt !== undefined) value = value.slice(0, valueWhitespaceAt);
+    push();
+  }
+  return env;
+}

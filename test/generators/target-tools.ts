@@ -37,6 +37,7 @@ out = {}
 for group in options.process_group_configs:
     for config in group.process_configs:
         out[config.name] = {
+            "group": group.name,
             "argv": shlex.split(config.command),
             "directory": config.directory,
             "stdout_logfile": config.stdout_logfile,
@@ -49,11 +50,15 @@ for group in options.process_group_configs:
             "killasgroup": config.killasgroup,
             "uid": config.uid,
             "redirect_stderr": config.redirect_stderr,
+            "startretries": config.startretries,
+            "stdout_logfile_maxbytes": config.stdout_logfile_maxbytes,
+            "stdout_logfile_backups": config.stdout_logfile_backups,
         }
 json.dump(out, sys.stdout)
 `;
 
 export interface SupervisorProgram {
+  readonly group: string;
   readonly argv: string[];
   readonly directory: string | null;
   readonly stdout_logfile: string | null;
@@ -66,6 +71,9 @@ export interface SupervisorProgram {
   readonly killasgroup: boolean;
   readonly uid: number | null;
   readonly redirect_stderr: boolean;
+  readonly startretries: number;
+  readonly stdout_logfile_maxbytes: number;
+  readonly stdout_logfile_backups: number;
 }
 
 /** What supervisord itself reads from a config file: per program, the argv it will exec and more. */
