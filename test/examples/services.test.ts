@@ -106,6 +106,7 @@ interface NspawnHelper {
   canBootContainer(testName: string): boolean;
   bootContainer(options: { binds?: readonly string[] }): Promise<{
     readonly leader: number;
+    readonly nspawnPid: number;
     exec(args: readonly string[], options?: { env?: Readonly<Record<string, string>>; timeoutMs?: number }): Promise<CliRun>;
     teardown(): Promise<void>;
   }>;
@@ -150,7 +151,8 @@ function inContainer(nspawn: NspawnHelper): Runner {
         .filter((pid): pid is number => pid !== undefined)
         .sort((a, b) => a - b);
     },
-    remaining: remainingOnHost,
+    // The container itself names the state dir (its --bind): only what runs inside it counts.
+    remaining: (dir) => remainingOnHost(dir).filter((line) => Number(line.split(" ")[0]) !== inside().nspawnPid),
   };
 }
 
@@ -235,12 +237,13 @@ function remainingOnHost(stateDir: string): string[] {
  * STAND-IN until stateDirectory/runtimeDirectory land (issue 8 item 5, built by another branch):
  * as root, postgres and redis cannot create their directories under the root-owned ${stateDir}/lib
  * and ${runtimeDir}, and procman does not create them yet. So this does what the contract says
- * procman does (mkdir, owned by the process's user, the declared mode) — but only while no part of
- * the built procman (executor, generators) reads the fields: once the feature is merged, the test
- * checks procman's own work under every manager without any change here. Delete it then.
+ * procman does (mkdir, owned by the process's user, the declared mode) — but only while the part of
+ * the built procman that acts for the manager (executor for direct, generators otherwise) never
+ * reads the fields: once the feature is there, the test checks procman's own work without any
+ * change here. Delete it then.
  */
 function createDirectoriesUntilProcmanDoes(stateDir: string, manager: Manager, runAs: string | undefined): void {
-  if (procmanReadsDirectories()) return;
+  if (procmanReadsDirectories(manager)) return;
   console.log(`  NOTE ${manager}: procman does not create stateDirectory/runtimeDirectory yet; the test creates them`);
   for (const [dir, serviceUser, mode] of [
     ["lib/stack-postgres", "postgres", 0o700],
@@ -265,8 +268,8 @@ function ownerOf(serviceUser: string, runAs: string | undefined): string | undef
   return ROOT_USER ? serviceUser : undefined;
 }
 
-/** Whether the built procman reads the fields anywhere it acts (its executor or a generator). */
-function procmanReadsDirectories(): boolean {
+/** Whether the built procman reads the fields where it acts for this manager: its executor (direct) or its generators. */
+function procmanReadsDirectories(manager: Manager): boolean {
   const files: string[] = [];
   const walk = (dir: string) => {
     if (!existsSync(dir)) return;
@@ -276,7 +279,7 @@ function procmanReadsDirectories(): boolean {
       else if (entry.name.endsWith(".js")) files.push(file);
     }
   };
-  [path.join(ROOT, "dist", "src", "executor"), path.join(ROOT, "dist", "generators")].forEach(walk);
+  walk(manager === "direct" ? path.join(ROOT, "dist", "src", "executor") : path.join(ROOT, "dist", "generators"));
   return files.some((file) => /\.(stateDirectory|runtimeDirectory)\b/.test(readFileSync(file, "utf8")));
 }
 
