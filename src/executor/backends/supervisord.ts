@@ -3,6 +3,7 @@
 // waiting for readiness, so procman waits for RUNNING and then for the process's own check.
 import path from "node:path";
 import type { ProcessContext, ResolvedProcess } from "../../model/types.js";
+import { checkIdentity, identityOf } from "../proc.js";
 import { probeReadiness, sleep } from "../readiness.js";
 import type { ManagerAdapter } from "./adapter.js";
 import { mustRun, runTool, ToolError } from "./tool.js";
@@ -72,9 +73,12 @@ export function supervisordAdapter(context: ProcessContext, dir: string | undefi
     },
     running: async (name) => (await daemonRuns()) && (await stateOf(name)) === "RUNNING",
     shutdown: async () => {
-      if (await daemonRuns()) await ctl("shutdown");
+      const answer = await ctl("pid");
+      // Its socket goes quiet before the process exits: stopping is done when the process is gone.
+      const daemon = answer.exitCode === 0 && /^\d+$/.test(answer.output) ? identityOf(Number(answer.output)) : undefined;
+      if (answer.exitCode === 0) await ctl("shutdown");
       const deadline = Date.now() + 15_000;
-      while (await daemonRuns()) {
+      while ((await daemonRuns()) || (daemon !== undefined && checkIdentity(daemon) === "running")) {
         if (Date.now() > deadline) throw new Error(`supervisord in ${root} did not shut down`);
         await sleep(100);
       }
