@@ -57,10 +57,15 @@ const onHost = (manager: Exclude<Manager, "systemd">, user?: string): Runner => 
   remaining: remainingOnHost,
   prepare: async (dir) => {
     if (user !== undefined) chownSync(dir, idOf(user, "-u"), idOf(user, "-g"));
-    createDirectoriesUntilProcmanDoes(dir, manager, user);
   },
   teardown: async () => undefined,
 });
+
+/** Who a service runs as: its own user under a root procman, else whoever runs procman (undefined: this test's user). */
+function ownerOf(serviceUser: string, runAs: string | undefined): string | undefined {
+  if (runAs !== undefined) return runAs;
+  return ROOT_USER ? serviceUser : undefined;
+}
 
 const idOf = (user: string, flag: "-u" | "-g") => Number(execFileSync("id", [flag, user], { encoding: "utf8" }).trim());
 
@@ -127,7 +132,6 @@ function inContainer(nspawn: NspawnHelper): Runner {
     manager: "systemd",
     user: undefined,
     prepare: async (dir) => {
-      createDirectoriesUntilProcmanDoes(dir, "systemd", undefined);
       container = await nspawn.bootContainer({ binds: [dir] });
     },
     teardown: async () => {
@@ -242,46 +246,6 @@ function remainingOnHost(stateDir: string): string[] {
  * reads the fields: once the feature is there, the test checks procman's own work without any
  * change here. Delete it then.
  */
-function createDirectoriesUntilProcmanDoes(stateDir: string, manager: Manager, runAs: string | undefined): void {
-  if (procmanReadsDirectories(manager)) return;
-  console.log(`  NOTE ${manager}: procman does not create stateDirectory/runtimeDirectory yet; the test creates them`);
-  for (const [dir, serviceUser, mode] of [
-    ["lib/stack-postgres", "postgres", 0o700],
-    ["run/stack-postgres", "postgres", 0o755],
-    ["lib/stack-redis", "redis", 0o700],
-  ] as const) {
-    const full = path.join(stateDir, dir);
-    const owner = ownerOf(serviceUser, runAs);
-    mkdirSync(path.dirname(full), { recursive: true, mode: 0o755 });
-    mkdirSync(full, { mode });
-    if (owner !== undefined) {
-      chownSync(path.dirname(full), idOf(runAs ?? "root", "-u"), -1);
-      chownSync(full, idOf(owner, "-u"), -1);
-    }
-    chmodSync(full, mode);
-  }
-}
-
-/** Who a service runs as: its own user under a root procman, else whoever runs procman (undefined: this test's user). */
-function ownerOf(serviceUser: string, runAs: string | undefined): string | undefined {
-  if (runAs !== undefined) return runAs;
-  return ROOT_USER ? serviceUser : undefined;
-}
-
-/** Whether the built procman reads the fields where it acts for this manager: its executor (direct) or its generators. */
-function procmanReadsDirectories(manager: Manager): boolean {
-  const files: string[] = [];
-  const walk = (dir: string) => {
-    if (!existsSync(dir)) return;
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const file = path.join(dir, entry.name);
-      if (entry.isDirectory()) walk(file);
-      else if (entry.name.endsWith(".js")) files.push(file);
-    }
-  };
-  walk(manager === "direct" ? path.join(ROOT, "dist", "src", "executor") : path.join(ROOT, "dist", "generators"));
-  return files.some((file) => /\.(stateDirectory|runtimeDirectory)\b/.test(readFileSync(file, "utf8")));
-}
 
 // ---- the model itself (no binaries needed) ----
 
