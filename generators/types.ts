@@ -64,6 +64,13 @@ export interface GeneratorOptions {
    * ready, which supervisord cannot wait for.
    */
   readonly autostart?: boolean;
+  /**
+   * supervisord: keep what a program runs (argv, environment, identity) in a per-process script
+   * `P-name.run` that the program section only names. supervisord's `update` replaces a whole
+   * group when any program section in it changes; with the sections stable, a change of one
+   * process's command restarts only that process. `procman switch` sets it.
+   */
+  readonly stableSections?: boolean;
 }
 
 export type Generator = (model: ResolvedModel, options?: GeneratorOptions) => GeneratorOutput;

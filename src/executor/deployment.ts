@@ -6,7 +6,7 @@ import { createBackend } from "./backends/index.js";
 import type { EventSink } from "./events.js";
 import { runTransaction, type OnlyChange } from "./transaction.js";
 import type { SwitchResult } from "./switch-result.js";
-import type { GenerationRecord, StateDir } from "./state-dir.js";
+import { StateDir as StateDirClass, type GenerationRecord, type StateDir } from "./state-dir.js";
 
 export { SwitchFailedError, type SwitchResult } from "./switch-result.js";
 
@@ -170,4 +170,38 @@ export function reactivateDeployment(options: Common & { readonly stateDir: stri
       };
     },
   });
+}
+
+/** procman reload NAME…: each named process of what is deployed gets its stop.reloadSignal, under the lock. */
+export async function reloadProcesses(options: {
+  readonly stateDir: string;
+  readonly lockWait: number;
+  readonly names: readonly string[];
+}): Promise<{ readonly name: string; readonly signal: string }[]> {
+  const state = new StateDirClass(options.stateDir);
+  const release = await state.lock(options.lockWait);
+  try {
+    const pointer = state.readCurrent();
+    if (pointer === undefined || !pointer.active) throw new ProcmanError("ENOGEN", `nothing is deployed in ${state.stateDir}`, 2);
+    const current = state.readGeneration(pointer.generation);
+    const specs = new Map(current.model.processes.map((spec) => [spec.name, spec]));
+    const unknown = options.names.filter((name) => !specs.has(name));
+    if (unknown.length > 0) throw new ProcmanError("EUNKNOWN", `not in generation ${current.generation}: ${unknown.join(", ")}`, 2);
+    const backend = await backendFactory({ ...options, onEvent: () => undefined })(current.processManager, current.model.context, current.prefix ?? DEFAULT_PREFIX, state);
+    if (backend.reload === undefined) throw new ProcmanError("EUNSUPPORTED", `procman reload is not supported under ${current.processManager}`, 2);
+    const notRunning: string[] = [];
+    const sent: { name: string; signal: string }[] = [];
+    for (const name of options.names) {
+      const spec = specs.get(name)!;
+      if (await backend.reload(spec)) sent.push({ name, signal: spec.stop.reloadSignal });
+      else notRunning.push(name);
+    }
+    if (notRunning.length > 0) {
+      const done = sent.length > 0 ? ` (${sent.map((entry) => entry.name).join(", ")} got their signal)` : "";
+      throw new ProcmanError("ENOTRUNNING", `not running, not reloaded: ${notRunning.join(", ")}${done}`, 1);
+    }
+    return sent;
+  } finally {
+    await release();
+  }
 }

@@ -2,7 +2,7 @@
 import path from "node:path";
 import { Option, type Command } from "commander";
 import { ProcmanError } from "../../errors.js";
-import { changeProcesses, DEFAULT_PREFIX, reactivateDeployment, rollbackDeployment, stopDeployment, switchDeployment } from "../../executor/deployment.js";
+import { changeProcesses, DEFAULT_PREFIX, reactivateDeployment, reloadProcesses, rollbackDeployment, stopDeployment, switchDeployment } from "../../executor/deployment.js";
 import { resolveModelFile } from "../../resolve-model.js";
 import { forceDisableUserChangeOption, loadTimeoutOption, jsonOption, processManagerOption, resolveOptions, resolveStateDir, stateDirOption, type CommonOptions } from "../options.js";
 import type { Output } from "../output.js";
@@ -89,6 +89,17 @@ export function registerDeploy(program: Command, io: Output): void {
         else await changeProcesses({ stateDir, lockWait: lockWait(options), onEvent, change: { kind, names } });
       });
   }
+
+  program
+    .command("reload")
+    .description("send processes of what is deployed their stop.reloadSignal (default SIGHUP); nothing is restarted")
+    .argument("<names...>", "processes of what is deployed")
+    .addOption(stateDirOption())
+    .addOption(lockTimeoutOption())
+    .action(async (names: string[], options: DeployOptions) => {
+      const sent = await reloadProcesses({ stateDir: resolveStateDir(options.stateDir), lockWait: lockWait(options), names });
+      for (const { name, signal } of sent) io.out(`sent ${signal} to ${name}\n`);
+    });
 
   program
     .command("rollback")

@@ -44,6 +44,8 @@ export interface ManagerAdapter {
   start(requests: readonly ToolStart[]): Promise<void>;
   stop(name: string): Promise<void>;
   running(name: string): Promise<boolean>;
+  /** Sends the reload signal through the manager's tool. */
+  signal?(name: string, signal: string): Promise<void>;
   /** Ends the manager's own daemon, when procman started one for this state dir. */
   shutdown?(): Promise<void>;
 }

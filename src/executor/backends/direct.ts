@@ -52,6 +52,18 @@ export function directBackend(state: StateDir): Backend {
     prepare: async () => NO_CHANGE,
     install: async () => undefined,
 
+    reload: async (spec) => {
+      const record = reread().get(spec.name);
+      // Only the process procman started, verified right before the signal (never a reused PID).
+      if (record === undefined || !stillRuns(checkIdentity(record))) return false;
+      try {
+        process.kill(record.pid, spec.stop.reloadSignal as NodeJS.Signals);
+      } catch {
+        return false;
+      }
+      return true;
+    },
+
     forget: async (name) => {
       const record = records.get(name);
       if (record === undefined) return;

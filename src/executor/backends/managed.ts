@@ -158,6 +158,14 @@ export function managedBackend(state: StateDir, adapter: ManagerAdapter, prefix:
 
     forget: async () => undefined,
 
+    reload: (spec) =>
+      wrapTool(async () => {
+        if (adapter.signal === undefined) throw new ProcmanError("EUNSUPPORTED", `procman reload is not supported under ${manager}`, 2);
+        if (!(await adapter.running(spec.name))) return false;
+        await adapter.signal(spec.name, spec.stop.reloadSignal);
+        return true;
+      }),
+
     stop: (name, context, reason) =>
       wrapTool(async () => {
         const began = Date.now();

@@ -46,10 +46,12 @@ export function supervisordAdapter(context: ProcessContext, dir: string | undefi
   return {
     manager: "supervisord",
     dir: root,
-    generatorOptions: { prefix, autostart: false },
+    generatorOptions: { prefix, autostart: false, stableSections: true },
     links: () => [],
     namesakes: () => [],
-    restartsAll: (files) => files.filter((file) => file.path === `conf.d/${prefix}.conf`).map((file) => file.path),
+    // A changed program section (or member list) makes supervisord's update replace the whole group:
+    // every program restarts then, in order. What a process runs lives in its own .run script.
+    restartsAll: (files) => files.filter((file) => file.path.startsWith("conf.d/")).map((file) => file.path),
     reload: async (_removed, empty) => {
       if (empty) return; // everything is uninstalled, supervisord was shut down before
       // supervisord refuses to start (or to read a program) while a log directory is missing.
@@ -70,6 +72,9 @@ export function supervisordAdapter(context: ProcessContext, dir: string | undefi
     },
     stop: async (name) => {
       if (await daemonRuns()) await ctl("stop", program(name));
+    },
+    signal: async (name, signal) => {
+      await mustRun("supervisorctl", ["-c", conf, "signal", signal.replace(/^SIG/, ""), program(name)]);
     },
     running: async (name) => (await daemonRuns()) && (await stateOf(name)) === "RUNNING",
     shutdown: async () => {

@@ -52,6 +52,9 @@ export function systemdAdapter(context: ProcessContext, dir: string | undefined,
     stop: async (name) => {
       await systemctl("stop", unit(name));
     },
+    signal: async (name, signal) => {
+      await systemctl("kill", "--kill-whom=main", `--signal=${signal}`, unit(name));
+    },
     running: async (name) => (await runTool("systemctl", [...scope, "is-active", "--quiet", unit(name)])).exitCode === 0,
   };
 }
