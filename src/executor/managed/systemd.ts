@@ -2,6 +2,7 @@
 // a unit directory, then daemon-reload, then start/stop through systemctl. A unit's start returns
 // once its ExecStartPost= readiness check passed, so starting in order gates dependents.
 import path from "node:path";
+import { DEFAULT_PREFIX, systemdDirsUnitName, systemdUnitName } from "../../../generators/naming.js";
 import type { ProcessContext } from "../../model/types.js";
 import type { ManagerAdapter } from "./adapter.js";
 import { mustRun, runTool } from "./run-tool.js";
@@ -14,17 +15,20 @@ export function systemdAdapter(context: ProcessContext, dir: string | undefined)
   const linked = root === underStateDir;
   const scope = user ? ["--user"] : [];
   const systemctl = (...args: string[]) => mustRun("systemctl", [...scope, ...args]);
-  const unit = (name: string) => `${name}.service`;
+  const unit = (name: string) => systemdUnitName(DEFAULT_PREFIX, name);
   return {
     manager: "systemd",
     dir: root,
     generatorOptions: { userUnits: user },
-    filesOf: (files, name) => files.filter((file) => file.path === unit(name)),
+    // The unit and its environment file (the generator names them so).
+    filesOf: (files, name) => files.filter((file) => file.path === unit(name) || file.path === `${DEFAULT_PREFIX}-${name}.env`),
     afterInstall: async (names, removed) => {
       for (const name of removed) {
         if (linked) await runTool("systemctl", [...scope, "disable", unit(name)]);
       }
-      if (linked && names.length > 0) await systemctl("link", ...names.map((name) => path.join(root, unit(name))));
+      // Every unit Requires= the directories unit: it is linked with them.
+      const units = names.length > 0 ? [systemdDirsUnitName(DEFAULT_PREFIX), ...names.map(unit)] : [];
+      if (linked && units.length > 0) await systemctl("link", ...units.map((name) => path.join(root, name)));
       await systemctl("daemon-reload");
     },
     start: async ({ process: managed, running }) => {

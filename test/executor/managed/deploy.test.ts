@@ -158,8 +158,8 @@ test("supervisord: a real supervisord for the state dir; stop shuts it down", ()
     const result = procman(["switch", writeModel(models, "a1"), "-P", "supervisord", "--state-dir", state]);
     assert.is(result.status, 0, result.stderr);
     const status = spawnSync("supervisorctl", ["-c", conf, "status"], { encoding: "utf8" }).stdout;
-    assert.match(status, /^a\s+RUNNING/m);
-    assert.match(status, /^b\s+RUNNING/m);
+    assert.match(status, /^procman:a\s+RUNNING/m);
+    assert.match(status, /^procman:b\s+RUNNING/m);
   } finally {
     assert.is(procman(["stop", "--state-dir", state]).status, 0);
   }
