@@ -61,7 +61,7 @@ export function generateSupervisord(model: ResolvedModel, options: GeneratorOpti
     `Create the directories the programs need (supervisord refuses to start while a log directory is missing; as root, it also gives each stateDirectory/runtimeDirectory its owner): sh ${shQuote(path.join(installDir, setup))}`,
     `Start supervisord with this configuration: supervisord -c ${shQuote(conf)}`,
     `Watch them: supervisorctl -c ${shQuote(conf)} status ${group}:*`,
-    `After a change: run ${setup} again, then supervisorctl -c ${shQuote(conf)} update (a change of the program list restarts the whole group ${group}).`,
+    `After a change: run ${setup} again, then supervisorctl -c ${shQuote(conf)} update (supervisord reloads a group as a whole: a change of any program restarts every program of ${group}).`,
     `Stop everything: supervisorctl -c ${shQuote(conf)} shutdown`,
   ];
   return {
