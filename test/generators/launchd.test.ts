@@ -100,14 +100,14 @@ test("every example: plists parse (plistlib, plistutil) and carry the declared a
     );
     assert.equal(output.sharedFiles, ["procman-setup.sh"]);
     const plists = loadAll(output);
-    const byName = new Map(model.processes.map((process) => [process.name, process]));
+    const byName = new Map(model.processes.map((spec) => [spec.name, spec]));
     assert.equal(Object.keys(plists).sort(), [...byName.keys()].sort());
-    for (const process of model.processes) {
-      const plist = plists[process.name]!;
-      assert.equal(plist.ProgramArguments, launchdArgv(process, process.activatesAfter.map((name) => byName.get(name)!)), `${file}: ${process.name}`);
-      const declared = process.foreground !== undefined ? [process.foreground.executable, ...process.foreground.args] : daemonProxy(process);
-      assert.equal(plist.ProgramArguments.slice(-declared.length), declared, `${file}: ${process.name}: the declared argv is the tail`);
-      assert.equal(plist.EnvironmentVariables, process.environment, `${file}: ${process.name}`);
+    for (const spec of model.processes) {
+      const plist = plists[spec.name]!;
+      assert.equal(plist.ProgramArguments, launchdArgv(spec, spec.activatesAfter.map((name) => byName.get(name)!)), `${file}: ${spec.name}`);
+      const declared = spec.foreground !== undefined ? [spec.foreground.executable, ...spec.foreground.args] : daemonProxy(spec);
+      assert.equal(plist.ProgramArguments.slice(-declared.length), declared, `${file}: ${spec.name}: the declared argv is the tail`);
+      assert.equal(plist.EnvironmentVariables, spec.environment, `${file}: ${spec.name}`);
       assert.is(plist.RunAtLoad, true);
     }
   }

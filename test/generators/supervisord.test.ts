@@ -48,13 +48,13 @@ function runSetup(confDir: string, prefix = "procman"): void {
 function assertReadBack(model: ResolvedModel, configFile: string, label: string): void {
   const programs = supervisorRead(configFile);
   assert.equal(Object.keys(programs).sort(), model.processes.map(({ name }) => name).sort(), label);
-  const byName = new Map(model.processes.map((process) => [process.name, process]));
-  for (const process of model.processes) {
-    const program = programs[process.name]!;
-    assert.equal(program.argv, supervisordArgv(process, process.activatesAfter.map((name) => byName.get(name)!)), `${label}: ${process.name}`);
-    assert.is(program.group, "procman", `${label}: ${process.name} is in the group`);
-    assert.is(program.stdout_logfile, process.logFile, `${label}: ${process.name} log file`);
-    assert.is(program.directory, process.directory ?? "/", `${label}: ${process.name} directory`);
+  const byName = new Map(model.processes.map((spec) => [spec.name, spec]));
+  for (const spec of model.processes) {
+    const program = programs[spec.name]!;
+    assert.equal(program.argv, supervisordArgv(spec, spec.activatesAfter.map((name) => byName.get(name)!)), `${label}: ${spec.name}`);
+    assert.is(program.group, "procman", `${label}: ${spec.name} is in the group`);
+    assert.is(program.stdout_logfile, spec.logFile, `${label}: ${spec.name} log file`);
+    assert.is(program.directory, spec.directory ?? "/", `${label}: ${spec.name} directory`);
   }
 }
 
@@ -151,7 +151,7 @@ test("hostile model under a real supervisord: exact argv and environment, depend
   assert.not.ok(existsSync(path.dirname(hostile.model.processes[0]!.logFile)));
   runSetup(confDir);
   assertReadBack(hostile.model, config, "hostile");
-  for (const process of hostile.model.processes) assert.match(process.logFile, "%");
+  for (const spec of hostile.model.processes) assert.match(spec.logFile, "%");
 
   let supervisord: Supervisord | undefined;
   const pids: number[] = [];
@@ -175,8 +175,8 @@ test("hostile model under a real supervisord: exact argv and environment, depend
       const now = states(supervisord!);
       return now["procman:first"] === "RUNNING" && now["procman:second"] === "RUNNING";
     });
-    for (const process of hostile.model.processes) {
-      await waitFor(`the log file ${process.logFile}`, () => existsSync(process.logFile));
+    for (const spec of hostile.model.processes) {
+      await waitFor(`the log file ${spec.logFile}`, () => existsSync(spec.logFile));
     }
     assert.not.ok(existsSync(path.join(dir, "state 100%% ünï")), "a doubled % in the log directory");
 

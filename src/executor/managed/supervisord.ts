@@ -33,16 +33,16 @@ export function supervisordAdapter(context: ProcessContext, dir: string | undefi
     }
   };
 
-  const waitReady = async (process: ResolvedProcess): Promise<void> => {
-    const deadline = Date.now() + (process.readiness.timeout + 5) * 1000;
+  const waitReady = async (spec: ResolvedProcess): Promise<void> => {
+    const deadline = Date.now() + (spec.readiness.timeout + 5) * 1000;
     for (;;) {
-      const state = await stateOf(process.name);
+      const state = await stateOf(spec.name);
       if (state === "FATAL" || state === "EXITED" || state === "STOPPED") {
-        throw new Error(`${process.name} is ${state} under supervisord`);
+        throw new Error(`${spec.name} is ${state} under supervisord`);
       }
-      if (state === "RUNNING" && (await probeReadiness(process))) return;
-      if (Date.now() > deadline) throw new Error(`${process.name} not ready after ${process.readiness.timeout} s (supervisord says ${state})`);
-      await sleep(Math.min(200, process.readiness.interval * 1000));
+      if (state === "RUNNING" && (await probeReadiness(spec))) return;
+      if (Date.now() > deadline) throw new Error(`${spec.name} not ready after ${spec.readiness.timeout} s (supervisord says ${state})`);
+      await sleep(Math.min(200, spec.readiness.interval * 1000));
     }
   };
 
@@ -57,11 +57,11 @@ export function supervisordAdapter(context: ProcessContext, dir: string | undefi
       // A removed program changed the group: update reloads it (and restarts the group).
       if (removed.length > 0) await ctl("update", group);
     },
-    start: async ({ process, filesChanged, running }) => {
+    start: async ({ process: spec, filesChanged, running }) => {
       const verb = filesChanged ? "update" : running ? "restart" : "start";
-      const result = await ctl(verb, verb === "update" ? group : program(process.name));
-      if (result.exitCode !== 0 && !/already started/.test(result.output)) throw new ToolError("supervisorctl", [verb, process.name], result);
-      await waitReady(process);
+      const result = await ctl(verb, verb === "update" ? group : program(spec.name));
+      if (result.exitCode !== 0 && !/already started/.test(result.output)) throw new ToolError("supervisorctl", [verb, spec.name], result);
+      await waitReady(spec);
     },
     stop: async (name) => {
       await ctl("stop", program(name));

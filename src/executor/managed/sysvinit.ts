@@ -15,8 +15,8 @@ export function sysvinitAdapter(context: ProcessContext, dir: string | undefined
     filesOf: (files, name) => files.filter((file) => file.path === `init.d/${sysvinitScriptName(DEFAULT_PREFIX, name)}`),
     afterInstall: async () => undefined,
     // The script's start waits for readiness itself.
-    start: async ({ process, running }) => {
-      await mustRun(script(process.name), [running ? "restart" : "start"], process.readiness.timeout + process.stop.timeout + 30);
+    start: async ({ process: spec, running }) => {
+      await mustRun(script(spec.name), [running ? "restart" : "start"], spec.readiness.timeout + spec.stop.timeout + 30);
     },
     stop: async (name) => {
       await mustRun(script(name), ["stop"]);
