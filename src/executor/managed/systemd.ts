@@ -19,7 +19,8 @@ export function systemdAdapter(context: ProcessContext, dir: string | undefined)
   return {
     manager: "systemd",
     dir: root,
-    generatorOptions: { userUnits: user },
+    // The units name their environment files and tmpfiles snippet by path in the install dir.
+    generatorOptions: { userUnits: user, installDir: root },
     // The unit and its environment file (the generator names them so).
     filesOf: (files, name) => files.filter((file) => file.path === unit(name) || file.path === `${DEFAULT_PREFIX}-${name}.env`),
     afterInstall: async (names, removed) => {
