@@ -1,6 +1,7 @@
 // Readiness as POSIX sh, for targets that cannot wait on their own: systemd's ExecStartPost=, the
 // dependency wrappers of launchd and supervisord, and the sysvinit start action. Pure text.
 import type { Readiness, ResolvedProcess } from "../src/model/types.js";
+import { notifyMarker } from "./notify-proxy.js";
 import { shQuote } from "./quote.js";
 
 /**
@@ -58,7 +59,11 @@ export function removeStaleReadyFile(readiness: Readiness): string | undefined {
  * or exits 1 once the timeout has passed (at least the timeout: `date +%s` counts whole seconds).
  */
 export function waitForReady(spec: ResolvedProcess): string | undefined {
-  const check = readinessCheck(spec.readiness, spec.logFile, spec);
+  // notify behind the notify proxy (supervisord): its marker file says ready.
+  const marker = spec.readiness.kind === "notify" ? notifyMarker(spec) : undefined;
+  const check = marker !== undefined
+    ? readinessCheck({ ...spec.readiness, kind: "file", path: marker }, spec.logFile, spec)
+    : readinessCheck(spec.readiness, spec.logFile, spec);
   if (check === undefined) return undefined;
   const { timeout, interval } = spec.readiness;
   const message = shQuote(`procman: ${spec.name} not ready after ${timeout} s`);

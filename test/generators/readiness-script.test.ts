@@ -196,9 +196,16 @@ test("file: a regular file counts, a symlink or a directory does not; the stale 
   assert.is(started.stdout, "gone\n", started.stderr);
 });
 
-test("notify: no command can check a descriptor", () => {
-  const spec: ResolvedProcess = { ...processWith({}), readiness: { kind: "notify", fd: 3, timeout: 5, interval: 0.1 } };
+test("notify: no command can check a descriptor; dependents wait for the notify proxy's marker", async () => {
+  const spec: ResolvedProcess = { ...processWith({}), readiness: { kind: "notify", fd: 3, timeout: 1, interval: 0.1 } };
   assert.is(readinessCheck(spec.readiness, spec.logFile, spec), undefined);
+  const marker = path.join(path.dirname(spec.pidFile), "p.ready");
+  const wait = waitForReady(spec)!;
+  assert.match(wait, marker);
+  assert.is((await sh(wait)).status, 1, "no marker: not ready");
+  mkdirSync(path.dirname(marker), { recursive: true });
+  writeFileSync(marker, "");
+  assert.is((await sh(wait)).status, 0);
 });
 
 test("http: exits 0 only when the URL answers the expected status", async () => {
