@@ -37,7 +37,7 @@ export function generateSupervisord(model: ResolvedModel, options: GeneratorOpti
   const names: Record<string, string> = {};
   for (const spec of model.processes) {
     const dependencies = spec.activatesAfter.map((name) => byName.get(name)!);
-    const section = translate(spec, dependencies, depth.get(spec.name) ?? 0, warnings, issues);
+    const section = { ...translate(spec, dependencies, depth.get(spec.name) ?? 0, warnings, issues), autostart: options.autostart ?? true };
     const file = `conf.d/${prefix}-${spec.name}.conf`;
     files.push({ path: file, contents: render({ [`program:${spec.name}`]: section }), mode: 0o644 });
     processFiles[spec.name] = [file];

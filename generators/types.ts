@@ -59,6 +59,12 @@ export interface GeneratorOptions {
    * scripts). Default: `${stateDir}/lib/procman/<manager>`, where `procman switch` installs them.
    */
   readonly installDir?: string;
+  /**
+   * supervisord: start the programs when supervisord starts (default true, with priorities by
+   * layer). `procman switch` sets false: it starts each one itself, after what it activatesAfter is
+   * ready, which supervisord cannot wait for.
+   */
+  readonly autostart?: boolean;
 }
 
 export type Generator = (model: ResolvedModel, options?: GeneratorOptions) => GeneratorOutput;

@@ -54,3 +54,50 @@ export class UsageError extends ProcmanError {
     super("EUSAGE", message, 2);
   }
 }
+
+/** What an errno means to an operator; the code in parentheses for searching. */
+export function describeSystemError(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const meaning: Record<string, string> = {
+    ENOSPC: "no space left on the device",
+    EDQUOT: "disk quota exceeded",
+    EROFS: "the file system is read-only",
+    EACCES: "permission denied",
+    EPERM: "operation not permitted",
+    ENOENT: "no such file or directory",
+    ENOTDIR: "a component of the path is not a directory",
+    EISDIR: "is a directory",
+    EEXIST: "already exists",
+    ELOOP: "is a symbolic link (not followed)",
+    EIO: "input/output error",
+    EMFILE: "too many open files",
+    ENAMETOOLONG: "the name is too long",
+  };
+  if (typeof code === "string") return `${meaning[code] ?? (error as Error).message} (${code})`;
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * A file procman must write (or read) could not be: a full disk, a read-only or foreign directory.
+ * An operational failure (exit 1) naming the file, never an "internal error".
+ */
+export class FileError extends ProcmanError {
+  readonly file: string;
+  readonly errno: string | undefined;
+  constructor(file: string, action: string, cause: unknown) {
+    super("EFILE", `cannot ${action} ${file}: ${describeSystemError(cause)}`, 1, { cause });
+    this.file = file;
+    this.errno = (cause as NodeJS.ErrnoException | undefined)?.code;
+  }
+}
+
+/** One of procman's own state files is damaged or missing. Exit 1; `stop` still works around it. */
+export class StateFileError extends ProcmanError {
+  readonly file: string;
+  readonly problem: string;
+  constructor(file: string, problem: string) {
+    super("ESTATE", `${file}: ${problem}`, 1);
+    this.file = file;
+    this.problem = problem;
+  }
+}

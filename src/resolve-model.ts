@@ -8,11 +8,15 @@ import { createContext, type ContextOptions } from "./model/context.js";
 import { normalizeModel, type NormalizeOptions } from "./model/normalize.js";
 import type { ProcessContext, ResolvedModel } from "./model/types.js";
 
-export type ResolveOptions = Omit<ContextOptions, "modelDir">;
+export type ResolveOptions = Omit<ContextOptions, "modelDir"> & {
+  /** Seconds (`--load-timeout`); see loader/load-guard. */
+  readonly loadTimeout?: number;
+};
 
 export async function resolveModelFile(file: string, options: ResolveOptions): Promise<ResolvedModel> {
-  const context = createContext({ ...options, modelDir: path.dirname(path.resolve(file)) });
-  const loaded = await loadModel(file, context);
+  const { loadTimeout, ...contextOptions } = options;
+  const context = createContext({ ...contextOptions, modelDir: path.dirname(path.resolve(file)) });
+  const loaded = await loadModel(file, context, loadTimeout !== undefined ? { timeoutSeconds: loadTimeout } : {});
   return resolveModel(loaded.exported, context, { nameMustMatchKey: loaded.kind === "data" }, file);
 }
 

@@ -1,6 +1,7 @@
 // The command line: parsing, and the one place that turns errors into messages and exit codes.
 import { Command, CommanderError } from "commander";
-import { ProcmanError } from "../errors.js";
+import { ProcmanError, describeSystemError } from "../errors.js";
+import { setTrustWarningSink } from "../executor/dir-trust.js";
 import { registerDeploy } from "./commands/deploy.js";
 import { registerInspect } from "./commands/inspect.js";
 import { registerGenerate } from "./commands/generate.js";
@@ -38,6 +39,7 @@ export function buildProgram(io: Output): Command {
 /** Runs procman with argv (without node and script); returns the exit code. */
 export async function runMain(argv: readonly string[], io: Output = processOutput): Promise<number> {
   const program = buildProgram(io);
+  setTrustWarningSink((message) => io.err(`procman: warning: ${message}\n`));
   try {
     if (argv.length === 0) {
       program.outputHelp();
@@ -59,9 +61,25 @@ export async function runMain(argv: readonly string[], io: Output = processOutpu
       if (debug && error.cause instanceof Error && error.cause.stack !== undefined) io.err(`caused by: ${error.cause.stack}\n`);
       return error.exitCode;
     }
+    const system = systemErrorText(error);
+    if (system !== undefined) {
+      // A file or directory the system refused (full disk, read-only, permissions): the
+      // operation failed, and the operator can fix it. Not procman's bug.
+      io.err(`procman: ${system}\n`);
+      if (debug && error instanceof Error && error.stack !== undefined) io.err(`${error.stack}\n`);
+      return 1;
+    }
     // A bug in procman, not in the input: say so, with the stack.
     io.err(`procman: internal error: ${error instanceof Error ? (debug ? error.stack : error.message) : String(error)}\n`);
     if (!debug) io.err("(run again with --debug for the stack trace)\n");
     return 1;
   }
+}
+
+/** "cannot open /x/y: permission denied (EACCES)" for Node's errors from the file system. */
+function systemErrorText(error: unknown): string | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const { code, syscall, path } = error as NodeJS.ErrnoException;
+  if (typeof code !== "string" || !/^E[A-Z0-9]+$/.test(code) || typeof syscall !== "string") return undefined;
+  return `cannot ${syscall}${typeof path === "string" ? ` ${path}` : ""}: ${describeSystemError(error)}`;
 }

@@ -1,7 +1,8 @@
 // Options shared by several commands, and how they become a state dir and a context.
 import os from "node:os";
 import path from "node:path";
-import { Option } from "commander";
+import { InvalidArgumentError, Option } from "commander";
+import { DEFAULT_LOAD_TIMEOUT_SECONDS } from "../loader/load-guard.js";
 import { defaultStateDir } from "../model/context.js";
 import { PROCESS_MANAGERS, type ProcessManagerName } from "../model/types.js";
 import type { ResolveOptions } from "../resolve-model.js";
@@ -11,6 +12,8 @@ export interface CommonOptions {
   processManager?: ProcessManagerName;
   forceDisableUserChange?: boolean;
   json?: boolean;
+  /** Seconds, parsed by loadTimeoutOption; commands without the option leave it unset. */
+  loadTimeout?: number;
 }
 
 export const stateDirOption = () =>
@@ -20,6 +23,21 @@ export const processManagerOption = (managers: readonly string[] = PROCESS_MANAG
 export const forceDisableUserChangeOption = () =>
   new Option("--force-disable-user-change", "ignore user and group (for unprivileged deployments)");
 export const jsonOption = () => new Option("--json", "machine-readable output");
+/**
+ * For every command that loads a model (switch, up, validate, generate, visualize): how long a model
+ * may stay unsettled while it keeps work scheduled. One that drains the event loop fails at once.
+ */
+export const loadTimeoutOption = () =>
+  new Option("--load-timeout <seconds>", "how long a model may take to load before it is refused (exit 2)")
+    .env("PROCMAN_LOAD_TIMEOUT")
+    .default(DEFAULT_LOAD_TIMEOUT_SECONDS)
+    .argParser(parseSeconds);
+
+function parseSeconds(value: string): number {
+  const seconds = Number(value);
+  if (value.trim() === "" || !Number.isFinite(seconds) || seconds <= 0) throw new InvalidArgumentError("must be a positive number of seconds");
+  return seconds;
+}
 
 export function resolveStateDir(flag: string | undefined): string {
   const chosen = flag ?? process.env.PROCMAN_STATE_DIR;
@@ -32,5 +50,6 @@ export function resolveOptions(options: CommonOptions, fallbackManager: ProcessM
     stateDir: resolveStateDir(options.stateDir),
     forceDisableUserChange: options.forceDisableUserChange ?? false,
     processManager: options.processManager ?? fallbackManager,
+    ...(options.loadTimeout !== undefined ? { loadTimeout: options.loadTimeout } : {}),
   };
 }

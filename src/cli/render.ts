@@ -1,6 +1,7 @@
 // Human and JSON renderings of the executor's events: one line per event, as it happens.
 import type { SwitchEvent } from "../executor/events.js";
 import type { Plan } from "../plan/plan.js";
+import { describeReason } from "../plan/reason.js";
 import type { Output } from "./output.js";
 
 const paint = (io: Output, code: number, text: string) => (io.colour ? `\u001b[${code}m${text}\u001b[0m` : text);
@@ -10,7 +11,7 @@ export function renderPlan(plan: Plan): string {
   const section = (title: string, steps: Plan["stop"]) => {
     if (steps.length === 0) return;
     lines.push(`${title}:`);
-    for (const step of steps) lines.push(`  ${step.name}: ${step.reason}`);
+    for (const step of steps) lines.push(`  ${step.name}: ${describeReason(step.reason)}`);
   };
   section("stop (dependents first)", plan.stop);
   section("forget (records of processes that are gone)", plan.forget);
@@ -26,20 +27,26 @@ export function eventRenderer(io: Output, options: { json: boolean; dryRun?: boo
     switch (event.type) {
       case "plan": {
         const { plan } = event;
-        if (options.dryRun === true) io.out(renderPlan(plan));
+        if (options.dryRun === true) {
+          io.out(renderPlan(plan));
+          if (event.install !== undefined && event.install.length > 0) {
+            io.out("files (installed or kept):\n");
+            for (const file of event.install) io.out(`  ${file.path}${file.link !== undefined ? ` -> ${file.link}` : ""}\n`);
+          }
+        }
         else io.out(`plan: stop ${plan.stop.length}, start ${plan.start.length}, keep ${plan.keep.length}\n`);
         return;
       }
       case "recovering":
         return io.err(`${paint(io, 33, "recovering")}: ${event.message}\n`);
       case "forgotten":
-        return io.out(`forgot ${event.name}: ${event.reason}\n`);
+        return io.out(`forgot ${event.name}: ${describeReason(event.reason)}\n`);
       case "stopping":
-        return io.out(`stopping ${event.name}${event.pid > 0 ? ` (PID ${event.pid})` : ""}: ${event.reason}\n`);
+        return io.out(`stopping ${event.name}${event.pid > 0 ? ` (PID ${event.pid})` : ""}: ${describeReason(event.reason)}\n`);
       case "stopped":
         return io.out(`stopped ${event.name} in ${event.ms} ms${event.killed ? " (SIGKILL after the stop timeout)" : ""}\n`);
       case "starting":
-        return io.out(`starting ${event.name}: ${event.reason}\n`);
+        return io.out(`starting ${event.name}: ${describeReason(event.reason)}\n`);
       case "started":
         return io.out(`started ${event.name}${event.pid > 0 ? ` (PID ${event.pid})` : ""}\n`);
       case "ready":

@@ -1,234 +1,281 @@
 // Starting processes: the only place procman spawns what the model declares. Foreground processes
 // are daemonized here (new session and process group, stdin /dev/null, output appended to the
-// log); daemons are run and must leave a PID file naming a live process.
-import { spawn } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync } from "node:fs";
+// log); daemons are run and must leave a PID file naming a process that can be the daemon just
+// launched (pid-trust). A failed start leaves nothing: whatever carries its tag is stopped.
+import { spawn, type ChildProcess } from "node:child_process";
+import { closeSync, lstatSync, mkdirSync, rmSync, statSync, unlinkSync } from "node:fs";
 import path from "node:path";
-import { MINIMAL_PATH } from "../model/normalize.js";
 import type { Command, ResolvedProcess } from "../model/types.js";
 import { writeFileAtomic } from "./atomic.js";
-import { identityOf, isLive, listPids, readEnvironmentVariable, readProcStat, type ProcessIdentity } from "./proc.js";
-import { readPidFile, sleep } from "./readiness.js";
-import { terminate } from "./terminate.js";
+import { logTailSince, openLog, type LogIdentity } from "./log-file.js";
+import { openNotifyChannel, type NotifyChannel } from "./notify.js";
+import { UntrustedPidError, verifyDaemonPid } from "./pid-trust.js";
+import { identityOf, readProcStat, ticksNow, type ProcessIdentity } from "./proc.js";
+import { sleep } from "./readiness.js";
+import { changesIdentity, lookupUser, withUmask, wrapCommand } from "./run-as.js";
+import { readPidLine } from "./safe-file.js";
+import { TAG_VARIABLE, sweepTagged, tagFor } from "./tag-sweep.js";
 
-/** Environment variable that marks every process procman spawns: `<name>:<specHash>:<stateDir>`. */
-export const TAG_VARIABLE = "PROCMAN_TAG";
-
-export function tagFor(name: string, specHash: string, stateDir: string): string {
-  return `${name}:${specHash}:${stateDir}`;
-}
+export { TAG_VARIABLE, tagFor } from "./tag-sweep.js";
+export { wrapCommand } from "./run-as.js";
 
 export class StartError extends Error {
-  constructor(readonly process: string, message: string) {
+  constructor(
+    readonly process: string,
+    message: string,
+    /** Where this start's part of the log begins, when the log was opened. */
+    readonly logOffset?: number,
+  ) {
     super(message);
   }
 }
 
-export interface Launched extends ProcessIdentity {
-  /** Size of the log before the start: readiness by log line only reads what came after. */
-  readonly logOffset: number;
-  readonly pgid: number;
+/** How a child of procman ended (only a parent learns it; a daemon's is unknown). */
+export interface ExitStatus {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
 }
 
-export async function launch(process: ResolvedProcess, specHash: string, stateDir: string): Promise<Launched> {
-  mkdirSync(path.dirname(process.logFile), { recursive: true, mode: 0o755 });
-  mkdirSync(path.dirname(process.pidFile), { recursive: true, mode: 0o755 });
-  checkDirectory(process);
-  const logOffset = fileSize(process.logFile);
-  const environment = { ...process.environment, [TAG_VARIABLE]: tagFor(process.name, specHash, stateDir) };
-  if (process.initialize !== undefined) {
-    const code = await runToExit(process, { executable: "/bin/sh", args: ["-c", process.initialize] }, environment, process.readiness.timeout);
-    if (code !== undefined) throw new StartError(process.name, `initialize failed (${code})`);
-  }
-  return process.mode === "foreground"
-    ? launchForeground(process, process.foreground!, environment, logOffset)
-    : launchDaemon(process, process.daemon!, environment, logOffset);
+export function describeExit(status: ExitStatus | undefined): string {
+  if (status === undefined) return "exited";
+  return status.signal !== null ? `was killed by ${status.signal}` : `exited with code ${status.code}`;
 }
+
+export interface Launched extends ProcessIdentity {
+  /** Size of the log before the start: readiness by log line and failure tails read only what came after. */
+  readonly logOffset: number;
+  /** Its process group and session at the start (foreground: the session procman created). */
+  readonly pgid: number;
+  readonly sid: number;
+  /** The log procman opened for it: a later open must find the same file. */
+  readonly log: LogIdentity;
+  /** Date.now() right before the spawn. */
+  readonly launchedAt: number;
+  /** Foreground: resolves when procman's child exits. Never resolves for a daemon. */
+  readonly exit: Promise<ExitStatus>;
+  /** readiness notify: the channel the process reports on. */
+  readonly notify?: NotifyChannel;
+}
+
+export interface LaunchOptions {
+  /** PIDs and process groups recorded for other processes (pid-trust claimedIds). */
+  readonly claimed?: ReadonlySet<number>;
+  /** PIDs a PID file may never name besides procman and its ancestors (the supervisor). */
+  readonly exclude?: readonly number[];
+  /** The log recorded at an earlier start. */
+  readonly knownLog?: LogIdentity;
+}
+
+export async function launch(spec: ResolvedProcess, specHash: string, stateDir: string, options: LaunchOptions = {}): Promise<Launched> {
+  const tag = tagFor(spec.name, specHash, stateDir);
+  checkDirectory(spec);
+  mkdirFor(spec.pidFile);
+  let log;
+  try {
+    log = openLog(spec.logFile, options.knownLog);
+  } catch (error) {
+    throw new StartError(spec.name, `cannot open its log: ${(error as Error).message}`);
+  }
+  let notify: NotifyChannel | undefined;
+  try {
+    const environment = { ...spec.environment, [TAG_VARIABLE]: tag };
+    if (spec.readiness.kind === "file") removeReadyFile(spec.readiness.path);
+    if (spec.initialize !== undefined) {
+      const outcome = await runToExit(spec, { executable: "/bin/sh", args: ["-c", spec.initialize] }, environment, log.fd, spec.readiness.timeout);
+      if (outcome !== undefined) throw new StartError(spec.name, `initialize failed (${outcome})`);
+    }
+    const base = { logOffset: log.offset, log: { dev: log.dev, ino: log.ino } };
+    if (spec.mode === "foreground") {
+      if (spec.readiness.kind === "notify") notify = openNotifyChannel(path.join(stateDir, "lib", "procman"), spec.name);
+      return { ...base, ...(await launchForeground(spec, spec.foreground!, environment, log.fd, notify)), ...(notify !== undefined ? { notify } : {}) };
+    }
+    // A daemon double-forks away from any descriptor procman could hand it.
+    if (spec.readiness.kind === "notify") throw new StartError(spec.name, "readiness notify needs a foreground process");
+    return { ...base, ...(await launchDaemon(spec, spec.daemon!, environment, log.fd, options)) };
+  } catch (error) {
+    notify?.close();
+    // Nothing records it yet: what the start left running (a double-forked child, a daemon's
+    // workers, initialize's background jobs) carries this start's tag and goes now.
+    await sweepTagged(new Map([[tag, { stopSignal: spec.stop.signal, stopTimeout: spec.stop.timeout }]]), { exclude: options.exclude });
+    if (error instanceof StartError) throw new StartError(spec.name, error.message, log.offset);
+    throw new StartError(spec.name, (error as Error).message, log.offset);
+  } finally {
+    closeSync(log.fd);
+  }
+}
+
+type Started = Omit<Launched, "logOffset" | "log" | "notify">;
 
 async function launchForeground(
-  process: ResolvedProcess,
+  spec: ResolvedProcess,
   command: Command,
   environment: Record<string, string>,
-  logOffset: number,
-): Promise<Launched> {
-  const child = await spawnDetached(process, command, environment);
-  const identity = identityOf(child);
-  if (identity === undefined) throw new StartError(process.name, "exited at once");
-  try {
-    writeFileAtomic(process.pidFile, `${child}\n`, 0o644, false);
-  } catch (error) {
-    // Nothing records it yet: stop it now, or it would run on untracked.
-    await terminate({ name: process.name, ...identity, stopSignal: process.stop.signal, stopTimeout: process.stop.timeout });
-    throw new StartError(process.name, `cannot write its PID file ${process.pidFile}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  logFd: number,
+  notify: NotifyChannel | undefined,
+): Promise<Started> {
+  const launchedAt = Date.now();
+  const child = await spawnDetached(spec, command, environment, logFd, notify);
+  notify?.releaseChildEnd();
+  const exit = exitOf(child);
+  const identity = identityOf(child.pid!);
+  if (identity === undefined) {
+    const status = await Promise.race([exit, sleep(500).then(() => undefined)]);
+    throw new StartError(spec.name, `${describeExit(status)} at once`);
   }
-  return { ...identity, pgid: child, logOffset };
+  try {
+    writeFileAtomic(spec.pidFile, `${child.pid}\n`, 0o644, false);
+  } catch (error) {
+    throw new StartError(spec.name, `cannot write its PID file ${spec.pidFile}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+  // procman created its session and group: the one group procman may signal as a whole.
+  return { ...identity, pgid: child.pid!, sid: child.pid!, launchedAt, exit };
 }
 
 async function launchDaemon(
-  process: ResolvedProcess,
+  spec: ResolvedProcess,
   command: Command,
   environment: Record<string, string>,
-  logOffset: number,
-): Promise<Launched> {
+  logFd: number,
+  options: LaunchOptions,
+): Promise<Started> {
   // A PID file left from before could name an unrelated process: it must not be taken for the new daemon.
-  rmSync(process.pidFile, { force: true });
-  const timeout = process.readiness.timeout;
-  try {
-    const code = await runToExit(process, command, environment, timeout);
-    if (code !== undefined) throw new StartError(process.name, `the daemon command failed (${code})`);
-    const deadline = Date.now() + timeout * 1000;
-    for (;;) {
-      const identity = readPidFile(process.pidFile);
-      if (identity !== undefined) return { ...identity, pgid: readProcStat(identity.pid)?.pgrp ?? identity.pid, logOffset };
-      if (Date.now() >= deadline) {
-        throw new StartError(process.name, `the daemon exited 0 but ${process.pidFile} did not name a live process within ${timeout} s`);
-      }
-      await sleep(Math.min(100, process.readiness.interval * 1000));
+  rmSync(spec.pidFile, { force: true });
+  const timeout = spec.readiness.timeout;
+  const uid = changesIdentity(spec) && spec.user !== undefined ? lookupUser(spec.user).uid : undefined;
+  const launchedAt = Date.now();
+  // The floor for the daemon's start time: the launcher's own, or now if it is gone already.
+  let launcherStartTime = ticksNow();
+  const outcome = await runToExit(spec, command, environment, logFd, timeout, (pid) => {
+    launcherStartTime = readProcStat(pid)?.startTime || launcherStartTime;
+  });
+  if (outcome !== undefined) throw new StartError(spec.name, `the daemon command failed (${outcome})`);
+  const deadline = Date.now() + timeout * 1000;
+  for (;;) {
+    let text: string | undefined;
+    try {
+      text = readPidLine(spec.pidFile);
+    } catch (error) {
+      throw new StartError(spec.name, `PID file ${(error as Error).message}`);
     }
+    if (text !== undefined && text !== "") {
+      try {
+        const verified = verifyDaemonPid({
+          pidFile: spec.pidFile,
+          text,
+          launcherStartTime,
+          ...(options.exclude !== undefined ? { exclude: options.exclude } : {}),
+          ...(options.claimed !== undefined ? { claimed: options.claimed } : {}),
+          ...(uid !== undefined ? { uid } : {}),
+        });
+        if (verified !== undefined) return { ...verified, launchedAt, exit: new Promise<never>(() => undefined) };
+      } catch (error) {
+        if (error instanceof UntrustedPidError) throw new StartError(spec.name, error.message);
+        throw error;
+      }
+    }
+    if (Date.now() >= deadline) {
+      throw new StartError(spec.name, `the daemon exited 0 but ${spec.pidFile} did not name a live process within ${timeout} s`);
+    }
+    await sleep(Math.min(100, spec.readiness.interval * 1000));
+  }
+}
+
+/** readiness file: one left from an earlier run must not count. The link itself goes, never its target. */
+function removeReadyFile(file: string): void {
+  try {
+    if (lstatSync(file).isDirectory()) throw new Error(`readiness file ${file} is a directory`);
+    unlinkSync(file);
   } catch (error) {
-    // Nothing was recorded, so nothing would ever stop what the daemon command left running.
-    await stopTagged(environment[TAG_VARIABLE]!, process);
-    throw error;
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
   }
 }
 
-/**
- * After a failed daemon start: stops what the command left running (it carries this start's tag).
- * No other instance has the tag: what ran before under this name was stopped before this start.
- */
-async function stopTagged(tag: string, process: ResolvedProcess): Promise<void> {
-  for (const pid of listPids()) {
-    if (pid === globalThis.process.pid) continue;
-    const stat = readProcStat(pid);
-    if (!isLive(stat) || readEnvironmentVariable(pid, TAG_VARIABLE) !== tag) continue;
-    await terminate({ name: process.name, pid, startTime: stat.startTime, stopSignal: process.stop.signal, stopTimeout: process.stop.timeout });
-  }
-}
-
-/** argv with the helpers Node cannot replace: nice before exec, then the identity switch. */
-export function wrapCommand(process: ResolvedProcess, command: Command): string[] {
-  let argv = [command.executable, ...command.args];
-  const root = globalThis.process.getuid?.() === 0;
-  if (root && (process.user !== undefined || process.group !== undefined)) {
-    const ids = process.user !== undefined ? ["--reuid", process.user, "--init-groups"] : ["--clear-groups"];
-    const group = process.group !== undefined ? ["--regid", process.group] : [];
-    argv = [systemTool("setpriv"), ...ids, ...group, "--", ...argv];
-  }
-  if (process.nice !== undefined) argv = [systemTool("nice"), "-n", String(process.nice), "--", ...argv];
-  return argv;
-}
-
-/** procman's own helpers come from the system, not from the PATH the model gives the process. */
-function systemTool(name: string): string {
-  for (const dir of MINIMAL_PATH.split(":")) {
-    const file = path.join(dir, name);
-    if (existsSync(file)) return file;
-  }
-  return name;
+function mkdirFor(file: string): void {
+  mkdirSync(path.dirname(file), { recursive: true, mode: 0o755 });
 }
 
 /** spawn reports a missing cwd as ENOENT of the executable: say what is missing. */
-function checkDirectory(process: ResolvedProcess): void {
-  if (process.directory === undefined) return;
+function checkDirectory(spec: ResolvedProcess): void {
+  if (spec.directory === undefined) return;
   let ok = false;
   try {
-    ok = statSync(process.directory).isDirectory();
+    ok = statSync(spec.directory).isDirectory();
   } catch {
     // missing
   }
-  if (!ok) throw new StartError(process.name, `directory ${process.directory} does not exist or is not a directory`);
+  if (!ok) throw new StartError(spec.name, `directory ${spec.directory} does not exist or is not a directory`);
 }
 
-function spawnDetached(process: ResolvedProcess, command: Command, environment: Record<string, string>): Promise<number> {
-  const [executable, ...args] = wrapCommand(process, command);
-  const log = openSync(process.logFile, "a", 0o644);
-  try {
-    const child = withUmask(process.umask, () =>
-      spawn(executable!, args, {
-        detached: true, // setsid: its own session and process group
-        stdio: ["ignore", log, log],
-        env: environment,
-        cwd: process.directory ?? "/",
-      }),
-    );
-    return new Promise((resolve, reject) => {
-      child.once("error", (error: NodeJS.ErrnoException) =>
-        reject(new StartError(process.name, `cannot run ${command.executable}: ${error.code ?? error.message}`)),
-      );
-      child.once("spawn", () => {
-        child.unref();
-        resolve(child.pid!);
-      });
-    });
-  } finally {
-    closeSync(log);
+function exitOf(child: ChildProcess): Promise<ExitStatus> {
+  return new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+}
+
+function spawnDetached(
+  spec: ResolvedProcess,
+  command: Command,
+  environment: Record<string, string>,
+  logFd: number,
+  notify: NotifyChannel | undefined,
+): Promise<ChildProcess> {
+  const [executable, ...args] = wrapCommand(spec, command);
+  const stdio: (number | "ignore")[] = ["ignore", logFd, logFd];
+  if (notify !== undefined && spec.readiness.kind === "notify") {
+    while (stdio.length < spec.readiness.fd) stdio.push("ignore");
+    stdio[spec.readiness.fd] = notify.childFd;
   }
+  const child = withUmask(spec.umask, () =>
+    spawn(executable!, args, {
+      detached: true, // setsid: its own session and process group
+      stdio,
+      env: environment,
+      cwd: spec.directory ?? "/",
+    }),
+  );
+  return new Promise((resolve, reject) => {
+    child.once("error", (error: NodeJS.ErrnoException) =>
+      reject(new StartError(spec.name, `cannot run ${command.executable}: ${error.code ?? error.message}`)),
+    );
+    child.once("spawn", () => {
+      child.unref();
+      resolve(child);
+    });
+  });
 }
 
 /** Runs a command to its end (initialize, a daemon's launcher) with output to the log: undefined on exit 0, else why. */
 async function runToExit(
-  process: ResolvedProcess,
+  spec: ResolvedProcess,
   command: Command,
   environment: Record<string, string>,
+  logFd: number,
   timeoutSeconds: number,
+  onSpawn?: (pid: number) => void,
 ): Promise<string | undefined> {
-  const [executable, ...args] = wrapCommand(process, command);
-  const log = openSync(process.logFile, "a", 0o644);
-  try {
-    const child = withUmask(process.umask, () =>
-      spawn(executable!, args, { detached: true, stdio: ["ignore", log, log], env: environment, cwd: process.directory ?? "/" }),
-    );
-    return await new Promise<string | undefined>((resolve) => {
-      const timer = setTimeout(() => {
-        try {
-          globalThis.process.kill(-child.pid!, "SIGKILL");
-        } catch {
-          // already gone
-        }
-      }, timeoutSeconds * 1000);
-      child.once("error", (error: NodeJS.ErrnoException) => {
-        clearTimeout(timer);
-        resolve(`cannot run ${command.executable}: ${error.code ?? error.message}`);
-      });
-      child.once("exit", (code, signal) => {
-        clearTimeout(timer);
-        resolve(code === 0 ? undefined : signal !== null ? `killed by ${signal}` : `exit code ${code}`);
-      });
+  const [executable, ...args] = wrapCommand(spec, command);
+  const child = withUmask(spec.umask, () =>
+    spawn(executable!, args, { detached: true, stdio: ["ignore", logFd, logFd], env: environment, cwd: spec.directory ?? "/" }),
+  );
+  if (child.pid !== undefined) onSpawn?.(child.pid);
+  return new Promise<string | undefined>((resolve) => {
+    const timer = setTimeout(() => {
+      try {
+        globalThis.process.kill(-child.pid!, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }, timeoutSeconds * 1000);
+    child.once("error", (error: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      resolve(`cannot run ${command.executable}: ${error.code ?? error.message}`);
     });
-  } finally {
-    closeSync(log);
-  }
+    child.once("exit", (code, signal) => {
+      clearTimeout(timer);
+      resolve(code === 0 ? undefined : signal !== null ? `killed by ${signal}` : `exit code ${code}`);
+    });
+  });
 }
 
-function fileSize(file: string): number {
-  try {
-    return statSync(file).size;
-  } catch {
-    return 0;
-  }
-}
-
-/** The last lines of a log, for failure messages. */
-export function logTail(file: string, lines = 15): string {
-  try {
-    const text = readFileSync(file, "utf8");
-    return text.split("\n").slice(-lines - 1).join("\n").trimEnd();
-  } catch {
-    return "";
-  }
-}
-
-/**
- * Runs spawn with the process's umask. The child inherits procman's umask at fork, and spawn forks
- * synchronously, so it is set just around the call and restored: no shell in between to add PWD or
- * reset IFS and OPTIND, and nothing else of procman's runs meanwhile.
- */
-function withUmask<T>(umask: string | undefined, run: () => T): T {
-  if (umask === undefined) return run();
-  const previous = globalThis.process.umask(Number.parseInt(umask, 8));
-  try {
-    return run();
-  } finally {
-    globalThis.process.umask(previous);
-  }
+/** The last lines this run logged (from `offset`), for failure messages; read within a bound. */
+export function logTail(file: string, offset = 0, lines = 15): string {
+  return logTailSince(file, offset, lines);
 }

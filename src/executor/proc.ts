@@ -1,6 +1,6 @@
 // What the kernel says about a PID, from /proc. A PID alone can lie (reuse, stale PID files): the
 // identity of a process is its PID plus its start time (field 22 of /proc/PID/stat).
-import { readFileSync, readdirSync } from "node:fs";
+import { readFileSync, readdirSync, readlinkSync } from "node:fs";
 
 export interface ProcStat {
   readonly pid: number;
@@ -43,13 +43,75 @@ export function isLive(stat: ProcStat | undefined): stat is ProcStat {
   return stat !== undefined && stat.state !== "Z" && stat.state !== "X";
 }
 
-export type IdentityCheck = "running" | "dead" | "reused";
+/** "paused": the recorded process, stopped by a signal (state T or t); it still runs for every other purpose. */
+export type IdentityCheck = "running" | "paused" | "dead" | "reused";
 
 /** Whether the recorded process is still the one running under its PID. */
 export function checkIdentity(identity: ProcessIdentity): IdentityCheck {
   const stat = readProcStat(identity.pid);
   if (!isLive(stat)) return "dead";
-  return stat.startTime === identity.startTime ? "running" : "reused";
+  if (stat.startTime !== identity.startTime) return "reused";
+  return stat.state === "T" || stat.state === "t" ? "paused" : "running";
+}
+
+/** The recorded process still runs (paused counts: it holds its PID and can be continued). */
+export function stillRuns(check: IdentityCheck): boolean {
+  return check === "running" || check === "paused";
+}
+
+/** Start times compare as numbers (clock ticks since boot; too long for a double on a long uptime). */
+export function startedBefore(a: string, b: string): boolean {
+  return BigInt(a) < BigInt(b);
+}
+
+/** Now, in the clock ticks of /proc/PID/stat field 22 (USER_HZ = 100 on Linux), rounded down. */
+export function ticksNow(): string {
+  const uptime = readFileSync("/proc/uptime", "latin1").split(" ")[0]!;
+  const [whole = "0", fraction = "0"] = uptime.split(".");
+  return String(BigInt(whole) * 100n + BigInt(fraction.padEnd(2, "0").slice(0, 2)));
+}
+
+/** procman's own ancestors (parent, its parent, … up to PID 1): never a service's PID. */
+export function ancestorsOf(pid: number): Set<number> {
+  const ancestors = new Set<number>();
+  let current = readProcStat(pid)?.ppid ?? 0;
+  while (current > 0 && !ancestors.has(current)) {
+    ancestors.add(current);
+    current = readProcStat(current)?.ppid ?? 0;
+  }
+  return ancestors;
+}
+
+/** Real and effective UID of a process (/proc/PID/status "Uid:" line). */
+export function readUids(pid: number): { real: number; effective: number } | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/status`, "latin1");
+  } catch {
+    return undefined;
+  }
+  const ids = /^Uid:\s+([0-9]+)\s+([0-9]+)/m.exec(text);
+  return ids === null ? undefined : { real: Number(ids[1]), effective: Number(ids[2]) };
+}
+
+/** The socket inodes among a process's open descriptors (links read "socket:[INODE]"). */
+export function socketInodes(pid: number): Set<number> {
+  const inodes = new Set<number>();
+  let fds: string[];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return inodes;
+  }
+  for (const fd of fds) {
+    try {
+      const target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+      if (target.startsWith("socket:[")) inodes.add(Number(target.slice(8, -1)));
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return inodes;
 }
 
 export function identityOf(pid: number): ProcessIdentity | undefined {

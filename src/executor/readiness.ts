@@ -1,10 +1,17 @@
-// Readiness gates: a dependent starts only once what it activatesAfter passes its check.
-import { readFileSync } from "node:fs";
-import { open } from "node:fs/promises";
+// Readiness gates: a dependent starts only once what it activatesAfter passes its check. A check
+// says what it waited for and what happened; a process that is dead when it would be declared
+// ready is never ready. Waits wake on inotify (fs.watch) where that is cheap, with the interval
+// poll as the fallback.
+import { closeSync, lstatSync, readSync as readFd, watch, type FSWatcher } from "node:fs";
 import net from "node:net";
-import { spawn } from "node:child_process";
+import path from "node:path";
 import type { Readiness, ResolvedProcess } from "../model/types.js";
-import { checkIdentity, identityOf, type ProcessIdentity } from "./proc.js";
+import type { ExitStatus } from "./launch.js";
+import { addressesOf, anyListener, canonicalAddress, isLocalAddress, listenerOwnedBy, type ListenerOwner } from "./listeners.js";
+import type { NotifyChannel } from "./notify.js";
+import { checkIdentity, identityOf, stillRuns, type ProcessIdentity } from "./proc.js";
+import { runShellAs } from "./run-as.js";
+import { openServiceFile, readPidLine } from "./safe-file.js";
 
 export class NotReadyError extends Error {
   constructor(message: string, readonly exited: boolean) {
@@ -12,31 +19,69 @@ export class NotReadyError extends Error {
   }
 }
 
+/** What else a wait may know about the start (all optional: a kept process has only its record). */
+export interface ReadyContext {
+  /** PROCMAN_TAG of the start: tagged processes' listeners count as the process's own. */
+  readonly tag?: string;
+  readonly pgid?: number;
+  readonly sid?: number;
+  /** Foreground: the child's exit, to say how it ended. */
+  readonly exit?: Promise<ExitStatus>;
+  /** readiness notify: the channel launch opened. */
+  readonly notify?: NotifyChannel;
+}
+
+type CheckResult = { readonly ok: true } | { readonly ok: false; readonly why: string };
+
 /** Polls the check until it passes, the process dies (fails at once), or the timeout runs out. */
 export async function waitUntilReady(
-  process: ResolvedProcess,
+  spec: ResolvedProcess,
   identity: ProcessIdentity,
   logOffset: number,
   signal?: AbortSignal,
+  context: ReadyContext = {},
 ): Promise<void> {
-  const readiness = process.readiness;
-  const deadline = Date.now() + readiness.timeout * 1000;
+  const readiness = spec.readiness;
+  const began = Date.now();
+  const deadline = began + readiness.timeout * 1000;
   const interval = readiness.interval * 1000;
-  for (;;) {
-    if (signal?.aborted === true) throw new AbandonedError();
-    if (checkIdentity(identity) !== "running") {
-      throw new NotReadyError(`exited before it was ready (${describeReadiness(readiness)})`, true);
+  const owner: ListenerOwner = {
+    pid: identity.pid,
+    ...(context.pgid !== undefined ? { pgid: context.pgid } : {}),
+    ...(context.sid !== undefined ? { session: context.sid } : {}),
+    ...(context.tag !== undefined ? { tag: context.tag } : {}),
+  };
+  const log = new LogScanner(spec.logFile, logOffset);
+  const waker = new Waker(watchedPaths(spec));
+  let last = "";
+  try {
+    for (;;) {
+      if (signal?.aborted === true) throw new AbandonedError();
+      if (!stillRuns(checkIdentity(identity))) throw await exitedError(spec, context);
+      const remaining = deadline - Date.now();
+      const result = await checkOnce(spec, readiness, Math.max(50, Math.min(remaining, 2000)), { owner, log, context, signal });
+      if (result.ok) {
+        // Dead when it would be declared ready: never ready (a listener, file or line left behind).
+        if (stillRuns(checkIdentity(identity))) return;
+        throw await exitedError(spec, context);
+      }
+      last = result.why;
+      if (Date.now() >= deadline) {
+        throw new NotReadyError(`waiting for ${describeReadiness(readiness)}: ${last} after ${readiness.timeout} s`, false);
+      }
+      await waker.sleep(Math.min(interval, Math.max(0, deadline - Date.now())), signal);
     }
-    const remaining = deadline - Date.now();
-    if (await checkOnce(process, readiness, Math.max(50, Math.min(remaining, 2000)), logOffset)) {
-      // "started" means: still alive one interval after the start.
-      if (readiness.kind !== "started" || checkIdentity(identity) === "running") return;
-    }
-    if (Date.now() >= deadline) {
-      throw new NotReadyError(`not ready after ${readiness.timeout} s (${describeReadiness(readiness)})`, false);
-    }
-    await sleep(Math.min(interval, Math.max(0, deadline - Date.now())), signal);
+  } finally {
+    waker.close();
+    context.notify?.close(); // the child keeps its end: no SIGPIPE for it, ever
   }
+}
+
+async function exitedError(spec: ResolvedProcess, context: ReadyContext): Promise<NotReadyError> {
+  // Node reaps its child a moment after /proc shows it dead: wait a little for the status.
+  const status = context.exit === undefined ? undefined : await Promise.race([context.exit, sleep(500).then(() => undefined)]);
+  const how = status === undefined ? "exited" : status.signal !== null ? `was killed by ${status.signal}` : `exited with code ${status.code}`;
+  return new NotReadyError(`${how} before it was ready (waiting for ${describeReadiness(spec.readiness)})`, true);
 }
 
 /** Another start of the same switch failed: this one is given up, and undone with the rest. */
@@ -46,112 +91,259 @@ export class AbandonedError extends Error {
   }
 }
 
+/** What a wait waits for, as "waiting for …" completes it. */
 export function describeReadiness(readiness: Readiness): string {
   switch (readiness.kind) {
-    case "started": return "alive after its start";
-    case "pidFile": return `PID file ${readiness.path} names a live process`;
-    case "tcp": return `TCP ${readiness.host}:${readiness.port} accepts connections`;
-    case "http": return `GET ${readiness.url} answers ${readiness.status}`;
-    case "command": return `command ${JSON.stringify(readiness.command)} exits 0`;
-    case "logLine": return `a log line matches /${readiness.pattern}/`;
-    case "file": return `file ${readiness.path} appears`;
+    case "started": return `it to stay alive ${readiness.interval} s after its start`;
+    case "pidFile": return `PID file ${readiness.path} to name a live process`;
+    case "tcp": return `TCP ${readiness.host}:${readiness.port} to accept connections${readiness.owned ? " on a socket of its own" : ""}`;
+    case "http": return `GET ${readiness.url} to answer ${readiness.status}`;
+    case "command": return `command ${JSON.stringify(readiness.command)} to exit 0`;
+    case "logLine": return `a log line matching /${readiness.pattern}/`;
+    case "file": return `file ${readiness.path} to appear`;
     case "notify": return `a line on descriptor ${readiness.fd}`;
   }
 }
 
-/** One look, for status: does the process pass its readiness check now? */
-export function probeReadiness(process: ResolvedProcess): Promise<boolean> {
-  const readiness = process.readiness;
-  if (readiness.kind === "started" || readiness.kind === "logLine") return Promise.resolve(true);
-  return checkOnce(process, readiness, 1000, 0);
+/**
+ * One look, for status: does the process pass its readiness check now? With `identity` (and its
+ * group, session and tag) a tcp or local http check also requires the listener to be its own.
+ */
+export async function probeReadiness(spec: ResolvedProcess, owner?: ListenerOwner): Promise<boolean> {
+  const readiness = spec.readiness;
+  if (readiness.kind === "started" || readiness.kind === "logLine" || readiness.kind === "notify") return true;
+  const result = await checkOnce(spec, readiness, 1000, { ...(owner !== undefined ? { owner } : {}), context: {} });
+  return result.ok;
 }
 
-async function checkOnce(process: ResolvedProcess, readiness: Readiness, timeoutMs: number, logOffset: number): Promise<boolean> {
+interface CheckState {
+  readonly owner?: ListenerOwner;
+  readonly log?: LogScanner;
+  readonly context: ReadyContext;
+  readonly signal?: AbortSignal;
+}
+
+async function checkOnce(spec: ResolvedProcess, readiness: Readiness, timeoutMs: number, state: CheckState): Promise<CheckResult> {
   switch (readiness.kind) {
     case "started":
-      await sleep(readiness.interval * 1000);
-      return true;
+      await sleep(readiness.interval * 1000, state.signal);
+      return { ok: true };
     case "pidFile":
-      return readPidFile(readiness.path) !== undefined;
+      return pidFileNamesLive(readiness.path);
     case "tcp":
-      return tcpAccepts(readiness.host, readiness.port, timeoutMs);
+      return tcpReady(readiness.host, readiness.port, readiness.owned ? state.owner : undefined, timeoutMs);
     case "http":
-      return httpAnswers(readiness.url, readiness.status, timeoutMs);
-    case "command":
-      return commandSucceeds(readiness.command, process, timeoutMs);
+      return httpReady(readiness.url, readiness.status, state.owner, timeoutMs);
+    case "command": {
+      const outcome = await runShellAs(spec, readiness.command, { timeoutMs });
+      return outcome.ok ? outcome : { ok: false, why: outcome.why };
+    }
     case "logLine":
-      return logMatches(process.logFile, logOffset, new RegExp(readiness.pattern));
+      return (state.log ?? new LogScanner(spec.logFile, 0)).scan(new RegExp(readiness.pattern));
     case "file":
+      return fileAppeared(readiness.path);
     case "notify":
-      return false; // not carried out yet (readiness file/notify)
+      return notified(state.context.notify, Math.min(timeoutMs, readiness.interval * 1000), state.signal);
   }
 }
 
-/** The live process a PID file names, if any. */
+/** The live process a PID file names, if any (read without following a link, within 64 bytes). */
 export function readPidFile(file: string): ProcessIdentity | undefined {
-  let text: string;
+  let text: string | undefined;
   try {
-    text = readFileSync(file, "utf8").trim();
+    text = readPidLine(file);
   } catch {
     return undefined;
   }
-  if (!/^[0-9]+$/.test(text)) return undefined;
+  if (text === undefined || !/^[0-9]{1,10}$/.test(text)) return undefined;
   return identityOf(Number(text));
 }
 
-function tcpAccepts(host: string, port: number, timeoutMs: number): Promise<boolean> {
+function pidFileNamesLive(file: string): CheckResult {
+  let text: string | undefined;
+  try {
+    text = readPidLine(file);
+  } catch (error) {
+    return { ok: false, why: (error as Error).message };
+  }
+  if (text === undefined) return { ok: false, why: "it does not exist" };
+  if (!/^[0-9]{1,10}$/.test(text)) return { ok: false, why: `it holds ${JSON.stringify(text.slice(0, 20))}, not a PID` };
+  return identityOf(Number(text)) !== undefined ? { ok: true } : { ok: false, why: `PID ${text} is not running` };
+}
+
+async function tcpReady(host: string, port: number, owner: ListenerOwner | undefined, timeoutMs: number): Promise<CheckResult> {
+  if (owner !== undefined) {
+    const addresses = await addressesOf(host);
+    if (listenerOwnedBy(addresses, port, owner) === undefined) {
+      return anyListener(addresses, port, owner.pid)
+        ? { ok: false, why: `port ${port} is held by a listener that is not its own (nor its group's, session's or tagged processes')` }
+        : { ok: false, why: "nothing listens there" };
+    }
+  }
+  return tcpAccepts(host, port, timeoutMs);
+}
+
+function tcpAccepts(host: string, port: number, timeoutMs: number): Promise<CheckResult> {
   return new Promise((resolve) => {
     const socket = net.connect({ host, port });
-    const finish = (ok: boolean) => {
+    const finish = (result: CheckResult) => {
       socket.destroy();
-      resolve(ok);
+      resolve(result);
     };
-    socket.setTimeout(timeoutMs, () => finish(false));
-    socket.once("connect", () => finish(true));
-    socket.once("error", () => finish(false));
+    socket.setTimeout(timeoutMs, () => finish({ ok: false, why: "the connection timed out" }));
+    socket.once("connect", () => finish({ ok: true }));
+    socket.once("error", (error: NodeJS.ErrnoException) => finish({ ok: false, why: connectionError(error) }));
   });
 }
 
-async function httpAnswers(url: string, status: number, timeoutMs: number): Promise<boolean> {
+function connectionError(error: NodeJS.ErrnoException): string {
+  const cause = (error.cause as NodeJS.ErrnoException | undefined)?.code ?? error.code;
+  if (cause === "ECONNREFUSED") return "connection refused";
+  if (cause === "ECONNRESET") return "connection reset";
+  if (cause === "ETIMEDOUT" || error.name === "TimeoutError") return "timed out";
+  return cause ?? error.message;
+}
+
+async function httpReady(url: string, status: number, owner: ListenerOwner | undefined, timeoutMs: number): Promise<CheckResult> {
+  if (owner !== undefined) {
+    // A local URL must be served by the process's own listener, as for tcp.
+    const parsed = new URL(url);
+    const host = parsed.hostname.replace(/^\[|\]$/g, "");
+    const addresses = await addressesOf(host);
+    const local = [...addresses].some(isLocalAddress) || (canonicalAddress(host) === undefined && host === "localhost");
+    if (local) {
+      const port = parsed.port !== "" ? Number(parsed.port) : parsed.protocol === "https:" ? 443 : 80;
+      if (listenerOwnedBy(addresses, port, owner) === undefined) {
+        return anyListener(addresses, port, owner.pid)
+          ? { ok: false, why: `port ${port} is held by a listener that is not its own` }
+          : { ok: false, why: "connection refused (nothing listens there)" };
+      }
+    }
+  }
   try {
     const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: "manual" });
     await response.body?.cancel();
-    return response.status === status;
-  } catch {
-    return false;
+    return response.status === status ? { ok: true } : { ok: false, why: `it answered ${response.status}` };
+  } catch (error) {
+    return { ok: false, why: connectionError(error as NodeJS.ErrnoException) };
   }
 }
 
-function commandSucceeds(command: string, process: ResolvedProcess, timeoutMs: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const child = spawn("/bin/sh", ["-c", command], {
-      env: process.environment,
-      cwd: process.directory ?? "/",
-      stdio: "ignore",
-      timeout: timeoutMs,
-      killSignal: "SIGKILL",
+/** readiness file: a regular file, never a symlink (launch removed any from an earlier run). */
+function fileAppeared(file: string): CheckResult {
+  try {
+    const stat = lstatSync(file);
+    if (stat.isSymbolicLink()) return { ok: false, why: "it is a symbolic link, which never counts" };
+    if (!stat.isFile()) return { ok: false, why: "it is not a regular file" };
+    return { ok: true };
+  } catch {
+    return { ok: false, why: "it does not exist" };
+  }
+}
+
+async function notified(channel: NotifyChannel | undefined, ms: number, signal?: AbortSignal): Promise<CheckResult> {
+  // A kept process (no channel): its notification was read when it started.
+  if (channel === undefined) return { ok: true };
+  if (channel.received()) return { ok: true };
+  const line = await Promise.race([channel.line, sleep(ms, signal).then(() => null)]);
+  if (line === null) return { ok: false, why: "no line yet" };
+  if (line === undefined) return { ok: false, why: "the descriptor was closed without a line" };
+  return { ok: true };
+}
+
+/**
+ * logLine: reads the log incrementally from where the last look stopped (never the whole log),
+ * within a bound per look; a partial last line is kept for the next look.
+ */
+export class LogScanner {
+  private carry = "";
+  constructor(private readonly file: string, private offset: number) {}
+
+  scan(pattern: RegExp): CheckResult {
+    let opened;
+    try {
+      opened = openServiceFile(this.file);
+    } catch (error) {
+      return { ok: false, why: (error as Error).message };
+    }
+    if (opened === undefined) return { ok: false, why: "the log does not exist" };
+    try {
+      const size = opened.stat.size;
+      if (size < this.offset) {
+        // Rotated or truncated: what is there now is new.
+        this.offset = 0;
+        this.carry = "";
+      }
+      const length = Math.min(size - this.offset, 1024 * 1024);
+      if (length > 0) {
+        const buffer = Buffer.alloc(length);
+        let done = 0;
+        while (done < length) {
+          const n = readFd(opened.fd, buffer, done, length - done, this.offset + done);
+          if (n === 0) break;
+          done += n;
+        }
+        this.offset += done;
+        const lines = (this.carry + buffer.subarray(0, done).toString("utf8")).split("\n");
+        this.carry = lines.pop()!.slice(-64 * 1024);
+        if (lines.some((line) => pattern.test(line))) return { ok: true };
+      }
+      return { ok: false, why: "no line matched yet" };
+    } finally {
+      closeSync(opened.fd);
+    }
+  }
+}
+
+function watchedPaths(spec: ResolvedProcess): string[] {
+  switch (spec.readiness.kind) {
+    case "file": return [path.dirname(spec.readiness.path)];
+    case "logLine": return [spec.logFile];
+    case "pidFile": return [path.dirname(spec.readiness.path)];
+    default: return [];
+  }
+}
+
+/** Sleeps that inotify cuts short when a watched path changes; without a watch, plain sleeps. */
+class Waker {
+  private readonly watchers: FSWatcher[] = [];
+  private wake: (() => void) | undefined;
+  /** A change seen while no sleep was under way (during a check): the next sleep ends at once. */
+  private pending = false;
+  constructor(paths: readonly string[]) {
+    for (const file of paths) {
+      try {
+        const watcher = watch(file, { persistent: false }, () => {
+          if (this.wake !== undefined) this.wake();
+          else this.pending = true;
+        });
+        watcher.on("error", () => undefined);
+        this.watchers.push(watcher);
+      } catch {
+        // not there (yet): the poll covers it
+      }
+    }
+  }
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    if (this.watchers.length === 0) return sleep(ms, signal);
+    return new Promise((resolve) => {
+      if (this.pending || signal?.aborted === true) {
+        this.pending = false;
+        return resolve();
+      }
+      const finish = () => {
+        clearTimeout(timer);
+        this.wake = undefined;
+        signal?.removeEventListener("abort", finish);
+        resolve();
+      };
+      const timer = setTimeout(finish, ms);
+      this.wake = finish;
+      signal?.addEventListener("abort", finish, { once: true });
     });
-    child.once("error", () => resolve(false));
-    child.once("exit", (code) => resolve(code === 0));
-  });
-}
-
-/** Reads what the process logged since it started (from logOffset) and tests each line. */
-async function logMatches(file: string, offset: number, pattern: RegExp): Promise<boolean> {
-  let handle;
-  try {
-    handle = await open(file, "r");
-  } catch {
-    return false;
   }
-  try {
-    const { size } = await handle.stat();
-    if (size <= offset) return false;
-    const buffer = Buffer.alloc(Math.min(size - offset, 4 * 1024 * 1024));
-    await handle.read(buffer, 0, buffer.length, Math.max(offset, size - buffer.length));
-    return buffer.toString("utf8").split("\n").some((line) => pattern.test(line));
-  } finally {
-    await handle.close();
+  close(): void {
+    for (const watcher of this.watchers) watcher.close();
   }
 }
 

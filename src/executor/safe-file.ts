@@ -69,3 +69,25 @@ export function createExclusive(file: string, mode: number): number {
 export function openAppendNoFollow(file: string): number {
   return openSync(file, O_WRONLY | O_APPEND | O_NOFOLLOW | O_NONBLOCK);
 }
+
+/**
+ * All of a file, read the safe way (procman's own records too: a directory above may have been
+ * writable once). Larger than `limit`: an UnsafeFileError, not a silently cut read.
+ */
+export function readWholeFile(file: string, limit: number): Buffer | undefined {
+  const opened = openServiceFile(file);
+  if (opened === undefined) return undefined;
+  try {
+    if (opened.stat.size > limit) throw new UnsafeFileError(file, `is larger than ${limit} bytes`);
+    const buffer = Buffer.alloc(opened.stat.size);
+    let done = 0;
+    while (done < buffer.length) {
+      const n = readSync(opened.fd, buffer, done, buffer.length - done, done);
+      if (n === 0) break;
+      done += n;
+    }
+    return buffer.subarray(0, done);
+  } finally {
+    closeSync(opened.fd);
+  }
+}

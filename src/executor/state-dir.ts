@@ -1,12 +1,25 @@
 // procman's own records under stateDir/lib/procman: generations, the current pointer, one record
-// per running process, the journal of a switch in progress, and the lock. Every write is atomic.
-import { mkdirSync, readFileSync, readdirSync } from "node:fs";
+// per running process, the journal of a switch in progress, and the lock. Every write is atomic,
+// every file carries the layout version it was written in, and every read checks the shape: a
+// damaged file is reported by name (StateFileError, or a `damaged` entry from the lenient readers)
+// — never a TypeError later, and never a reason for `stop` to leave running what runs.
+import { chmodSync, lstatSync, readdirSync } from "node:fs";
 import path from "node:path";
-import lockfile from "proper-lockfile";
-import { ProcmanError } from "../errors.js";
-import type { ProcessManagerName, ProcessMode, ResolvedModel } from "../model/types.js";
-import { removeFile, writeFileAtomic } from "./atomic.js";
+import { ProcmanError, StateFileError, describeSystemError } from "../errors.js";
+import { PROCESS_MANAGERS, type ProcessManagerName, type ProcessMode, type ResolvedModel } from "../model/types.js";
+import { makeDirectories, removeFile, writeFileAtomic } from "./atomic.js";
+import { checkDirTrust } from "./dir-trust.js";
+import { acquireLock, lockHolder, ownPidNamespace, type LockOwner, type LockRelease } from "./lock.js";
 import type { ProcessIdentity } from "./proc.js";
+import { UnsafeFileError, readWholeFile } from "./safe-file.js";
+
+export type { LockOwner, LockRelease } from "./lock.js";
+
+/**
+ * The version of the files' layout, written into each as `layout`. Files without one were written
+ * before versions existed and are read as layout 0 (the same shape). A newer layout is refused.
+ */
+export const STATE_LAYOUT = 1;
 
 /** What procman knows about a process it started: enough to verify and stop it without the model. */
 export interface ProcessRecord extends ProcessIdentity {
@@ -19,6 +32,15 @@ export interface ProcessRecord extends ProcessIdentity {
   /** Seconds. */
   readonly stopTimeout: number;
   readonly startedAt: string;
+  /** What it activatesAfter, so that dependents stop first even without a generation. */
+  readonly activatesAfter?: readonly string[];
+  /** At the start: group and session (signalled only when procman made them or the verified daemon leads them). */
+  readonly pgid?: number;
+  readonly sid?: number;
+  /** The log procman opened (device and inode, checked before it is read) and where this run's part begins. */
+  readonly logDev?: number;
+  readonly logIno?: number;
+  readonly logOffset?: number;
 }
 
 export interface GenerationRecord {
@@ -29,29 +51,62 @@ export interface GenerationRecord {
   readonly model: ResolvedModel;
   /** Set on a generation made by rollback: the generation whose model it brought back. */
   readonly rollbackOf?: number;
+  /** Namespace of generated names (other managers); absent in older records: "procman". */
+  readonly prefix?: string;
 }
 
 export interface CurrentPointer {
   readonly generation: number;
   /** False after `procman stop`: the generation is kept, nothing of it should run. */
   readonly active: boolean;
+  /** Stopped by the operator (`procman stop NAME`): never restarted by the supervisor; a switch clears it. */
+  readonly stopped?: readonly string[];
 }
 
 /** Written when a switch starts changing processes, removed when it ends: present = interrupted. */
 export interface Journal extends ProcessIdentity {
   readonly startedAt: string;
   readonly command: string;
+  /** Other managers: the install record before and after, so a crash between them is recovered. */
+  readonly install?: { readonly before: unknown; readonly after: unknown };
+}
+
+/** A state file that could not be used, and why. */
+export interface DamagedFile {
+  readonly file: string;
+  readonly problem: string;
+}
+
+/** One state file read: its value, absent (ENOENT), or damaged. */
+export type StateRead<T> =
+  | { readonly kind: "ok"; readonly value: T }
+  | { readonly kind: "absent" }
+  | { readonly kind: "damaged"; readonly damaged: DamagedFile };
+
+/** What is deployed, read as far as it can be: for status, stop, visualize and logs. */
+export interface Deployed {
+  readonly current: CurrentPointer | undefined;
+  /** The current generation's record; undefined when none is current or it is damaged/missing. */
+  readonly generation: GenerationRecord | undefined;
+  readonly damaged: readonly DamagedFile[];
 }
 
 export class LockedError extends ProcmanError {
-  constructor(stateDir: string, waited: number) {
-    super("ELOCKED", `the state dir ${stateDir} is locked by another procman; gave up after waiting ${waited} s`, 3);
+  constructor(stateDir: string, waited: number, holder?: { pid: number; pidNamespace: string }) {
+    const by =
+      holder === undefined ? "" : ` (held by PID ${holder.pid}${holder.pidNamespace === ownPidNamespace() ? "" : " in another PID namespace"})`;
+    super("ELOCKED", `the state dir ${stateDir} is locked by another procman; gave up after waiting ${waited} s${by}`, 3);
   }
 }
+
+/** Generations hold whole models; a record larger than this is not procman's. */
+const MAX_STATE_FILE = 64 * 1024 * 1024;
 
 export class StateDir {
   readonly root: string;
   readonly lib: string;
+  private trusted = false;
+  private tightened = false;
   constructor(readonly stateDir: string) {
     this.root = stateDir;
     this.lib = path.join(stateDir, "lib", "procman");
@@ -63,55 +118,82 @@ export class StateDir {
   private get generationsDir(): string {
     return path.join(this.lib, "generations");
   }
+  get lockFile(): string {
+    return path.join(this.lib, "lock");
+  }
 
+  /**
+   * Refuses (UntrustedDirError, exit 2) a state, run or log dir — or procman's records — that
+   * another user could change. Checked once per StateDir, before the first read or write.
+   */
+  checkTrust(): void {
+    if (this.trusted) return;
+    for (const dir of [this.stateDir, path.join(this.stateDir, "run"), path.join(this.stateDir, "log"), this.lib]) checkDirTrust(dir);
+    this.trusted = true;
+  }
+
+  /** Creates the layout (0700), and tightens what older versions created 0755/0644. */
   ensure(): void {
-    mkdirSync(this.recordsDir, { recursive: true, mode: 0o755 });
-    mkdirSync(this.generationsDir, { recursive: true, mode: 0o755 });
+    this.checkTrust();
+    // stateDir/lib also holds the services' own stateDirectory: it stays traversable.
+    const dirs: [string, number][] = [[path.dirname(this.lib), 0o755], [this.lib, 0o700], [this.recordsDir, 0o700], [this.generationsDir, 0o700]];
+    for (const [dir, mode] of dirs) makeDirectories(dir, mode);
+    if (!this.tightened) {
+      tighten(this.lib);
+      this.tightened = true;
+    }
   }
 
   // ---- lock ----
 
-  /** One procman at a time; waits up to waitSeconds, then LockedError (exit 3). */
-  async lock(waitSeconds: number): Promise<() => Promise<void>> {
+  /**
+   * One procman at a time; waits up to waitSeconds, then LockedError (exit 3). A live holder keeps
+   * its lock however long it is paused; a dead one's is taken over at once. The returned release
+   * function also tells whether the lock is still held (`isHeld()`, `signal`).
+   */
+  async lock(waitSeconds: number): Promise<LockRelease> {
     this.ensure();
-    const deadline = Date.now() + waitSeconds * 1000;
-    for (;;) {
-      try {
-        return await lockfile.lock(this.lib, {
-          lockfilePath: path.join(this.lib, "lock"),
-          stale: 5000,
-          update: 1000,
-          retries: 0,
-          // A compromised lock (clock jumps, a blocked event loop) must not crash procman mid-switch.
-          onCompromised: () => undefined,
-        });
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== "ELOCKED") throw error;
-        if (Date.now() >= deadline) throw new LockedError(this.stateDir, waitSeconds);
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-    }
+    return acquireLock(this.lockFile, waitSeconds, {
+      busy: () => new LockedError(this.stateDir, waitSeconds, lockHolder(this.lockFile)),
+    });
+  }
+
+  /** The live procman holding the lock, if any (a supervisor must not act while a switch runs). */
+  lockHolder(): LockOwner | undefined {
+    return lockHolder(this.lockFile);
   }
 
   // ---- process records ----
 
+  /** Every record; throws StateFileError on the first damaged one. */
   readRecords(): Map<string, ProcessRecord> {
+    const { records, damaged } = this.readRecordsLenient();
+    if (damaged.length > 0) throw new StateFileError(damaged[0]!.file, damaged[0]!.problem);
+    return records;
+  }
+
+  /** The good records, and the damaged files beside them (stop falls back to the tags for those). */
+  readRecordsLenient(): { records: Map<string, ProcessRecord>; damaged: DamagedFile[] } {
+    this.checkTrust();
     const records = new Map<string, ProcessRecord>();
+    const damaged: DamagedFile[] = [];
     let files: string[];
     try {
       files = readdirSync(this.recordsDir);
     } catch {
-      return records;
+      return { records, damaged };
     }
-    for (const file of files.filter((name) => name.endsWith(".json") && !name.startsWith("."))) {
-      const record = readJson<ProcessRecord>(path.join(this.recordsDir, file));
-      records.set(record.name, record);
+    for (const entry of files.filter((name) => name.endsWith(".json") && !name.startsWith(".")).sort()) {
+      const file = path.join(this.recordsDir, entry);
+      const read = readState<ProcessRecord>(file, (value) => checkProcessRecord(value, entry.slice(0, -".json".length)));
+      if (read.kind === "ok") records.set(read.value.name, read.value);
+      else if (read.kind === "damaged") damaged.push(read.damaged);
     }
-    return records;
+    return { records, damaged };
   }
 
   writeRecord(record: ProcessRecord): void {
-    writeFileAtomic(path.join(this.recordsDir, `${record.name}.json`), `${JSON.stringify(record, null, 2)}\n`, 0o644, false);
+    writeFileAtomic(path.join(this.recordsDir, `${record.name}.json`), serialize(record, true), 0o600, false);
   }
 
   removeRecord(name: string): void {
@@ -120,15 +202,29 @@ export class StateDir {
 
   // ---- generations ----
 
+  private get currentFile(): string {
+    return path.join(this.lib, "current.json");
+  }
+  generationFile(generation: number): string {
+    return path.join(this.generationsDir, `${generation}.json`);
+  }
+
+  /** The current pointer; undefined when nothing was ever deployed; StateFileError when damaged. */
   readCurrent(): CurrentPointer | undefined {
-    return readJsonIfExists<CurrentPointer>(path.join(this.lib, "current.json"));
+    return orThrow(this.inspectCurrent());
+  }
+
+  inspectCurrent(): StateRead<CurrentPointer> {
+    this.checkTrust();
+    return readState(this.currentFile, checkCurrent);
   }
 
   setCurrent(pointer: CurrentPointer): void {
-    writeFileAtomic(path.join(this.lib, "current.json"), `${JSON.stringify(pointer)}\n`);
+    writeFileAtomic(this.currentFile, serialize(pointer, false));
   }
 
   listGenerations(): number[] {
+    this.checkTrust();
     let files: string[];
     try {
       files = readdirSync(this.generationsDir);
@@ -142,12 +238,37 @@ export class StateDir {
       .sort((a, b) => a - b);
   }
 
+  /** A generation's record; StateFileError (naming the file) when it is missing or damaged. */
   readGeneration(generation: number): GenerationRecord {
-    return readJson<GenerationRecord>(path.join(this.generationsDir, `${generation}.json`));
+    const read = this.inspectGeneration(generation);
+    if (read.kind === "absent") throw new StateFileError(this.generationFile(generation), `generation ${generation} is missing`);
+    return orThrow(read)!;
+  }
+
+  inspectGeneration(generation: number): StateRead<GenerationRecord> {
+    this.checkTrust();
+    return readState(this.generationFile(generation), (value) => checkGeneration(value, generation));
+  }
+
+  /** What is deployed, as far as it can be read; never throws for a damaged or missing file. */
+  readDeployed(): Deployed {
+    const damaged: DamagedFile[] = [];
+    const pointer = this.inspectCurrent();
+    if (pointer.kind === "damaged") return { current: undefined, generation: undefined, damaged: [pointer.damaged] };
+    if (pointer.kind === "absent") return { current: undefined, generation: undefined, damaged };
+    const current = pointer.value;
+    const read = this.inspectGeneration(current.generation);
+    if (read.kind === "ok") return { current, generation: read.value, damaged };
+    damaged.push(
+      read.kind === "damaged"
+        ? read.damaged
+        : { file: this.generationFile(current.generation), problem: `missing, yet ${this.currentFile} names generation ${current.generation}` },
+    );
+    return { current, generation: undefined, damaged };
   }
 
   /** Writes the next generation (not yet current) and returns its number. */
-  writeGeneration(model: ResolvedModel, processManager: ProcessManagerName, modelFile: string | undefined, rollbackOf?: number): number {
+  writeGeneration(model: ResolvedModel, processManager: ProcessManagerName, modelFile: string | undefined, rollbackOf?: number, prefix?: string): number {
     const generation = (this.listGenerations().at(-1) ?? 0) + 1;
     const record: GenerationRecord = {
       generation,
@@ -156,40 +277,166 @@ export class StateDir {
       modelFile,
       model,
       ...(rollbackOf !== undefined ? { rollbackOf } : {}),
+      ...(prefix !== undefined ? { prefix } : {}),
     };
-    writeFileAtomic(path.join(this.generationsDir, `${generation}.json`), `${JSON.stringify(record, null, 2)}\n`);
+    writeFileAtomic(this.generationFile(generation), serialize(record, true));
     return generation;
   }
 
   // ---- journal ----
 
+  private get journalFile(): string {
+    return path.join(this.lib, "journal.json");
+  }
+
   readJournal(): Journal | undefined {
-    return readJsonIfExists<Journal>(path.join(this.lib, "journal.json"));
+    return orThrow(this.inspectJournal());
+  }
+
+  inspectJournal(): StateRead<Journal> {
+    this.checkTrust();
+    return readState(this.journalFile, checkJournal);
   }
 
   writeJournal(journal: Journal): void {
-    writeFileAtomic(path.join(this.lib, "journal.json"), `${JSON.stringify(journal)}\n`);
+    writeFileAtomic(this.journalFile, serialize(journal, false));
   }
 
   clearJournal(): void {
-    removeFile(path.join(this.lib, "journal.json"));
+    removeFile(this.journalFile);
   }
 }
 
-function readJson<T>(file: string): T {
-  const text = readFileSync(file, "utf8");
+function serialize(value: object, pretty: boolean): string {
+  const versioned = { layout: STATE_LAYOUT, ...value };
+  return `${pretty ? JSON.stringify(versioned, null, 2) : JSON.stringify(versioned)}\n`;
+}
+
+function orThrow<T>(read: StateRead<T>): T | undefined {
+  if (read.kind === "damaged") throw new StateFileError(read.damaged.file, read.damaged.problem);
+  return read.kind === "ok" ? read.value : undefined;
+}
+
+/** A check returns the problem, or undefined when the value has the shape. */
+type ShapeCheck = (value: Record<string, unknown>) => string | undefined;
+
+function readState<T>(file: string, check: ShapeCheck): StateRead<T> {
+  let bytes: Buffer | undefined;
   try {
-    return JSON.parse(text) as T;
+    bytes = readWholeFile(file, MAX_STATE_FILE);
   } catch (error) {
-    throw new ProcmanError("ESTATE", `${file}: unreadable record (${(error as Error).message}); it was not written by procman`, 1);
+    if (error instanceof UnsafeFileError) return { kind: "damaged", damaged: { file, problem: error.why } };
+    return { kind: "damaged", damaged: { file, problem: `unreadable: ${describeSystemError(error)}` } };
+  }
+  if (bytes === undefined) return { kind: "absent" };
+  const damaged = (problem: string): StateRead<T> => ({ kind: "damaged", damaged: { file, problem } });
+  if (bytes.length === 0) return damaged("empty (truncated?); it was not written completely by procman");
+  let value: unknown;
+  try {
+    value = JSON.parse(bytes.toString("utf8"));
+  } catch (error) {
+    return damaged(`unreadable record (${(error as Error).message}); truncated, or not written by procman`);
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return damaged("not a JSON object; it was not written by procman");
+  const { layout = 0, ...rest } = value as Record<string, unknown>;
+  if (!Number.isSafeInteger(layout) || (layout as number) < 0) return damaged(`bad layout version ${JSON.stringify(layout)}`);
+  if ((layout as number) > STATE_LAYOUT) return damaged(`written by a newer procman (layout ${layout}; this one reads up to ${STATE_LAYOUT})`);
+  const problem = check(rest);
+  if (problem !== undefined) return damaged(problem);
+  return { kind: "ok", value: rest as T };
+}
+
+// ---- shapes ----
+
+const isText = (value: unknown) => typeof value === "string";
+const isCount = (value: unknown) => Number.isSafeInteger(value) && (value as number) >= 0;
+
+function expect(value: Record<string, unknown>, fields: Record<string, [(v: unknown) => boolean, string]>): string | undefined {
+  const problems = Object.entries(fields)
+    .filter(([key, [ok]]) => !ok(value[key]))
+    .map(([key, [, wanted]]) => `"${key}" ${value[key] === undefined ? "is missing" : `is not ${wanted}`}`);
+  return problems.length === 0 ? undefined : `not a valid record: ${problems.join(", ")}`;
+}
+
+function checkProcessRecord(value: Record<string, unknown>, fileName: string): string | undefined {
+  const problem = expect(value, {
+    name: [isText, "a string"],
+    pid: [(v) => Number.isSafeInteger(v) && (v as number) > 0, "a PID"],
+    startTime: [isText, "a string"],
+    mode: [(v) => v === "foreground" || v === "daemon", '"foreground" or "daemon"'],
+    specHash: [isText, "a string"],
+    pidFile: [isText, "a string"],
+    stopSignal: [isText, "a string"],
+    stopTimeout: [(v) => typeof v === "number" && Number.isFinite(v) && v >= 0, "a number of seconds"],
+    startedAt: [isText, "a string"],
+  });
+  if (problem !== undefined) return problem;
+  if (value.name !== fileName) return `names process ${JSON.stringify(value.name)}, not ${JSON.stringify(fileName)}`;
+  return undefined;
+}
+
+function checkGeneration(value: Record<string, unknown>, generation: number): string | undefined {
+  const problem = expect(value, {
+    generation: [(v) => v === generation, `${generation} (the file's number)`],
+    createdAt: [isText, "a string"],
+    processManager: [(v) => (PROCESS_MANAGERS as readonly unknown[]).includes(v), `one of ${PROCESS_MANAGERS.join(", ")}`],
+    model: [(v) => v !== null && typeof v === "object", "a model"],
+  });
+  if (problem !== undefined) return problem;
+  const model = value.model as Record<string, unknown>;
+  if (model.context === null || typeof model.context !== "object") return 'not a valid record: "model.context" is not an object';
+  if (!Array.isArray(model.processes) || !model.processes.every((item) => item !== null && typeof item === "object" && isText((item as { name?: unknown }).name))) {
+    return 'not a valid record: "model.processes" is not a list of processes';
+  }
+  if (value.modelFile !== undefined && !isText(value.modelFile)) return 'not a valid record: "modelFile" is not a string';
+  if (value.rollbackOf !== undefined && !isCount(value.rollbackOf)) return 'not a valid record: "rollbackOf" is not a generation number';
+  return undefined;
+}
+
+function checkCurrent(value: Record<string, unknown>): string | undefined {
+  return expect(value, {
+    generation: [(v) => Number.isSafeInteger(v) && (v as number) > 0, "a generation number"],
+    active: [(v) => typeof v === "boolean", "true or false"],
+  });
+}
+
+function checkJournal(value: Record<string, unknown>): string | undefined {
+  return expect(value, {
+    pid: [(v) => Number.isSafeInteger(v) && (v as number) > 0, "a PID"],
+    startTime: [isText, "a string"],
+    startedAt: [isText, "a string"],
+    command: [isText, "a string"],
+  });
+}
+
+/**
+ * Older versions created lib/procman 0755 and its files 0644, though generations and records hold
+ * the model's environment (tokens, passwords): owner only from now on — directories 0700, files
+ * 0600, executables (init scripts, wrappers) 0700. Symbolic links are left alone.
+ */
+function tighten(dir: string): void {
+  let entries: string[];
+  try {
+    chmodIfLoose(dir, 0o700);
+    entries = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    const file = path.join(dir, entry);
+    let stat;
+    try {
+      stat = lstatSync(file);
+    } catch {
+      continue;
+    }
+    if (stat.isDirectory()) tighten(file);
+    else if (stat.isFile()) chmodIfLoose(file, (stat.mode & 0o100) !== 0 ? 0o700 : 0o600);
   }
 }
 
-function readJsonIfExists<T>(file: string): T | undefined {
-  try {
-    return readJson<T>(file);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw error;
-  }
+function chmodIfLoose(file: string, mode: number): void {
+  const stat = lstatSync(file);
+  if (stat.isSymbolicLink()) return;
+  if ((stat.mode & 0o7777) !== mode && (stat.mode & 0o077) !== 0) chmodSync(file, mode);
 }

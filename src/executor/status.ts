@@ -3,17 +3,28 @@ import type { ProcessManagerName, ResolvedProcess } from "../model/types.js";
 import { specHash } from "../plan/spec-hash.js";
 import { checkIdentity } from "./proc.js";
 import { probeReadiness } from "./readiness.js";
-import type { ManagedName } from "./managed/deploy.js";
+import { tagFor } from "./tag-sweep.js";
 import { StateDir } from "./state-dir.js";
 
 export type ProcessState =
+  | "paused" // identity verified, stopped by a signal (state T)
   | "running" // identity verified, ready
   | "not-ready" // identity verified, fails its readiness check now
   | "changed" // running, but not as the current generation declares (an interrupted switch)
   | "dead" // was started, is gone
   | "pid-reused" // its PID now names an unrelated process
+  | "paused" // alive, but stopped by a signal (SIGSTOP, Ctrl-Z)
+  | "backoff" // exited; the supervisor restarts it at nextRestartAt
+  | "failed" // the supervisor gave up (start limit, or a liveness stop without restart)
   | "stopped" // not running, as `procman stop` left it
   | "undeclared"; // running from a record, but not part of the current generation
+
+export interface LastExit {
+  readonly code: number | null;
+  readonly signal: string | null;
+  readonly at: string;
+  readonly reason: "exit" | "signal" | "liveness" | "unknown";
+}
 
 export interface ProcessStatus {
   readonly name: string;
@@ -23,12 +34,21 @@ export interface ProcessStatus {
   readonly mode: "foreground" | "daemon" | null;
   readonly pidFile: string | null;
   readonly logFile: string | null;
+  /** Restarts by the supervisor since the last switch, start or restart. */
+  readonly restarts?: number;
+  readonly lastExit?: LastExit | null;
+  /** null: no liveness check. */
+  readonly health?: "healthy" | "unhealthy" | "unknown" | null;
+  readonly nextRestartAt?: string;
 }
 
 export interface DeploymentStatus {
   readonly generation: number | null;
   readonly processManager: ProcessManagerName;
   readonly active: boolean;
+  readonly supervisor: { readonly running: boolean; readonly pid: number | null };
+  /** The deployment has something to supervise and was not switched with --no-supervise. */
+  readonly supervisorExpected: boolean;
   readonly processes: readonly ProcessStatus[];
 }
 
@@ -39,12 +59,16 @@ export async function readStatus(stateDir: string): Promise<DeploymentStatus> {
   const records = state.readRecords();
   const declared = generation?.model.processes ?? [];
   if (generation !== undefined && generation.processManager !== "direct") {
-    const { managedRunning } = await import("./managed/deploy.js");
-    const running = await managedRunning(state, generation.processManager as ManagedName, generation.model);
+    const { createBackend } = await import("./backends/index.js");
+    const backend = await createBackend(generation.processManager, generation.model.context, generation.prefix ?? "procman", state, { onWarning: () => undefined });
+    const observed = await backend.observe();
+    const running = new Map([...observed].map(([name, seen]) => [name, seen.state === "running"]));
     return {
       generation: generation.generation,
       processManager: generation.processManager,
       active: current?.active ?? false,
+      supervisor: { running: false, pid: null },
+      supervisorExpected: false,
       processes: declared.map((process) => ({
         name: process.name,
         state: running.get(process.name) === true ? "running" : current?.active === false ? "stopped" : "dead",
@@ -61,12 +85,14 @@ export async function readStatus(stateDir: string): Promise<DeploymentStatus> {
       const record = records.get(process.name);
       const base = { name: process.name, mode: process.mode, pidFile: process.pidFile, logFile: process.logFile };
       if (record === undefined) {
-        return { ...base, state: current?.active === false ? "stopped" : "dead", pid: null, startedAt: null };
+        const stopped = current?.active === false || current?.stopped?.includes(process.name) === true;
+        return { ...base, state: stopped ? "stopped" : "dead", pid: null, startedAt: null };
       }
       const identity = checkIdentity(record);
       let status: ProcessState = identity === "reused" ? "pid-reused" : identity;
       if (status === "running" && record.specHash !== specHash(process)) status = "changed";
-      else if (status === "running" && !(await probeReadiness(process))) status = "not-ready";
+      // Its own listener, not someone else's on the port (trust-proc): the record knows its group, session and tag.
+      else if (status === "running" && !(await probeReadiness(process, { pid: record.pid, tag: tagFor(record.name, record.specHash, stateDir), ...(record.pgid !== undefined ? { pgid: record.pgid } : {}), ...(record.sid !== undefined ? { session: record.sid } : {}) }))) status = "not-ready";
       return { ...base, state: status, pid: record.pid, startedAt: record.startedAt };
     }),
   );
@@ -76,7 +102,7 @@ export async function readStatus(stateDir: string): Promise<DeploymentStatus> {
     const identity = checkIdentity(record);
     statuses.push({
       name: record.name,
-      state: identity === "running" ? "undeclared" : identity === "reused" ? "pid-reused" : "dead",
+      state: identity === "running" || identity === "paused" ? "undeclared" : identity === "reused" ? "pid-reused" : "dead",
       pid: record.pid,
       startedAt: record.startedAt,
       mode: record.mode,
@@ -88,6 +114,8 @@ export async function readStatus(stateDir: string): Promise<DeploymentStatus> {
     generation: current?.generation ?? null,
     processManager: generation?.processManager ?? "direct",
     active: current?.active ?? false,
-    processes: statuses,
+    supervisor: { running: false, pid: null },
+    supervisorExpected: false,
+    processes: statuses.map((entry) => ({ restarts: 0, lastExit: null, health: null, ...entry })),
   };
 }

@@ -1,9 +1,11 @@
 // Stopping: the only place procman signals a process, and only one whose identity (PID and start
 // time) matches what procman recorded when it started it. Stopping is done when the process and
 // its process group are gone, not when the signal was sent.
-import { readFileSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { ProcmanError } from "../errors.js";
-import { checkIdentity, groupHasLiveMembers, isLive, listPids, readEnvironmentVariable, readProcStat, type ProcessIdentity } from "./proc.js";
+import { mayKillGroup } from "./pid-trust.js";
+import { checkIdentity, groupHasLiveMembers, isLive, listPids, readEnvironmentVariable, readProcStat, stillRuns, type ProcessIdentity } from "./proc.js";
+import { readPidLine } from "./safe-file.js";
 import { sleep } from "./readiness.js";
 
 export interface StopTarget extends ProcessIdentity {
@@ -18,6 +20,12 @@ export interface StopTarget extends ProcessIdentity {
    * belong to an unrelated group.
    */
   readonly tag?: string;
+  /**
+   * The process group recorded at the start. Only a group the process itself leads is ever
+   * signalled as a whole (procman created it, or the verified daemon made it), re-checked right
+   * before each kill(-pgid). Left out (older records): the group it leads now, if any.
+   */
+  readonly pgid?: number;
 }
 
 export type StopOutcome = "stopped" | "killed" | "already-gone" | "reused";
@@ -31,23 +39,26 @@ export class StopError extends ProcmanError {
 
 export async function terminate(target: StopTarget): Promise<StopOutcome> {
   const check = checkIdentity(target);
-  if (check !== "running") {
+  if (!stillRuns(check)) {
     // Dead, or its PID now names an unrelated process: nothing to signal, ever.
     if (check === "dead") await reapTagged(target);
     cleanupPidFile(target);
     return check === "dead" ? "already-gone" : "reused";
   }
-  const leader = readProcStat(target.pid)?.pgrp === target.pid;
+  const pgid = target.pgid ?? readProcStat(target.pid)?.pgrp;
+  const leader = mayKillGroup(target, pgid);
   const send = (signal: NodeJS.Signals) => {
     // Re-verified before every signal: the PID could have been reused since the last look.
-    if (checkIdentity(target) !== "running") return;
+    if (!stillRuns(checkIdentity(target))) return;
     try {
-      process.kill(leader ? -target.pid : target.pid, signal);
+      process.kill(leader && mayKillGroup(target, pgid) ? -target.pid : target.pid, signal);
     } catch {
       // gone between the check and the kill
     }
   };
   send(target.stopSignal as NodeJS.Signals);
+  // A stopped (paused) process keeps the stop signal pending until it is continued.
+  if (target.stopSignal !== "SIGKILL") send("SIGCONT");
   let outcome: StopOutcome = "stopped";
   if (!(await waitGone(target, leader, target.stopTimeout * 1000))) {
     send("SIGKILL");
@@ -90,7 +101,7 @@ async function reapTagged(target: StopTarget): Promise<void> {
     }
   }
   for (const member of members) {
-    if (checkIdentity(member) !== "running") continue;
+    if (!stillRuns(checkIdentity(member))) continue;
     try {
       process.kill(member.pid, "SIGKILL");
     } catch {
@@ -98,7 +109,7 @@ async function reapTagged(target: StopTarget): Promise<void> {
     }
   }
   const deadline = Date.now() + 10_000;
-  while (members.some((member) => checkIdentity(member) === "running") && Date.now() < deadline) await sleep(20);
+  while (members.some((member) => stillRuns(checkIdentity(member))) && Date.now() < deadline) await sleep(20);
 }
 
 function killGroup(pgid: number): void {
@@ -113,8 +124,9 @@ function killGroup(pgid: number): void {
 function cleanupPidFile(target: StopTarget): void {
   if (target.pidFile === undefined) return;
   try {
-    if (readFileSync(target.pidFile, "utf8").trim() === String(target.pid)) rmSync(target.pidFile, { force: true });
+    // The service's file: read without following a link or blocking on a FIFO.
+    if (readPidLine(target.pidFile) === String(target.pid)) rmSync(target.pidFile, { force: true });
   } catch {
-    // no PID file
+    // no PID file, or not one procman reads
   }
 }

@@ -1,13 +1,18 @@
 // Finds and evaluates the user's model: the only place user code runs. Returns what the file
 // exports (a function of the context already called); shape checks are normalization's job.
-import { readFile, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { LoadError } from "../errors.js";
 import type { ProcessContext } from "../model/types.js";
+import { UnsafeFileError, readWholeFile } from "../executor/safe-file.js";
+import { DEFAULT_LOAD_TIMEOUT_SECONDS, guardLoad } from "./load-guard.js";
+import { snapshotExport } from "./snapshot.js";
 
 export const MODULE_EXTENSIONS = [".ts", ".mts", ".js", ".mjs"] as const;
 export const DATA_EXTENSIONS = [".json", ".yaml", ".yml"] as const;
+/** A YAML or JSON model larger than this is not a model. */
+const MAX_DATA_MODEL = 16 * 1024 * 1024;
 
 export interface LoadedModel {
   readonly file: string;
@@ -16,25 +21,66 @@ export interface LoadedModel {
   readonly exported: unknown;
 }
 
-export async function loadModel(file: string, context: ProcessContext): Promise<LoadedModel> {
+export interface LoadOptions {
+  /** Seconds a module may take to settle while it keeps work scheduled (`--load-timeout`). */
+  readonly timeoutSeconds?: number;
+}
+
+export async function loadModel(file: string, context: ProcessContext, options: LoadOptions = {}): Promise<LoadedModel> {
   const absolute = path.resolve(file);
   const extension = path.extname(absolute).toLowerCase();
   const known = [...MODULE_EXTENSIONS, ...DATA_EXTENSIONS] as readonly string[];
-  if (!known.includes(extension)) {
-    throw new LoadError(file, `unsupported model file type "${extension || "(none)"}"; use one of ${known.join(", ")}`);
+  const info = await stat(absolute).catch((error: NodeJS.ErrnoException) => error);
+  if (info instanceof Error) {
+    if (info.code === "ENOENT" || info.code === "ENOTDIR") {
+      if (!known.includes(extension)) throw unsupported(file, extension, known);
+      throw new LoadError(file, "no such file");
+    }
+    throw new LoadError(file, `cannot read it: ${info.message}`, { cause: info });
   }
-  const info = await stat(absolute).catch(() => undefined);
-  if (info === undefined) throw new LoadError(file, "no such file");
+  if (info.isDirectory()) {
+    const inside = await findModelIn(absolute);
+    throw new LoadError(file, `is a directory; give the model file${inside !== undefined ? ` (${path.join(file, inside)}?)` : ` (${known.join(", ")})`}`);
+  }
+  if (!known.includes(extension)) throw unsupported(file, extension, known);
   if (!info.isFile()) throw new LoadError(file, "not a regular file");
 
   if ((DATA_EXTENSIONS as readonly string[]).includes(extension)) {
-    const text = await readFile(absolute, "utf8");
+    const text = readDataFile(absolute, file);
     const { parseDataModel } = await import("./data-model.js"); // yaml only for data files
     return { file: absolute, kind: "data", exported: parseDataModel(text, file, context) };
   }
-  const module = await importModule(absolute, file);
-  const exported = typeof module === "function" ? await callModel(module, context, absolute, file) : module;
-  return { file: absolute, kind: "module", exported };
+  const exported = await guardLoad(file, options.timeoutSeconds ?? DEFAULT_LOAD_TIMEOUT_SECONDS, async () => {
+    const module = await importModule(absolute, file);
+    return typeof module === "function" ? await callModel(module, context, absolute, file) : module;
+  });
+  return { file: absolute, kind: "module", exported: snapshotExport(exported, file) };
+}
+
+/** A model may sit where others write: read it without following a swapped-in FIFO or device, within a bound. */
+function readDataFile(absolute: string, file: string): string {
+  try {
+    const bytes = readWholeFile(absolute, MAX_DATA_MODEL);
+    if (bytes === undefined) throw new LoadError(file, "no such file");
+    return bytes.toString("utf8");
+  } catch (error) {
+    if (error instanceof LoadError) throw error;
+    if (error instanceof UnsafeFileError) throw new LoadError(file, error.why);
+    throw new LoadError(file, `cannot read it: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+function unsupported(file: string, extension: string, known: readonly string[]): LoadError {
+  return new LoadError(file, `unsupported model file type "${extension || "(none)"}"; use one of ${known.join(", ")}`);
+}
+
+/** The usual model file inside a directory, to suggest it. */
+async function findModelIn(dir: string): Promise<string | undefined> {
+  for (const extension of [...MODULE_EXTENSIONS, ...DATA_EXTENSIONS]) {
+    const name = `processes${extension}`;
+    if ((await stat(path.join(dir, name)).catch(() => undefined))?.isFile() === true) return name;
+  }
+  return undefined;
 }
 
 /** The running procman's own entry, so that `import ... from "procman"` works from anywhere on disk. */

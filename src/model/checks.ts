@@ -136,10 +136,29 @@ function editDistance(a: string, b: string): number {
   return previous[b.length]!;
 }
 
+/** The issues of one process: `failed` is the only signal that its resolved value must be dropped. */
+export interface IssueScope {
+  readonly report: Report;
+  readonly failed: boolean;
+}
+
 export class IssueList {
   readonly issues: ModelIssue[] = [];
-  forProcess(process: string | undefined): Report {
-    return (field, message) => this.issues.push({ ...(process !== undefined ? { process } : {}), field, message });
+  forProcess(name: string | undefined): Report {
+    return (field, message) => this.add({ ...(name !== undefined ? { process: name } : {}), field, message });
+  }
+  scope(name: string): IssueScope {
+    let failed = false;
+    const report = this.forProcess(name);
+    return {
+      report: (field, message) => {
+        failed = true;
+        report(field, message);
+      },
+      get failed() {
+        return failed;
+      },
+    };
   }
   add(issue: ModelIssue): void {
     this.issues.push(issue);

@@ -2,8 +2,8 @@
 import type { ManagedProcessInput, ProcessesModelInput } from "./types.js";
 
 /** Declares one managed process. Pass the result (or its name) to another's `activatesAfter`. */
-export function createManagedProcess<const T extends ManagedProcessInput>(process: T): T {
-  return process;
+export function createManagedProcess<const T extends ManagedProcessInput>(definition: T): T {
+  return definition;
 }
 
 /** Declares the whole model: a mapping, an array, or a function of the context returning one. */

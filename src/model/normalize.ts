@@ -1,61 +1,20 @@
-// raw model export → resolved model. Every field is checked here, once; every problem is collected
-// (never only the first) and names the process and the field. Pure: no I/O.
-import path from "node:path";
+// raw model export → resolved model. Every field is checked once, by the resolver of its group
+// (./resolve/); every problem is collected (never only the first) and names the process and the
+// field. Pure: no I/O. Linear in the number of processes and dependencies.
 import type { ModelIssue } from "../errors.js";
-import {
-  IssueList,
-  checkKnownKeys,
-  checkLine,
-  checkNumber,
-  checkStringArray,
-  checkText,
-  describeValue,
-  isPlainObject,
-  type Report,
-} from "./checks.js";
-import { SIGNALS, normalizeSignal } from "./signals.js";
-import {
-  PROCESS_MANAGERS,
-  RESTART_POLICIES,
-  type Command,
-  type DependencyEdges,
-  type ProcessContext,
-  type Readiness,
-  type ResolvedModel,
-  type ResolvedProcess,
-  type RestartPolicy,
-} from "./types.js";
+import { IssueList, describeValue, isPlainObject } from "./checks.js";
+import { resolveDependencies } from "./resolve/dependencies.js";
+import { resolveNames } from "./resolve/entries.js";
+import { checkSharedDirectories, checkSharedFiles } from "./resolve/files.js";
+import { resolveProcess } from "./resolve/process.js";
+import type { DependencyEdges, ProcessContext, ResolvedModel, ResolvedProcess } from "./types.js";
 
-/** systemd's default PATH: what a process gets when the model does not set PATH itself. */
-export const MINIMAL_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
-export const DEFAULTS = {
-  readinessTimeout: 30,
-  readinessInterval: 0.1,
-  stopSignal: "SIGTERM",
-  stopTimeout: 10,
-  reloadSignal: "SIGHUP",
-  restartPolicy: "on-failure" as RestartPolicy,
-  restartDelay: 1,
-} as const;
-
-const PROCESS_FIELDS = [
-  "name", "description", "process", "args", "foregroundProcess", "foregroundProcessArgs", "daemon", "daemonArgs",
-  "pidFile", "environment", "path", "directory", "umask", "nice", "user", "group", "initialize", "activatesAfter",
-  "readiness", "stop", "restart", "overrides",
-] as const;
-const READINESS_KINDS = ["pidFile", "tcp", "http", "command", "logLine"] as const;
-
-const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const ACCOUNT = /^(?:[A-Za-z_][A-Za-z0-9_.-]*\$?|[0-9]+)$/;
-const MAX_NAME = 200; // unit names ≤ 255 with their suffix
+export { DEFAULTS, MINIMAL_PATH } from "./defaults.js";
 
 export interface NormalizeOptions {
   /** YAML/JSON mappings: a `name` given must equal its key. TS/JS mappings key by variable names. */
   readonly nameMustMatchKey: boolean;
 }
-
 
 export interface NormalizeResult {
   /** Undefined when there is any issue. */
@@ -65,470 +24,46 @@ export interface NormalizeResult {
   readonly edges: readonly DependencyEdges[];
 }
 
-interface Entry {
-  readonly label: string; // how to name the process in issues before its name is known
-  readonly key: string | undefined;
-  readonly value: unknown;
-}
-
 export function normalizeModel(exported: unknown, context: ProcessContext, options: NormalizeOptions): NormalizeResult {
   const issues = new IssueList();
-  const entries = collectEntries(exported, issues);
-
-  // Names first, so that dependencies given as objects or names can be resolved.
-  const names = new Map<Entry, string>();
-  const byObject = new Map<object, string>();
-  const seen = new Map<string, string>();
-  for (const entry of entries) {
-    const name = resolveName(entry, options, issues);
-    if (name === undefined) continue;
-    const first = seen.get(name);
-    if (first !== undefined) {
-      issues.add({ process: name, field: "name", message: `duplicate name: ${entry.label} and ${first} are both called "${name}"` });
-      continue;
-    }
-    seen.set(name, entry.label);
-    names.set(entry, name);
-    if (typeof entry.value === "object" && entry.value !== null) byObject.set(entry.value, name);
-  }
-
+  const names = guarded(issues, undefined, () => resolveNames(exported, options.nameMustMatchKey, issues));
   const processes: ResolvedProcess[] = [];
+  const named: ResolvedProcess[] = []; // invalid ones too: a shared PID file is reported alongside
   const edges: DependencyEdges[] = [];
-  const known = new Set(seen.keys());
-  for (const entry of entries) {
-    const name = names.get(entry);
-    if (!isPlainObject(entry.value)) {
-      issues.add({ process: name ?? entry.label, message: `must be an object describing a process (got ${describeValue(entry.value)})` });
-      continue;
-    }
-    const report = issues.forProcess(name ?? entry.label);
-    const before = issues.issues.length;
-    const activatesAfter = resolveDependencies(entry.value.activatesAfter, byObject, known, report);
-    if (name !== undefined) edges.push({ name, activatesAfter });
-    const resolved = resolveProcess(name ?? "", entry.value, activatesAfter, context, report);
-    if (name !== undefined && resolved !== undefined && issues.issues.length === before) processes.push(resolved);
+  for (const entry of names?.entries ?? []) {
+    const label = entry.name ?? entry.label;
+    guarded(issues, label, () => {
+      if (!isPlainObject(entry.value)) {
+        issues.add({ process: label, message: `must be an object describing a process (got ${describeValue(entry.value)})` });
+        return;
+      }
+      const scope = issues.scope(label);
+      const activatesAfter = resolveDependencies(entry.value.activatesAfter, names!, scope.report);
+      if (entry.name === undefined) {
+        resolveProcess("", entry.value, activatesAfter, context, scope.report); // for its issues only
+        return;
+      }
+      edges.push({ name: entry.name, activatesAfter });
+      const spec = resolveProcess(entry.name, entry.value, activatesAfter, context, scope.report);
+      named.push(spec);
+      if (!scope.failed) processes.push(spec);
+    });
   }
-
+  checkSharedFiles(named, issues);
+  checkSharedDirectories(named, issues);
   const clean = issues.issues.length === 0;
   return { model: clean ? deepFreeze({ context, processes }) : undefined, issues: issues.issues, edges };
 }
 
-function collectEntries(exported: unknown, issues: IssueList): Entry[] {
-  if (Array.isArray(exported)) {
-    return exported.map((value, index) => {
-      const named = isPlainObject(value) && typeof value.name === "string" ? ` (${JSON.stringify(value.name)})` : "";
-      return { label: `process #${index + 1}${named}`, key: undefined, value };
-    });
-  }
-  if (isPlainObject(exported)) {
-    // A key that is not a valid name is quoted, so that a control character cannot break the error list.
-    return Object.entries(exported).map(([key, value]) => ({ label: NAME.test(key) ? key : JSON.stringify(key), key, value }));
-  }
-  issues.add({
-    message: `the model must be a mapping from name to process, a list of processes, or a function returning one (got ${describeValue(exported)})`,
-  });
-  return [];
-}
-
-function resolveName(entry: Entry, options: NormalizeOptions, issues: IssueList): string | undefined {
-  const report = issues.forProcess(entry.label);
-  const raw = isPlainObject(entry.value) ? entry.value.name : undefined;
-  if (raw === undefined) {
-    if (entry.key === undefined) {
-      if (isPlainObject(entry.value)) report("name", "is required for the processes of a list");
-      return undefined;
-    }
-    return checkName(entry.key, "name", report);
-  }
-  const name = checkName(raw, "name", report);
-  if (name !== undefined && entry.key !== undefined && options.nameMustMatchKey && name !== entry.key) {
-    report("name", `"${name}" differs from its key "${entry.key}"; leave it out or make them equal`);
+/** A TS model's getter (or proxy) may throw while its fields are read: bad input, named, not a crash. */
+function guarded<T>(issues: IssueList, name: string | undefined, read: () => T): T | undefined {
+  try {
+    return read();
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    issues.add({ ...(name !== undefined ? { process: name } : {}), message: `reading ${name === undefined ? "the model" : "this process"} threw: ${message}` });
     return undefined;
   }
-  return name;
-}
-
-function checkName(raw: unknown, field: string, report: Report): string | undefined {
-  if (typeof raw !== "string") {
-    report(field, `must be a string (got ${describeValue(raw)})`);
-    return undefined;
-  }
-  if (!NAME.test(raw) || raw.length > MAX_NAME) {
-    report(
-      field,
-      `${JSON.stringify(raw)} is not a valid name: use letters, digits, "_", "." and "-" (not first), at most ${MAX_NAME} characters; it becomes part of file and unit names`,
-    );
-    return undefined;
-  }
-  return raw;
-}
-
-function resolveDependencies(
-  raw: unknown,
-  byObject: ReadonlyMap<object, string>,
-  known: ReadonlySet<string>,
-  report: Report,
-): string[] {
-  if (raw === undefined) return [];
-  let refs: [string, unknown][];
-  if (Array.isArray(raw)) refs = raw.map((ref, index) => [`activatesAfter[${index}]`, ref]);
-  else if (isPlainObject(raw)) refs = Object.entries(raw).map(([key, ref]) => [`activatesAfter.${key}`, ref]);
-  else {
-    report("activatesAfter", `must be a list of processes or names (got ${describeValue(raw)})`);
-    return [];
-  }
-  const out: string[] = [];
-  for (const [field, ref] of refs) {
-    let name: string | undefined;
-    if (typeof ref === "string") name = ref;
-    else if (typeof ref === "object" && ref !== null && byObject.has(ref)) name = byObject.get(ref);
-    else if (isPlainObject(ref) && typeof ref.name === "string") name = ref.name;
-    else {
-      report(field, `must be a process of this model or its name (got ${describeValue(ref)})`);
-      continue;
-    }
-    if (name === undefined) continue;
-    if (!known.has(name)) {
-      const sorted = [...known].sort();
-      const list = sorted.length > 12 ? `${sorted.slice(0, 12).join(", ")}, … (${sorted.length} in all)` : sorted.join(", ");
-      report(field, `depends on unknown process "${name}"${list === "" ? "" : ` (the model has: ${list})`}`);
-      continue;
-    }
-    if (!out.includes(name)) out.push(name);
-  }
-  return out;
-}
-
-function resolveProcess(
-  name: string,
-  raw: Record<string, unknown>,
-  activatesAfter: readonly string[],
-  context: ProcessContext,
-  report: Report,
-): ResolvedProcess | undefined {
-  checkKnownKeys(raw, PROCESS_FIELDS, "", report);
-  const absolute = (field: string, base: string): string | undefined => {
-    if (raw[field] === undefined) return undefined;
-    const text = checkLine(raw[field], field, report);
-    return text === undefined ? undefined : path.resolve(base, text);
-  };
-  const executable = (field: string): string | undefined => {
-    if (raw[field] === undefined) return undefined;
-    const text = checkLine(raw[field], field, report);
-    if (text === undefined) return undefined;
-    // A bare command name is looked up on the process's PATH when it starts; a path is made absolute.
-    return text.includes("/") ? path.resolve(context.modelDir, text) : text;
-  };
-  const list = (field: string): string[] | undefined =>
-    raw[field] === undefined ? undefined : checkStringArray(raw[field], field, report);
-
-  const description = raw.description === undefined ? undefined : checkLine(raw.description, "description", report);
-  const process = executable("process");
-  const foregroundProcess = executable("foregroundProcess");
-  const daemon = executable("daemon");
-  const args = list("args");
-  const foregroundProcessArgs = list("foregroundProcessArgs");
-  const daemonArgs = list("daemonArgs");
-
-  // Which executable and arguments each mode uses; a plain `process` serves both modes.
-  const foregroundExe = foregroundProcess ?? process;
-  const daemonExe = daemon ?? (daemonArgs !== undefined ? process : undefined);
-  const present = (field: string) => raw[field] !== undefined;
-  if (!present("process") && !present("foregroundProcess") && !present("daemon")) {
-    report("process", "no executable: set process, foregroundProcess or daemon");
-  }
-  if (present("process") && present("foregroundProcess") && present("daemon")) {
-    report("process", "is never used: foregroundProcess and daemon are both set");
-  }
-  if (present("foregroundProcessArgs") && !present("foregroundProcess") && !present("process")) {
-    report("foregroundProcessArgs", "given, but there is no foregroundProcess or process to pass them to");
-  }
-  if (present("daemonArgs") && !present("daemon") && !present("process")) {
-    report("daemonArgs", "given, but there is no daemon or process to pass them to");
-  }
-  if (present("args") && present("foregroundProcessArgs") && (present("daemonArgs") || !present("daemon"))) {
-    report("args", "is never used: foregroundProcessArgs and daemonArgs replace it in every mode");
-  }
-  const foreground: Command | undefined =
-    foregroundExe === undefined ? undefined : { executable: foregroundExe, args: foregroundProcessArgs ?? args ?? [] };
-  const daemonCommand: Command | undefined =
-    daemonExe === undefined ? undefined : { executable: daemonExe, args: daemonArgs ?? args ?? [] };
-  const mode = foreground !== undefined ? "foreground" : "daemon";
-
-  const pidFile = absolute("pidFile", context.runtimeDir) ?? path.join(context.runtimeDir, `${name}.pid`);
-  const directory = absolute("directory", context.modelDir);
-  const pathDirs = resolvePath(raw.path, context.modelDir, report);
-  const environment = resolveEnvironment(raw.environment, pathDirs ?? [], report);
-  const umask = resolveUmask(raw.umask, report);
-  const nice = raw.nice === undefined ? undefined : checkNumber(raw.nice, "nice", report, { min: -20, max: 19, integer: true });
-  const account = (field: string): string | undefined => {
-    if (raw[field] === undefined) return undefined;
-    const text = checkLine(raw[field], field, report);
-    if (text !== undefined && !ACCOUNT.test(text)) {
-      report(field, `${JSON.stringify(text)} is not a valid ${field} name or numeric id`);
-      return undefined;
-    }
-    return context.forceDisableUserChange ? undefined : text;
-  };
-  const user = account("user");
-  const group = account("group");
-  const initialize = raw.initialize === undefined ? undefined : checkText(raw.initialize, "initialize", report);
-  const readiness = resolveReadiness(raw.readiness, mode, pidFile, report);
-  const stop = resolveStop(raw.stop, report);
-  const restart = resolveRestart(raw.restart, report);
-  const overrides = resolveOverrides(raw.overrides, report);
-
-  if (readiness === undefined || stop === undefined || restart === undefined || environment === undefined) return undefined;
-  return {
-    name,
-    description,
-    foreground,
-    daemon: daemonCommand,
-    mode,
-    pidFile,
-    logFile: path.join(context.logDir, `${name}.log`),
-    environment,
-    path: pathDirs ?? [],
-    directory,
-    umask,
-    nice,
-    user,
-    group,
-    initialize,
-    activatesAfter,
-    readiness,
-    stop,
-    restart,
-    // Resolved for real by the model's resolvers (issue: supervision / stateDirectory); defaults here.
-    liveness: undefined,
-    log: { maxSize: 10 * 1024 * 1024, keep: 3 },
-    onFailure: undefined,
-    stateDirectory: undefined,
-    runtimeDirectory: undefined,
-    overrides,
-  };
-}
-
-function resolvePath(raw: unknown, base: string, report: Report): string[] | undefined {
-  if (raw === undefined) return [];
-  const dirs = checkStringArray(raw, "path", report);
-  if (dirs === undefined) return undefined;
-  let ok = true;
-  const out = dirs.map((dir, index) => {
-    const line = checkLine(dir, `path[${index}]`, report);
-    if (line?.includes(":")) report(`path[${index}]`, 'contains ":", which separates PATH entries');
-    if (line === undefined || line.includes(":")) ok = false;
-    return path.resolve(base, dir);
-  });
-  return ok ? out : undefined;
-}
-
-function resolveEnvironment(raw: unknown, pathDirs: readonly string[], report: Report): Record<string, string> | undefined {
-  const out: Record<string, string> = {};
-  if (raw !== undefined && !isPlainObject(raw)) {
-    report("environment", `must be a mapping from variable name to string (got ${describeValue(raw)})`);
-    return undefined;
-  }
-  let ok = true;
-  for (const [key, value] of Object.entries(raw ?? {})) {
-    const field = `environment.${key}`;
-    if (!ENV_NAME.test(key)) {
-      report(field, `${JSON.stringify(key)} is not a valid variable name (letters, digits and "_", not starting with a digit)`);
-      ok = false;
-      continue;
-    }
-    if (typeof value === "number" || typeof value === "boolean") {
-      report(field, `must be a string (got ${describeValue(value)}); quote it: "${String(value)}"`);
-      ok = false;
-      continue;
-    }
-    const text = checkText(value, field, report);
-    if (text === undefined) ok = false;
-    else out[key] = text;
-  }
-  out.PATH = [...pathDirs, out.PATH ?? MINIMAL_PATH].filter((part) => part !== "").join(":");
-  return ok ? out : undefined;
-}
-
-function resolveUmask(raw: unknown, report: Report): string | undefined {
-  if (raw === undefined) return undefined;
-  if (typeof raw === "number") {
-    report("umask", `must be an octal string such as "022" (got number ${raw}, which is ambiguous: YAML reads 022 as twenty-two)`);
-    return undefined;
-  }
-  if (typeof raw !== "string" || !/^0?[0-7]{3}$/.test(raw)) {
-    report("umask", `must be an octal string of 3 or 4 digits such as "022" (got ${describeValue(raw)})`);
-    return undefined;
-  }
-  return raw.padStart(4, "0");
-}
-
-function resolveReadiness(
-  raw: unknown,
-  mode: "foreground" | "daemon",
-  pidFile: string,
-  report: Report,
-): Readiness | undefined {
-  if (raw !== undefined && !isPlainObject(raw)) {
-    report("readiness", `must be an object such as { tcp: { port: 8080 } } (got ${describeValue(raw)})`);
-    return undefined;
-  }
-  const spec = raw ?? {};
-  checkKnownKeys(spec, [...READINESS_KINDS, "timeout", "interval"], "readiness", report);
-  const timeout =
-    spec.timeout === undefined
-      ? DEFAULTS.readinessTimeout
-      : checkNumber(spec.timeout, "readiness.timeout", report, { min: 0, max: 86400, exclusiveMin: true, unit: "seconds" });
-  const interval =
-    spec.interval === undefined
-      ? DEFAULTS.readinessInterval
-      : checkNumber(spec.interval, "readiness.interval", report, { min: 0, max: 3600, exclusiveMin: true, unit: "seconds" });
-  if (timeout !== undefined && interval !== undefined && interval > timeout) {
-    report("readiness.interval", `(${interval} s) is longer than readiness.timeout (${timeout} s)`);
-    return undefined;
-  }
-  const kinds = READINESS_KINDS.filter((kind) => spec[kind] !== undefined);
-  if (kinds.length > 1) {
-    report("readiness", `has ${kinds.join(" and ")}; give exactly one kind of check`);
-    return undefined;
-  }
-  if (timeout === undefined || interval === undefined) return undefined;
-  const timing = { timeout, interval };
-  const kind = kinds[0];
-  if (kind === undefined) {
-    if (spec.timeout !== undefined || spec.interval !== undefined) {
-      if (mode === "foreground") {
-        report("readiness", `sets a timeout but no check: add one of ${READINESS_KINDS.join(", ")}`);
-        return undefined;
-      }
-    }
-    return mode === "daemon" ? { kind: "pidFile", path: pidFile, ...timing } : { kind: "started", ...timing };
-  }
-  const value = spec[kind];
-  switch (kind) {
-    case "pidFile":
-      if (value !== true) {
-        report("readiness.pidFile", `must be true (got ${describeValue(value)}); the PID file is the process's pidFile`);
-        return undefined;
-      }
-      return { kind, path: pidFile, ...timing };
-    case "tcp": {
-      if (!isPlainObject(value)) {
-        report("readiness.tcp", `must be an object such as { port: 8080 } (got ${describeValue(value)})`);
-        return undefined;
-      }
-      checkKnownKeys(value, ["port", "host"], "readiness.tcp", report);
-      const port = checkNumber(value.port, "readiness.tcp.port", report, { min: 1, max: 65535, integer: true });
-      const host = value.host === undefined ? "127.0.0.1" : checkLine(value.host, "readiness.tcp.host", report);
-      return port === undefined || host === undefined ? undefined : { kind, host, port, owned: true, ...timing };
-    }
-    case "http": {
-      if (!isPlainObject(value)) {
-        report("readiness.http", `must be an object such as { url: "http://127.0.0.1:8080/" } (got ${describeValue(value)})`);
-        return undefined;
-      }
-      checkKnownKeys(value, ["url", "status"], "readiness.http", report);
-      const url = checkLine(value.url, "readiness.http.url", report);
-      if (url !== undefined && !/^https?:\/\/[^/\s]+/.test(url)) {
-        report("readiness.http.url", `must be an http:// or https:// URL (got ${JSON.stringify(url)})`);
-        return undefined;
-      }
-      const status =
-        value.status === undefined ? 200 : checkNumber(value.status, "readiness.http.status", report, { min: 100, max: 599, integer: true });
-      return url === undefined || status === undefined ? undefined : { kind, url, status, ...timing };
-    }
-    case "command": {
-      const command = checkText(value, "readiness.command", report);
-      if (command?.trim() === "") {
-        report("readiness.command", "must not be empty");
-        return undefined;
-      }
-      return command === undefined ? undefined : { kind, command, ...timing };
-    }
-    case "logLine": {
-      const pattern = checkLine(value, "readiness.logLine", report);
-      if (pattern === undefined) return undefined;
-      try {
-        new RegExp(pattern);
-      } catch (error) {
-        report("readiness.logLine", `is not a valid regular expression: ${(error as Error).message}`);
-        return undefined;
-      }
-      return { kind, pattern, ...timing };
-    }
-  }
-}
-
-function resolveStop(raw: unknown, report: Report): ResolvedProcess["stop"] | undefined {
-  if (raw !== undefined && !isPlainObject(raw)) {
-    report("stop", `must be an object such as { signal: "SIGINT", timeout: 20 } (got ${describeValue(raw)})`);
-    return undefined;
-  }
-  const spec = raw ?? {};
-  checkKnownKeys(spec, ["signal", "timeout", "reloadSignal"], "stop", report);
-  const signal = (field: "signal" | "reloadSignal", fallback: string): string | undefined => {
-    if (spec[field] === undefined) return fallback;
-    const normalized = normalizeSignal(spec[field]);
-    if (normalized === undefined) {
-      report(`stop.${field}`, `${describeValue(spec[field])} is not a signal name (one of ${SIGNALS.join(", ")})`);
-    }
-    return normalized;
-  };
-  const stopSignal = signal("signal", DEFAULTS.stopSignal);
-  const reloadSignal = signal("reloadSignal", DEFAULTS.reloadSignal);
-  const timeout =
-    spec.timeout === undefined
-      ? DEFAULTS.stopTimeout
-      : checkNumber(spec.timeout, "stop.timeout", report, { min: 0, max: 86400, exclusiveMin: true, unit: "seconds" });
-  if (stopSignal === undefined || reloadSignal === undefined || timeout === undefined) return undefined;
-  return { signal: stopSignal, timeout, reloadSignal };
-}
-
-function resolveRestart(raw: unknown, report: Report): ResolvedProcess["restart"] | undefined {
-  const policies = RESTART_POLICIES as readonly unknown[];
-  if (raw === undefined) return restartSettings(DEFAULTS.restartPolicy, DEFAULTS.restartDelay);
-  if (typeof raw === "string") {
-    if (policies.includes(raw)) return restartSettings(raw as RestartPolicy, DEFAULTS.restartDelay);
-    report("restart", `must be one of ${RESTART_POLICIES.join(", ")} (got ${JSON.stringify(raw)})`);
-    return undefined;
-  }
-  if (!isPlainObject(raw)) {
-    report("restart", `must be a policy (${RESTART_POLICIES.join(", ")}) or { policy, delay } (got ${describeValue(raw)})`);
-    return undefined;
-  }
-  checkKnownKeys(raw, ["policy", "delay"], "restart", report);
-  let policy: RestartPolicy | undefined = DEFAULTS.restartPolicy;
-  if (raw.policy !== undefined) {
-    policy = policies.includes(raw.policy) ? (raw.policy as RestartPolicy) : undefined;
-    if (policy === undefined) report("restart.policy", `must be one of ${RESTART_POLICIES.join(", ")} (got ${describeValue(raw.policy)})`);
-  }
-  const delay =
-    raw.delay === undefined
-      ? DEFAULTS.restartDelay
-      : checkNumber(raw.delay, "restart.delay", report, { min: 0, max: 86400, unit: "seconds" });
-  return policy === undefined || delay === undefined ? undefined : restartSettings(policy, delay);
-}
-
-function restartSettings(policy: RestartPolicy, delay: number): ResolvedProcess["restart"] {
-  return { policy, delay, maxDelay: Math.max(30, delay), limit: { burst: 5, interval: 60 } };
-}
-
-function resolveOverrides(raw: unknown, report: Report): ResolvedProcess["overrides"] {
-  if (raw === undefined) return {};
-  if (!isPlainObject(raw)) {
-    report("overrides", `must be a mapping from process manager to settings (got ${describeValue(raw)})`);
-    return {};
-  }
-  checkKnownKeys(raw, PROCESS_MANAGERS, "overrides", report);
-  for (const [manager, settings] of Object.entries(raw)) {
-    if (!isPlainObject(settings)) report(`overrides.${manager}`, `must be a mapping of settings (got ${describeValue(settings)})`);
-  }
-  if (isPlainObject(raw.systemd)) {
-    for (const [section, keys] of Object.entries(raw.systemd)) {
-      if (!isPlainObject(keys)) report(`overrides.systemd.${section}`, `must be a mapping of unit settings (got ${describeValue(keys)})`);
-    }
-  }
-  return structuredClone(raw) as ResolvedProcess["overrides"];
 }
 
 function deepFreeze<T>(value: T): T {

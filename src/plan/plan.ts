@@ -1,8 +1,12 @@
-// Turns (what the model declares, what really runs, what was declared before) into ordered,
-// printable steps. Pure: the executor observes the process table and carries the plan out.
+// Turns (what the model declares, what really runs, what was declared before) into ordered steps,
+// each with its reason as data. Pure: the executor observes the process table and carries the plan out.
 import { activationOrder, withTransitiveDependents } from "../graph/graph.js";
 import type { DependencyEdges, ResolvedModel, ResolvedProcess } from "../model/types.js";
-import { changedFields, specHash } from "./spec-hash.js";
+import { changedFields, changedSettings } from "./changed-fields.js";
+import type { PlanReason } from "./reason.js";
+import { specHash } from "./spec-hash.js";
+
+export type { PlanReason } from "./reason.js";
 
 /** A running (or once running) process as the executor found it. */
 export interface ObservedProcess {
@@ -14,7 +18,7 @@ export interface ObservedProcess {
 
 export interface PlanStep {
   readonly name: string;
-  readonly reason: string;
+  readonly reason: PlanReason;
 }
 
 export interface Plan {
@@ -34,44 +38,44 @@ export function planSwitch(
   observed: ReadonlyMap<string, ObservedProcess>,
   previous: ResolvedModel | undefined,
   /** What "changed" compares: the run spec (direct) or the generated files (other managers). */
-  hashOf: (process: ResolvedProcess) => string = specHash,
+  hashOf: (spec: ResolvedProcess) => string = specHash,
 ): Plan {
-  const before = new Map((previous?.processes ?? []).map((process) => [process.name, process]));
-  const wanted = new Map(desired.processes.map((process) => [process.name, process]));
-  const stop = new Map<string, string>();
-  const start = new Map<string, string>();
+  const before = new Map((previous?.processes ?? []).map((spec) => [spec.name, spec]));
+  const wanted = new Map(desired.processes.map((spec) => [spec.name, spec]));
+  const stop = new Map<string, PlanReason>();
+  const start = new Map<string, PlanReason>();
   const forget: PlanStep[] = [];
 
-  const changed = new Map<string, string>();
-  for (const process of desired.processes) {
-    const seen = observed.get(process.name);
+  const changed = new Map<string, PlanReason>();
+  for (const spec of desired.processes) {
+    const seen = observed.get(spec.name);
     if (seen === undefined) continue;
     // A process that died and changed restarts its running dependents too: they ran against the old one.
-    if (seen.specHash !== hashOf(process)) changed.set(process.name, describeChange(before.get(process.name), process));
+    if (seen.specHash !== hashOf(spec)) changed.set(spec.name, { kind: "changed", fields: describeChange(before.get(spec.name), spec) });
   }
-  const restart = withTransitiveDependents(desired.processes, changed.keys());
+  const causes = changeCauses(desired.processes, [...changed.keys()]);
 
   for (const [name, seen] of observed) {
     if (seen.state !== "running") {
-      forget.push({ name, reason: seen.state === "reused" ? "its PID now belongs to another process (left alone)" : "not running any more" });
+      forget.push({ name, reason: { kind: seen.state === "reused" ? "pid-reused" : "died" } });
       continue;
     }
-    if (!wanted.has(name)) stop.set(name, desired.processes.length === 0 ? "stopping everything" : "removed from the model");
+    if (!wanted.has(name)) stop.set(name, { kind: desired.processes.length === 0 ? "stop-all" : "removed" });
     else if (changed.has(name)) stop.set(name, changed.get(name)!);
-    else if (restart.has(name)) stop.set(name, `restarted with what it activatesAfter (${dependencyCause(name, desired, changed)})`);
+    else if (causes.has(name)) stop.set(name, { kind: "dependency-changed", causes: causes.get(name)! });
   }
 
-  for (const process of desired.processes) {
-    const seen = observed.get(process.name);
-    if (stop.has(process.name)) start.set(process.name, stop.get(process.name)!);
-    else if (seen === undefined) start.set(process.name, before.has(process.name) ? "was not running" : "new");
-    else if (seen.state === "dead") start.set(process.name, "died; starting it again");
-    else if (seen.state === "reused") start.set(process.name, "died (its PID was reused); starting it again");
+  for (const spec of desired.processes) {
+    const seen = observed.get(spec.name);
+    if (stop.has(spec.name)) start.set(spec.name, stop.get(spec.name)!);
+    else if (seen === undefined) start.set(spec.name, { kind: before.has(spec.name) ? "not-running" : "new" });
+    else if (seen.state === "dead") start.set(spec.name, { kind: "died" });
+    else if (seen.state === "reused") start.set(spec.name, { kind: "pid-reused" });
   }
 
   const keep = desired.processes
-    .filter((process) => !start.has(process.name))
-    .map((process) => ({ name: process.name, reason: "unchanged and running" }));
+    .filter((spec) => !start.has(spec.name))
+    .map((spec): PlanStep => ({ name: spec.name, reason: { kind: "unchanged" } }));
 
   // Stop dependents first: reverse activation order of what ran (previous model, plus leftovers).
   const stopEdges: DependencyEdges[] = [...before.values()].map(({ name, activatesAfter }) => ({ name, activatesAfter }));
@@ -91,13 +95,25 @@ export function planSwitch(
   };
 }
 
-function describeChange(before: ResolvedProcess | undefined, after: ResolvedProcess): string {
-  if (before === undefined) return "changed";
+/** The model fields that differ; for a manager whose generated files changed, the other settings. */
+function describeChange(before: ResolvedProcess | undefined, after: ResolvedProcess): string[] {
+  if (before === undefined) return [];
   const fields = changedFields(before, after);
-  return fields.length === 0 ? "changed (runs differently from its record)" : `changed: ${fields.join(", ")}`;
+  return fields.length > 0 ? fields : changedSettings(before, after);
 }
 
-function dependencyCause(name: string, desired: ResolvedModel, changed: ReadonlyMap<string, string>): string {
-  const causes = [...changed.keys()].filter((root) => withTransitiveDependents(desired.processes, [root]).has(name));
-  return `${causes.join(", ")} changed`;
+/** For each transitive dependent of a changed process (not itself changed): the changed roots, in model order. */
+function changeCauses(processes: readonly ResolvedProcess[], roots: readonly string[]): Map<string, string[]> {
+  const causes = new Map<string, string[]>();
+  if (roots.length === 0) return causes;
+  const rootSet = new Set(roots);
+  for (const root of roots) {
+    for (const name of withTransitiveDependents(processes, [root])) {
+      if (rootSet.has(name)) continue;
+      const list = causes.get(name);
+      if (list === undefined) causes.set(name, [root]);
+      else list.push(root);
+    }
+  }
+  return causes;
 }

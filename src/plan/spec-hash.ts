@@ -1,28 +1,35 @@
-// What, when it changes, requires a restart: how the process is run. Description, dependencies,
-// readiness, stop and restart settings can change without touching a running process.
+// What, when it changes, requires a restart: how the process is run, the directories made for it,
+// and its readiness check (a kept process was never verified against a new check, so a new check
+// means a restart). Description, dependencies, stop, restart, liveness, log and onFailure settings
+// change without touching a running process: the supervisor reads them from the generation.
 import { createHash } from "node:crypto";
-import type { ResolvedProcess } from "../model/types.js";
+import type { Readiness, ResolvedProcess } from "../model/types.js";
+import { canonicalJson } from "./canonical-json.js";
 
 export const RESTART_FIELDS = [
   "foreground", "daemon", "mode", "pidFile", "logFile", "environment", "path", "directory", "umask", "nice",
   "user", "group", "initialize",
 ] as const satisfies readonly (keyof ResolvedProcess)[];
 
-export function specHash(process: ResolvedProcess): string {
-  const relevant = Object.fromEntries(RESTART_FIELDS.map((field) => [field, process[field] ?? null]));
+/**
+ * Hashed only when set (readiness: when it is more than the default that mode and pidFile already
+ * decide), so that a process declaring none of them keeps the hash it had before they existed, and
+ * an upgrade of procman restarts nothing.
+ */
+export const OPTIONAL_RESTART_FIELDS = ["stateDirectory", "runtimeDirectory", "readiness"] as const satisfies readonly (keyof ResolvedProcess)[];
+
+export function specHash(spec: ResolvedProcess): string {
+  const relevant: Record<string, unknown> = Object.fromEntries(RESTART_FIELDS.map((field) => [field, spec[field] ?? null]));
+  for (const field of OPTIONAL_RESTART_FIELDS) {
+    const value = field === "readiness" ? readinessCheck(spec.readiness) : spec[field];
+    if (value !== undefined) relevant[field] = value;
+  }
   return createHash("sha256").update(canonicalJson(relevant)).digest("hex").slice(0, 32);
 }
 
-/** The fields that differ between two versions of a process, for the plan's "why". */
-export function changedFields(before: ResolvedProcess, after: ResolvedProcess): string[] {
-  return RESTART_FIELDS.filter((field) => canonicalJson(before[field] ?? null) !== canonicalJson(after[field] ?? null));
-}
-
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  if (value !== null && typeof value === "object") {
-    const entries = Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item ?? null)}`).join(",")}}`;
-  }
-  return JSON.stringify(value);
+/** The check itself, without its timing (a new timeout does not make a ready process unready). */
+export function readinessCheck(readiness: Readiness): Omit<Readiness, "timeout" | "interval"> | undefined {
+  if (readiness.kind === "started" || readiness.kind === "pidFile") return undefined;
+  const { timeout: _timeout, interval: _interval, ...check } = readiness;
+  return check;
 }

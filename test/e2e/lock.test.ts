@@ -1,5 +1,6 @@
 // One switch at a time per state dir: concurrent switches queue and each process runs once; a
-// switch that cannot get the lock within --lock-timeout exits 3.
+// switch that cannot get the lock within --lock-timeout exits 3; a paused switch keeps its lock
+// however long it is paused, a killed one loses it at once.
 import path from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -61,6 +62,55 @@ test("--lock-timeout 1 while another switch holds the lock: exit 3 with a clear 
     const done = await first.done;
     assert.is(done.code, 0, `${done.stdout}\n${done.stderr}`);
     assert.equal([...instances(dir).entries()], [["slow", [instances(dir).get("slow")![0]]]]);
+  } finally {
+    await cleanup(dir);
+  }
+});
+
+/** A switch holding the lock while its one slow process gets ready. */
+async function slowSwitch(dir: string, files: string, readyDelayMs: number) {
+  const events = path.join(files, "events.jsonl");
+  const port = await freePort();
+  const model = writeJson(path.join(files, "model.json"), {
+    slow: service("slow", events, { READY_DELAY: String(readyDelayMs), TCP_PORT: String(port) }, { readiness: { tcp: { port }, timeout: 60 } }),
+  });
+  const first = startProcman(["switch", model, "--state-dir", dir]);
+  await waitFor(() => first.output().includes("starting slow"), 15_000, "the first switch to start its process");
+  return { model, first };
+}
+
+test("a switch paused with SIGSTOP (Ctrl-Z) keeps its lock past any staleness period; resumed, it completes", async () => {
+  const dir = newStateDir();
+  const files = makeTempDir();
+  const { model, first } = await slowSwitch(dir, files, 1000);
+  try {
+    first.child.kill("SIGSTOP");
+    // proper-lockfile took a lock over after 5 s without a refresh: both switches then ran at once.
+    const second = await procman(["switch", model, "--state-dir", dir, "--lock-timeout", "7"], { timeoutMs: 30_000 });
+    assert.is(second.code, 3, show(second));
+    assert.match(second.stderr, `(held by PID ${first.child.pid})`);
+    first.child.kill("SIGCONT");
+    const done = await first.done;
+    assert.is(done.code, 0, `${done.stdout}\n${done.stderr}`);
+    assert.not.match(done.stderr, "Lock is already released");
+    assert.is(instances(dir).get("slow")?.length, 1);
+  } finally {
+    first.child.kill("SIGCONT");
+    await cleanup(dir);
+  }
+});
+
+test("a switch killed with kill -9 loses its lock at once: the next switch takes it within --lock-timeout 1 and converges", async () => {
+  const dir = newStateDir();
+  const files = makeTempDir();
+  const { first } = await slowSwitch(dir, files, 60_000);
+  try {
+    first.child.kill("SIGKILL");
+    await first.done;
+    const quick = writeJson(path.join(files, "quick.json"), { quick: service("quick", path.join(files, "events.jsonl")) });
+    const second = await procman(["switch", quick, "--state-dir", dir, "--lock-timeout", "1"], { timeoutMs: 60_000 });
+    assert.is(second.code, 0, show(second));
+    assert.equal([...instances(dir).keys()], ["quick"], "the killed switch's process was recovered and stopped");
   } finally {
     await cleanup(dir);
   }

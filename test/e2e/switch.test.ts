@@ -37,10 +37,13 @@ interface Status {
   processes: { name: string; state: string; pid: number | null; mode: string | null; pidFile: string | null; logFile: string | null; startedAt: string | null }[];
 }
 
+/** status --json; its exit code says whether everything declared runs (0) or not (1). */
 async function status(dir: string): Promise<Status> {
   const result = await run(["status", "--json", "--state-dir", dir]);
-  assert.is(result.code, 0, show(result));
-  return JSON.parse(result.stdout) as Status;
+  const parsed = JSON.parse(result.stdout) as Status;
+  const allRunning = parsed.active ? parsed.processes.every((entry) => entry.state === "running") : parsed.processes.every((entry) => entry.state === "stopped" || entry.state === "dead");
+  assert.is(result.code, allRunning ? 0 : 1, show(result));
+  return parsed;
 }
 
 const pidsOf = (value: Status) => Object.fromEntries(value.processes.map((process) => [process.name, process.pid]));
@@ -174,7 +177,7 @@ test("never ready: exit 1 naming it with the end of its log; what it started is 
       late: service("late", events, {}, { activatesAfter: ["stuck"] }),
     }), "--state-dir", dir]);
     assert.is(result.code, 1, show(result));
-    assert.match(result.stderr, `procman: stuck: not ready after 1 s (TCP 127.0.0.1:${port} accepts connections)`);
+    assert.match(result.stderr, `procman: stuck: waiting for TCP 127.0.0.1:${port} to accept connections on a socket of its own: nothing listens there after 1 s`);
     assert.match(result.stderr, /--- end of stuck.s log ---\n(.*\n)*stuck: I will never be ready\n/);
     assert.is(indexOfEvent(readEvents(events), "late", "start"), -1);
     const after = await status(dir);
@@ -208,8 +211,10 @@ test("a record whose PID now names an unrelated process: status says pid-reused;
 
       const reported = await status(dir);
       assert.equal([reported.processes[0]!.state, reported.processes[0]!.pid], ["pid-reused", sleeper.pid]);
-      const text = ok(await run(["status", "--state-dir", dir]));
-      assert.match(text.stdout, new RegExp(`^  svc +pid-reused  PID ${sleeper.pid}$`, "m"));
+      const text = await run(["status", "--state-dir", dir]);
+      assert.is(text.code, 1, show(text));
+      assert.match(text.stdout, new RegExp(`^  svc +pid-reused +${sleeper.pid} +0 +- +-$`, "m"));
+      assert.match(text.stderr, "not running as declared: svc (pid-reused)");
 
       const switched = ok(await run(["switch", model, "--state-dir", dir]));
       assert.match(switched.stdout, "forgot svc: its PID now belongs to another process (left alone)");
@@ -280,7 +285,7 @@ test("switch, --dry-run, --json, status, kill -9 and restart, generations, rollb
       ].join("\n"),
     );
     assert.equal(pidsOf(await status(dir)), pidsOf(first));
-    assert.equal(JSON.parse(ok(await run(["generations", "--json", "--state-dir", dir])).stdout).length, 2);
+    assert.equal(JSON.parse(ok(await run(["generations", "--json", "--state-dir", dir])).stdout).length, 1, "a switch that changes nothing records no generation");
 
     // --json: one event per line.
     const json = ok(await run(["switch", two, "--json", "--state-dir", dir]));
@@ -292,7 +297,7 @@ test("switch, --dry-run, --json, status, kill -9 and restart, generations, rollb
     assert.ok(stoppedNames.indexOf("app") < stoppedNames.indexOf("db"), "a dependent stops before its dependency");
     assert.equal(lines.filter((event) => event.type === "ready").map((event) => event.name), ["db", "app"]);
     const second = await status(dir);
-    assert.is(second.generation, 3);
+    assert.is(second.generation, 2);
     assert.is(pidsOf(second).other, pidsOf(first).other);
     assert.is.not(pidsOf(second).db, pidsOf(first).db);
     assert.is.not(pidsOf(second).app, pidsOf(first).app);
@@ -300,20 +305,23 @@ test("switch, --dry-run, --json, status, kill -9 and restart, generations, rollb
     assert.is(environmentOf(pidsOf(second).db!)?.VERSION, "2");
 
     // generations: the list with the current one.
-    const generations = ok(await run(["generations", "--state-dir", dir])).stdout.trimEnd().split("\n");
-    assert.is(generations.length, 3, generations.join("\n"));
-    assert.match(generations[2]!, /^ {3}3 {2}\S+ {2}3 processes {2}.*two\.json {2}\(current\)$/);
+    const listing = ok(await run(["generations", "--state-dir", dir])).stdout.trimEnd().split("\n");
+    // Each generation after the first says on the next line what it changed.
+    assert.equal(listing.filter((line) => !/^ *[0-9]/.test(line)), ["        removed chatty; changed db (environment)"]);
+    const generations = listing.filter((line) => /^ *[0-9]/.test(line));
+    assert.is(generations.length, 2, generations.join("\n"));
+    assert.match(generations[1]!, /^ {3}2 {2}\S+ {2}3 processes {2}.*two\.json {2}\(current\)$/);
     assert.match(generations[0]!, /^ {3}1 {2}\S+ {2}4 processes {2}.*one\.json$/);
-    assert.not.match(generations.slice(0, 2).join("\n"), "current");
+    assert.not.match(generations.slice(0, 1).join("\n"), "current");
 
     // rollback: back to the previous model, as a new generation; unchanged processes keep their PIDs.
     const back = ok(await run(["rollback", "--state-dir", dir]));
-    assert.match(back.stdout, "rolling back to generation 2 (from 3)");
+    assert.match(back.stdout, "rolling back to generation 1 (from 2)");
     const list = JSON.parse(ok(await run(["generations", "--json", "--state-dir", dir])).stdout) as { generation: number; current: boolean; processes: string[] }[];
-    assert.equal(list.map((entry) => [entry.generation, entry.current]), [[1, false], [2, false], [3, false], [4, true]]);
-    assert.equal(list[3]!.processes, ["db", "app", "other", "chatty"]);
+    assert.equal(list.map((entry) => [entry.generation, entry.current]), [[1, false], [2, false], [3, true]]);
+    assert.equal(list[2]!.processes, ["db", "app", "other", "chatty"]);
     const rolled = await status(dir);
-    assert.is(rolled.generation, 4);
+    assert.is(rolled.generation, 3);
     assert.equal(statesOf(rolled), { db: "running", app: "running", other: "running", chatty: "running" });
     assert.is(environmentOf(pidsOf(rolled).db!)?.VERSION, "1");
     assert.is(pidsOf(rolled).other, pidsOf(first).other, "an unchanged process survives every switch");
@@ -339,7 +347,7 @@ test("switch, --dry-run, --json, status, kill -9 and restart, generations, rollb
     ok(await run(["stop", "--state-dir", dir]));
     assert.equal(tagged(dir), []);
     const stopped = await status(dir);
-    assert.equal([stopped.generation, stopped.active], [5, false]);
+    assert.equal([stopped.generation, stopped.active], [3, false]);
     assert.equal(statesOf(stopped), { db: "stopped", app: "stopped", other: "stopped", chatty: "stopped" });
   });
 });

@@ -35,7 +35,7 @@ test("the resolved webapp model is what the example says", async () => {
   assert.equal(webapp!.foreground, { executable: "node", args: [`${DIR}/webapp.mjs`] });
   assert.is(webapp!.daemon, undefined);
   assert.is(webapp!.environment.PORT, "5000");
-  assert.equal(webapp!.readiness, { kind: "tcp", host: "127.0.0.1", port: 5000, timeout: 20, interval: 0.1 });
+  assert.equal(webapp!.readiness, { kind: "tcp", host: "127.0.0.1", port: 5000, owned: true, timeout: 20, interval: 0.1 });
   assert.is(webapp!.pidFile, `${STATE}/run/webapp.pid`);
   assert.is(webapp!.logFile, `${STATE}/log/webapp.log`);
 
@@ -48,7 +48,7 @@ test("the resolved webapp model is what the example says", async () => {
   assert.is(nginx!.pidFile, `${STATE}/run/nginx.pid`);
   assert.equal(nginx!.activatesAfter, ["webapp"]);
   assert.is(nginx!.initialize, `mkdir -p '${STATE}/nginx/logs' '${STATE}/nginx/tmp'`);
-  assert.equal(nginx!.readiness, { kind: "tcp", host: "127.0.0.1", port: 8080, timeout: 30, interval: 0.1 });
+  assert.equal(nginx!.readiness, { kind: "tcp", host: "127.0.0.1", port: 8080, owned: true, timeout: 30, interval: 0.1 });
 });
 
 test("the files the example names exist next to it", () => {

@@ -153,7 +153,7 @@ test("never ready within its timeout: the switch fails naming it, stops what it 
       after: service("after", events, {}, { activatesAfter: ["stuck"] }),
     });
     assert.is(error.exitCode, 1);
-    assert.is(error.message, `stuck: not ready after 1 s (TCP 127.0.0.1:${port} accepts connections)`);
+    assert.is(error.message, `stuck: waiting for TCP 127.0.0.1:${port} to accept connections on a socket of its own: nothing listens there after 1 s`);
     const failed = switchEvents.find((event) => event.type === "failed");
     assert.ok(failed?.type === "failed" && failed.name === "stuck" && failed.logTail.includes("stuck: I will never be ready"), JSON.stringify(failed));
 
@@ -179,7 +179,7 @@ test("a dependency that exits at once fails the switch at once; its dependents n
       dependent: service("dependent", events, {}, { activatesAfter: ["quitter"] }),
     });
     assert.ok(Date.now() - began < 10_000, "it waited for the timeout");
-    assert.match(error.message, /^quitter: (exited before it was ready|exited at once)/);
+    assert.match(error.message, /^quitter: exited with code 4 (before it was ready|at once)/);
     assert.is(indexOfEvent(readEvents(events), "dependent", "start"), -1);
     assert.equal(tagged(dir), []);
     assert.is(new StateDir(dir).readCurrent(), undefined, "no generation was recorded");
@@ -243,7 +243,7 @@ test("a second switch of the same model keeps every PID", async () => {
     assert.equal(pids(dir), first);
     assert.not.ok(second.some((event) => event.type === "starting" || event.type === "stopping"));
     assert.is(readEvents(events).filter((event) => event.event === "start").length, 2);
-    assert.equal(new StateDir(dir).listGenerations(), [1, 2]);
+    assert.equal(new StateDir(dir).listGenerations(), [1]);
   });
 });
 
@@ -301,7 +301,7 @@ test("a process killed externally (kill -9) is started again by the next switch;
     assert.is.not(second.a, first.a);
     assert.ok(alive(second.a!));
     assert.is(second.b, first.b);
-    assert.ok(events2.some((event) => event.type === "starting" && event.name === "a" && event.reason === "died; starting it again"));
+    assert.ok(events2.some((event) => event.type === "starting" && event.name === "a" && event.reason.kind === "died"));
     assert.not.ok(alive(child), "the dead process's group member still runs");
     assert.equal([...instances(dir).entries()].map(([name, list]) => [name, list.length]).sort(), [["a", 1], ["b", 1]]);
   });

@@ -1,10 +1,12 @@
 // launch: what a started process gets (exactly the model's environment, argv byte for byte, cwd,
 // umask, nice, its own session, log and PID file) and how daemons are adopted by their PID file.
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { StartError, TAG_VARIABLE, launch, tagFor, type Launched } from "../../src/executor/launch.js";
+import { StartError, TAG_VARIABLE, launch, logTail, tagFor, type Launched } from "../../src/executor/launch.js";
+import { claimedIds } from "../../src/executor/pid-trust.js";
 import { identityOf, readProcStat } from "../../src/executor/proc.js";
 import { terminate } from "../../src/executor/terminate.js";
 import { createContext } from "../../src/model/context.js";
@@ -48,8 +50,8 @@ function model(fields: Record<string, unknown>, name = "svc"): { process: Resolv
   return { process: resolve({ [name]: fields }, undefined, context).processes[0]!, stateDir };
 }
 
-async function start(process: ResolvedProcess, stateDir: string): Promise<Launched> {
-  const result = await launch(process, specHash(process), stateDir);
+async function start(process: ResolvedProcess, stateDir: string, options: Parameters<typeof launch>[3] = {}): Promise<Launched> {
+  const result = await launch(process, specHash(process), stateDir, options);
   launched.push({ launched: result, process });
   return result;
 }
@@ -270,6 +272,275 @@ test("daemon: exit 0 without a PID file fails within its timeout; a stale PID fi
     assert.ok(took >= 1000 && took < 5000, `failed after ${took} ms`);
     assert.ok(alive(sleeper.pid), "the unrelated process was touched");
     assert.equal(tagged(stateDir), [], "the daemon the failed start left behind still runs");
+  } finally {
+    sleeper.stop();
+  }
+});
+
+// ---- the trust boundary ----
+
+const LIAR = path.join(path.dirname(DAEMON), "liar-daemon.sh");
+
+function liarModel(lie: string, extra: Record<string, unknown> = {}, env: Record<string, string> = {}) {
+  const stateDir = makeTempDir("procman-launch-");
+  const pidFile = path.join(stateDir, "run", "svc.pid");
+  const context = createContext({ stateDir, modelDir: stateDir });
+  const process = resolve(
+    { svc: { daemon: LIAR, pidFile, environment: { LIE: lie, DAEMON_PID_FILE: pidFile, NODE, NAME: "svc", ...env }, readiness: { timeout: 3 }, ...extra } },
+    undefined,
+    context,
+  ).processes[0]!;
+  return { process, stateDir, pidFile };
+}
+
+async function refused(process: ResolvedProcess, stateDir: string, options: Parameters<typeof launch>[3] = {}): Promise<string> {
+  try {
+    const result = await launch(process, specHash(process), stateDir, options);
+    launched.push({ launched: result, process });
+  } catch (error) {
+    assert.instance(error, StartError);
+    return (error as Error).message;
+  }
+  assert.unreachable("the lie was trusted");
+  return "";
+}
+
+test("a daemon's PID file naming PID 1, procman, an ancestor of procman or an older unrelated process fails the start; nothing is signalled; nothing is left", async () => {
+  const sleeper = unrelatedProcess();
+  try {
+    const lies: [string, string][] = [
+      ["1", "is PID 1 (init)"],
+      [String(process.pid), "is procman itself"],
+      [String(process.ppid), "is an ancestor of procman"],
+      [String(sleeper.pid), "started before procman launched the daemon"],
+    ];
+    for (const [pid, why] of lies) {
+      const { process: spec, stateDir, pidFile } = liarModel(`pid:${pid}`);
+      const message = await refused(spec, stateDir);
+      assert.is(message, `${pidFile} names PID ${pid}, which ${why}; not trusted`);
+      assert.equal(tagged(stateDir), [], `the daemon the lie came with still runs (${why})`);
+    }
+    assert.ok(alive(sleeper.pid), "the unrelated process was signalled");
+  } finally {
+    sleeper.stop();
+  }
+});
+
+test("a daemon's PID file naming a PID or group recorded for another process, or the supervisor, fails the start", async () => {
+  const victim = unrelatedProcess();
+  try {
+    for (const [options, why] of [
+      [{ claimed: new Set([victim.pid]) }, "is recorded for another process"],
+      [{ exclude: [victim.pid] }, "is procman's supervisor"],
+    ] as const) {
+      const { process: spec, stateDir, pidFile } = liarModel(`pid:${victim.pid}`);
+      assert.is(await refused(spec, stateDir, options), `${pidFile} names PID ${victim.pid}, which ${why}; not trusted`);
+      assert.equal(tagged(stateDir), []);
+    }
+    assert.ok(alive(victim.pid));
+  } finally {
+    victim.stop();
+  }
+});
+
+test("a daemon's PID file that is a symlink (to another service's PID file) or a FIFO fails the start at once, without blocking", async () => {
+  const elsewhere = makeTempDir();
+  const otherPidFile = path.join(elsewhere, "other.pid");
+  writeFileSync(otherPidFile, `${process.pid}\n`);
+  const link = liarModel(`symlink:${otherPidFile}`);
+  assert.is(await refused(link.process, link.stateDir), `PID file ${link.pidFile}: is a symbolic link; not followed`);
+  assert.equal(tagged(link.stateDir), []);
+  const fifo = liarModel("fifo");
+  const began = Date.now();
+  assert.is(await refused(fifo.process, fifo.stateDir), `PID file ${fifo.pidFile}: is not a regular file`);
+  assert.ok(Date.now() - began < 2500, `took ${Date.now() - began} ms`);
+  assert.equal(tagged(fifo.stateDir), []);
+});
+
+test("as root, a daemon of user nobody whose PID file names a root process started after it fails the start", async () => {
+  if (process.getuid?.() !== 0) {
+    console.log("  SKIP PID file user check: needs root");
+    return;
+  }
+  const shared = makeTempDir();
+  chmodSync(shared, 0o777);
+  const handoffFile = path.join(shared, "pid");
+  const stateDir = makeTempDir("procman-launch-");
+  chmodSync(stateDir, 0o755);
+  const runDir = path.join(stateDir, "run");
+  mkdirSync(runDir, { mode: 0o777 });
+  chmodSync(runDir, 0o777);
+  const pidFile = path.join(runDir, "svc.pid");
+  const context = createContext({ stateDir, modelDir: stateDir });
+  const spec = resolve(
+    { svc: { daemon: LIAR, pidFile, user: "nobody", environment: { LIE: `handoff:${handoffFile}`, DAEMON_PID_FILE: pidFile, NODE, NAME: "svc" }, readiness: { timeout: 5 } } },
+    undefined,
+    context,
+  ).processes[0]!;
+  const pending = refused(spec, stateDir);
+  const root = unrelatedProcess(); // younger than the launcher, runs as root
+  try {
+    writeFileSync(handoffFile, `${root.pid}\n`);
+    assert.is(await pending, `${pidFile} names PID ${root.pid}, which runs as UID 0, not as its user (UID 65534); not trusted`);
+    assert.ok(alive(root.pid));
+    assert.equal(tagged(stateDir), []);
+  } finally {
+    root.stop();
+  }
+});
+
+test("a verified daemon is recorded with its group and session; a worker outside them is swept with the tag", async () => {
+  const workerFile = path.join(makeTempDir(), "worker");
+  const { process: spec, stateDir } = liarModel("worker", {}, { DAEMON_WORKER_FILE: workerFile });
+  const result = await start(spec, stateDir);
+  await waitFor(() => readProcStat(result.pid)?.session === result.pid, 5000, "the daemon's setsid");
+  const worker = Number(readFileSync(workerFile, "utf8"));
+  assert.ok(alive(worker));
+  const { sweepTagged } = await import("../../src/executor/tag-sweep.js");
+  await terminate({ name: "svc", ...result, stopSignal: "SIGTERM", stopTimeout: 5 });
+  assert.ok(alive(worker), "terminate alone reaches only the daemon's group");
+  const swept = await sweepTagged(new Map([[tagFor("svc", specHash(spec), stateDir), { stopSignal: "SIGTERM", stopTimeout: 5 }]]));
+  assert.equal(swept.map((entry) => entry.pid), [worker]);
+  assert.not.ok(alive(worker));
+});
+
+test("a start that fails after the spawn (its PID file cannot be written) leaves nothing: what it forked into a session of its own goes too", async () => {
+  const dir = makeTempDir();
+  const pidFile = path.join(dir, "is-a-directory");
+  mkdirSync(pidFile);
+  const { process: spec, stateDir } = model({ foregroundProcess: "/bin/sh", args: ["-c", "setsid sleep 100000 & exec sleep 100000"], pidFile });
+  const message = await refused(spec, stateDir);
+  assert.match(message, `cannot write its PID file ${pidFile}`);
+  assert.equal(tagged(stateDir), [], "what the failed start forked runs on untracked");
+});
+
+test("as root, user without group: the user's primary group and exactly its supplementary groups, never root's", async () => {
+  if (process.getuid?.() !== 0) {
+    console.log("  SKIP user without group: needs root");
+    return;
+  }
+  const { process: spec, stateDir } = model({
+    foregroundProcess: "/bin/sh",
+    args: ["-c", "grep -E '^(Uid|Gid|Groups):' /proc/self/status; echo done; exec sleep 100000"],
+    user: "nobody",
+  });
+  await start(spec, stateDir);
+  await waitFor(() => readFileSync(spec.logFile, "utf8").includes("done"), 5000, "the ids in the log");
+  const log = readFileSync(spec.logFile, "utf8");
+  const expectedGroups = execFileSync("id", ["-G", "nobody"], { encoding: "utf8" }).trim().split(" ").filter((group) => group !== "65534");
+  assert.match(log, /^Uid:\s+65534\s+65534\s+65534\s+65534$/m);
+  assert.match(log, /^Gid:\s+65534\s+65534\s+65534\s+65534$/m);
+  const groups = /^Groups:\s*(.*)$/m.exec(log)![1]!.trim().split(/\s+/).filter((group) => group !== "" && group !== "65534");
+  assert.equal(groups, expectedGroups, "exactly the user's supplementary groups");
+});
+
+test("as root, initialize runs as the process's user", async () => {
+  if (process.getuid?.() !== 0) {
+    console.log("  SKIP initialize as the user: needs root");
+    return;
+  }
+  const { process: spec, stateDir } = model({ foregroundProcess: "/bin/sh", args: ["-c", "exec sleep 100000"], user: "nobody", initialize: 'echo "init as $(id -u):$(id -g)"' });
+  await start(spec, stateDir);
+  assert.match(readFileSync(spec.logFile, "utf8"), "init as 65534:65534");
+});
+
+test("a log that is a symlink, a FIFO, or another file than the recorded one is refused; the link's target is untouched", async () => {
+  const victimDir = makeTempDir();
+  const victim = path.join(victimDir, "passwd");
+  writeFileSync(victim, "root:x:0:0\n");
+  const linked = model({ foregroundProcess: "/bin/sh", args: ["-c", "echo appended; exec sleep 100000"] });
+  mkdirSync(path.dirname(linked.process.logFile), { recursive: true });
+  symlinkSync(victim, linked.process.logFile);
+  assert.is(await refused(linked.process, linked.stateDir), `cannot open its log: ${linked.process.logFile}: is a symbolic link; the log is not opened through it`);
+  assert.is(readFileSync(victim, "utf8"), "root:x:0:0\n");
+
+  const fifo = model({ foregroundProcess: "/bin/sh", args: ["-c", "exec sleep 100000"] });
+  mkdirSync(path.dirname(fifo.process.logFile), { recursive: true });
+  execFileSync("mkfifo", [fifo.process.logFile]);
+  const began = Date.now();
+  assert.match(await refused(fifo.process, fifo.stateDir), `cannot open its log: ${fifo.process.logFile}: is a FIFO`);
+  assert.ok(Date.now() - began < 2000);
+
+  const swapped = model({ foregroundProcess: "/bin/sh", args: ["-c", "exec sleep 100000"] });
+  const first = await start(swapped.process, swapped.stateDir);
+  await terminate({ name: "svc", ...first, stopSignal: "SIGKILL", stopTimeout: 5 });
+  // Moved aside, not removed: a freed inode number could be handed to the new file.
+  renameSync(swapped.process.logFile, `${swapped.process.logFile}.aside`);
+  writeFileSync(swapped.process.logFile, "another file\n");
+  assert.match(await refused(swapped.process, swapped.stateDir, { knownLog: first.log }), "is another file than the log procman created");
+  // The log it created is reopened for appending when it is the recorded one.
+  const again = model({ foregroundProcess: "/bin/sh", args: ["-c", "exec sleep 100000"] });
+  const one = await start(again.process, again.stateDir);
+  await terminate({ name: "svc", ...one, stopSignal: "SIGKILL", stopTimeout: 5 });
+  const two = await start(again.process, again.stateDir, { knownLog: one.log });
+  assert.equal(two.log, one.log);
+});
+
+test("readiness file: one left from an earlier run (or a symlink there) is removed before the start; a symlink's target is untouched", async () => {
+  const dir = makeTempDir();
+  const file = path.join(dir, "ready");
+  const target = path.join(dir, "target");
+  writeFileSync(target, "keep\n");
+  symlinkSync(target, file);
+  const { process: base, stateDir } = model({ foregroundProcess: "/bin/sh", args: ["-c", `sleep 0.3; echo > ${JSON.stringify(file)}; exec sleep 100000`] });
+  const spec: ResolvedProcess = { ...base, readiness: { kind: "file", path: file, timeout: 10, interval: 0.05 } };
+  const result = await start(spec, stateDir);
+  assert.not.ok(existsSync(file), "the leftover counted");
+  assert.is(readFileSync(target, "utf8"), "keep\n");
+  const { waitUntilReady } = await import("../../src/executor/readiness.js");
+  await waitUntilReady(spec, result, result.logOffset);
+  assert.ok(existsSync(file));
+});
+
+test("readiness notify: ready on the line; once the reader is gone the process writes on without SIGPIPE", async () => {
+  const dir = makeTempDir();
+  const again = path.join(dir, "again");
+  const alive2 = path.join(dir, "alive");
+  const script = `sleep 0.2; echo > ${dir}/before; echo ready >&3; while [ ! -e ${again} ]; do sleep 0.02; done; i=0; while [ $i -lt 2000 ]; do echo more >&3 || exit 9; i=$((i+1)); done 2>/dev/null; echo ok > ${alive2}; exec sleep 100000`;
+  const { process: base, stateDir } = model({ foregroundProcess: "/bin/sh", args: ["-c", script] });
+  const spec: ResolvedProcess = { ...base, readiness: { kind: "notify", fd: 3, timeout: 10, interval: 0.1 } };
+  const result = await start(spec, stateDir);
+  assert.ok(result.notify !== undefined);
+  const { waitUntilReady } = await import("../../src/executor/readiness.js");
+  await waitUntilReady(spec, result, result.logOffset, undefined, { notify: result.notify!, exit: result.exit });
+  assert.ok(existsSync(path.join(dir, "before")), "ready before the line");
+  // The reader is closed now (the wait ended); the process writes on.
+  writeFileSync(again, "");
+  await waitFor(() => existsSync(alive2) || !alive(result.pid), 10_000, "the writes after the reader left");
+  assert.ok(alive(result.pid), "the process died writing to its notification descriptor");
+  assert.ok(existsSync(alive2));
+  assert.equal(readdirSync(path.join(stateDir, "lib", "procman", "notify")), [], "no FIFO left behind");
+});
+
+test("logTail: only this run's part (from the offset), within a bound; never through a symlink (to /dev/zero) or a FIFO", () => {
+  const dir = makeTempDir();
+  const log = path.join(dir, "svc.log");
+  writeFileSync(log, "earlier run 1\nearlier run 2\n");
+  const offset = readFileSync(log).length;
+  writeFileSync(log, "this run 1\nthis run 2\n", { flag: "a" });
+  assert.is(logTail(log, offset), "this run 1\nthis run 2");
+  assert.is(logTail(log, 0, 1), "this run 2");
+  const big = path.join(dir, "big.log");
+  writeFileSync(big, `${"x".repeat(100)}\n`.repeat(100_000) + "last line\n");
+  assert.is(logTail(big, 0, 1), "last line");
+  const zero = path.join(dir, "zero.log");
+  symlinkSync("/dev/zero", zero);
+  assert.is(logTail(zero), "");
+  const fifo = path.join(dir, "fifo.log");
+  execFileSync("mkfifo", [fifo]);
+  assert.is(logTail(fifo), "");
+});
+
+test("claimedIds: PIDs and groups of other running records; a dead record's PID may be handed to the new daemon", async () => {
+  const sleeper = unrelatedProcess();
+  try {
+    const identity = await waitFor(() => identityOf(sleeper.pid), 5000);
+    const records = [
+      { name: "other", ...identity, pgid: 4242 },
+      { name: "dead", pid: 999_999, startTime: "1", pgid: 999_999 },
+      { name: "svc", pid: 12345, startTime: "1" },
+    ];
+    assert.equal([...claimedIds(records, "svc")].sort(), [sleeper.pid, 4242].sort());
   } finally {
     sleeper.stop();
   }

@@ -6,8 +6,12 @@ import path from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import {
+  ancestorsOf,
   checkIdentity,
   groupHasLiveMembers,
+  readUids,
+  startedBefore,
+  ticksNow,
   identityOf,
   isLive,
   listPids,
@@ -113,6 +117,28 @@ test("readEnvironmentVariable reads one exact variable, with odd values, not a p
   assert.is(readEnvironmentVariable(child.pid!, "PROCMAN"), undefined);
   assert.is(readEnvironmentVariable(child.pid!, "MISSING"), undefined);
   assert.is(readEnvironmentVariable(2 ** 22 + 12345, "PATH"), undefined);
+});
+
+test("checkIdentity: paused for a process stopped by SIGSTOP, running again after SIGCONT", async () => {
+  const child = start("sleep", ["100"], { detached: true });
+  const identity = await waitFor(() => identityOf(child.pid!), 5000);
+  process.kill(child.pid!, "SIGSTOP");
+  await waitFor(() => checkIdentity(identity) === "paused", 5000, "paused");
+  process.kill(child.pid!, "SIGCONT");
+  await waitFor(() => checkIdentity(identity) === "running", 5000, "running again");
+});
+
+test("ancestorsOf: procman's parent chain up to PID 1; readUids; ticksNow is not before a process just started", async () => {
+  const ancestors = ancestorsOf(process.pid);
+  assert.ok(ancestors.has(process.ppid));
+  assert.ok(ancestors.has(1) || readProcStat(process.pid)!.ppid === 0, "the chain ends at PID 1");
+  assert.not.ok(ancestors.has(process.pid));
+  const uids = readUids(process.pid)!;
+  assert.is(uids.real, process.getuid!());
+  const child = start("sleep", ["100"]);
+  const identity = await waitFor(() => identityOf(child.pid!), 5000);
+  assert.not.ok(startedBefore(ticksNow(), identity.startTime), "now is before the child started");
+  assert.ok(startedBefore("99", "100"), "numbers, not strings");
 });
 
 test.run();

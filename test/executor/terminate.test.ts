@@ -5,7 +5,9 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { identityOf, type ProcessIdentity } from "../../src/executor/proc.js";
+import { mayKillGroup } from "../../src/executor/pid-trust.js";
+import { checkIdentity, identityOf, readProcStat, type ProcessIdentity } from "../../src/executor/proc.js";
+import { sweepTagged } from "../../src/executor/tag-sweep.js";
 import { terminate, type StopTarget } from "../../src/executor/terminate.js";
 import { NODE, SERVICE, alive, readEvents, unrelatedProcess, waitFor } from "../helpers/processes.js";
 import { makeTempDir } from "../helpers/tmp.js";
@@ -159,6 +161,56 @@ test("already gone: nothing to signal, the stale PID file goes", async () => {
   writeFileSync(pidFile, `${identity.pid}\n`);
   assert.is(await terminate(target(identity, { pidFile })), "already-gone");
   assert.not.ok(existsSync(pidFile));
+});
+
+test("a paused (SIGSTOP) process gets SIGCONT after its stop signal: it stops by SIGTERM, not by SIGKILL after the timeout", async () => {
+  const { identity, events } = await startService({});
+  process.kill(identity.pid, "SIGSTOP");
+  await waitFor(() => checkIdentity(identity) === "paused", 5000, "the paused state");
+  assert.is(await terminate(target(identity, { stopTimeout: 20 })), "stopped");
+  assert.equal(readEvents(events).map((event) => event.event), ["start", "ready", "term"]);
+});
+
+test("a recorded group is signalled only while the process leads it; a recorded pgid that is not its own is never signalled", async () => {
+  // A process in the runner's group, recorded (falsely) with the runner's group: only the PID may be signalled.
+  const child = spawn("sleep", ["100"], { stdio: "ignore" });
+  spawned.push(child);
+  const identity = await waitFor(() => identityOf(child.pid!), 5000);
+  assert.not.ok(mayKillGroup(identity, process.pid));
+  assert.is(await terminate(target(identity, { pgid: readProcStat(process.pid)!.pgrp })), "stopped");
+  assert.ok(alive(process.pid));
+  const leader = await startService({});
+  assert.ok(mayKillGroup(leader.identity, leader.identity.pid));
+  assert.not.ok(mayKillGroup({ ...leader.identity, startTime: "1" }, leader.identity.pid), "another start time");
+});
+
+test("sweepTagged: every live process carrying a stopped tag, in any session, in one call; others are left; a paused one goes by its stop signal", async () => {
+  const dir = makeTempDir();
+  const tagA = `a:1:${dir}`;
+  const tagB = `b:2:${dir}`;
+  const a = await startService({ PROCMAN_TAG: tagA });
+  const b = await startService({ PROCMAN_TAG: tagB, IGNORE_TERM: "1" });
+  const other = await startService({ PROCMAN_TAG: `c:3:${dir}` });
+  process.kill(a.identity.pid, "SIGSTOP");
+  const swept = await sweepTagged(
+    new Map([
+      [tagA, { stopSignal: "SIGTERM", stopTimeout: 20 }],
+      [tagB, { stopSignal: "SIGTERM", stopTimeout: 0.3 }],
+    ]),
+  );
+  assert.equal(swept.map((entry) => [entry.pid, entry.killed]).sort(), [[a.identity.pid, false], [b.identity.pid, true]].sort());
+  assert.not.ok(alive(a.identity.pid));
+  assert.not.ok(alive(b.identity.pid));
+  assert.ok(alive(other.identity.pid), "an untagged process was swept");
+  assert.equal(readEvents(a.events).map((event) => event.event), ["start", "ready", "term"]);
+});
+
+test("sweepTagged never touches procman itself or an excluded PID, even carrying the tag", async () => {
+  const dir = makeTempDir();
+  const tag = `s:1:${dir}`;
+  const excluded = await startService({ PROCMAN_TAG: tag });
+  assert.equal(await sweepTagged(new Map([[tag, { stopSignal: "SIGTERM", stopTimeout: 1 }]]), { exclude: [excluded.identity.pid] }), []);
+  assert.ok(alive(excluded.identity.pid));
 });
 
 test.run();

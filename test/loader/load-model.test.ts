@@ -4,6 +4,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { existsSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { spawnSync } from "node:child_process";
 import { LoadError, ModelError } from "../../src/errors.js";
 import { loadModel } from "../../src/loader/load-model.js";
 import { createContext } from "../../src/model/context.js";
@@ -139,7 +140,69 @@ test("a missing file, and a directory", async () => {
   assert.is((await loadError(missing)).message, `${missing}: no such file`);
   const dir = path.join(makeTempDir(), "model.yaml");
   (await import("node:fs")).mkdirSync(dir);
-  assert.is((await loadError(dir)).message, `${dir}: not a regular file`);
+  assert.is((await loadError(dir)).message, `${dir}: is a directory; give the model file (.ts, .mts, .js, .mjs, .json, .yaml, .yml)`);
+  // A directory holding a model: the message points at it.
+  const examples = fixture("loader/function");
+  assert.is((await loadError(examples)).message, `${examples}: is a directory; give the model file (${path.join(examples, "processes.ts")}?)`);
+});
+
+test("a FIFO in place of the model: not a regular file, and no hang", async () => {
+  const fifo = path.join(makeTempDir(), "model.yaml");
+  assert.is(spawnSync("mkfifo", [fifo]).status, 0);
+  assert.is((await loadError(fifo)).message, `${fifo}: not a regular file`);
+});
+
+// ---- models that never finish, or exit ----
+
+test("a model whose promise never settles and nothing else is scheduled: refused at once, naming the file", async () => {
+  const file = fixture("loader/never-settles/processes.mjs");
+  const error = await loadError(file);
+  assert.is(error.exitCode, 2);
+  assert.is(error.message, `${file}: the model never finished loading: its promise is still pending with nothing left that could settle it`);
+});
+
+test("a model still pending while it keeps work scheduled: refused after the load timeout", async () => {
+  const file = fixture("loader/never-settles-busy/processes.mjs");
+  let error: unknown;
+  try {
+    await loadModel(file, contextFor(file), { timeoutSeconds: 0.5 });
+  } catch (caught) {
+    error = caught;
+  }
+  assert.instance(error, LoadError);
+  assert.is((error as LoadError).message, `${file}: the model did not finish loading within 0.5 s (--load-timeout)`);
+});
+
+for (const [name, code] of [["exits", "0"], ["exits-caught", "3"], ["exits-in-function", "0"]] as const) {
+  test(`process.exit while the model loads (${name}) is intercepted: a LoadError naming the file`, async () => {
+    const file = fixture(`loader/${name}/processes.mjs`);
+    const error = await loadError(file);
+    assert.is(error.exitCode, 2);
+    assert.is(error.message, `${file}: the model called process.exit(${code}) while loading; a model must export its processes, not exit`);
+    assert.is(process.exit.name, "exit", "the real process.exit is back");
+  });
+}
+
+// ---- getters and proxies run here, not in normalization ----
+
+test("a getter that throws: a LoadError naming the file and the property", async () => {
+  const top = fixture("loader/getter-throws/processes.mjs");
+  assert.is((await loadError(top)).message, `${top}: reading "web" threw: no web today`);
+  const nested = fixture("loader/getter-throws-nested/processes.ts");
+  assert.is((await loadError(nested)).message, `${nested}: reading "web.args" threw: ARGS is not set`);
+});
+
+test("the export is copied into plain data: shared objects stay shared, getters are read once", async () => {
+  const dir = tempDirWith({
+    "processes.mjs": `
+      let reads = 0;
+      const db = { name: "db", process: "/bin/db", get args() { reads += 1; if (reads > 1) throw new Error("read twice"); return ["-v"]; } };
+      export default { db, web: { process: "/bin/web", activatesAfter: [db] } };`,
+  });
+  const file = path.join(dir, "processes.mjs");
+  const model = await resolveModelFile(file, { stateDir: STATE });
+  assert.equal(model.processes.find((spec) => spec.name === "db")!.foreground!.args, ["-v"]);
+  assert.equal(model.processes.find((spec) => spec.name === "web")!.activatesAfter, ["db"]);
 });
 
 test("the file is named as the user gave it (relative stays relative)", async () => {

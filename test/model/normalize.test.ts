@@ -15,9 +15,9 @@ const one = (fields: Record<string, unknown>, name = "app"): ResolvedProcess => 
 };
 
 test("pidFile defaults to ${runtimeDir}/${name}.pid and logFile to ${logDir}/${name}.log", () => {
-  const process = one({ process: "/bin/app" }, "my-app.1");
-  assert.is(process.pidFile, `${STATE_DIR}/run/my-app.1.pid`);
-  assert.is(process.logFile, `${STATE_DIR}/log/my-app.1.log`);
+  const spec = one({ process: "/bin/app" }, "my-app.1");
+  assert.is(spec.pidFile, `${STATE_DIR}/run/my-app.1.pid`);
+  assert.is(spec.logFile, `${STATE_DIR}/log/my-app.1.log`);
 });
 
 test("a relative pidFile is taken relative to runtimeDir, an absolute one kept", () => {
@@ -26,8 +26,8 @@ test("a relative pidFile is taken relative to runtimeDir, an absolute one kept",
 });
 
 test("every other default", () => {
-  const process = one({ process: "/bin/app" });
-  assert.equal(process, {
+  const spec = one({ process: "/bin/app" });
+  assert.equal(spec, {
     name: "app",
     description: undefined,
     foreground: { executable: "/bin/app", args: [] },
@@ -46,32 +46,37 @@ test("every other default", () => {
     activatesAfter: [],
     readiness: { kind: "started", timeout: DEFAULTS.readinessTimeout, interval: DEFAULTS.readinessInterval },
     stop: { signal: "SIGTERM", timeout: 10, reloadSignal: "SIGHUP" },
-    restart: { policy: "on-failure", delay: 1 },
+    restart: { policy: "on-failure", delay: 1, maxDelay: 30, limit: { burst: 5, interval: 60 } },
+    liveness: undefined,
+    log: { maxSize: 10 * 1024 * 1024, keep: 3 },
+    onFailure: undefined,
+    stateDirectory: undefined,
+    runtimeDirectory: undefined,
     overrides: {},
   });
 });
 
 test("mode: a plain process runs in the foreground only", () => {
-  const process = one({ process: "/bin/app", args: ["-v"] });
-  assert.is(process.mode, "foreground");
-  assert.equal(process.foreground, { executable: "/bin/app", args: ["-v"] });
-  assert.is(process.daemon, undefined);
+  const spec = one({ process: "/bin/app", args: ["-v"] });
+  assert.is(spec.mode, "foreground");
+  assert.equal(spec.foreground, { executable: "/bin/app", args: ["-v"] });
+  assert.is(spec.daemon, undefined);
 });
 
 test("mode: process + daemonArgs can do both, foreground preferred", () => {
-  const process = one({ process: "/bin/app", args: ["-v"], daemonArgs: ["--daemon", "-v"] });
-  assert.is(process.mode, "foreground");
-  assert.equal(process.foreground, { executable: "/bin/app", args: ["-v"] });
-  assert.equal(process.daemon, { executable: "/bin/app", args: ["--daemon", "-v"] });
-  assert.is(process.readiness.kind, "started");
+  const spec = one({ process: "/bin/app", args: ["-v"], daemonArgs: ["--daemon", "-v"] });
+  assert.is(spec.mode, "foreground");
+  assert.equal(spec.foreground, { executable: "/bin/app", args: ["-v"] });
+  assert.equal(spec.daemon, { executable: "/bin/app", args: ["--daemon", "-v"] });
+  assert.is(spec.readiness.kind, "started");
 });
 
 test("mode: daemon only runs as a daemon, ready once its PID file is there", () => {
-  const process = one({ daemon: "/usr/sbin/nginx", daemonArgs: ["-c", "/etc/nginx.conf"], pidFile: "/srv/nginx.pid" });
-  assert.is(process.mode, "daemon");
-  assert.is(process.foreground, undefined);
-  assert.equal(process.daemon, { executable: "/usr/sbin/nginx", args: ["-c", "/etc/nginx.conf"] });
-  assert.equal(process.readiness, { kind: "pidFile", path: "/srv/nginx.pid", timeout: 30, interval: 0.1 });
+  const spec = one({ daemon: "/usr/sbin/nginx", daemonArgs: ["-c", "/etc/nginx.conf"], pidFile: "/srv/nginx.pid" });
+  assert.is(spec.mode, "daemon");
+  assert.is(spec.foreground, undefined);
+  assert.equal(spec.daemon, { executable: "/usr/sbin/nginx", args: ["-c", "/etc/nginx.conf"] });
+  assert.equal(spec.readiness, { kind: "pidFile", path: "/srv/nginx.pid", timeout: 30, interval: 0.1 });
   // A timeout alone keeps the PID file check for a daemon.
   assert.equal(one({ daemon: "/usr/sbin/d", readiness: { timeout: 5 } }).readiness, {
     kind: "pidFile",
@@ -101,11 +106,12 @@ test("args vs foregroundProcessArgs / daemonArgs", () => {
 });
 
 test("readiness kinds resolve with their defaults", () => {
-  assert.equal(one({ process: "x", readiness: { tcp: { port: 8080 } } }).readiness, { kind: "tcp", host: "127.0.0.1", port: 8080, timeout: 30, interval: 0.1 });
+  assert.equal(one({ process: "x", readiness: { tcp: { port: 8080 } } }).readiness, { kind: "tcp", host: "127.0.0.1", port: 8080, owned: true, timeout: 30, interval: 0.1 });
   assert.equal(one({ process: "x", readiness: { tcp: { port: 1, host: "::1" }, timeout: 2, interval: 2 } }).readiness, {
     kind: "tcp",
     host: "::1",
     port: 1,
+    owned: true,
     timeout: 2,
     interval: 2,
   });
@@ -122,22 +128,23 @@ test("readiness kinds resolve with their defaults", () => {
 });
 
 test("stop signals are normalized; restart as a policy or an object", () => {
-  const process = one({ process: "x", stop: { signal: "int", reloadSignal: "usr1", timeout: 2.5 }, restart: "always" });
-  assert.equal(process.stop, { signal: "SIGINT", timeout: 2.5, reloadSignal: "SIGUSR1" });
-  assert.equal(process.restart, { policy: "always", delay: 1 });
-  assert.equal(one({ process: "x", restart: { delay: 0 } }).restart, { policy: "on-failure", delay: 0 });
-  assert.equal(one({ process: "x", restart: { policy: "no", delay: 5 } }).restart, { policy: "no", delay: 5 });
+  const spec = one({ process: "x", stop: { signal: "int", reloadSignal: "usr1", timeout: 2.5 }, restart: "always" });
+  assert.equal(spec.stop, { signal: "SIGINT", timeout: 2.5, reloadSignal: "SIGUSR1" });
+  const limit = { burst: 5, interval: 60 };
+  assert.equal(spec.restart, { policy: "always", delay: 1, maxDelay: 30, limit });
+  assert.equal(one({ process: "x", restart: { delay: 0 } }).restart, { policy: "on-failure", delay: 0, maxDelay: 30, limit });
+  assert.equal(one({ process: "x", restart: { policy: "no", delay: 5 } }).restart, { policy: "no", delay: 5, maxDelay: 30, limit });
 });
 
 test("PATH: path entries first, then the minimal PATH", () => {
-  const process = one({ process: "x", path: ["/opt/tool/bin", "bin"] });
-  assert.equal(process.path, ["/opt/tool/bin", `${MODEL_DIR}/bin`]);
-  assert.is(process.environment.PATH, `/opt/tool/bin:${MODEL_DIR}/bin:${MINIMAL_PATH}`);
+  const spec = one({ process: "x", path: ["/opt/tool/bin", "bin"] });
+  assert.equal(spec.path, ["/opt/tool/bin", `${MODEL_DIR}/bin`]);
+  assert.is(spec.environment.PATH, `/opt/tool/bin:${MODEL_DIR}/bin:${MINIMAL_PATH}`);
 });
 
 test("PATH: path entries first, then a declared PATH instead of the minimal one", () => {
-  const process = one({ process: "x", path: ["/opt/a"], environment: { PATH: "/custom/bin:/bin", HOME: "/home/app" } });
-  assert.equal(process.environment, { PATH: "/opt/a:/custom/bin:/bin", HOME: "/home/app" });
+  const spec = one({ process: "x", path: ["/opt/a"], environment: { PATH: "/custom/bin:/bin", HOME: "/home/app" } });
+  assert.equal(spec.environment, { PATH: "/opt/a:/custom/bin:/bin", HOME: "/home/app" });
   assert.is(one({ process: "x", environment: { PATH: "/only" } }).environment.PATH, "/only");
 });
 
@@ -168,7 +175,7 @@ test("dependencies given as objects resolve to names, in declaration order, with
   const web = createManagedProcess({ name: "web", process: "/bin/web", activatesAfter: [db, "cache", cache, db] });
   const model = resolve(defineProcesses({ web, db, cache }));
   assert.equal(
-    model.processes.map((process) => [process.name, process.activatesAfter]),
+    model.processes.map((spec) => [spec.name, spec.activatesAfter]),
     [
       ["web", ["db", "cache"]],
       ["db", []],
@@ -190,9 +197,9 @@ test("Nix-style activatesAfter as a mapping", () => {
 });
 
 test("relative executable paths resolve against modelDir; bare command names stay bare", () => {
-  const process = one({ foregroundProcess: "./bin/server", daemon: "../sbin/d", args: ["./not-a-path-to-resolve"] });
-  assert.equal(process.foreground, { executable: `${MODEL_DIR}/bin/server`, args: ["./not-a-path-to-resolve"] });
-  assert.equal(process.daemon, { executable: "/srv/models/sbin/d", args: ["./not-a-path-to-resolve"] });
+  const spec = one({ foregroundProcess: "./bin/server", daemon: "../sbin/d", args: ["./not-a-path-to-resolve"] });
+  assert.equal(spec.foreground, { executable: `${MODEL_DIR}/bin/server`, args: ["./not-a-path-to-resolve"] });
+  assert.equal(spec.daemon, { executable: "/srv/models/sbin/d", args: ["./not-a-path-to-resolve"] });
   assert.equal(one({ process: "node" }).foreground, { executable: "node", args: [] });
   assert.equal(one({ process: "/usr/bin/node" }).foreground, { executable: "/usr/bin/node", args: [] });
 });
@@ -212,31 +219,33 @@ test("the resolved model is deeply frozen", () => {
       overrides: { systemd: { Service: { LimitNOFILE: 1024, Environment: ["A=1"] } } },
     },
   });
-  const process = model.processes[0]!;
+  const spec = model.processes[0]!;
   const objects: unknown[] = [
     model,
     model.context,
     model.processes,
-    process,
-    process.foreground,
-    process.foreground!.args,
-    process.environment,
-    process.path,
-    process.activatesAfter,
-    process.readiness,
-    process.stop,
-    process.restart,
-    process.overrides,
-    process.overrides.systemd,
-    process.overrides.systemd!.Service,
-    process.overrides.systemd!.Service!.Environment,
+    spec,
+    spec.foreground,
+    spec.foreground!.args,
+    spec.environment,
+    spec.path,
+    spec.activatesAfter,
+    spec.readiness,
+    spec.stop,
+    spec.restart,
+    spec.restart.limit,
+    spec.log,
+    spec.overrides,
+    spec.overrides.systemd,
+    spec.overrides.systemd!.Service,
+    spec.overrides.systemd!.Service!.Environment,
   ];
   for (const object of objects) assert.ok(Object.isFrozen(object), `not frozen: ${JSON.stringify(object)}`);
   assert.throws(() => {
-    (process.foreground!.args as string[]).push("b");
+    (spec.foreground!.args as string[]).push("b");
   });
   assert.throws(() => {
-    (process.environment as Record<string, string>).A = "2";
+    (spec.environment as Record<string, string>).A = "2";
   });
 });
 
@@ -268,18 +277,18 @@ const AWKWARD = [
 ];
 
 test("args with awkward characters pass through byte for byte", () => {
-  const process = one({ foregroundProcess: "/bin/x", args: AWKWARD, daemon: "/bin/d", daemonArgs: [...AWKWARD].reverse() });
-  assert.equal(process.foreground!.args, AWKWARD);
-  assert.equal(process.daemon!.args, [...AWKWARD].reverse());
-  for (const [index, arg] of process.foreground!.args.entries()) {
+  const spec = one({ foregroundProcess: "/bin/x", args: AWKWARD, daemon: "/bin/d", daemonArgs: [...AWKWARD].reverse() });
+  assert.equal(spec.foreground!.args, AWKWARD);
+  assert.equal(spec.daemon!.args, [...AWKWARD].reverse());
+  for (const [index, arg] of spec.foreground!.args.entries()) {
     assert.ok(Buffer.from(arg).equals(Buffer.from(AWKWARD[index]!)), `arg ${index} changed`);
   }
 });
 
 test("environment values with awkward characters pass through byte for byte", () => {
   const environment = Object.fromEntries(AWKWARD.map((value, index) => [`V${index}`, value]));
-  const process = one({ process: "x", environment });
-  assert.equal(process.environment, { ...environment, PATH: MINIMAL_PATH });
+  const spec = one({ process: "x", environment });
+  assert.equal(spec.environment, { ...environment, PATH: MINIMAL_PATH });
   // initialize and readiness.command are shell text and may hold newlines too.
   const shell = one({ process: "x", initialize: "mkdir -p 'a b'\necho \"$X\" > %s", readiness: { command: "test -e 'a b' && exit 0\n" } });
   assert.is(shell.initialize, "mkdir -p 'a b'\necho \"$X\" > %s");
@@ -306,9 +315,9 @@ test("normalizeModel returns edges even when fields are broken, and no model", (
 });
 
 test("createManagedProcess and defineProcesses return what they are given", () => {
-  const process = { name: "a", process: "x" };
-  assert.is(createManagedProcess(process), process);
-  const fn = () => [process];
+  const input = { name: "a", process: "x" };
+  assert.is(createManagedProcess(input), input);
+  const fn = () => [input];
   assert.is(defineProcesses(fn), fn);
 });
 

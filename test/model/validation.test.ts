@@ -286,7 +286,7 @@ test("restart policy invalid", () => {
       'a: restart: must be one of no, on-failure, always (got "sometimes")',
       'b: restart.policy: must be one of no, on-failure, always (got string "never")',
       "c: restart.delay: must be a number at least 0 and at most 86400 seconds (got -1)",
-      "d: restart: must be a policy (no, on-failure, always) or { policy, delay } (got number 3)",
+      "d: restart: must be a policy (no, on-failure, always) or { policy, delay, maxDelay, limit } (got number 3)",
     ],
   );
 });
@@ -367,7 +367,7 @@ test("readiness: other malformed checks", () => {
     [
       'a: readiness.pidFile: must be true (got string "yes"); the PID file is the process\'s pidFile',
       "b: readiness.command: must not be empty",
-      "c: readiness: sets a timeout but no check: add one of pidFile, tcp, http, command, logLine",
+      "c: readiness: sets a timeout but no check: add one of pidFile, tcp, http, command, logLine, file, notify",
       "d: readiness.tpc: unknown field (did you mean tcp?)",
       'e: readiness: must be an object such as { tcp: { port: 8080 } } (got string "tcp")',
     ],

@@ -2,8 +2,7 @@
 import path from "node:path";
 import { Option, type Command } from "commander";
 import { ProcmanError } from "../../errors.js";
-import { stopDeployment, switchDeployment } from "../../executor/deployment.js";
-import { StateDir } from "../../executor/state-dir.js";
+import { changeProcesses, DEFAULT_PREFIX, rollbackDeployment, stopDeployment, switchDeployment } from "../../executor/deployment.js";
 import { resolveModelFile } from "../../resolve-model.js";
 import { forceDisableUserChangeOption, jsonOption, processManagerOption, resolveOptions, resolveStateDir, stateDirOption, type CommonOptions } from "../options.js";
 import type { Output } from "../output.js";
@@ -37,64 +36,83 @@ export function registerDeploy(program: Command, io: Output): void {
     .addOption(jsonOption())
     .addOption(lockTimeoutOption())
     .option("--install-dir <dir>", "other managers: install the generated files here (e.g. ~/.config/systemd/user) instead of under the state dir")
-    .action(async (file: string, options: DeployOptions & { installDir?: string }) => {
+    .option("--prefix <prefix>", "other managers: namespace of the generated names (P-<name>.service, org.P.<name>, group P)", DEFAULT_PREFIX)
+    .action(async (file: string, options: DeployOptions & { installDir?: string; prefix: string }) => {
       const wait = lockWait(options);
+      checkPrefix(options.prefix);
       const model = await resolveModelFile(file, resolveOptions(options));
       const onEvent = eventRenderer(io, { json: options.json === true, dryRun: options.dryRun === true });
-      const common = { model, modelFile: file, dryRun: options.dryRun === true, lockWait: wait, onEvent };
-      const manager = options.processManager ?? "direct";
-      if (manager === "direct") await switchDeployment(common);
-      else {
-        const { switchManaged } = await import("../../executor/managed/deploy.js");
-        await switchManaged({
-          ...common,
-          manager,
-          ...(options.installDir !== undefined ? { dir: path.resolve(options.installDir) } : {}),
-          onWarning: (message) => io.err(`procman: warning: ${message}\n`),
-        });
-      }
+      await switchDeployment({
+        model,
+        modelFile: file,
+        dryRun: options.dryRun === true,
+        lockWait: wait,
+        onEvent,
+        processManager: options.processManager ?? "direct",
+        prefix: options.prefix,
+        ...(options.installDir !== undefined ? { installDir: path.resolve(options.installDir) } : {}),
+        onWarning: (message) => io.err(`procman: warning: ${message}\n`),
+      });
     });
 
   program
     .command("stop")
-    .description("stop everything deployed, dependents first (the generation is kept: switch or rollback starts it again)")
+    .description("stop everything deployed, dependents first (the generation is kept: switch or rollback starts it again); with names, only those and what depends on them")
+    .argument("[names...]", "processes of what is deployed (their running dependents stop first)")
     .addOption(stateDirOption())
     .addOption(jsonOption())
     .addOption(lockTimeoutOption())
-    .action(async (options: DeployOptions) => {
-      await stopDeployment(resolveStateDir(options.stateDir), lockWait(options), eventRenderer(io, { json: options.json === true }));
+    .action(async (names: string[], options: DeployOptions) => {
+      const onEvent = eventRenderer(io, { json: options.json === true });
+      if (names.length === 0) await stopDeployment(resolveStateDir(options.stateDir), lockWait(options), onEvent);
+      else await changeProcesses({ stateDir: resolveStateDir(options.stateDir), lockWait: lockWait(options), onEvent, change: { kind: "stop", names } });
     });
+
+  for (const [kind, description] of [
+    ["start", "start processes of what is deployed, after those of their dependencies that are not running"],
+    ["restart", "restart processes of what is deployed, with their transitive dependents (like a change)"],
+  ] as const) {
+    program
+      .command(kind)
+      .description(description)
+      .argument("<names...>", "processes of what is deployed")
+      .addOption(stateDirOption())
+      .addOption(jsonOption())
+      .addOption(lockTimeoutOption())
+      .action(async (names: string[], options: DeployOptions) => {
+        const onEvent = eventRenderer(io, { json: options.json === true });
+        await changeProcesses({ stateDir: resolveStateDir(options.stateDir), lockWait: lockWait(options), onEvent, change: { kind, names } });
+      });
+  }
 
   program
     .command("rollback")
-    .description("switch back to the generation before the current one (recorded as a new generation)")
+    .description("switch back to the generation before the current one, or to --to N (recorded as a new generation)")
     .addOption(stateDirOption())
     .addOption(jsonOption())
     .addOption(lockTimeoutOption())
+    .option("--to <generation>", "the generation to go back to")
     .option("--dry-run", "print the plan and change nothing")
-    .action(async (options: DeployOptions) => {
-      const state = new StateDir(resolveStateDir(options.stateDir));
-      const current = state.readCurrent();
-      // Like Nix: each rollback goes one further back; a generation made by rollback counts as the
-      // one it brought back, so two rollbacks do not toggle between two generations.
-      const base = current === undefined ? undefined : (state.readGeneration(current.generation).rollbackOf ?? current.generation);
-      const target = base === undefined ? undefined : state.listGenerations().filter((generation) => generation < base).at(-1);
-      if (current === undefined || target === undefined) {
-        const why = current === undefined ? "nothing deployed" : `generation ${base} is the first`;
-        throw new ProcmanError("ENOGEN", `nothing to roll back to in ${state.stateDir}: ${why}`, 2);
-      }
-      const record = state.readGeneration(target);
-      if (options.json !== true) io.out(`rolling back to generation ${target} (from ${current.generation})\n`);
+    .action(async (options: DeployOptions & { to?: string }) => {
+      const to = options.to === undefined ? undefined : Number(options.to);
+      if (to !== undefined && (!Number.isInteger(to) || to < 1)) throw new ProcmanError("EUSAGE", `--to must be a generation number (got ${JSON.stringify(options.to)})`, 2);
       const onEvent = eventRenderer(io, { json: options.json === true, dryRun: options.dryRun === true });
-      const common = {
-        model: record.model,
-        ...(record.modelFile !== undefined ? { modelFile: record.modelFile } : {}),
-        dryRun: options.dryRun === true,
+      await rollbackDeployment({
+        stateDir: resolveStateDir(options.stateDir),
         lockWait: lockWait(options),
-        rollbackOf: target,
+        dryRun: options.dryRun === true,
         onEvent,
-      };
-      if (record.processManager === "direct") await switchDeployment(common);
-      else await (await import("../../executor/managed/deploy.js")).switchManaged({ ...common, manager: record.processManager, onWarning: (message) => io.err(`procman: warning: ${message}\n`) });
+        ...(to !== undefined ? { to } : {}),
+        onTarget: (target, from) => {
+          if (options.json !== true) io.out(`rolling back to generation ${target} (from ${from})\n`);
+        },
+        onWarning: (message) => io.err(`procman: warning: ${message}\n`),
+      });
     });
+}
+
+function checkPrefix(prefix: string): void {
+  if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(prefix)) {
+    throw new ProcmanError("EUSAGE", `--prefix must be letters, digits, "_", "." or "-" and not start with "." or "-" (got ${JSON.stringify(prefix)})`, 2);
+  }
 }

@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { ModelError, ProcmanError } from "../../errors.js";
 import { activationLayers } from "../../graph/graph.js";
 import { resolveModelFile } from "../../resolve-model.js";
-import { forceDisableUserChangeOption, jsonOption, processManagerOption, resolveOptions, stateDirOption, type CommonOptions } from "../options.js";
+import { forceDisableUserChangeOption, loadTimeoutOption, jsonOption, processManagerOption, resolveOptions, stateDirOption, type CommonOptions } from "../options.js";
 import type { Output } from "../output.js";
 
 export function registerValidate(program: Command, io: Output): void {
@@ -13,6 +13,7 @@ export function registerValidate(program: Command, io: Output): void {
     .addOption(processManagerOption())
     .addOption(stateDirOption())
     .addOption(forceDisableUserChangeOption())
+    .addOption(loadTimeoutOption())
     .addOption(jsonOption())
     .action(async (file: string, options: CommonOptions) => {
       try {

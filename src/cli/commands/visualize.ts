@@ -1,12 +1,12 @@
 import { writeFile } from "node:fs/promises";
 import { Option, type Command } from "commander";
-import { ProcmanError } from "../../errors.js";
+import { FileError, ProcmanError, StateFileError } from "../../errors.js";
 import { renderDot } from "../../graph/dot.js";
 import { renderSvg } from "../../graph/svg.js";
 import { StateDir } from "../../executor/state-dir.js";
 import type { ResolvedModel } from "../../model/types.js";
 import { resolveModelFile } from "../../resolve-model.js";
-import { forceDisableUserChangeOption, processManagerOption, resolveOptions, resolveStateDir, stateDirOption, type CommonOptions } from "../options.js";
+import { forceDisableUserChangeOption, loadTimeoutOption, processManagerOption, resolveOptions, resolveStateDir, stateDirOption, type CommonOptions } from "../options.js";
 import type { Output } from "../output.js";
 
 interface VisualizeOptions extends CommonOptions {
@@ -24,22 +24,29 @@ export function registerVisualize(program: Command, io: Output): void {
     .addOption(processManagerOption())
     .addOption(stateDirOption())
     .addOption(forceDisableUserChangeOption())
+    .addOption(loadTimeoutOption())
     .addHelpText("after", "\nExample:\n  procman visualize processes.ts | dot -Tsvg > graph.svg\n  procman visualize processes.ts --format svg -o graph.svg\n")
     .action(async (file: string | undefined, options: VisualizeOptions) => {
       const model = file !== undefined ? await resolveModelFile(file, resolveOptions(options)) : deployedModel(options.stateDir);
       const dot = renderDot(model.processes);
       const text = options.format === "svg" ? await renderSvg(dot) : dot;
-      if (options.output !== undefined) await writeFile(options.output, text);
-      else io.out(text);
+      if (options.output !== undefined) {
+        // A missing or read-only directory is the operator's to fix, named as such (exit 1).
+        await writeFile(options.output, text).catch((error: unknown) => {
+          throw new FileError(options.output!, "write", error);
+        });
+      } else io.out(text);
     });
 }
 
 /** What the current generation of the state dir declares. */
 function deployedModel(stateDirFlag: string | undefined): ResolvedModel {
   const state = new StateDir(resolveStateDir(stateDirFlag));
-  const current = state.readCurrent();
-  if (current === undefined) {
+  const deployed = state.readDeployed();
+  const damaged = deployed.damaged[0];
+  if (damaged !== undefined) throw new StateFileError(damaged.file, damaged.problem);
+  if (deployed.generation === undefined) {
     throw new ProcmanError("ENODEPLOY", `nothing is deployed in ${state.stateDir}; give a model file to draw`, 2);
   }
-  return state.readGeneration(current.generation).model;
+  return deployed.generation.model;
 }

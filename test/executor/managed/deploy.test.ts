@@ -1,8 +1,8 @@
 // switch -P for the other managers, end to end through the CLI: sysvinit and supervisord for real,
-// systemd and launchd through fakes of systemctl and launchctl (test/fixtures/fakes) that record
-// calls and, for launchd, model the asynchronous bootout from the seed.
+// launchd through a fake of launchctl (test/fixtures/fakes) that records calls and models the
+// asynchronous bootout from the seed. systemd runs for real in a container: test/systemd/.
 import { spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -59,41 +59,6 @@ function pidOf(file: string): number | undefined {
     return undefined;
   }
 }
-
-test("systemd (fake systemctl): units linked, reloaded, started in order; unchanged ones left alone", () => {
-  const state = makeTempDir();
-  const fake = makeTempDir();
-  const models = makeTempDir();
-  const env = { PATH: `${FAKES}:${process.env.PATH}`, FAKE_SYSTEMD_DIR: fake };
-  const first = procman(["switch", writeModel(models, "a1"), "-P", "systemd", "--state-dir", state], env);
-  assert.is(first.status, 0, first.stderr);
-  const log = calls(fake).map((call) => call.filter((arg) => arg !== "--user"));
-  const verbs = log.map((call) => `${call[0]} ${call.slice(1).map((arg) => path.basename(arg)).join(" ")}`.trim());
-  assert.equal(verbs.filter((verb) => !verb.startsWith("is-active")), ["link a.service b.service", "daemon-reload", "start a.service", "start b.service"]);
-
-  const status = JSON.parse(procman(["status", "--json", "--state-dir", state], env).stdout);
-  assert.equal(status.processes.map((p: { state: string }) => p.state), ["running", "running"]);
-  assert.is(status.processManager, "systemd");
-
-  const count = calls(fake).length;
-  assert.is(procman(["switch", writeModel(models, "a1"), "-P", "systemd", "--state-dir", state], env).status, 0);
-  const again = calls(fake).slice(count).map((call) => call.filter((arg) => arg !== "--user")[0]);
-  assert.not.ok(again.includes("start") || again.includes("stop") || again.includes("restart"), `unexpected calls: ${again}`);
-
-  // a changes: a stops and starts again; b, unchanged but after a, is restarted in place after a.
-  const before = calls(fake).length;
-  assert.is(procman(["switch", writeModel(models, "a2"), "-P", "systemd", "--state-dir", state], env).status, 0);
-  const changed = calls(fake)
-    .slice(before)
-    .map((call) => call.filter((arg) => arg !== "--user"))
-    .filter((call) => call[0] !== "is-active")
-    .map((call) => `${call[0]} ${call.slice(1).map((arg) => path.basename(arg)).join(" ")}`.trim());
-  assert.equal(changed, ["stop a.service", "link a.service b.service", "daemon-reload", "start a.service", "restart b.service"]);
-
-  assert.is(procman(["stop", "--state-dir", state], env).status, 0);
-  const stops = calls(fake).map((call) => call.filter((arg) => arg !== "--user")).filter((call) => call[0] === "stop").slice(-2);
-  assert.equal(stops, [["stop", "b.service"], ["stop", "a.service"]]);
-});
 
 test("launchd (fake launchctl with a lingering bootout): waits for the label, retries error 5, kickstarts unchanged plists", () => {
   const state = makeTempDir();
@@ -167,22 +132,75 @@ test("supervisord: a real supervisord for the state dir; stop shuts it down", ()
   assert.is(pid, undefined, "supervisord is gone");
 });
 
-test("systemd (fake): a failed start is undone, and what systemd stopped through Requires= runs again", () => {
+/** a is fine; b fails its readiness at once (exits), so the first deploy must be undone. */
+function writeFailingModel(dir: string): string {
+  const file = path.join(dir, "failing.json");
+  writeFileSync(
+    file,
+    JSON.stringify({
+      a: { process: "/bin/sleep", args: ["3001"], stop: { timeout: 2 } },
+      b: { process: "/bin/sh", args: ["-c", "exit 3"], activatesAfter: ["a"], readiness: { command: "test -e /nonexistent/procman-ready", timeout: 3 }, restart: "no", stop: { timeout: 2 } },
+    }),
+  );
+  return file;
+}
+
+/** Every file under dir, relative (what a failed first deploy must not leave behind). */
+function filesUnder(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => !entry.isDirectory())
+    .map((entry) => path.relative(dir, path.join(entry.parentPath, entry.name)))
+    .filter((file) => !file.endsWith(".log"))
+    .sort();
+}
+
+const sleeping = (arg: string) =>
+  readdirSync("/proc").filter((entry) => /^[0-9]+$/.test(entry)).filter((pid) => {
+    try {
+      const argv = readFileSync(`/proc/${pid}/cmdline`, "latin1").split("\0");
+      return argv[0] === "/bin/sleep" && argv[1] === arg && readProcStat(Number(pid))?.state !== "Z";
+    } catch {
+      return false;
+    }
+  });
+
+for (const manager of ["sysvinit", "supervisord", "launchd"] as const) {
+  test(`${manager}: a failed first deploy leaves nothing running and nothing installed, and exits 1`, () => {
+    if (manager === "supervisord" && !haveTool("supervisord", "supervisord deploy")) return;
+    const state = makeTempDir();
+    const models = makeTempDir();
+    const fake = makeTempDir();
+    const env: Record<string, string> = manager === "launchd" ? { PATH: `${FAKES}:${process.env.PATH}`, FAKE_LAUNCHD_DIR: fake, FAKE_LAUNCHD_LINGER_MS: "100", FAKE_LAUNCHD_BUSY_ATTEMPTS: "0" } : {};
+    const result = procman(["switch", writeFailingModel(models), "-P", manager, "--state-dir", state], env);
+    assert.is(result.status, 1, `${result.stdout}\n${result.stderr}`);
+    assert.match(result.stderr, "b");
+    assert.equal(sleeping("3001"), [], "a was stopped again");
+    assert.equal(filesUnder(path.join(state, "lib", "procman", manager)), [], "nothing of the deploy stays installed");
+    const status = JSON.parse(procman(["status", "--json", "--state-dir", state], env).stdout) as { generation: number | null };
+    assert.is(status.generation, null, "no generation recorded");
+    if (manager === "supervisord") {
+      const conf = path.join(state, "lib", "procman", "supervisord", "supervisord.conf");
+      assert.not.ok(existsSync(conf));
+      assert.is(pidOf(path.join(state, "lib", "procman", "supervisord", "supervisord.pid")), undefined, "supervisord was shut down");
+    }
+  });
+}
+
+test("a generated name that exists and is not this state dir's is refused (exit 2) and nothing changes", () => {
   const state = makeTempDir();
-  const fake = makeTempDir();
   const models = makeTempDir();
-  const env = { PATH: `${FAKES}:${process.env.PATH}`, FAKE_SYSTEMD_DIR: fake };
-  assert.is(procman(["switch", writeModel(models, "a1"), "-P", "systemd", "--state-dir", state], env).status, 0);
-  const failing = procman(["switch", writeModel(models, "a2"), "-P", "systemd", "--state-dir", state], { ...env, FAKE_SYSTEMD_FAIL_ONCE: "a.service" });
-  assert.is(failing.status, 1, failing.stderr);
-  assert.match(failing.stderr, "a: systemctl");
-  // Stopping a stopped b too (b Requires= a); the undo brings both back, with a's old unit.
-  const active = JSON.parse(readFileSync(path.join(fake, "active.json"), "utf8")) as string[];
-  assert.equal(active.sort(), ["a.service", "b.service"]);
-  assert.match(readFileSync(path.join(state, "lib", "procman", "systemd", "a.service"), "utf8"), '"/bin/sleep" "1021"');
-  const status = JSON.parse(procman(["status", "--json", "--state-dir", state], env).stdout);
-  assert.is(status.generation, 1);
-  assert.is(procman(["stop", "--state-dir", state], env).status, 0);
+  const other = makeTempDir();
+  // Another state dir's install directory: a script of the same name there is not ours.
+  const dir = path.join(other, "init");
+  mkdirSync(path.join(dir, "init.d"), { recursive: true });
+  writeFileSync(path.join(dir, "init.d", "procman-a"), "#!/bin/sh\necho not procman's\n", { mode: 0o755 });
+  const result = procman(["switch", writeModel(models, "a1"), "-P", "sysvinit", "--install-dir", dir, "--state-dir", state]);
+  assert.is(result.status, 2, `${result.stdout}\n${result.stderr}`);
+  assert.match(result.stderr, path.join(dir, "init.d", "procman-a"));
+  assert.is(readFileSync(path.join(dir, "init.d", "procman-a"), "utf8"), "#!/bin/sh\necho not procman's\n");
+  assert.equal(sleeping("1021"), []);
+  assert.not.ok(existsSync(path.join(dir, "init.d", "procman-b")), "nothing was installed");
 });
 
 test.run();

@@ -1,0 +1,56 @@
+// What the one transaction (transaction.ts) needs from a process manager. The direct manager and
+// each other manager (systemd, launchd, supervisord, sysvinit) implement it; none of them locks,
+// journals, plans, undoes or records a generation itself.
+import type { DependencyEdges, ProcessManagerName, ResolvedModel, ResolvedProcess } from "../model/types.js";
+import type { ObservedProcess, PlanReason } from "../plan/plan.js";
+import type { EventSink } from "./events.js";
+import type { InstallChange, InstallRecord } from "./install-record.js";
+
+export interface StepContext {
+  /** Aborted when another step of the same transaction failed or the command was interrupted. */
+  readonly signal: AbortSignal;
+  readonly onEvent: EventSink;
+}
+
+export interface StartRequest {
+  readonly spec: ResolvedProcess;
+  /** It runs now and is restarted in place (its files did not change: launchd kickstart -k). */
+  readonly restartInPlace: boolean;
+}
+
+export interface Backend {
+  readonly manager: ProcessManagerName;
+  /** After a crash mid-transaction (the journal is there): make what runs match the records. */
+  recover(onEvent: EventSink): Promise<void>;
+  /** What runs now, by name, as this backend knows it. */
+  observe(): Promise<Map<string, ObservedProcess>>;
+  /** What the records say each process activatesAfter (for processes no generation knows). */
+  recordedEdges?(): DependencyEdges[];
+  /** What decides "changed" for a process under this backend (run spec, or generated files). */
+  hashOf(spec: ResolvedProcess): string;
+  /**
+   * The files this model needs installed (none for the direct manager), checked against what is
+   * there: a name that exists and is not this state dir's is refused (exit 2) before anything
+   * changes. `model` undefined: nothing installed (stop). `installed`: what is there now (default:
+   * this state dir's install record); `check: false` for an undo, which puts procman's own back.
+   */
+  prepare(model: ResolvedModel | undefined, options: { installed?: InstallRecord | undefined; check: boolean }): Promise<InstallChange>;
+  /** Writes, links and removes files to go from change.before to change.after, and reloads. */
+  install(change: InstallChange): Promise<void>;
+  /** Starts these (all startable now); resolves once every one is ready. */
+  start(requests: readonly StartRequest[], context: StepContext): Promise<void>;
+  /** True: a process whose files did not change can be restarted in place (no stop first). */
+  readonly restartsInPlace?: boolean;
+  /** True: start() takes several at once (one systemctl call a layer); false: one a call. */
+  readonly startsInBatches: boolean;
+  /** Stops one (reports "stopping" and "stopped"); resolves once it is gone. */
+  stop(name: string, context: StepContext, reason: PlanReason): Promise<void>;
+  /** Drops the record of a process that is gone (never signals its PID). */
+  forget(name: string): Promise<void>;
+  /** Called once the stops of a transaction are done: a sweep of leftovers, say. */
+  afterStops?(names: readonly string[]): Promise<void>;
+  /** After a successful transaction, before the generation is recorded (refresh kept records). */
+  commit?(model: ResolvedModel): void;
+  /** Ends the manager itself once nothing of this state dir runs under it (supervisord). */
+  shutdown?(): Promise<void>;
+}

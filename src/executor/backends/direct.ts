@@ -1,0 +1,247 @@
+// The direct process manager as a backend of the transaction: procman spawns, records, checks and
+// stops the processes itself. A record is written right after each spawn and every spawn is
+// tagged, so a crash at any instant leaves either a record or a tagged process the recovery finds.
+import type { ResolvedModel, ResolvedProcess } from "../../model/types.js";
+import type { ObservedProcess } from "../../plan/plan.js";
+import { specHash } from "../../plan/spec-hash.js";
+import type { Backend, StartRequest, StepContext } from "../backend.js";
+import type { EventSink } from "../events.js";
+import { NO_CHANGE } from "../install-record.js";
+import { StartError, TAG_VARIABLE, launch, logTail, tagFor, type Launched } from "../launch.js";
+import { claimedIds } from "../pid-trust.js";
+import { sweepTagged } from "../tag-sweep.js";
+import { checkIdentity, listPids, readEnvironmentVariable, readProcStat, stillRuns } from "../proc.js";
+import { AbandonedError, NotReadyError, probeReadiness, waitUntilReady } from "../readiness.js";
+import type { StateDir, ProcessRecord } from "../state-dir.js";
+import { SwitchFailedError } from "../switch-result.js";
+import { terminate } from "../terminate.js";
+
+export function directBackend(state: StateDir): Backend {
+  // Lenient: a damaged record must not stop `stop` (its process is found by the tag at shutdown).
+  let records = state.readRecordsLenient().records;
+  const reread = () => {
+    records = state.readRecordsLenient().records;
+    return records;
+  };
+  const tagOf = (record: ProcessRecord) => tagFor(record.name, record.specHash, state.stateDir);
+  const stoppedRecords = new Map<string, ProcessRecord>();
+  const forgotten = new Map<string, ProcessRecord>();
+
+  return {
+    manager: "direct",
+    startsInBatches: false,
+    hashOf: specHash,
+    recordedEdges: () => [...records.values()].map((record) => ({ name: record.name, activatesAfter: record.activatesAfter ?? [] })),
+
+    recover: (onEvent) => recoverInterrupted(state, onEvent),
+
+    observe: async () => {
+      const observed = new Map<string, ObservedProcess>();
+      for (const record of reread().values()) {
+        const identity = checkIdentity(record);
+        // A paused process is still the one procman started: kept, not started a second time.
+        observed.set(record.name, { name: record.name, specHash: record.specHash, state: identity === "paused" ? "running" : identity });
+      }
+      return observed;
+    },
+
+    prepare: async () => NO_CHANGE,
+    install: async () => undefined,
+
+    forget: async (name) => {
+      const record = records.get(name);
+      if (record === undefined) return;
+      // Its PID is never signalled (terminate verifies it first), but what it left in its group goes.
+      await terminate({ ...record, tag: tagOf(record) });
+      state.removeRecord(name);
+      forgotten.set(tagOf(record), record); // a dead process's setsid'd children go with the next sweep
+    },
+
+    stop: async (name, context, reason) => {
+      const record = records.get(name) ?? reread().get(name);
+      if (record === undefined) return;
+      const began = Date.now();
+      context.onEvent({ type: "stopping", name, pid: record.pid, reason });
+      const outcome = await terminate({ ...record, tag: tagOf(record) });
+      state.removeRecord(name);
+      stoppedRecords.set(name, record);
+      context.onEvent({ type: "stopped", name, pid: record.pid, ms: Date.now() - began, killed: outcome === "killed" });
+    },
+
+    start: async (requests, context) => {
+      for (const request of requests) await startOne(state, request, context, records);
+      reread();
+    },
+
+    // One sweep per command for what the stopped processes left (setsid'd children, daemon workers).
+    afterStops: async (names) => {
+      const targets = new Map(forgotten);
+      forgotten.clear();
+      for (const name of names) {
+        const record = stoppedRecords.get(name);
+        if (record !== undefined) targets.set(tagOf(record), record);
+      }
+      if (targets.size > 0) await sweepTagged(targets);
+    },
+
+    /** After stopping everything: whatever still carries a tag of this state dir goes too. */
+    shutdown: () => stopEveryTagged(state.stateDir),
+
+    /** A kept process runs on, but how to stop it may have changed: its record takes the new settings. */
+    commit: (model) => {
+      for (const spec of model.processes) {
+        const record = reread().get(spec.name);
+        if (record === undefined || record.specHash !== specHash(spec)) continue;
+        if (record.stopSignal !== spec.stop.signal || record.stopTimeout !== spec.stop.timeout || !sameList(record.activatesAfter, spec.activatesAfter)) {
+          state.writeRecord({ ...record, stopSignal: spec.stop.signal, stopTimeout: spec.stop.timeout, activatesAfter: spec.activatesAfter });
+        }
+      }
+    },
+  };
+}
+
+function sameList(a: readonly string[] | undefined, b: readonly string[]): boolean {
+  return a !== undefined && a.length === b.length && a.every((item, index) => item === b[index]);
+}
+
+async function startOne(state: StateDir, { spec }: StartRequest, context: StepContext, records: ReadonlyMap<string, ProcessRecord>): Promise<void> {
+  const { onEvent } = context;
+  const hash = specHash(spec);
+  const began = Date.now();
+  let launched: Launched;
+  try {
+    const previous = records.get(spec.name);
+    launched = await launch(spec, hash, state.stateDir, {
+      ...(spec.mode === "daemon" ? { claimed: claimedIds(records.values(), spec.name) } : {}),
+      ...(previous?.logDev !== undefined && previous.logIno !== undefined ? { knownLog: { dev: previous.logDev, ino: previous.logIno } } : {}),
+    });
+  } catch (error) {
+    const message = error instanceof StartError ? error.message : String(error);
+    const offset = error instanceof StartError ? error.logOffset : undefined;
+    onEvent({ type: "failed", name: spec.name, message, logTail: offset === undefined ? "" : logTail(spec.logFile, offset) });
+    throw new SwitchFailedError(`${spec.name}: ${message}`);
+  }
+  const record: ProcessRecord = {
+    name: spec.name,
+    pid: launched.pid,
+    startTime: launched.startTime,
+    mode: spec.mode,
+    specHash: hash,
+    pidFile: spec.pidFile,
+    stopSignal: spec.stop.signal,
+    stopTimeout: spec.stop.timeout,
+    startedAt: new Date().toISOString(),
+    activatesAfter: spec.activatesAfter,
+    pgid: launched.pgid,
+    sid: launched.sid,
+    logDev: launched.log.dev,
+    logIno: launched.log.ino,
+    logOffset: launched.logOffset,
+  };
+  try {
+    state.writeRecord(record);
+  } catch (error) {
+    // Unrecorded, it would run on untracked and be started twice: stop it before failing.
+    await terminate({ ...record, tag: tagFor(record.name, record.specHash, state.stateDir) });
+    const message = `cannot write its record: ${(error as NodeJS.ErrnoException).code ?? String(error)}`;
+    onEvent({ type: "failed", name: spec.name, message, logTail: "" });
+    throw new SwitchFailedError(`${spec.name}: ${message}`);
+  }
+  onEvent({ type: "started", name: spec.name, pid: record.pid });
+  await readyOrFail(spec, record, launched, state.stateDir, onEvent, context.signal, began);
+}
+
+async function readyOrFail(
+  spec: ResolvedProcess,
+  record: ProcessRecord,
+  launched: Launched,
+  stateDir: string,
+  onEvent: EventSink,
+  signal: AbortSignal,
+  began: number,
+): Promise<void> {
+  try {
+    await waitUntilReady(spec, record, launched.logOffset, signal, {
+      tag: tagFor(record.name, record.specHash, stateDir),
+      pgid: launched.pgid,
+      sid: launched.sid,
+      exit: launched.exit,
+      ...(launched.notify !== undefined ? { notify: launched.notify } : {}),
+    });
+  } catch (error) {
+    if (error instanceof AbandonedError) throw error; // the failure that caused it is reported
+    const message = error instanceof NotReadyError ? error.message : String(error);
+    onEvent({ type: "failed", name: spec.name, message, logTail: logTail(spec.logFile, launched.logOffset) });
+    throw new SwitchFailedError(`${spec.name}: ${message}`);
+  }
+  onEvent({ type: "ready", name: spec.name, pid: record.pid, ms: Date.now() - began });
+}
+
+/**
+ * A journal left behind means a procman died mid-command. Its records are trustworthy (written
+ * atomically right after each spawn); what may be missing is the record of a process spawned just
+ * before the crash. Such a process carries procman's tag: stop it, the plan starts it cleanly. A
+ * process recorded during the interrupted run that is not ready now may have been cut short before
+ * its readiness passed: it is stopped too, and started again by the plan.
+ */
+async function recoverInterrupted(state: StateDir, onEvent: EventSink): Promise<void> {
+  const journal = state.readJournal();
+  if (journal === undefined) return;
+  const records = state.readRecords();
+  const known = new Set([...records.values()].map((record) => record.pid));
+  // A name whose record runs was never a lost spawn (a name's record goes before it starts again):
+  // a tagged session leader under that name is its own child that called setsid, and stays.
+  const running = new Set([...records.values()].filter((record) => stillRuns(checkIdentity(record))).map((record) => record.name));
+  const suffix = `:${state.stateDir}`;
+  for (const pid of listPids()) {
+    if (known.has(pid) || pid === process.pid) continue;
+    const stat = readProcStat(pid);
+    // Only session leaders: what procman spawned (foreground) or what a daemon made of itself.
+    if (stat === undefined || stat.session !== pid || stat.state === "Z") continue;
+    const tag = readEnvironmentVariable(pid, TAG_VARIABLE);
+    if (tag === undefined || !tag.endsWith(suffix)) continue;
+    const name = tag.slice(0, tag.indexOf(":"));
+    if (running.has(name)) continue;
+    onEvent({ type: "recovering", message: `stopping ${name} (PID ${pid}), started by an interrupted procman but never recorded` });
+    await terminate({ name, pid, startTime: stat.startTime, stopSignal: "SIGTERM", stopTimeout: 10, tag });
+  }
+  await stopUnconfirmed(state, records, journal.startedAt, onEvent);
+}
+
+/** Records written during the interrupted run whose process does not pass its readiness now. */
+async function stopUnconfirmed(state: StateDir, records: ReadonlyMap<string, ProcessRecord>, since: string, onEvent: EventSink): Promise<void> {
+  const pointer = state.readCurrent();
+  let specs: ReadonlyMap<string, ResolvedProcess> = new Map();
+  try {
+    const journalModel = pointer !== undefined ? state.readGeneration(pointer.generation).model : undefined;
+    specs = new Map((journalModel?.processes ?? []).map((spec) => [spec.name, spec]));
+  } catch {
+    // No readable generation: nothing to check readiness against.
+  }
+  for (const record of records.values()) {
+    if (record.startedAt < since || !stillRuns(checkIdentity(record))) continue;
+    const spec = specs.get(record.name);
+    if (spec === undefined || specHash(spec) !== record.specHash) continue;
+    const tag = tagFor(record.name, record.specHash, state.stateDir);
+    if (await probeReadiness(spec, { pid: record.pid, tag, ...(record.pgid !== undefined ? { pgid: record.pgid } : {}), ...(record.sid !== undefined ? { session: record.sid } : {}) })) continue;
+    onEvent({ type: "recovering", message: `stopping ${record.name} (PID ${record.pid}): its start was cut short before it was ready` });
+    await terminate({ ...record, tag: tagFor(record.name, record.specHash, state.stateDir) });
+    state.removeRecord(record.name);
+  }
+}
+
+/**
+ * The last resort of `procman stop`: every live process tagged for this state dir (a damaged or
+ * lost record, a worker that escaped its group). Only tagged processes are ever signalled.
+ */
+async function stopEveryTagged(stateDir: string): Promise<void> {
+  const suffix = `:${stateDir}`;
+  for (const pid of listPids()) {
+    if (pid === process.pid) continue;
+    const stat = readProcStat(pid);
+    if (stat === undefined || stat.state === "Z") continue;
+    const tag = readEnvironmentVariable(pid, TAG_VARIABLE);
+    if (tag === undefined || !tag.endsWith(suffix)) continue;
+    await terminate({ name: tag.slice(0, tag.indexOf(":")), pid, startTime: stat.startTime, stopSignal: "SIGTERM", stopTimeout: 10, tag });
+  }
+}

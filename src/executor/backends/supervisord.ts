@@ -1,0 +1,83 @@
+// supervisord: one supervisord for the state dir (started if none runs), driven by supervisorctl;
+// the programs are in group P, so their names are `P:name`. supervisord starts programs without
+// waiting for readiness, so procman waits for RUNNING and then for the process's own check.
+import path from "node:path";
+import type { ProcessContext, ResolvedProcess } from "../../model/types.js";
+import { probeReadiness, sleep } from "../readiness.js";
+import type { ManagerAdapter } from "./adapter.js";
+import { mustRun, runTool, ToolError } from "./tool.js";
+
+export function supervisordAdapter(context: ProcessContext, dir: string | undefined, prefix: string): ManagerAdapter {
+  const root = dir ?? path.join(context.stateDir, "lib", "procman", "supervisord");
+  const conf = path.join(root, "supervisord.conf");
+  const ctl = (...args: string[]) => runTool("supervisorctl", ["-c", conf, ...args]);
+  const program = (name: string) => `${prefix}:${name}`;
+
+  const stateOf = async (name: string): Promise<string> => {
+    const result = await ctl("status", program(name));
+    return /^\S+\s+([A-Z]+)/m.exec(result.output)?.[1] ?? "UNKNOWN";
+  };
+  const daemonRuns = async () => (await ctl("pid")).exitCode === 0;
+
+  const ensureDaemon = async (): Promise<void> => {
+    if (await daemonRuns()) return;
+    await mustRun("supervisord", ["-c", conf]);
+    const deadline = Date.now() + 15_000;
+    while (!(await daemonRuns())) {
+      if (Date.now() > deadline) throw new Error(`supervisord did not answer on its socket in ${root}`);
+      await sleep(100);
+    }
+  };
+
+  const waitReady = async (spec: ResolvedProcess): Promise<void> => {
+    const deadline = Date.now() + (spec.readiness.timeout + 5) * 1000;
+    for (;;) {
+      const state = await stateOf(spec.name);
+      if (state === "FATAL" || state === "EXITED" || state === "STOPPED" || state === "BACKOFF") {
+        throw new Error(`${program(spec.name)} is ${state} under supervisord`);
+      }
+      if (state === "RUNNING" && (await probeReadiness(spec))) return;
+      if (Date.now() > deadline) throw new Error(`${spec.name} not ready after ${spec.readiness.timeout} s (supervisord says ${state})`);
+      await sleep(Math.min(200, spec.readiness.interval * 1000));
+    }
+  };
+
+  return {
+    manager: "supervisord",
+    dir: root,
+    generatorOptions: { prefix, autostart: false },
+    links: () => [],
+    namesakes: () => [],
+    restartsAll: (files) => files.filter((file) => file.path === `conf.d/${prefix}.conf`).map((file) => file.path),
+    reload: async (_removed, empty) => {
+      if (empty) return; // everything is uninstalled, supervisord was shut down before
+      // supervisord refuses to start (or to read a program) while a log directory is missing.
+      await mustRun("/bin/sh", [path.join(root, `${prefix}-setup.sh`)]);
+      await ensureDaemon();
+      // reread + update: removed programs go, changed ones are replaced (stopped if they ran: the
+      // transaction stopped those already), new ones are added without autostart.
+      await mustRun("supervisorctl", ["-c", conf, "reread"]);
+      await mustRun("supervisorctl", ["-c", conf, "update"]);
+    },
+    start: async (requests) => {
+      for (const { spec, restartInPlace } of requests) {
+        const verb = restartInPlace ? "restart" : "start";
+        const result = await ctl(verb, program(spec.name));
+        if (result.exitCode !== 0 && !/already started/.test(result.output)) throw new ToolError("supervisorctl", [verb, program(spec.name)], result);
+      }
+      for (const { spec } of requests) await waitReady(spec);
+    },
+    stop: async (name) => {
+      if (await daemonRuns()) await ctl("stop", program(name));
+    },
+    running: async (name) => (await daemonRuns()) && (await stateOf(name)) === "RUNNING",
+    shutdown: async () => {
+      if (await daemonRuns()) await ctl("shutdown");
+      const deadline = Date.now() + 15_000;
+      while (await daemonRuns()) {
+        if (Date.now() > deadline) throw new Error(`supervisord in ${root} did not shut down`);
+        await sleep(100);
+      }
+    },
+  };
+}

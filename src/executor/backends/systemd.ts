@@ -1,0 +1,50 @@
+// systemd: units installed under the state dir and linked into systemd's search path (or written
+// straight into --install-dir), then daemon-reload; one layer starts in one `systemctl start`. A
+// unit's start returns once its ExecStartPost= readiness check passed, so layers gate dependents.
+import { homedir } from "node:os";
+import path from "node:path";
+import type { ProcessContext } from "../../model/types.js";
+import type { ManagerAdapter } from "./adapter.js";
+import { mustRun, runTool } from "./tool.js";
+
+/** Where systemd looks for units (systemd.unit(5), "Unit File Load Path"). */
+function searchPath(user: boolean): string[] {
+  if (!user) return ["/etc/systemd/system", "/run/systemd/system", "/usr/local/lib/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system"];
+  const config = process.env.XDG_CONFIG_HOME ?? path.join(homedir(), ".config");
+  return [path.join(config, "systemd", "user"), "/etc/systemd/user", "/run/systemd/user", "/usr/local/lib/systemd/user", "/usr/lib/systemd/user"];
+}
+
+export function systemdAdapter(context: ProcessContext, dir: string | undefined, prefix: string): ManagerAdapter {
+  const user = process.getuid?.() !== 0;
+  const underStateDir = path.join(context.stateDir, "lib", "procman", "systemd");
+  const root = dir ?? underStateDir;
+  // Units under the state dir are outside systemd's search path: they are linked into it.
+  const linked = root === underStateDir;
+  const scope = user ? ["--user"] : [];
+  const systemctl = (...args: string[]) => mustRun("systemctl", [...scope, ...args]);
+  const unit = (name: string) => `${prefix}-${name}.service`;
+  const units = (files: readonly { path: string }[]) => files.filter((file) => !file.path.includes("/") && /\.(service|target)$/.test(file.path));
+  return {
+    manager: "systemd",
+    dir: root,
+    generatorOptions: { userUnits: user, prefix },
+    links: (files) =>
+      linked
+        ? units(files).map((file) => ({ path: path.join(searchPath(user)[0]!, file.path), target: path.join(root, file.path) }))
+        : [],
+    namesakes: (files) => units(files).flatMap((file) => searchPath(user).map((dir) => path.join(dir, file.path))),
+    reload: async () => {
+      await systemctl("daemon-reload");
+    },
+    start: async (requests) => {
+      const restart = requests.filter((request) => request.restartInPlace).map((request) => unit(request.spec.name));
+      const start = requests.filter((request) => !request.restartInPlace).map((request) => unit(request.spec.name));
+      if (start.length > 0) await systemctl("start", ...start);
+      if (restart.length > 0) await systemctl("restart", ...restart);
+    },
+    stop: async (name) => {
+      await systemctl("stop", unit(name));
+    },
+    running: async (name) => (await runTool("systemctl", [...scope, "is-active", "--quiet", unit(name)])).exitCode === 0,
+  };
+}

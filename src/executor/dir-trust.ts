@@ -1,0 +1,102 @@
+// Whether a directory procman keeps its records, PID files or logs in is procman's own. O_NOFOLLOW
+// guards only the last component of a path (Node has no openat), so a directory someone else can
+// write lets them swap what procman — often root — opens, reads or signals on its word.
+//
+// A checked directory must be owned by procman's user or root and not be writable by others
+// without the sticky bit; group-writable earns a warning. Among its ancestors only "others may
+// write, no sticky bit" is refused (/tmp/x is fine: /tmp is sticky). Symbolic links on the way are
+// followed when root or procman's user owns them (/var/run -> /run), refused otherwise. A path that
+// does not exist yet is judged by the part that does: procman creates the rest.
+import { lstatSync, readlinkSync, statSync, type Stats } from "node:fs";
+import path from "node:path";
+import { ProcmanError } from "../errors.js";
+
+export class UntrustedDirError extends ProcmanError {
+  constructor(
+    readonly dir: string,
+    readonly why: string,
+  ) {
+    super("EUNTRUSTED", `${dir}: ${why}; procman keeps its records, PID files and logs only in directories that no other user can change`, 2);
+  }
+}
+
+type WarningSink = (message: string) => void;
+let warn: WarningSink = (message) => void process.stderr.write(`procman: warning: ${message}\n`);
+const warned = new Set<string>();
+
+/** Where warnings go (the CLI sets its own output). */
+export function setTrustWarningSink(sink: WarningSink): void {
+  warn = sink;
+}
+
+const S_IWGRP = 0o020;
+const S_IWOTH = 0o002;
+const S_ISVTX = 0o1000;
+
+function trustedOwner(uid: number): boolean {
+  return uid === 0 || uid === (process.geteuid?.() ?? uid);
+}
+
+function othersMayReplace(stat: Stats): boolean {
+  return (stat.mode & S_IWOTH) !== 0 && (stat.mode & S_ISVTX) === 0;
+}
+
+/** Follows the path component by component; returns the real path of the part that exists. */
+function walk(dir: string): { real: string; exists: boolean } {
+  const pending = path.resolve(dir).split(path.sep).filter((part) => part !== "");
+  let current = "/";
+  checkAncestor(current, statSync(current));
+  let links = 0;
+  while (pending.length > 0) {
+    const part = pending.shift()!;
+    if (part === ".") continue;
+    if (part === "..") {
+      current = path.dirname(current);
+      continue;
+    }
+    const next = path.join(current, part);
+    let stat: Stats;
+    try {
+      stat = lstatSync(next);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === "ENOENT") return { real: path.join(current, part, ...pending), exists: false };
+      throw new UntrustedDirError(dir, `cannot inspect ${next}: ${(error as Error).message}`);
+    }
+    if (stat.isSymbolicLink()) {
+      if (!trustedOwner(stat.uid)) throw new UntrustedDirError(dir, `the symbolic link ${next} belongs to uid ${stat.uid}`);
+      if (++links > 40) throw new UntrustedDirError(dir, "too many symbolic links");
+      const target = readlinkSync(next);
+      pending.unshift(...target.split(path.sep).filter((item) => item !== ""));
+      if (path.isAbsolute(target)) current = "/";
+      continue;
+    }
+    if (!stat.isDirectory()) throw new UntrustedDirError(dir, `${next} is not a directory`);
+    current = next;
+    if (pending.length > 0) checkAncestor(current, stat);
+  }
+  return { real: current, exists: true };
+}
+
+function checkAncestor(dir: string, stat: Stats): void {
+  if (othersMayReplace(stat)) throw new UntrustedDirError(dir, "any user may write it (mode has o+w without the sticky bit)");
+}
+
+/**
+ * Throws UntrustedDirError (exit 2) for a directory procman must not trust; warns once when a group
+ * may write it. Returns the real path when the directory exists.
+ */
+export function checkDirTrust(dir: string): string | undefined {
+  const { real, exists } = walk(dir);
+  if (!exists) return undefined;
+  const stat = statSync(real);
+  const named = real === path.resolve(dir) ? dir : `${dir} (${real})`;
+  if (!trustedOwner(stat.uid)) throw new UntrustedDirError(named, `it belongs to uid ${stat.uid}, not to procman's user (uid ${process.geteuid?.()}) or root`);
+  if (othersMayReplace(stat)) throw new UntrustedDirError(named, "any user may write it (mode has o+w without the sticky bit)");
+  // Sticky (like /tmp): members of the group cannot replace what procman owns there.
+  if ((stat.mode & S_IWGRP) !== 0 && (stat.mode & S_ISVTX) === 0 && !warned.has(real)) {
+    warned.add(real);
+    warn(`${named} is writable by its group (gid ${stat.gid}): its members can change what procman reads there`);
+  }
+  return real;
+}

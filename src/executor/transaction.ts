@@ -1,0 +1,417 @@
+// The one transaction behind switch, stop and rollback, for every process manager:
+// lock → recover an interrupted run → plan → journal → apply → undo on failure → record.
+// Backends (backend.ts) only observe, install, start and stop; everything that makes the change
+// all-or-nothing lives here.
+import { ProcmanError } from "../errors.js";
+import { activationOrder, withTransitiveDependents } from "../graph/graph.js";
+import type { DependencyEdges, ProcessManagerName, ResolvedModel, ResolvedProcess } from "../model/types.js";
+import { createContext } from "../model/context.js";
+import { planSwitch, type Plan, type PlanReason } from "../plan/plan.js";
+import type { Backend, StepContext } from "./backend.js";
+import type { EventSink } from "./events.js";
+import { NO_CHANGE, type InstallChange } from "./install-record.js";
+import { catchInterrupts, InterruptedError, type Interrupts } from "./interrupt.js";
+import { identityOf } from "./proc.js";
+import { runAsReady } from "./schedule.js";
+import { LockLostError, type LockRelease } from "./lock.js";
+import { StateDir, type CurrentPointer, type GenerationRecord } from "./state-dir.js";
+import { SwitchFailedError, type SwitchResult } from "./switch-result.js";
+
+/** What the command wants running, decided under the lock from the current generation. */
+export interface Target {
+  /** undefined: nothing (stop). */
+  readonly model: ResolvedModel | undefined;
+  readonly manager: ProcessManagerName;
+  readonly modelFile?: string;
+  readonly rollbackOf?: number;
+  readonly prefix: string;
+  /** Restrict the change to these processes (start/stop/restart NAME); the rest is kept as is. */
+  readonly only?: OnlyChange;
+}
+
+export interface OnlyChange {
+  readonly kind: "start" | "stop" | "restart";
+  readonly names: readonly string[];
+}
+
+export interface TransactionOptions {
+  readonly stateDir: string;
+  readonly command: "switch" | "stop" | "rollback" | "start" | "restart";
+  readonly lockWait: number;
+  readonly dryRun?: boolean;
+  readonly onEvent: EventSink;
+  /** Decides the target once the lock is held (a rollback's target must not race a switch). */
+  readonly target: (current: GenerationRecord | undefined, active: boolean, state: StateDir) => Target;
+  readonly backend: (manager: ProcessManagerName, context: ResolvedModel["context"], prefix: string, state: StateDir) => Promise<Backend>;
+}
+
+export async function runTransaction(options: TransactionOptions): Promise<SwitchResult> {
+  const began = Date.now();
+  const { onEvent } = options;
+  const interrupts = catchInterrupts(options.command === "stop" ? "complete" : "undo", (message) => onEvent({ type: "undoing", message }));
+  const state = new StateDir(options.stateDir);
+  let release: LockRelease | undefined;
+  try {
+    release = await state.lock(options.lockWait);
+    let pointer: CurrentPointer | undefined;
+    let current: GenerationRecord | undefined;
+    if (options.command === "stop") {
+      // A stop must always work: a damaged record is named, and what runs is found by its tags.
+      const deployed = state.readDeployed();
+      for (const damaged of deployed.damaged) onEvent({ type: "recovering", message: `${damaged.file}: ${damaged.problem}; stopping by the tags instead` });
+      pointer = deployed.current;
+      current = deployed.generation;
+    } else {
+      pointer = state.readCurrent();
+      current = pointer !== undefined ? state.readGeneration(pointer.generation) : undefined;
+    }
+    const active = pointer?.active === true;
+    const target = options.target(current, active, state);
+    if (options.command === "switch" || options.command === "rollback") {
+      if (active && current !== undefined && current.processManager !== target.manager) {
+        // Its processes run under another manager: starting them here too would run them twice.
+        throw new ProcmanError(
+          "EMANAGER",
+          `generation ${current.generation} runs under ${current.processManager}; run procman stop first to move to ${target.manager}`,
+          2,
+        );
+      }
+    }
+    // No generation yet (an interrupted first switch): the records alone say what runs.
+    const context = target.model?.context ?? current?.model.context ?? createContext({ stateDir: options.stateDir, modelDir: options.stateDir });
+    const backend = await options.backend(target.manager, context, target.prefix, state);
+    if (options.dryRun !== true && state.readJournal() !== undefined) {
+      await backend.recover(onEvent);
+      state.clearJournal();
+    }
+    const previous = active || (current !== undefined && target.model === undefined) ? current?.model : undefined;
+    const desired = desiredModel(target, previous, context);
+    const observed = await backend.observe();
+    const install = await backend.prepare(desired.processes.length === 0 && target.only === undefined ? undefined : desired, { check: true });
+    const plan =
+      target.only !== undefined
+        ? planOnly(target.only, desired, observed)
+        : withRecordedOrder(planSwitch(desired, observed, previous, (spec) => backend.hashOf(spec)), previous, backend.recordedEdges?.() ?? []);
+    onEvent({ type: "plan", plan, install: install.files.map((file) => ({ path: file.path, link: file.link })) });
+    if (options.dryRun === true) return { plan, generation: undefined };
+
+    state.writeJournal({
+      ...identityOf(process.pid)!,
+      startedAt: new Date().toISOString(),
+      command: options.command,
+      install: { before: install.before ?? null, after: install.after ?? null },
+    });
+    const applied = new Applied();
+    try {
+      await apply(state, backend, plan, install, desired, applied, interrupts, release, onEvent, options.command === "stop");
+    } catch (error) {
+      if (options.command === "stop") {
+        // A stop is never undone: what could not be stopped is named and the journal makes the
+        // next command look again.
+        throw error;
+      }
+      const failures = await undo(backend, install, previous, observed, applied, onEvent);
+      state.clearJournal();
+      throw undoneError(error, failures, interrupts);
+    }
+
+    if (target.model !== undefined) backend.commit?.(target.model);
+    let generation: number | undefined = pointer?.generation;
+    if (target.only !== undefined && pointer !== undefined) {
+      const stopped = new Set(pointer.stopped ?? []);
+      if (target.only.kind === "stop") for (const step of plan.stop) stopped.add(step.name);
+      else for (const step of plan.start) stopped.delete(step.name);
+      state.setCurrent({ generation: pointer.generation, active: pointer.active, ...(stopped.size > 0 ? { stopped: [...stopped] } : {}) });
+    } else if (target.model !== undefined) {
+      const same = current !== undefined && sameDeployment(current, target);
+      if (!same || !active) {
+        generation = same ? current!.generation : state.writeGeneration(target.model, target.manager, target.modelFile, target.rollbackOf, target.prefix);
+      }
+      state.setCurrent({ generation: generation!, active: true });
+    } else if (target.model === undefined) {
+      if (pointer !== undefined) state.setCurrent({ generation: pointer.generation, active: false });
+    }
+    state.clearJournal();
+    const interrupted = interrupts.received();
+    if (interrupted !== undefined && options.command === "stop") {
+      onEvent({ type: "done", generation, ms: Date.now() - began });
+      throw new InterruptedError(interrupted, "the stop was completed first");
+    }
+    onEvent({ type: "done", generation, ms: Date.now() - began });
+    return { plan, generation };
+  } finally {
+    interrupts.dispose();
+    await release?.();
+  }
+}
+
+/** What should run after the command: the target model, or for NAME commands the current one. */
+function desiredModel(target: Target, previous: ResolvedModel | undefined, context: ResolvedModel["context"]): ResolvedModel {
+  return target.model ?? { context, processes: [] };
+}
+
+/**
+ * start/stop/restart NAME act on what is deployed: stop takes the running transitive dependents
+ * first; start brings up the missing dependencies first; restart takes the dependents along, like
+ * a change. Everything else is kept as it is.
+ */
+function planOnly(only: OnlyChange, model: ResolvedModel, observed: ReadonlyMap<string, { state: string }>): Plan {
+  const running = (name: string) => observed.get(name)?.state === "running";
+  const named = new Set(only.names);
+  const first = only.names[0]!;
+  const why = (name: string): PlanReason =>
+    named.has(name) ? { kind: "operator", command: only.kind } : only.kind === "start" ? { kind: "dependency-of", name: first } : { kind: "dependent-of", name: first };
+  const stopSet = only.kind === "start" ? new Set<string>() : new Set([...withTransitiveDependents(model.processes, only.names)].filter(running));
+  const startSet = new Set<string>();
+  if (only.kind !== "stop") {
+    const specs = new Map(model.processes.map((spec) => [spec.name, spec]));
+    const pending = [...only.names];
+    while (pending.length > 0) {
+      const name = pending.pop()!;
+      if (startSet.has(name)) continue;
+      if (!named.has(name) && running(name)) continue;
+      startSet.add(name);
+      pending.push(...(specs.get(name)?.activatesAfter ?? []));
+    }
+    if (only.kind === "start") for (const name of [...startSet]) if (running(name)) startSet.delete(name);
+    if (only.kind === "restart") for (const name of stopSet) startSet.add(name);
+  }
+  const order = activationOrder(model.processes);
+  return {
+    stop: [...order].reverse().filter((name) => stopSet.has(name)).map((name) => ({ name, reason: why(name) })),
+    start: order.filter((name) => startSet.has(name)).map((name) => ({ name, reason: why(name) })),
+    keep: order.filter((name) => !stopSet.has(name) && !startSet.has(name)).map((name) => ({ name, reason: { kind: "unchanged" } as const })),
+    forget: [],
+    stopEdges: model.processes
+      .filter((spec) => stopSet.has(spec.name))
+      .map(({ name, activatesAfter }) => ({ name, activatesAfter: activatesAfter.filter((dependency) => stopSet.has(dependency)) })),
+  };
+}
+
+/**
+ * Processes the previous generation does not know (an interrupted first switch left them) still
+ * stop dependents first: their records keep what they activatesAfter.
+ */
+function withRecordedOrder(plan: Plan, previous: ResolvedModel | undefined, recorded: readonly DependencyEdges[]): Plan {
+  const known = new Set((previous?.processes ?? []).map((spec) => spec.name));
+  const stopping = new Set(plan.stop.map((step) => step.name));
+  const extra = recorded.filter((edge) => !known.has(edge.name) && stopping.has(edge.name));
+  if (extra.length === 0) return plan;
+  const extraNames = new Set(extra.map((edge) => edge.name));
+  const edges = [
+    ...plan.stopEdges.filter((edge) => !extraNames.has(edge.name)),
+    ...extra.map(({ name, activatesAfter }) => ({ name, activatesAfter: activatesAfter.filter((dependency) => stopping.has(dependency)) })),
+  ];
+  const reasons = new Map(plan.stop.map((step) => [step.name, step.reason]));
+  const order = activationOrder(edges).reverse().filter((name) => stopping.has(name));
+  return { ...plan, stop: order.map((name) => ({ name, reason: reasons.get(name)! })), stopEdges: edges };
+}
+
+/** True when the switch changes nothing that a generation records (the model file path aside). */
+function sameDeployment(current: GenerationRecord, target: Target): boolean {
+  return (
+    current.processManager === target.manager &&
+    (current.prefix ?? "procman") === target.prefix &&
+    JSON.stringify(current.model.processes) === JSON.stringify(target.model!.processes) &&
+    JSON.stringify({ ...current.model.context, modelDir: "" }) === JSON.stringify({ ...target.model!.context, modelDir: "" })
+  );
+}
+
+/** What apply did so far, for the undo. */
+class Applied {
+  readonly stopped: string[] = [];
+  readonly started: string[] = [];
+  installed = false;
+}
+
+async function apply(
+  state: StateDir,
+  backend: Backend,
+  plan: Plan,
+  install: InstallChange,
+  desired: ResolvedModel,
+  applied: Applied,
+  interrupts: Interrupts,
+  lock: LockRelease,
+  onEvent: EventSink,
+  completeOnInterrupt: boolean,
+): Promise<void> {
+  const abort = new AbortController();
+  const onInterrupt = () => abort.abort();
+  if (!completeOnInterrupt) interrupts.signal.addEventListener("abort", onInterrupt);
+  lock.signal.addEventListener("abort", onInterrupt);
+  const context: StepContext = { signal: abort.signal, onEvent };
+  const check = () => {
+    const received = interrupts.received();
+    if (received !== undefined && !completeOnInterrupt) throw new InterruptedError(received, "undone");
+    // Another procman may act on this state dir now: nothing more may change.
+    if (lock.signal.aborted || !lock.isHeld()) throw new LockLostError(state.lib);
+  };
+  try {
+    for (const step of plan.forget) {
+      await backend.forget(step.name);
+      onEvent({ type: "forgotten", name: step.name, reason: step.reason });
+    }
+    check();
+    // Restarted only because what it activatesAfter changed, with its own files unchanged: a
+    // manager that can restarts it in place once its dependencies are ready (launchd kickstart -k).
+    const wanted = new Set(desired.processes.map((spec) => spec.name));
+    const inPlace = new Set(
+      backend.restartsInPlace === true ? plan.stop.filter((step) => wanted.has(step.name) && !install.changed.has(step.name)).map((step) => step.name) : [],
+    );
+    await stopInOrder(backend, { ...plan, stop: plan.stop.filter((step) => !inPlace.has(step.name)) }, context, applied);
+    await backend.afterStops?.(applied.stopped);
+    // Stopping everything: the manager goes before its files (supervisorctl needs its config).
+    if (desired.processes.length === 0) await backend.shutdown?.();
+    check();
+    if (install !== NO_CHANGE && install.files.length + (install.before?.files.length ?? 0) > 0) {
+      applied.installed = true;
+      await backend.install(install);
+    }
+    check();
+    await startInOrder(backend, desired, plan, context, applied, inPlace);
+    check();
+  } finally {
+    interrupts.signal.removeEventListener("abort", onInterrupt);
+    lock.signal.removeEventListener("abort", onInterrupt);
+  }
+}
+
+async function stopInOrder(backend: Backend, plan: Plan, context: StepContext, applied: Applied): Promise<void> {
+  const reasons = new Map(plan.stop.map((step) => [step.name, step.reason]));
+  // A process stops once everything that activatesAfter it has stopped.
+  const dependents = new Map<string, string[]>();
+  for (const { name, activatesAfter } of plan.stopEdges) {
+    for (const dependency of activatesAfter) dependents.set(dependency, [...(dependents.get(dependency) ?? []), name]);
+  }
+  await runAsReady(
+    plan.stop.map((step) => step.name),
+    (name) => dependents.get(name) ?? [],
+    async (name) => {
+      await backend.stop(name, context, reasons.get(name) ?? { kind: "undo" });
+      applied.stopped.push(name);
+    },
+  );
+}
+
+async function startInOrder(
+  backend: Backend,
+  model: ResolvedModel,
+  plan: Plan,
+  context: StepContext,
+  applied: Applied,
+  inPlace: ReadonlySet<string> = new Set(),
+): Promise<void> {
+  const specs = new Map(model.processes.map((spec) => [spec.name, spec]));
+  const reasons = new Map(plan.start.map((step) => [step.name, step.reason]));
+  const starting = new Set(reasons.keys());
+  const stoppedNow = new Set(applied.stopped);
+  const request = (name: string) => {
+    const spec = specs.get(name)!;
+    context.onEvent({ type: "starting", name, reason: reasons.get(name) ?? { kind: "undo" } });
+    return { spec, restartInPlace: inPlace.has(name) && !stoppedNow.has(name) };
+  };
+  const waitsFor = (name: string) => (starting.has(name) ? specs.get(name)!.activatesAfter.filter((dependency) => starting.has(dependency)) : []);
+  if (backend.startsInBatches) {
+    // One layer at a time, each layer in one call.
+    const done = new Set<string>();
+    const order = plan.start.map((step) => step.name);
+    while (done.size < order.length) {
+      const layer = order.filter((name) => !done.has(name) && waitsFor(name).every((dependency) => done.has(dependency)));
+      if (layer.length === 0) throw new Error(`could not order: ${order.filter((name) => !done.has(name)).join(", ")}`);
+      if (context.signal.aborted) throw new SwitchFailedError("aborted");
+      const requests = layer.map(request);
+      applied.started.push(...layer);
+      await backend.start(requests, context);
+      for (const name of layer) done.add(name);
+    }
+    return;
+  }
+  await runAsReady(
+    plan.start.map((step) => step.name),
+    waitsFor,
+    async (name, signal) => {
+      applied.started.push(name);
+      await backend.start([request(name)], { ...context, signal: anySignal(signal, context.signal) });
+    },
+  );
+}
+
+function anySignal(a: AbortSignal, b: AbortSignal): AbortSignal {
+  return AbortSignal.any([a, b]);
+}
+
+/**
+ * Stops what this transaction started, puts the previous files back, and starts again everything
+ * that ran before and does not now (not only what this transaction stopped itself: systemd stops
+ * the units that Requires= a stopped one). Each step that fails is named, none stops the others.
+ */
+async function undo(
+  backend: Backend,
+  install: InstallChange,
+  previous: ResolvedModel | undefined,
+  observedBefore: ReadonlyMap<string, { state: string }>,
+  applied: Applied,
+  onEvent: EventSink,
+): Promise<string[]> {
+  const failures: string[] = [];
+  const abort = new AbortController();
+  const context: StepContext = { signal: abort.signal, onEvent };
+  onEvent({ type: "undoing", message: `stopping ${applied.started.length} started, restarting ${applied.stopped.length} stopped` });
+  const now = await backend.observe().catch(() => new Map<string, { state: string }>());
+  for (const name of [...applied.started].reverse()) {
+    if (now.get(name)?.state !== "running" && !(await isTrackedRunning(backend, name))) continue;
+    try {
+      await backend.stop(name, context, { kind: "undo" });
+    } catch (error) {
+      failures.push(`stop ${name}: ${(error as Error).message}`);
+    }
+  }
+  try {
+    await backend.afterStops?.(applied.started); // what the undone starts left (setsid'd, double-forked)
+  } catch (error) {
+    failures.push(`stop what ${applied.started.join(", ")} left running: ${(error as Error).message}`);
+  }
+  if (previous === undefined && (applied.started.length > 0 || applied.installed)) {
+    // A failed first deploy leaves nothing behind: the manager itself goes too, before its files.
+    try {
+      await backend.shutdown?.();
+    } catch (error) {
+      failures.push(`shut the manager down: ${(error as Error).message}`);
+    }
+  }
+  if (applied.installed) {
+    try {
+      await backend.install(await backend.prepare(previous, { installed: install.after, check: false }));
+    } catch (error) {
+      failures.push(`restore the installed files: ${(error as Error).message}`);
+    }
+  }
+  if (previous !== undefined) {
+    const after = await backend.observe().catch(() => new Map<string, { state: string }>());
+    const back = previous.processes.filter((spec) => observedBefore.get(spec.name)?.state === "running" && after.get(spec.name)?.state !== "running");
+    const names = new Set(back.map((spec) => spec.name));
+    const plan: Plan = { stop: [], start: back.map((spec) => ({ name: spec.name, reason: { kind: "undo" } as const })), keep: [], forget: [], stopEdges: [] };
+    try {
+      await startInOrder(backend, { ...previous, processes: previous.processes.filter((spec) => names.has(spec.name)) }, plan, context, new Applied());
+    } catch (error) {
+      failures.push(`restart ${[...names].join(", ")}: ${(error as Error).message}`);
+    }
+  }
+  for (const failure of failures) onEvent({ type: "undoing", message: `could not restore: ${failure}` });
+  return failures;
+}
+
+async function isTrackedRunning(backend: Backend, name: string): Promise<boolean> {
+  return (await backend.observe()).get(name)?.state === "running";
+}
+
+function undoneError(error: unknown, failures: readonly string[], interrupts: Interrupts): Error {
+  const interrupted = interrupts.received();
+  const suffix = failures.length === 0 ? "" : `; the undo could not restore: ${failures.join("; ")}`;
+  if (interrupted !== undefined) return new InterruptedError(interrupted, `undone${suffix}`);
+  if (failures.length === 0) return error as Error;
+  return new SwitchFailedError(`${(error as Error).message}${suffix}`);
+}
+
+export type { ResolvedProcess };

@@ -1,0 +1,70 @@
+// The PID file, and the files and directories no two processes may share.
+import path from "node:path";
+import type { IssueList, Report } from "../checks.js";
+import type { ManagedDirectory, ProcessContext, ProcessMode, ResolvedProcess } from "../types.js";
+import { isInside, recordsDir } from "./paths.js";
+
+export interface PidFileContext {
+  readonly name: string;
+  readonly mode: ProcessMode;
+  /** As resolved: undefined when the process runs as procman. */
+  readonly user: string | undefined;
+  readonly runtimeDirectory: ManagedDirectory | undefined;
+  readonly logFile: string;
+  readonly context: ProcessContext;
+}
+
+/** The declared pidFile (already absolute), or the default; never inside procman's records. */
+export function resolvePidFile(declared: string | undefined, where: PidFileContext, report: Report): string {
+  const { name, context } = where;
+  // A daemon writes its own PID file: one running as another user cannot write procman's runtimeDir.
+  const ownDirectory = where.mode === "daemon" && where.user !== undefined ? where.runtimeDirectory : undefined;
+  const pidFile = declared ?? path.join(ownDirectory?.path ?? context.runtimeDir, `${name}.pid`);
+  const records = recordsDir(context);
+  if (isInside(pidFile, records)) report("pidFile", `${pidFile} is inside procman's own records (${records})`);
+  else if (pidFile === where.logFile) report("pidFile", `${pidFile} is the process's own log`);
+  return pidFile;
+}
+
+/** Two processes writing one file overwrite each other's PID (or log): name both. */
+export function checkSharedFiles(processes: readonly ResolvedProcess[], issues: IssueList): void {
+  // Logs first: their paths follow from the (unique) names, so a clash is the other field's fault.
+  const owners = new Map<string, { name: string; what: string }>(processes.map((spec) => [spec.logFile, { name: spec.name, what: "log" }]));
+  for (const spec of processes) {
+    const claims: [string, string][] = [["pidFile", spec.pidFile]];
+    if (spec.readiness.kind === "file") claims.push(["readiness.file", spec.readiness.path]);
+    for (const [field, file] of claims) {
+      if (file === "") continue; // a path that was itself invalid, reported already
+      const owner = owners.get(file);
+      if (owner === undefined) owners.set(file, { name: spec.name, what: field });
+      // A clash within one process is reported by the readiness resolver.
+      else if (owner.name !== spec.name) {
+        issues.add({ process: spec.name, field, message: `${file} is also ${owner.name}'s ${owner.what}; each process needs its own` });
+      }
+    }
+  }
+}
+
+/**
+ * One directory made for two processes is fine when they would make it alike; with different
+ * owners or modes the second start would silently take it from the first.
+ */
+export function checkSharedDirectories(processes: readonly ResolvedProcess[], issues: IssueList): void {
+  const owners = new Map<string, { name: string; field: string; owner: string }>();
+  for (const spec of processes) {
+    for (const field of ["stateDirectory", "runtimeDirectory"] as const) {
+      const dir = spec[field];
+      if (dir === undefined) continue;
+      const owner = `user ${spec.user ?? "(procman's)"}, group ${spec.group ?? "(the user's)"}, mode ${dir.mode}`;
+      const first = owners.get(dir.path);
+      if (first === undefined) owners.set(dir.path, { name: spec.name, field, owner });
+      else if (first.owner !== owner) {
+        issues.add({
+          process: spec.name,
+          field,
+          message: `${dir.path} is also ${first.name}'s ${first.field}, made for ${first.owner}; here for ${owner}`,
+        });
+      }
+    }
+  }
+}

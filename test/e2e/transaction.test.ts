@@ -1,0 +1,206 @@
+// The one transaction through the CLI: interruptions undo (or, for stop, complete), a closed stdout
+// never interrupts, a switch that changes nothing records nothing, rollback --to, and the
+// per-process commands start, stop and restart NAME. Build first: `npx tsc -p .`.
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { spawn } from "node:child_process";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { BIN, procman, show, type CliRun } from "../helpers/cli.js";
+import { NODE, alive, indexOfEvent, killLeftovers, readEvents, service, startProcman, stateDir as newStateDir, tagged, waitFor, writeJson } from "../helpers/processes.js";
+import { makeTempDir } from "../helpers/tmp.js";
+
+const run = (args: string[]) => procman(args, { timeoutMs: 60_000 });
+
+interface Status {
+  generation: number | null;
+  active: boolean;
+  processes: { name: string; state: string; pid: number | null }[];
+}
+
+async function status(dir: string): Promise<Status> {
+  const result = await run(["status", "--json", "--state-dir", dir]);
+  return JSON.parse(result.stdout) as Status;
+}
+const statesOf = (value: Status) => Object.fromEntries(value.processes.map((entry) => [entry.name, entry.state]));
+const pidsOf = (value: Status) => Object.fromEntries(value.processes.map((entry) => [entry.name, entry.pid]));
+
+function ok(result: CliRun): CliRun {
+  assert.is(result.code, 0, show(result));
+  return result;
+}
+
+async function scenario(body: (dir: string, files: string) => Promise<void>): Promise<void> {
+  const dir = newStateDir();
+  const files = makeTempDir();
+  try {
+    await body(dir, files);
+  } finally {
+    await run(["stop", "--state-dir", dir]).catch(() => undefined);
+    killLeftovers(dir);
+  }
+}
+
+/** a is ready at once; slow waits for a file that never appears, so the switch hangs there. */
+function hangingModel(files: string, events: string): string {
+  return writeJson(path.join(files, "hang.json"), {
+    a: { ...service("a", events), restart: "no" },
+    slow: { ...service("slow", events), activatesAfter: ["a"], readiness: { command: `test -e ${files}/never`, timeout: 60 }, restart: "no" },
+  });
+}
+
+for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143], ["SIGHUP", 129]] as const) {
+  test(`${signal} during a switch undoes it and exits ${code}`, async () => {
+    await scenario(async (dir, files) => {
+      const events = path.join(files, "events.jsonl");
+      const switching = startProcman(["switch", hangingModel(files, events), "--state-dir", dir]);
+      // Interrupt once slow has started (its start event) and is waiting for readiness.
+      await waitFor(() => indexOfEvent(readEvents(events), "slow", "start") >= 0, 20_000, "slow to start");
+      switching.child.kill(signal);
+      const done = await switching.done;
+      assert.is(done.code, code, `${done.stdout}\n${done.stderr}`);
+      assert.match(done.stderr, "undo");
+      assert.equal(tagged(dir), [], "nothing of the interrupted switch runs");
+      const after = await status(dir);
+      assert.is(after.generation, null, "no generation was recorded");
+      assert.not.ok(existsSync(path.join(dir, "lib", "procman", "journal.json")), "the journal is cleared after the undo");
+    });
+  });
+}
+
+test("SIGINT during a stop completes the stop and exits 130", async () => {
+  await scenario(async (dir, files) => {
+    const events = path.join(files, "events.jsonl");
+    // b ignores SIGTERM for a while (stop.timeout 3 s): the stop is still in flight when interrupted.
+    const model = writeJson(path.join(files, "m.json"), {
+      a: { ...service("a", events), restart: "no" },
+      b: { ...service("b", events, { IGNORE_TERM: "1" }), activatesAfter: ["a"], stop: { timeout: 3 }, restart: "no" },
+    });
+    ok(await run(["switch", model, "--state-dir", dir]));
+    const stopping = startProcman(["stop", "--state-dir", dir]);
+    await waitFor(() => stopping.output().includes("stopping b"), 10_000, "the stop to begin");
+    stopping.child.kill("SIGINT");
+    const done = await stopping.done;
+    assert.is(done.code, 130, `${done.stdout}\n${done.stderr}`);
+    assert.equal(tagged(dir), [], "the stop went on to the end");
+    assert.equal(statesOf(await status(dir)), { a: "stopped", b: "stopped" });
+  });
+});
+
+test("a closed stdout (switch | head -1) never interrupts: the switch completes and is recorded", async () => {
+  await scenario(async (dir, files) => {
+    const events = path.join(files, "events.jsonl");
+    const names = ["a", "b", "c", "d"];
+    const model = writeJson(path.join(files, "m.json"), Object.fromEntries(names.map((name) => [name, { ...service(name, events), restart: "no" }])));
+    const child = spawn("/bin/sh", ["-c", `"${NODE}" "${BIN}" switch "${model}" --state-dir "${dir}"; echo "exit=$?" >&2`], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", NO_COLOR: "1" },
+    });
+    let stderr = "";
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+    // Read one chunk, then close the pipe: the reader went away.
+    await new Promise<void>((resolve) => child.stdout.once("data", () => resolve()));
+    child.stdout.destroy();
+    await new Promise((resolve) => child.once("close", resolve));
+    assert.match(stderr, "exit=0");
+    const after = await status(dir);
+    assert.is(after.generation, 1);
+    assert.equal(statesOf(after), { a: "running", b: "running", c: "running", d: "running" });
+  });
+});
+
+test("rollback --to N goes to that generation; an unknown one is bad input", async () => {
+  await scenario(async (dir, files) => {
+    const events = path.join(files, "events.jsonl");
+    const version = (v: string) => writeJson(path.join(files, `v${v}.json`), { a: { ...service("a", events, { V: v }), restart: "no" } });
+    for (const v of ["1", "2", "3"]) ok(await run(["switch", version(v), "--state-dir", dir]));
+    const back = ok(await run(["rollback", "--to", "1", "--state-dir", dir]));
+    assert.match(back.stdout, "rolling back to generation 1 (from 3)");
+    assert.is((await status(dir)).generation, 4);
+    const bad = await run(["rollback", "--to", "9", "--state-dir", dir]);
+    assert.is(bad.code, 2, show(bad));
+    assert.match(bad.stderr, "no generation 9");
+  });
+});
+
+test("stop NAME stops its running dependents first and is remembered; start NAME brings back its missing dependencies; restart NAME takes its dependents", async () => {
+  await scenario(async (dir, files) => {
+    const events = path.join(files, "events.jsonl");
+    const model = writeJson(path.join(files, "m.json"), {
+      db: { ...service("db", events), restart: "no" },
+      app: { ...service("app", events), activatesAfter: ["db"], restart: "no" },
+      web: { ...service("web", events), activatesAfter: ["app"], restart: "no" },
+      other: { ...service("other", events), restart: "no" },
+    });
+    ok(await run(["switch", model, "--state-dir", dir]));
+    const before = pidsOf(await status(dir));
+
+    const stopped = ok(await run(["stop", "app", "--state-dir", dir]));
+    assert.ok(stopped.stdout.indexOf("stopping web") < stopped.stdout.indexOf("stopping app"), stopped.stdout);
+    const afterStop = await status(dir);
+    assert.equal(statesOf(afterStop), { db: "running", app: "stopped", web: "stopped", other: "running" });
+    assert.is(pidsOf(afterStop).db, before.db);
+
+    ok(await run(["start", "web", "--state-dir", dir]));
+    const afterStart = await status(dir);
+    assert.equal(statesOf(afterStart), { db: "running", app: "running", web: "running", other: "running" });
+    const order = readEvents(events).filter((event) => event.event === "start").map((event) => event.name).slice(-2);
+    assert.equal(order, ["app", "web"], "the missing dependency starts first");
+
+    const restarted = ok(await run(["restart", "app", "--state-dir", dir]));
+    const afterRestart = pidsOf(await status(dir));
+    assert.is.not(afterRestart.app, afterStart.processes.find((entry) => entry.name === "app")!.pid);
+    assert.is.not(afterRestart.web, afterStart.processes.find((entry) => entry.name === "web")!.pid);
+    assert.is(afterRestart.db, before.db);
+    assert.is(afterRestart.other, before.other);
+    assert.match(restarted.stdout, "stopping web");
+
+    const unknown = await run(["restart", "nope", "--state-dir", dir]);
+    assert.is(unknown.code, 2, show(unknown));
+    assert.match(unknown.stderr, "nope");
+    for (const pid of Object.values(afterRestart)) assert.ok(alive(pid!));
+  });
+});
+
+test("a switch that changes nothing records no generation but starts what died", async () => {
+  await scenario(async (dir, files) => {
+    const events = path.join(files, "events.jsonl");
+    const model = writeJson(path.join(files, "m.json"), { a: { ...service("a", events), restart: "no" }, b: { ...service("b", events), restart: "no" } });
+    ok(await run(["switch", model, "--state-dir", dir]));
+    const first = pidsOf(await status(dir));
+    process.kill(first.b!, "SIGKILL");
+    await waitFor(() => !alive(first.b!), 5000, "b to die");
+    ok(await run(["switch", model, "--state-dir", dir]));
+    const after = await status(dir);
+    assert.is(after.generation, 1);
+    assert.equal(statesOf(after), { a: "running", b: "running" });
+    assert.is(pidsOf(after).a, first.a);
+    const generations = JSON.parse(ok(await run(["generations", "--json", "--state-dir", dir])).stdout) as unknown[];
+    assert.is(generations.length, 1);
+  });
+});
+
+test("after a first switch killed with kill -9, status shows what runs and stop takes dependents first", async () => {
+  await scenario(async (dir, files) => {
+    const events = path.join(files, "events.jsonl");
+    const model = writeJson(path.join(files, "chain.json"), {
+      a: { ...service("a", events), restart: "no" },
+      b: { ...service("b", events), activatesAfter: ["a"], restart: "no" },
+      c: { ...service("c", events), activatesAfter: ["b"], readiness: { command: `test -e ${files}/never`, timeout: 60 }, restart: "no" },
+    });
+    const switching = startProcman(["switch", model, "--state-dir", dir]);
+    await waitFor(() => indexOfEvent(readEvents(events), "c", "start") >= 0, 20_000, "c to start");
+    switching.child.kill("SIGKILL");
+    await switching.done;
+    const text = await run(["status", "--state-dir", dir]);
+    assert.is(text.code, 1, show(text));
+    assert.match(text.stdout, "nothing deployed, but these run");
+    assert.match(text.stdout, /^ {2}a +undeclared/m);
+    ok(await run(["stop", "--state-dir", dir]));
+    const terms = readEvents(events).filter((event) => event.event === "term").map((event) => event.name);
+    assert.equal(terms, ["c", "b", "a"]);
+    assert.equal(tagged(dir), []);
+  });
+});
+
+test.run();
