@@ -7,7 +7,7 @@ import path from "node:path";
 import type { ResolvedModel, ResolvedProcess } from "../src/model/types.js";
 import { neededDirectories, type NeededDirectory } from "./directories.js";
 import { SYSTEMD_DIRS_PROCESS, prefixOf, systemdDirsUnitName, systemdTargetName, systemdUnitName } from "./naming.js";
-import { hasLoneSurrogate, systemdEnvFileValue, systemdExecWord, systemdPath, tmpfilesWord } from "./quote.js";
+import { hasLoneSurrogate, systemdEnvFileValue, systemdEnvironment, systemdExecWord, systemdPath, tmpfilesWord } from "./quote.js";
 import { removeStaleReadyFile, waitForReady } from "./readiness-script.js";
 import { GeneratorError, type GeneratedFile, type GeneratorOptions, type GeneratorOutput } from "./types.js";
 
@@ -28,6 +28,8 @@ interface Names {
   readonly installDir: string;
   readonly unit: (name: string) => string;
   readonly envFile: (name: string) => string;
+  /** An instance name: "@" is not in a process name's charset, so no process unit can take it. */
+  readonly onFailureUnit: (name: string) => string;
   readonly tmpfiles: string;
 }
 
@@ -41,6 +43,7 @@ export function generateSystemd(model: ResolvedModel, options: GeneratorOptions 
     installDir,
     unit: (name) => systemdUnitName(prefix, name),
     envFile: (name) => `${prefix}-${name}.env`,
+    onFailureUnit: (name) => `${prefix}-onfailure@${name}.service`,
     tmpfiles: `${prefix}-dirs.tmpfiles`,
   };
   const version = options.systemdVersion ?? DEFAULT_SYSTEMD_VERSION;
@@ -66,6 +69,10 @@ export function generateSystemd(model: ResolvedModel, options: GeneratorOptions 
     files.push({ path: names.unit(spec.name), contents: render(unit), mode: 0o644 });
     files.push({ path: names.envFile(spec.name), contents: envFile, mode: 0o600 });
     processFiles[spec.name] = [names.unit(spec.name), names.envFile(spec.name)];
+    if (spec.onFailure !== undefined) {
+      files.push({ path: names.onFailureUnit(spec.name), contents: render(onFailureUnit(spec, unit, names)), mode: 0o644 });
+      processFiles[spec.name]!.push(names.onFailureUnit(spec.name));
+    }
     unitNames[spec.name] = names.unit(spec.name);
   }
   if (issues.length > 0) throw new GeneratorError("systemd", issues);
@@ -194,7 +201,7 @@ function translate(
   if (spec.liveness !== undefined) {
     warnings.push(`${spec.name}: systemd cannot run the ${spec.liveness.kind} liveness check; not carried (a process that hangs is not restarted)`);
   }
-  if (spec.onFailure !== undefined) warnings.push(`${spec.name}: onFailure is not carried to systemd (an OnFailure= unit could run it)`);
+  if (spec.onFailure !== undefined) unit.Unit!.OnFailure = names.onFailureUnit(spec.name);
   if (service.ExecStartPre !== undefined && (service.ExecStartPre as readonly string[]).length === 0) delete service.ExecStartPre;
   // A unit counts as started (for After=) only once ExecStartPost= finished: readiness gates dependents.
   const wait = waitForReady(spec);
@@ -215,6 +222,31 @@ function translate(
     unit[section] = { ...(unit[section] ?? {}), ...(settings as Record<string, Value>) };
   }
   return unit;
+}
+
+/**
+ * The unit OnFailure= starts once the process's unit is failed (its start failed, or it exited with
+ * no restart left): the snippet as the process runs (identity, directory, umask, environment) with
+ * PROCMAN_PROCESS naming it, as procman's supervisor runs it; systemd adds MONITOR_SERVICE_RESULT
+ * and MONITOR_EXIT_STATUS. Bounded like the supervisor's: 60 s.
+ */
+function onFailureUnit(spec: ResolvedProcess, unit: Unit, names: Names): Unit {
+  const service = unit.Service!;
+  const same = Object.fromEntries(
+    ["EnvironmentFile", "WorkingDirectory", "UMask", "User", "Group", "StandardOutput", "StandardError"]
+      .filter((key) => service[key] !== undefined)
+      .map((key) => [key, service[key]!]),
+  );
+  return {
+    Unit: { Description: systemdPath(`onFailure of ${spec.name} (procman prefix ${names.prefix})`) },
+    Service: {
+      Type: "oneshot",
+      ...same,
+      Environment: [systemdEnvironment("PROCMAN_PROCESS", spec.name), systemdEnvironment("PROCMAN_STATE", "failed")],
+      ExecStart: `/bin/sh -c ${systemdExecWord(spec.onFailure!)}`,
+      TimeoutStartSec: 60,
+    },
+  };
 }
 
 /**

@@ -1,9 +1,9 @@
-// The systemd generator's directories unit and readiness file under a real systemd (PID 1 of a
+// The systemd generator's directories unit, readiness file and onFailure under a real systemd (PID 1 of a
 // systemd-nspawn container, test/helpers/nspawn.ts): P-dirs.service creates stateDirectory and
 // runtimeDirectory with their owner (a user without a group gets its primary group) and mode
 // before any unit starts, and a unit waiting on a readiness file ignores the one left from before.
 // The units are installed as `generate`'s steps say: linked from the directory they were written to.
-import { chmodSync, lstatSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import * as assert from "uvu/assert";
 import { generateSystemd } from "../../generators/systemd.js";
@@ -11,7 +11,7 @@ import type { ResolvedProcess } from "../../src/model/types.js";
 import { TARGET, containerSuite, property, systemctl, unitOf } from "../systemd/support.js";
 import { resolveFor, run, writeOutput } from "./hostile.js";
 
-const { test, host } = containerSuite("systemd generator: directories and readiness file");
+const { test, host } = containerSuite("systemd generator: directories, readiness file, onFailure");
 
 test("P-dirs.service creates each process's directories with owner and mode before the units start; a stale readiness file does not count", async () => {
   const container = host.use();
@@ -84,6 +84,53 @@ test("P-dirs.service creates each process's directories with owner and mode befo
     assert.equal(owner(victim), { dir: true, uid: 0, gid: 0, mode: "755" });
   } finally {
     await systemctl(container, "stop", ...["after", "late", "worker", "keeper"].map((name) => unitOf(name)));
+    await container.exec(["find", "/etc/systemd/system", "-maxdepth", "1", "-type", "l", "-lname", `${installDir}/*`, "-delete"]);
+    await container.exec(["systemctl", "daemon-reload"]);
+  }
+});
+
+test("onFailure runs once the unit is failed: once after the start limit, not on each restart; as the process's user, naming it", async () => {
+  const container = host.use();
+  if (container === undefined) return;
+  const dir = path.join(host.scratch, "onfailure");
+  mkdirSync(dir, { recursive: true });
+  chmodSync(host.scratch, 0o755);
+  chmodSync(dir, 0o777);
+  const told = path.join(dir, "told");
+  const base = resolveFor(
+    "systemd",
+    {
+      crasher: {
+        process: "/bin/sh",
+        args: ["-c", `echo run >> '${dir}/runs'; exit 3`],
+        user: "daemon",
+        // Two restarts allowed, 0.2 s apart: three runs, then failed.
+        restart: { policy: "on-failure", delay: 0.2, limit: { burst: 2, interval: 60 } },
+      },
+    },
+    dir,
+  );
+  const model = { ...base, processes: [{ ...base.processes[0]!, onFailure: `echo "$PROCMAN_PROCESS $PROCMAN_STATE $(id -un) $MONITOR_SERVICE_RESULT" >> '${told}'` }] };
+  const installDir = path.join(dir, "units");
+  const output = generateSystemd(model, { installDir });
+  writeOutput(output, installDir);
+  const units = output.files.filter((file) => /\.(service|target)$/.test(file.path)).map((file) => path.join(installDir, file.path));
+  try {
+    await container.mustExec(["systemctl", "link", ...units]);
+    await container.mustExec(["systemctl", "daemon-reload"]);
+    await systemctl(container, "start", unitOf("crasher"));
+    const deadline = Date.now() + 20_000;
+    while ((await property(container, unitOf("crasher"), "ActiveState")) !== "failed" || !existsSync(told)) {
+      if (Date.now() > deadline) throw new Error(`crasher did not fail with onFailure run: ${await property(container, unitOf("crasher"), "ActiveState")}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.is(readFileSync(path.join(dir, "runs"), "utf8"), "run\nrun\nrun\n", "the first start and two restarts");
+    // Settled: the onFailure unit has finished and the unit stays failed.
+    while ((await property(container, "procman-onfailure@crasher.service", "ActiveState")) === "activating") await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.is(readFileSync(told, "utf8"), "crasher failed daemon exit-code\n", "told once, by the snippet run as daemon");
+  } finally {
+    await systemctl(container, "stop", unitOf("crasher"));
+    await container.exec(["systemctl", "reset-failed"]);
     await container.exec(["find", "/etc/systemd/system", "-maxdepth", "1", "-type", "l", "-lname", `${installDir}/*`, "-delete"]);
     await container.exec(["systemctl", "daemon-reload"]);
   }

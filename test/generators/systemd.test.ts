@@ -28,7 +28,7 @@ import {
   show,
   writeOutput,
 } from "./hostile.js";
-import { decodeEnvironmentFile, decodeExecLine, expandSpecifiers, parseUnitFile, value, values, type UnitFile } from "./systemd-syntax.js";
+import { decodeEnvironment, decodeEnvironmentFile, decodeExecLine, expandSpecifiers, parseUnitFile, value, values, type UnitFile } from "./systemd-syntax.js";
 import { need } from "./target-tools.js";
 
 /** `systemd-analyze verify --man=no` on every unit of the output at once: exit 0, nothing printed. */
@@ -52,13 +52,13 @@ const DIRS = "procman-dirs.service";
 const unitName = (name: string) => `procman-${name}.service`;
 
 /** The environment systemd reads for a unit: its EnvironmentFile=, which must be the generated one, mode 0600. */
-function environmentOf(output: GeneratorOutput, unit: UnitFile, installDir: string): Record<string, string> {
+function environmentOf(output: GeneratorOutput, unit: UnitFile, installDir: string, alsoSet: readonly string[] = []): Record<string, string> {
   const file = expandSpecifiers(value(unit, "Service", "EnvironmentFile"));
   assert.ok(file.startsWith(`${installDir}/`), `EnvironmentFile=${file} is not in ${installDir}`);
   const generated = output.files.find((candidate) => candidate.path === file.slice(installDir.length + 1));
   assert.ok(generated !== undefined, `no generated ${file}`);
   assert.is(generated!.mode, 0o600, `${file} is readable by its owner only`);
-  assert.equal(values(unit, "Service", "Environment"), [], "no value in the world-readable unit");
+  assert.equal(Object.keys(decodeEnvironment(values(unit, "Service", "Environment"))), [...alsoSet], "no value of the model in the world-readable unit");
   return decodeEnvironmentFile(generated!.contents);
 }
 
@@ -277,19 +277,30 @@ test("restart: policies map one to one; RestartSec= is the delay; the start limi
   assert.equal(never.warnings, []);
 });
 
-test("liveness and onFailure are not carried: said in the warnings", () => {
+test("liveness is not carried (a warning); onFailure becomes an OnFailure= unit that runs the snippet as the process runs", () => {
   const dir = makeTempDir("procman-systemd-");
-  const base = resolve({ p: { process: "/bin/sleep", args: ["1"], restart: "no" } }, dir);
+  const base = resolve({ p: { process: "/bin/sleep", args: ["1"], restart: "no", user: "daemon", directory: dir, umask: "027", environment: { TOKEN: "s3cret $x" } } }, dir);
   const spec = {
     ...base.processes[0]!,
     liveness: { kind: "http" as const, url: "http://127.0.0.1:1/", status: 200, interval: 10, timeout: 5, failures: 3 },
-    onFailure: "echo failed | mail root",
+    onFailure: `echo "$PROCMAN_PROCESS failed: 100%" | mail root`,
   };
-  const output = generateSystemd({ ...base, processes: [spec] });
-  assert.equal(output.warnings, [
-    "p: systemd cannot run the http liveness check; not carried (a process that hangs is not restarted)",
-    "p: onFailure is not carried to systemd (an OnFailure= unit could run it)",
-  ]);
+  const installDir = path.join(dir, "units");
+  const output = generateSystemd({ ...base, processes: [spec] }, { installDir });
+  assert.equal(output.warnings, ["p: systemd cannot run the http liveness check; not carried (a process that hangs is not restarted)"]);
+  const onFailureName = "procman-onfailure@p.service";
+  assert.equal(output.processFiles.p, [unitName("p"), "procman-p.env", onFailureName]);
+  assert.is(value(unitOf(output, unitName("p")), "Unit", "OnFailure"), onFailureName);
+  const onFailure = unitOf(output, onFailureName);
+  assert.is(value(onFailure, "Service", "Type"), "oneshot");
+  assert.equal(decodeExecLine(value(onFailure, "Service", "ExecStart")), ["/bin/sh", "-c", spec.onFailure]);
+  assert.equal(environmentOf(output, onFailure, installDir, ["PROCMAN_PROCESS", "PROCMAN_STATE"]), spec.environment);
+  assert.equal(values(onFailure, "Service", "Environment").map((line) => decodeEnvironment([line])), [{ PROCMAN_PROCESS: "p" }, { PROCMAN_STATE: "failed" }]);
+  assert.is(value(onFailure, "Service", "User"), "daemon");
+  assert.is(value(onFailure, "Service", "UMask"), "0027");
+  assert.is(value(onFailure, "Service", "WorkingDirectory"), dir);
+  assert.equal(values(onFailure, "Install", "WantedBy"), [], "started only by OnFailure=");
+  if (need("systemd-analyze", "systemd onFailure verify")) assertVerifies(output, "onFailure");
 });
 
 test("directories: the tmpfiles snippet creates log, PID, state and runtime directories with their owner and mode, for real", () => {
