@@ -1,8 +1,8 @@
-// The systemd generator's directories unit, readiness file and onFailure under a real systemd (PID 1 of a
-// systemd-nspawn container, test/helpers/nspawn.ts): P-dirs.service creates stateDirectory and
-// runtimeDirectory with their owner (a user without a group gets its primary group) and mode
-// before any unit starts, and a unit waiting on a readiness file ignores the one left from before.
-// The units are installed as `generate`'s steps say: linked from the directory they were written to.
+// The systemd generator under a real systemd (PID 1 of a systemd-nspawn container,
+// test/helpers/nspawn.ts): P-dirs.service creates stateDirectory and runtimeDirectory with their
+// owner (a user without a group gets its primary group) and mode before any unit starts; a unit
+// waiting on a readiness file ignores the one left from before; onFailure runs once the unit is
+// failed. The units are installed as `generate`'s steps say: linked from where they were written.
 import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import * as assert from "uvu/assert";
