@@ -6,6 +6,7 @@ import path from "node:path";
 import { activationLayers } from "../src/graph/graph.js";
 import type { ResolvedModel, ResolvedProcess } from "../src/model/types.js";
 import { daemonProxy } from "./daemon-proxy.js";
+import { notifyMarker, notifyProxy } from "./notify-proxy.js";
 import { directoryCalls, directoryFunctions, neededDirectories, type NeededDirectory } from "./directories.js";
 import { prefixOf, supervisordGroupName } from "./naming.js";
 import { shQuote, supervisorCannotCarry, supervisorValue, supervisorWord } from "./quote.js";
@@ -69,7 +70,7 @@ export function generateSupervisord(model: ResolvedModel, options: GeneratorOpti
     `Create the directories the programs need (supervisord refuses to start while a log directory is missing; as root, it also gives each stateDirectory/runtimeDirectory its owner): sh ${shQuote(path.join(installDir, setup))}`,
     `Start supervisord with this configuration: supervisord -c ${shQuote(conf)}`,
     `Watch them: supervisorctl -c ${shQuote(conf)} status ${group}:*`,
-    `After a change: run ${setup} again, then supervisorctl -c ${shQuote(conf)} update (a change of the program list restarts the whole group ${group}).`,
+    `After a change: run ${setup} again, then supervisorctl -c ${shQuote(conf)} update (supervisord reloads a group as a whole: a change of any program restarts every program of ${group}).`,
     `Stop everything: supervisorctl -c ${shQuote(conf)} shutdown`,
   ];
   return {
@@ -124,6 +125,9 @@ export function supervisordArgv(spec: ResolvedProcess, dependencies: readonly Re
     ? [...nice, spec.foreground.executable, ...spec.foreground.args]
     : [...nice, ...daemonProxy(spec)];
   let argv = ["/usr/bin/env", "-i", ...environment, ...program];
+  // The notify proxy is a sh too: the program behind it gets its environment through env -i.
+  const marker = notifyMarker(spec);
+  if (spec.readiness.kind === "notify" && marker !== undefined) argv = [...notifyProxy(spec, spec.readiness.fd, marker), ...argv];
   const wrapper = startWrapper(dependencies, spec);
   if (wrapper !== undefined) argv = ["/bin/sh", "-c", wrapper, ...argv];
   return argv;
@@ -169,7 +173,11 @@ function translate(
     stdout_logfile_backups: spec.log.maxSize === 0 ? 0 : spec.log.keep,
   };
   if (spec.readiness.kind === "notify") {
-    issues.push(`${spec.name}: readiness notify (descriptor ${spec.readiness.fd}) cannot be carried: supervisord hands a program no descriptor to report on, and its dependents must wait for it`);
+    // POSIX sh redirects single-digit descriptors only; the proxy must be able to write its marker.
+    if (spec.readiness.fd > 9) issues.push(`${spec.name}: readiness notify on descriptor ${spec.readiness.fd}: the proxy (POSIX sh) can hand over descriptors 3 to 9 only`);
+    if (notifyMarker(spec) === undefined) {
+      issues.push(`${spec.name}: readiness notify as user ${spec.user} needs a runtimeDirectory: the proxy, running as that user, marks the process ready there`);
+    }
   }
   if (spec.liveness !== undefined) {
     warnings.push(`${spec.name}: supervisord cannot run the ${spec.liveness.kind} liveness check; not carried (a process that hangs is not restarted)`);

@@ -21,7 +21,8 @@ export interface GeneratorOutput {
   readonly warnings: readonly string[];
   /**
    * Per process name: the paths of the files that belong to it alone (its unit and environment file,
-   * its plist, its program file, its init script and rc.d links). A change of these restarts only it.
+   * its plist, its program file, its init script and rc.d links). A change of these restarts only it
+   * — except under supervisord, which reloads the whole group P when one program's file changed.
    */
   readonly processFiles: Readonly<Record<string, readonly string[]>>;
   /**
