@@ -1,7 +1,7 @@
 // The one transaction through the CLI: interruptions undo (or, for stop, complete), a closed stdout
 // never interrupts, a switch that changes nothing records nothing, rollback --to, and the
 // per-process commands start, stop and restart NAME. Build first: `npx tsc -p .`.
-import { existsSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import path from "node:path";
 import { spawn } from "node:child_process";
 import { test } from "uvu";
@@ -106,6 +106,21 @@ test("a closed stdout (switch | head -1) never interrupts: the switch completes 
     const after = await status(dir);
     assert.is(after.generation, 1);
     assert.equal(statesOf(after), { a: "running", b: "running", c: "running", d: "running" });
+  });
+});
+
+test("stop works whatever state file is damaged: a current.json naming a missing generation is named, and what runs is stopped", async () => {
+  await scenario(async (dir, files) => {
+    const events = path.join(files, "events.jsonl");
+    const model = writeJson(path.join(files, "m.json"), { a: { ...service("a", events), restart: "no" }, b: { ...service("b", events), activatesAfter: ["a"], restart: "no" } });
+    ok(await run(["switch", model, "--state-dir", dir]));
+    rmSync(path.join(dir, "lib", "procman", "generations", "1.json"));
+    const text = await run(["status", "--state-dir", dir]);
+    assert.is(text.code, 1, show(text));
+    assert.match(text.stdout, "generations/1.json");
+    const stopped = ok(await run(["stop", "--state-dir", dir]));
+    assert.match(stopped.stderr, "generations/1.json");
+    assert.equal(tagged(dir), []);
   });
 });
 
