@@ -11,13 +11,12 @@ import { statSync } from "node:fs";
 import path from "node:path";
 import { spawn } from "node:child_process";
 import { tagFor, wrapCommand, type Launched } from "../executor/launch.js";
-import { launchRecorded } from "../executor/start-process.js";
+import { launchRecorded, recordOf } from "../executor/start-process.js";
 import { checkIdentity, stillRuns } from "../executor/proc.js";
 import { AbandonedError, NotReadyError, waitUntilReady } from "../executor/readiness.js";
 import { StateDir, type ProcessRecord } from "../executor/state-dir.js";
 import { terminate } from "../executor/terminate.js";
 import type { ResolvedProcess } from "../model/types.js";
-import { specHash } from "../plan/spec-hash.js";
 import { livenessCheck, type Check } from "./liveness.js";
 import { lockHeldByOther } from "./lock-watch.js";
 import { FRESH, childExit, decide, describeExit, type ExitFacts } from "./policy.js";
@@ -71,7 +70,6 @@ export class Supervisor {
   private readonly pollMs: number;
   private readonly rotateMs: number;
 
-  private generation: number | null = null;
   private specs = new Map<string, ResolvedProcess>();
   private records = new Map<string, ProcessRecord>();
   private file: SupervisionFile = { generation: null, processes: {} };
@@ -218,7 +216,6 @@ export class Supervisor {
     }
     for (const name of Object.keys(file.processes)) if (!specs.has(name)) delete file.processes[name];
     this.file = file;
-    this.generation = generation;
     const before = this.records;
     this.specs = specs;
     this.records = records;
@@ -409,7 +406,6 @@ export class Supervisor {
       await terminate({ ...old, tag: tagFor(old.name, old.specHash, this.stateDir) });
       if (this.ended || this.paused) return;
       this.onEvent({ type: "restarting", name, attempt: entry.restarts + 1 });
-      const hash = specHash(spec);
       let launched: Launched;
       try {
         launched = (await launchRecorded(spec, this.stateDir, this.records, [process.pid])).launched;
@@ -423,23 +419,7 @@ export class Supervisor {
         this.died(name, old, true);
         return;
       }
-      record = {
-        name,
-        pid: launched.pid,
-        startTime: launched.startTime,
-        mode: spec.mode,
-        specHash: hash,
-        pidFile: spec.pidFile,
-        stopSignal: spec.stop.signal,
-        stopTimeout: spec.stop.timeout,
-        startedAt: new Date().toISOString(),
-        activatesAfter: spec.activatesAfter,
-        pgid: launched.pgid,
-        sid: launched.sid,
-        logDev: launched.log.dev,
-        logIno: launched.log.ino,
-        logOffset: launched.logOffset,
-      };
+      record = recordOf(spec, launched);
       logOffset = launched.logOffset;
       if (spec.mode === "foreground" && !this.exits.has(launched.pid)) this.children.add(launched.pid);
       this.state.writeRecord(record);

@@ -5,11 +5,9 @@
 import path from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { procman, show, type CliRun } from "../helpers/cli.js";
-import { alive, indexOfEvent, killLeftovers, readEvents, service, startProcman, stateDir as newStateDir, tagged, waitFor, writeJson } from "../helpers/processes.js";
-import { makeTempDir } from "../helpers/tmp.js";
-
-const run = (args: string[]) => procman(args, { timeoutMs: 60_000 });
+import { show } from "../helpers/cli.js";
+import { alive, indexOfEvent, readEvents, service, startProcman, tagged, waitFor, writeJson } from "../helpers/processes.js";
+import { ok, run, scenario, statusJson } from "../helpers/scenario.js";
 
 interface Status {
   generation: number | null;
@@ -17,26 +15,8 @@ interface Status {
   processes: { name: string; state: string; pid: number | null; restarts: number; lastExit: { code: number | null; signal: string | null; reason: string } | null }[];
 }
 
-async function status(dir: string): Promise<Status> {
-  return JSON.parse((await run(["status", "--json", "--state-dir", dir])).stdout) as Status;
-}
+const status = (dir: string) => statusJson<Status>(dir);
 const byName = (value: Status, name: string) => value.processes.find((entry) => entry.name === name)!;
-
-function ok(result: CliRun): CliRun {
-  assert.is(result.code, 0, show(result));
-  return result;
-}
-
-async function scenario(body: (dir: string, files: string) => Promise<void>): Promise<void> {
-  const dir = newStateDir();
-  const files = makeTempDir();
-  try {
-    await body(dir, files);
-  } finally {
-    await run(["stop", "--state-dir", dir]).catch(() => undefined);
-    killLeftovers(dir);
-  }
-}
 
 /** db, and app after it; both restart on failure after 0.2 s. */
 function model(files: string, events: string, extra: Record<string, unknown> = {}): string {

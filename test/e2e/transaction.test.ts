@@ -6,11 +6,9 @@ import path from "node:path";
 import { spawn } from "node:child_process";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { BIN, procman, show, type CliRun } from "../helpers/cli.js";
-import { NODE, alive, indexOfEvent, killLeftovers, readEvents, service, startProcman, stateDir as newStateDir, tagged, waitFor, writeJson } from "../helpers/processes.js";
-import { makeTempDir } from "../helpers/tmp.js";
-
-const run = (args: string[]) => procman(args, { timeoutMs: 60_000 });
+import { BIN, show } from "../helpers/cli.js";
+import { NODE, alive, indexOfEvent, readEvents, service, startProcman, tagged, waitFor, writeJson } from "../helpers/processes.js";
+import { ok, run, scenario, statusJson } from "../helpers/scenario.js";
 
 interface Status {
   generation: number | null;
@@ -18,28 +16,9 @@ interface Status {
   processes: { name: string; state: string; pid: number | null }[];
 }
 
-async function status(dir: string): Promise<Status> {
-  const result = await run(["status", "--json", "--state-dir", dir]);
-  return JSON.parse(result.stdout) as Status;
-}
+const status = (dir: string) => statusJson<Status>(dir);
 const statesOf = (value: Status) => Object.fromEntries(value.processes.map((entry) => [entry.name, entry.state]));
 const pidsOf = (value: Status) => Object.fromEntries(value.processes.map((entry) => [entry.name, entry.pid]));
-
-function ok(result: CliRun): CliRun {
-  assert.is(result.code, 0, show(result));
-  return result;
-}
-
-async function scenario(body: (dir: string, files: string) => Promise<void>): Promise<void> {
-  const dir = newStateDir();
-  const files = makeTempDir();
-  try {
-    await body(dir, files);
-  } finally {
-    await run(["stop", "--state-dir", dir]).catch(() => undefined);
-    killLeftovers(dir);
-  }
-}
 
 /** a is ready at once; slow waits for a file that never appears, so the switch hangs there. */
 function hangingModel(files: string, events: string): string {

@@ -5,7 +5,7 @@
 // Every process is found through the port it listens on (read from /proc), so the checks are the
 // same whichever manager started it. Ports are picked free for each run. A missing binary skips,
 // saying so (fails under CI=true).
-import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, chmodSync } from "node:fs";
+import { chownSync, existsSync, readdirSync, readFileSync, readlinkSync, statSync, chmodSync } from "node:fs";
 import { execFileSync, spawn } from "node:child_process";
 import path from "node:path";
 import { test } from "uvu";

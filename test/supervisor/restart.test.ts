@@ -5,7 +5,7 @@ import * as assert from "uvu/assert";
 import { checkIdentity } from "../../src/executor/proc.js";
 import { startSupervisor, supervisorStatus, type SupervisorClient } from "../../src/supervisor/client.js";
 import { stateDir, waitFor } from "../helpers/processes.js";
-import { deploy, eventsFile, processSpec, recordOf, starts, supervision, teardown, waitSupervision } from "./helpers.js";
+import { deploy, eventsFile, processSpec, recordOf, starts, teardown, waitSupervision } from "./helpers.js";
 
 async function withSupervisor(run: (dir: string, client: SupervisorClient) => Promise<void>): Promise<void> {
   const dir = stateDir();

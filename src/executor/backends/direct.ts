@@ -1,7 +1,7 @@
 // The direct process manager as a backend of the transaction: procman spawns, records, checks and
 // stops the processes itself. A record is written right after each spawn and every spawn is
 // tagged, so a crash at any instant leaves either a record or a tagged process the recovery finds.
-import type { ResolvedModel, ResolvedProcess } from "../../model/types.js";
+import type { ResolvedProcess } from "../../model/types.js";
 import type { ObservedProcess } from "../../plan/plan.js";
 import { specHash } from "../../plan/spec-hash.js";
 import type { Backend, StartRequest, StepContext, SupervisionMode } from "../backend.js";
