@@ -81,7 +81,8 @@ async function inner(root: string): Promise<void> {
     node: process.execPath,
     fixture: path.join(root, "bin", "fixture"),
     floor: path.join(root, "bin", "floor"),
-    procman: path.join(repo, "dist", "src", "cli", "bin.js"),
+    // What package.json's bin names: the bundle (scripts/bundle.mjs), as users run it.
+    procman: path.join(repo, "dist", "bundle", "bin.js"),
     pm2: path.join(repo, "node_modules", "pm2", "bin", "pm2"),
   };
   if (!existsSync(tools.procman)) throw new Error(`${tools.procman} is missing: run \`npm run build\` first (npm run bench does)`);

@@ -11,7 +11,7 @@ export interface Tools {
   readonly node: string;
   readonly fixture: string;
   readonly floor: string;
-  /** dist/src/cli/bin.js */
+  /** dist/bundle/bin.js (package.json's bin) */
   readonly procman: string;
   /** node_modules/pm2/bin/pm2 */
   readonly pm2: string;
