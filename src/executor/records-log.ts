@@ -7,8 +7,9 @@
 // reported. Replay skips any line whose checksum does not match (not only the last). A record too
 // large for a line is written atomically to large/NAME.json and the line refers to it.
 //
-// The log starts with a header naming it (a random id); the snapshot names the log and the offset
-// it covers, so a log replaced by compaction (possibly on a reused inode) is replayed from its start.
+// Every entry is absolute (this record, or none), so replaying lines the snapshot already folded in
+// changes nothing: a crash between the snapshot's rename and the log's replacement loses nothing.
+// The log starts with a header line (a random id), so that a new log is never an empty file.
 import { closeSync, constants, fstatSync, ftruncateSync, linkSync, lstatSync, openSync, readSync, renameSync, rmSync, writeSync, type Stats } from "node:fs";
 import { randomBytes } from "node:crypto";
 import path from "node:path";
