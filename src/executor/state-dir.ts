@@ -217,6 +217,19 @@ export class StateDir {
   }
 
   /**
+   * Changes whenever a record is written or removed, by anyone (the log's inode and size, the
+   * snapshot's inode and mtime, the old directory's): a cheap "read the records again?" check.
+   */
+  recordsStamp(): string {
+    return [this.logFile, this.snapshotFile, this.recordsDir]
+      .map((file) => {
+        const stat = statLog(file);
+        return stat === undefined ? "-" : `${stat.ino}:${stat.size}:${stat.mtimeMs}`;
+      })
+      .join("/");
+  }
+
+  /**
    * Folds the log (and the old processes/ directory) into a new snapshot and starts an empty log.
    * Only under the lock (lock() does it). Does nothing while anything is damaged: what cannot be
    * read must not be dropped. Lines appended meanwhile to the old log are carried to the new one.

@@ -46,6 +46,17 @@ test("each write and removal is one short line appended; nothing else is written
   assert.equal(records.get("p7"), record("p7", 107));
 });
 
+test("recordsStamp changes with every write and removal, by any writer", () => {
+  const state = fresh();
+  const stamps = [state.recordsStamp()];
+  state.writeRecord(record("a"));
+  stamps.push(state.recordsStamp());
+  new StateDir(state.stateDir).removeRecord("a");
+  stamps.push(state.recordsStamp());
+  assert.is(new Set(stamps).size, 3);
+  assert.is(state.recordsStamp(), stamps[2]);
+});
+
 test("replay skips any line that fails its checksum, in the middle as well as at the end", () => {
   const state = fresh();
   state.writeRecord(record("a", 1));
