@@ -157,12 +157,13 @@ export class StateDir {
     const release = await acquireLock(this.lockFile, waitSeconds, {
       busy: () => new LockedError(this.stateDir, waitSeconds, lockHolder(this.lockFile)),
     });
-    // Once per command, and only here: compaction replaces files another writer appends to.
+    // Once per command, and only here: compaction replaces files another writer appends to. It is
+    // an optimisation: a failure (a full disk) at any step leaves records that read the same, and
+    // must not keep `stop` from working; the command's own writes report such a disk.
     try {
       this.compact();
-    } catch (error) {
-      await release();
-      throw error;
+    } catch {
+      this.cache = undefined;
     }
     return release;
   }
