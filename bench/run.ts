@@ -674,7 +674,7 @@ function render(
     const version = summarize(meta.calibration.versionSamples)!;
     rows.push(["`procman --version` (at the start)", formatSummary(version), "≤ 60 ms", verdict(version.median, 60), `\`node -e 0\`: ${formatMs(meta.calibration.nodeMs)}`]);
     out.push(table(["operation", "procman", "target", "", "verified from /proc"], rows));
-    const others = systems.filter((system) => system.key !== "procman" && results.summary("status", system.key, maxN, "status") !== undefined);
+    const others = systems.filter((system) => !system.key.startsWith("procman") && results.summary("status", system.key, maxN, "status") !== undefined);
     if (others.length > 0) {
       out.push("");
       out.push(
