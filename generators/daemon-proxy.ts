@@ -1,4 +1,4 @@
-// Supervisors (launchd, supervisord) watch a foreground spec. A self-daemonizing program runs
+// Supervisors (launchd, supervisord) watch a foreground process. A self-daemonizing program runs
 // behind this proxy: it runs the daemon command, waits for the PID file, forwards the stop signal,
 // and lives exactly as long as the daemon (exit 0 when it was asked to stop, 1 when the daemon went
 // away by itself). The daemon's argv passes through as "$@", unquoted.

@@ -1,6 +1,7 @@
 // Readiness as POSIX sh, for targets that cannot wait on their own: systemd's ExecStartPost=, the
 // dependency wrappers of launchd and supervisord, and the sysvinit start action. Pure text.
 import type { Readiness, ResolvedProcess } from "../src/model/types.js";
+import { notifyMarker } from "./notify-proxy.js";
 import { shQuote } from "./quote.js";
 
 /**
@@ -11,8 +12,12 @@ export function exactEnv(environment: Readonly<Record<string, string>>): string 
   return ["env -i", ...Object.entries(environment).map(([name, value]) => shQuote(`${name}=${value}`))].join(" ");
 }
 
-/** Where a readiness command runs: the process's exact environment and working directory. */
-export type CheckContext = Pick<ResolvedProcess, "environment" | "directory">;
+/**
+ * Where a readiness command runs: the process's working directory, with its exact environment — or,
+ * `inherited`, with the environment the check itself has (systemd gives it the process's, from
+ * its EnvironmentFile: the values must not be written into the unit).
+ */
+export type CheckContext = Pick<ResolvedProcess, "environment" | "directory"> & { readonly inherited?: boolean };
 
 /** A one-shot sh command that exits 0 when the process is ready; undefined for "alive after start". */
 export function readinessCheck(readiness: Readiness, logFile: string, context?: CheckContext): string | undefined {
@@ -31,7 +36,8 @@ export function readinessCheck(readiness: Readiness, logFile: string, context?: 
     case "command": {
       // As the direct manager runs it: with the process's environment, in its directory.
       if (context === undefined) return `/bin/sh -c ${shQuote(readiness.command)}`;
-      return `( cd ${shQuote(context.directory ?? "/")} && exec ${exactEnv(context.environment)} /bin/sh -c ${shQuote(readiness.command)} )`;
+      const env = context.inherited === true ? "" : `${exactEnv(context.environment)} `;
+      return `( cd ${shQuote(context.directory ?? "/")} && exec ${env}/bin/sh -c ${shQuote(readiness.command)} )`;
     }
     case "logLine":
       return `grep -Eq -- ${shQuote(readiness.pattern)} ${shQuote(logFile)} 2>/dev/null`;
@@ -57,8 +63,13 @@ export function removeStaleReadyFile(readiness: Readiness): string | undefined {
  * One line of sh (supervisord's command= cannot carry more) that polls the check until it passes,
  * or exits 1 once the timeout has passed (at least the timeout: `date +%s` counts whole seconds).
  */
-export function waitForReady(spec: ResolvedProcess): string | undefined {
-  const check = readinessCheck(spec.readiness, spec.logFile, spec);
+export function waitForReady(spec: ResolvedProcess, options: { inherited?: boolean } = {}): string | undefined {
+  // notify behind the notify proxy (supervisord): its marker file says ready.
+  const marker = spec.readiness.kind === "notify" ? notifyMarker(spec) : undefined;
+  const context = { ...spec, inherited: options.inherited === true };
+  const check = marker !== undefined
+    ? readinessCheck({ ...spec.readiness, kind: "file", path: marker }, spec.logFile, context)
+    : readinessCheck(spec.readiness, spec.logFile, context);
   if (check === undefined) return undefined;
   const { timeout, interval } = spec.readiness;
   const message = shQuote(`procman: ${spec.name} not ready after ${timeout} s`);
@@ -97,7 +108,7 @@ export function startWrapper(
   environment?: Readonly<Record<string, string>>,
 ): string | undefined {
   const steps = [
-    ...dependencies.map(waitForReady),
+    ...dependencies.map((dependency) => waitForReady(dependency)),
     spec === undefined ? undefined : removeStaleReadyFile(spec.readiness),
     spec === undefined ? undefined : initializeStep(spec),
   ];

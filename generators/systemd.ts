@@ -7,7 +7,7 @@ import path from "node:path";
 import type { ResolvedModel, ResolvedProcess } from "../src/model/types.js";
 import { neededDirectories, type NeededDirectory } from "./directories.js";
 import { SYSTEMD_DIRS_PROCESS, prefixOf, systemdDirsUnitName, systemdTargetName, systemdUnitName } from "./naming.js";
-import { hasLoneSurrogate, systemdEnvFileValue, systemdExecWord, systemdPath, tmpfilesWord } from "./quote.js";
+import { hasLoneSurrogate, systemdEnvFileValue, systemdEnvironment, systemdExecWord, systemdPath, tmpfilesWord } from "./quote.js";
 import { removeStaleReadyFile, waitForReady } from "./readiness-script.js";
 import { GeneratorError, type GeneratedFile, type GeneratorOptions, type GeneratorOutput } from "./types.js";
 
@@ -16,6 +16,37 @@ export const SYSTEMD_TARGET = systemdTargetName("procman");
 export const DEFAULT_SYSTEMD_VERSION = 252;
 /** RestartSteps= and RestartMaxDelaySec= appeared in systemd 254. */
 const RESTART_STEPS_SINCE = 254;
+
+/** What systemd itself gives a service (its documented interface): kept by the wrapper below. */
+const SYSTEMD_INTERFACE = [
+  "INVOCATION_ID", "SYSTEMD_EXEC_PID", "NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "WATCHDOG_USEC",
+  "WATCHDOG_PID", "MAINPID", "MONITOR_SERVICE_RESULT", "MONITOR_EXIT_CODE", "MONITOR_EXIT_STATUS", "MONITOR_INVOCATION_ID", "MONITOR_UNIT",
+];
+/** Variables a POSIX sh sets itself at its start (dash: PWD, IFS, OPTIND, PPID): carried past it in copies. */
+const SH_SETS = ["IFS", "OPTIND", "PPID", "PWD"];
+const SAVED = "PROCMAN_SAVED_";
+
+/**
+ * systemd hands a service its manager's environment too (LANG from locale.conf, whatever
+ * `systemctl set-environment` added; with User=, HOME, USER, LOGNAME and SHELL): the program must
+ * get exactly its own, as under procman. This sh, in front of the command, unsets every variable
+ * that is neither declared (read from the EnvironmentFile) nor systemd's own interface, restores
+ * what the sh itself changed from the copies in the EnvironmentFile, and execs the command through
+ * env. Only names are in the unit, never a value. A multi-line value can only make it unset a name
+ * that is not declared, which is what it does anyway.
+ */
+function exactly(spec: ResolvedProcess, argv: readonly string[], extra: readonly string[] = []): string {
+  const keep = [...Object.keys(spec.environment), ...extra, ...SYSTEMD_INTERFACE];
+  const restore = SH_SETS.filter((name) => name in spec.environment)
+    .map((name) => `[ -z "\${${SAVED}${name}+x}" ] || set -- "${name}=$${SAVED}${name}" "$@"; `)
+    .join("");
+  const script =
+    `__procman_keep=' '; while [ "$1" != -- ]; do __procman_keep="$__procman_keep$1 "; shift; done; shift; ${restore}` +
+    `for __procman_n in $(/usr/bin/env | /bin/sed -n 's/^\\([A-Za-z_][A-Za-z0-9_]*\\)=.*/\\1/p'); do ` +
+    `case "$__procman_keep" in *" $__procman_n "*) ;; *) set -- -u "$__procman_n" "$@" ;; esac; done; ` +
+    `exec /usr/bin/env "$@"`;
+  return ["/bin/sh", "-c", script, "sh", ...keep, "--", ...argv].map(systemdExecWord).join(" ");
+}
 
 type Value = string | number | boolean | readonly (string | number | boolean)[];
 type Unit = Record<string, Record<string, Value>>;
@@ -28,6 +59,8 @@ interface Names {
   readonly installDir: string;
   readonly unit: (name: string) => string;
   readonly envFile: (name: string) => string;
+  /** An instance name: "@" is not in a process name's charset, so no process unit can take it. */
+  readonly onFailureUnit: (name: string) => string;
   readonly tmpfiles: string;
 }
 
@@ -41,6 +74,7 @@ export function generateSystemd(model: ResolvedModel, options: GeneratorOptions 
     installDir,
     unit: (name) => systemdUnitName(prefix, name),
     envFile: (name) => `${prefix}-${name}.env`,
+    onFailureUnit: (name) => `${prefix}-onfailure@${name}.service`,
     tmpfiles: `${prefix}-dirs.tmpfiles`,
   };
   const version = options.systemdVersion ?? DEFAULT_SYSTEMD_VERSION;
@@ -66,6 +100,10 @@ export function generateSystemd(model: ResolvedModel, options: GeneratorOptions 
     files.push({ path: names.unit(spec.name), contents: render(unit), mode: 0o644 });
     files.push({ path: names.envFile(spec.name), contents: envFile, mode: 0o600 });
     processFiles[spec.name] = [names.unit(spec.name), names.envFile(spec.name)];
+    if (spec.onFailure !== undefined) {
+      files.push({ path: names.onFailureUnit(spec.name), contents: render(onFailureUnit(spec, unit, names)), mode: 0o644 });
+      processFiles[spec.name]!.push(names.onFailureUnit(spec.name));
+    }
     unitNames[spec.name] = names.unit(spec.name);
   }
   if (issues.length > 0) throw new GeneratorError("systemd", issues);
@@ -120,6 +158,8 @@ function environmentFile(spec: ResolvedProcess, issues: string[]): string {
     // systemd drops a value that is not valid UTF-8; a lone surrogate would be written as U+FFFD.
     if (hasLoneSurrogate(value)) issues.push(`${spec.name}: environment ${name} is not valid Unicode, which systemd's EnvironmentFile= cannot carry`);
     lines.push(`${name}=${systemdEnvFileValue(value)}`);
+    // The wrapper's sh sets these itself: it restores them from a copy (and drops the copy).
+    if (SH_SETS.includes(name)) lines.push(`${SAVED}${name}=${systemdEnvFileValue(value)}`);
   }
   return `${lines.join("\n")}\n`;
 }
@@ -135,12 +175,10 @@ function translate(
 ): Unit {
   const command = spec.foreground ?? spec.daemon!;
   const forking = spec.foreground === undefined;
-  // systemd resolves a bare name in its own fixed search path, not in the process's PATH.
-  if (!command.executable.startsWith("/") && spec.path.length > 0) {
-    warnings.push(`${spec.name}: systemd looks ${JSON.stringify(command.executable)} up in its fixed search path, not in the model's path entries`);
-  }
+  // The command runs through env, which would read an executable path with "=" as an assignment.
+  if (command.executable.includes("=")) issues.push(`${spec.name}: an executable path with "=" would be read by env as an assignment`);
   if (/^[@\-:+!]/.test(command.executable)) {
-    issues.push(`${spec.name}: an executable starting with ${command.executable[0]} means something else to systemd's ExecStart=`);
+    issues.push(`${spec.name}: an executable starting with ${command.executable[0]} would be read by env as an option (and by systemd's ExecStart= as a prefix)`);
   }
   if (spec.readiness.kind === "notify") {
     // Readiness gates the start order, so a warning is not enough.
@@ -168,8 +206,8 @@ function translate(
       ...(forking ? { PIDFile: systemdPath(spec.pidFile) } : {}),
       EnvironmentFile: systemdPath(envFile),
       ExecStartPre: [removeStaleReadyFile(spec.readiness), spec.initialize].flatMap((script) =>
-        script === undefined ? [] : [`/bin/sh -c ${systemdExecWord(script)}`]),
-      ExecStart: [command.executable, ...command.args].map(systemdExecWord).join(" "),
+        script === undefined ? [] : [exactly(spec, ["/bin/sh", "-c", script])]),
+      ExecStart: exactly(spec, [command.executable, ...command.args]),
       WorkingDirectory: systemdPath(spec.directory ?? "/"),
       StandardOutput: `append:${systemdPath(spec.logFile)}`,
       StandardError: `append:${systemdPath(spec.logFile)}`,
@@ -194,12 +232,12 @@ function translate(
   if (spec.liveness !== undefined) {
     warnings.push(`${spec.name}: systemd cannot run the ${spec.liveness.kind} liveness check; not carried (a process that hangs is not restarted)`);
   }
-  if (spec.onFailure !== undefined) warnings.push(`${spec.name}: onFailure is not carried to systemd (an OnFailure= unit could run it)`);
+  if (spec.onFailure !== undefined) unit.Unit!.OnFailure = names.onFailureUnit(spec.name);
   if (service.ExecStartPre !== undefined && (service.ExecStartPre as readonly string[]).length === 0) delete service.ExecStartPre;
   // A unit counts as started (for After=) only once ExecStartPost= finished: readiness gates dependents.
-  const wait = waitForReady(spec);
+  const wait = waitForReady(spec, { inherited: true });
   if (wait !== undefined) {
-    service.ExecStartPost = `/bin/sh -c ${systemdExecWord(wait)}`;
+    service.ExecStartPost = exactly(spec, ["/bin/sh", "-c", wait]);
     service.TimeoutStartSec = Math.ceil(spec.readiness.timeout) + 5;
   }
   if (spec.umask !== undefined) service.UMask = spec.umask;
@@ -215,6 +253,31 @@ function translate(
     unit[section] = { ...(unit[section] ?? {}), ...(settings as Record<string, Value>) };
   }
   return unit;
+}
+
+/**
+ * The unit OnFailure= starts once the process's unit is failed (its start failed, or it exited with
+ * no restart left): the snippet as the process runs (identity, directory, umask, environment) with
+ * PROCMAN_PROCESS naming it, as procman's supervisor runs it; systemd adds MONITOR_SERVICE_RESULT
+ * and MONITOR_EXIT_STATUS. Bounded like the supervisor's: 60 s.
+ */
+function onFailureUnit(spec: ResolvedProcess, unit: Unit, names: Names): Unit {
+  const service = unit.Service!;
+  const same = Object.fromEntries(
+    ["EnvironmentFile", "WorkingDirectory", "UMask", "User", "Group", "StandardOutput", "StandardError"]
+      .filter((key) => service[key] !== undefined)
+      .map((key) => [key, service[key]!]),
+  );
+  return {
+    Unit: { Description: systemdPath(`onFailure of ${spec.name} (procman prefix ${names.prefix})`) },
+    Service: {
+      Type: "oneshot",
+      ...same,
+      Environment: [systemdEnvironment("PROCMAN_PROCESS", spec.name), systemdEnvironment("PROCMAN_STATE", "failed")],
+      ExecStart: exactly(spec, ["/bin/sh", "-c", spec.onFailure!], ["PROCMAN_PROCESS", "PROCMAN_STATE"]),
+      TimeoutStartSec: 60,
+    },
+  };
 }
 
 /**

@@ -21,7 +21,8 @@ export interface GeneratorOutput {
   readonly warnings: readonly string[];
   /**
    * Per process name: the paths of the files that belong to it alone (its unit and environment file,
-   * its plist, its program file, its init script and rc.d links). A change of these restarts only it.
+   * its plist, its program file, its init script and rc.d links). A change of these restarts only it
+   * — except under supervisord, which reloads the whole group P when one program's file changed.
    */
   readonly processFiles: Readonly<Record<string, readonly string[]>>;
   /**
@@ -64,6 +65,13 @@ export interface GeneratorOptions {
    * ready, which supervisord cannot wait for.
    */
   readonly autostart?: boolean;
+  /**
+   * supervisord: keep what a program runs (argv, environment, identity) in a per-process script
+   * `P-name.run` that the program section only names. supervisord's `update` replaces a whole
+   * group when any program section in it changes; with the sections stable, a change of one
+   * process's command restarts only that process. `procman switch` sets it.
+   */
+  readonly stableSections?: boolean;
 }
 
 export type Generator = (model: ResolvedModel, options?: GeneratorOptions) => GeneratorOutput;

@@ -4,7 +4,9 @@ import { ProcmanError, describeSystemError } from "../errors.js";
 import { setTrustWarningSink } from "../executor/dir-trust.js";
 import { registerDeploy } from "./commands/deploy.js";
 import { registerInspect } from "./commands/inspect.js";
+import { registerUp } from "./commands/up.js";
 import { registerGenerate } from "./commands/generate.js";
+import { registerStartup } from "./commands/startup.js";
 import { registerValidate } from "./commands/validate.js";
 import { registerVisualize } from "./commands/visualize.js";
 import { processOutput, type Output } from "./output.js";
@@ -26,7 +28,9 @@ export function buildProgram(io: Output): Command {
   registerVisualize(program, io);
   registerDeploy(program, io);
   registerInspect(program, io);
+  registerUp(program, io);
   registerGenerate(program, io);
+  registerStartup(program, io);
   // Every command exits through runMain, never through commander's process.exit.
   const strict = (command: Command) => {
     command.exitOverride();

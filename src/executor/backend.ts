@@ -6,10 +6,18 @@ import type { ObservedProcess, PlanReason } from "../plan/plan.js";
 import type { EventSink } from "./events.js";
 import type { InstallChange, InstallRecord } from "./install-record.js";
 
+/**
+ * none: nothing to supervise (or --no-supervise); detached: a supervisor process for the state dir;
+ * foreground: `procman up`, whose own process supervises once the switch is done.
+ */
+export type SupervisionMode = "none" | "detached" | "foreground";
+
 export interface StepContext {
   /** Aborted when another step of the same transaction failed or the command was interrupted. */
   readonly signal: AbortSignal;
   readonly onEvent: EventSink;
+  /** The operator's `procman stop NAME`: recorded as stopped, never undone by the supervisor. */
+  readonly operatorStop?: boolean;
 }
 
 export interface StartRequest {
@@ -20,6 +28,13 @@ export interface StartRequest {
 
 export interface Backend {
   readonly manager: ProcessManagerName;
+  /**
+   * Under the lock, before anything is observed. `supervise`: what will be deployed wants a
+   * supervisor (the direct manager pauses or starts one, and spawns through it).
+   */
+  begin?(supervise: SupervisionMode): Promise<void>;
+  /** Last, still under the lock: `ok` the transaction succeeded; `supervise` as deployed now. */
+  finish?(ok: boolean, supervise: SupervisionMode): Promise<void>;
   /** After a crash mid-transaction (the journal is there): make what runs match the records. */
   recover(onEvent: EventSink): Promise<void>;
   /** What runs now, by name, as this backend knows it. */
@@ -45,6 +60,8 @@ export interface Backend {
   readonly startsInBatches: boolean;
   /** Stops one (reports "stopping" and "stopped"); resolves once it is gone. */
   stop(name: string, context: StepContext, reason: PlanReason): Promise<void>;
+  /** Sends the process its reload signal (procman reload NAME); false when it does not run. */
+  reload?(spec: ResolvedProcess): Promise<boolean>;
   /** Drops the record of a process that is gone (never signals its PID). */
   forget(name: string): Promise<void>;
   /** Called once the stops of a transaction are done: a sweep of leftovers, say. */

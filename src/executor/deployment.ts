@@ -6,7 +6,7 @@ import { createBackend } from "./backends/index.js";
 import type { EventSink } from "./events.js";
 import { runTransaction, type OnlyChange } from "./transaction.js";
 import type { SwitchResult } from "./switch-result.js";
-import type { GenerationRecord, StateDir } from "./state-dir.js";
+import { StateDir as StateDirClass, type GenerationRecord, type StateDir } from "./state-dir.js";
 
 export { SwitchFailedError, type SwitchResult } from "./switch-result.js";
 
@@ -26,6 +26,10 @@ export interface SwitchOptions extends Common {
   readonly modelFile?: string;
   readonly processManager?: ProcessManagerName;
   readonly prefix?: string;
+  /** false: `--no-supervise`, no supervisor for this deployment. */
+  readonly supervise?: boolean;
+  /** `procman up`: the calling process supervises once the switch is done. */
+  readonly foreground?: boolean;
 }
 
 function backendFactory(options: Common) {
@@ -48,6 +52,8 @@ export function switchDeployment(options: SwitchOptions): Promise<SwitchResult> 
       manager,
       ...(options.modelFile !== undefined ? { modelFile: options.modelFile } : {}),
       prefix: options.prefix ?? DEFAULT_PREFIX,
+      ...(options.supervise === false ? { supervise: false } : {}),
+      ...(options.foreground === true ? { foreground: true } : {}),
     }),
   });
 }
@@ -90,6 +96,7 @@ export function rollbackDeployment(options: RollbackOptions): Promise<SwitchResu
         ...(target.modelFile !== undefined ? { modelFile: target.modelFile } : {}),
         rollbackOf: target.generation,
         prefix: target.prefix ?? DEFAULT_PREFIX,
+        ...(target.supervise === false ? { supervise: false } : {}),
       };
     },
   });
@@ -130,7 +137,71 @@ export function changeProcesses(options: OnlyOptions): Promise<SwitchResult> {
       const known = new Set(current.model.processes.map((spec) => spec.name));
       const unknown = options.change.names.filter((name) => !known.has(name));
       if (unknown.length > 0) throw new ProcmanError("EUNKNOWN", `not in generation ${current.generation}: ${unknown.join(", ")}`, 2);
-      return { model: current.model, manager: current.processManager, prefix: current.prefix ?? DEFAULT_PREFIX, only: options.change };
+      return {
+        model: current.model,
+        manager: current.processManager,
+        prefix: current.prefix ?? DEFAULT_PREFIX,
+        ...(current.supervise === false ? { supervise: false } : {}),
+        only: options.change,
+      };
     },
   });
+}
+
+/**
+ * `procman start` with no names: the current generation again, as it was deployed — after `stop`,
+ * or after a reboot (what `procman startup` installs runs this). Records no new generation.
+ */
+export function reactivateDeployment(options: Common & { readonly stateDir: string }): Promise<SwitchResult> {
+  return runTransaction({
+    stateDir: options.stateDir,
+    command: "switch",
+    lockWait: options.lockWait,
+    onEvent: options.onEvent,
+    backend: backendFactory(options),
+    target: (current, _active, state) => {
+      if (current === undefined) throw new ProcmanError("ENOGEN", `nothing to start in ${state.stateDir}: nothing was ever deployed`, 2);
+      return {
+        model: current.model,
+        manager: current.processManager,
+        ...(current.modelFile !== undefined ? { modelFile: current.modelFile } : {}),
+        prefix: current.prefix ?? DEFAULT_PREFIX,
+        ...(current.supervise === false ? { supervise: false } : {}),
+      };
+    },
+  });
+}
+
+/** procman reload NAME…: each named process of what is deployed gets its stop.reloadSignal, under the lock. */
+export async function reloadProcesses(options: {
+  readonly stateDir: string;
+  readonly lockWait: number;
+  readonly names: readonly string[];
+}): Promise<{ readonly name: string; readonly signal: string }[]> {
+  const state = new StateDirClass(options.stateDir);
+  const release = await state.lock(options.lockWait);
+  try {
+    const pointer = state.readCurrent();
+    if (pointer === undefined || !pointer.active) throw new ProcmanError("ENOGEN", `nothing is deployed in ${state.stateDir}`, 2);
+    const current = state.readGeneration(pointer.generation);
+    const specs = new Map(current.model.processes.map((spec) => [spec.name, spec]));
+    const unknown = options.names.filter((name) => !specs.has(name));
+    if (unknown.length > 0) throw new ProcmanError("EUNKNOWN", `not in generation ${current.generation}: ${unknown.join(", ")}`, 2);
+    const backend = await backendFactory({ ...options, onEvent: () => undefined })(current.processManager, current.model.context, current.prefix ?? DEFAULT_PREFIX, state);
+    if (backend.reload === undefined) throw new ProcmanError("EUNSUPPORTED", `procman reload is not supported under ${current.processManager}`, 2);
+    const notRunning: string[] = [];
+    const sent: { name: string; signal: string }[] = [];
+    for (const name of options.names) {
+      const spec = specs.get(name)!;
+      if (await backend.reload(spec)) sent.push({ name, signal: spec.stop.reloadSignal });
+      else notRunning.push(name);
+    }
+    if (notRunning.length > 0) {
+      const done = sent.length > 0 ? ` (${sent.map((entry) => entry.name).join(", ")} got their signal)` : "";
+      throw new ProcmanError("ENOTRUNNING", `not running, not reloaded: ${notRunning.join(", ")}${done}`, 1);
+    }
+    return sent;
+  } finally {
+    await release();
+  }
 }

@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, lstatSync, mkdirSync, rmSync, statSync, unlinkSync } from "node:fs";
 import path from "node:path";
 import type { Command, ResolvedProcess } from "../model/types.js";
+import { makeOwnDirectories } from "./own-directories.js";
 import { writeFileAtomic } from "./atomic.js";
 import { logTailSince, openLog, type LogIdentity } from "./log-file.js";
 import { openNotifyChannel, type NotifyChannel } from "./notify.js";
@@ -68,6 +69,9 @@ export interface LaunchOptions {
 
 export async function launch(spec: ResolvedProcess, specHash: string, stateDir: string, options: LaunchOptions = {}): Promise<Launched> {
   const tag = tagFor(spec.name, specHash, stateDir);
+  // Before initialize (initdb needs its data directory), before the PID file that may live in it,
+  // and before the check of a working directory that may be one of them.
+  makeOwnDirectories(spec);
   checkDirectory(spec);
   mkdirFor(spec.pidFile);
   let log;

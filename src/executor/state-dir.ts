@@ -54,6 +54,8 @@ export interface GenerationRecord {
   readonly rollbackOf?: number;
   /** Namespace of generated names (other managers); absent in older records: "procman". */
   readonly prefix?: string;
+  /** false: switched with --no-supervise (no supervisor until a switch without it). */
+  readonly supervise?: boolean;
 }
 
 export interface CurrentPointer {
@@ -407,7 +409,14 @@ export class StateDir {
   }
 
   /** Writes the next generation (not yet current) and returns its number. */
-  writeGeneration(model: ResolvedModel, processManager: ProcessManagerName, modelFile: string | undefined, rollbackOf?: number, prefix?: string): number {
+  writeGeneration(
+    model: ResolvedModel,
+    processManager: ProcessManagerName,
+    modelFile: string | undefined,
+    rollbackOf?: number,
+    prefix?: string,
+    supervise?: boolean,
+  ): number {
     const generation = (this.listGenerations().at(-1) ?? 0) + 1;
     const record: GenerationRecord = {
       generation,
@@ -417,6 +426,7 @@ export class StateDir {
       model,
       ...(rollbackOf !== undefined ? { rollbackOf } : {}),
       ...(prefix !== undefined ? { prefix } : {}),
+      ...(supervise === false ? { supervise } : {}),
     };
     writeFileAtomic(this.generationFile(generation), serialize(record, true));
     return generation;

@@ -3,7 +3,12 @@ import type { ProcessManagerName, ResolvedProcess } from "../model/types.js";
 import { specHash } from "../plan/spec-hash.js";
 import { checkIdentity } from "./proc.js";
 import { probeReadiness } from "./readiness.js";
+import { tagFor } from "./tag-sweep.js";
 import { StateDir } from "./state-dir.js";
+import { supervisorPaths } from "../supervisor/paths.js";
+import { liveSupervisor } from "../supervisor/pid-file.js";
+import { needsSupervisor } from "../supervisor/policy.js";
+import { readSupervision } from "../supervisor/status-file.js";
 
 export type ProcessState =
   | "paused" // identity verified, stopped by a signal (state T)
@@ -48,14 +53,19 @@ export interface DeploymentStatus {
   readonly supervisor: { readonly running: boolean; readonly pid: number | null };
   /** The deployment has something to supervise and was not switched with --no-supervise. */
   readonly supervisorExpected: boolean;
+  /** State files that could not be read, each with its problem (status shows what it can). */
+  readonly damaged: readonly string[];
   readonly processes: readonly ProcessStatus[];
 }
 
 export async function readStatus(stateDir: string): Promise<DeploymentStatus> {
   const state = new StateDir(stateDir);
-  const current = state.readCurrent();
-  const generation = current !== undefined ? state.readGeneration(current.generation) : undefined;
-  const records = state.readRecords();
+  // Leniently: a damaged file is named, and everything else is still shown.
+  const deployed = state.readDeployed();
+  const { records, damaged: damagedRecords } = state.readRecordsLenient();
+  const current = deployed.current;
+  const generation = deployed.generation;
+  const damaged = [...deployed.damaged, ...damagedRecords].map((entry) => `${entry.file}: ${entry.problem}`);
   const declared = generation?.model.processes ?? [];
   if (generation !== undefined && generation.processManager !== "direct") {
     const { createBackend } = await import("./backends/index.js");
@@ -68,6 +78,7 @@ export async function readStatus(stateDir: string): Promise<DeploymentStatus> {
       active: current?.active ?? false,
       supervisor: { running: false, pid: null },
       supervisorExpected: false,
+      damaged,
       processes: declared.map((process) => ({
         name: process.name,
         state: running.get(process.name) === true ? "running" : current?.active === false ? "stopped" : "dead",
@@ -79,18 +90,31 @@ export async function readStatus(stateDir: string): Promise<DeploymentStatus> {
       })),
     };
   }
+  const supervision = readSupervision(stateDir);
   const statuses = await Promise.all(
     declared.map(async (process: ResolvedProcess): Promise<ProcessStatus> => {
       const record = records.get(process.name);
-      const base = { name: process.name, mode: process.mode, pidFile: process.pidFile, logFile: process.logFile };
-      if (record === undefined) {
+      const supervised = supervision.get(process.name);
+      const base = {
+        name: process.name,
+        mode: process.mode,
+        pidFile: process.pidFile,
+        logFile: process.logFile,
+        restarts: supervised?.restarts ?? 0,
+        lastExit: supervised?.lastExit ?? null,
+        health: supervised?.health ?? (process.liveness !== undefined ? "unknown" : null),
+        ...(supervised?.nextRestartAt !== undefined && supervised.state === "backoff" ? { nextRestartAt: supervised.nextRestartAt } : {}),
+      } as const;
+      const identity = record === undefined ? "dead" : checkIdentity(record);
+      if (record === undefined || identity === "dead") {
         const stopped = current?.active === false || current?.stopped?.includes(process.name) === true;
-        return { ...base, state: stopped ? "stopped" : "dead", pid: null, startedAt: null };
+        const gone: ProcessState = stopped ? "stopped" : supervised?.state ?? "dead";
+        return { ...base, state: gone, pid: null, startedAt: null };
       }
-      const identity = checkIdentity(record);
       let status: ProcessState = identity === "reused" ? "pid-reused" : identity;
       if (status === "running" && record.specHash !== specHash(process)) status = "changed";
-      else if (status === "running" && !(await probeReadiness(process))) status = "not-ready";
+      // Its own listener, not someone else's on the port (trust-proc): the record knows its group, session and tag.
+      else if (status === "running" && !(await probeReadiness(process, { pid: record.pid, tag: tagFor(record.name, record.specHash, stateDir), ...(record.pgid !== undefined ? { pgid: record.pgid } : {}), ...(record.sid !== undefined ? { session: record.sid } : {}) }))) status = "not-ready";
       return { ...base, state: status, pid: record.pid, startedAt: record.startedAt };
     }),
   );
@@ -100,7 +124,7 @@ export async function readStatus(stateDir: string): Promise<DeploymentStatus> {
     const identity = checkIdentity(record);
     statuses.push({
       name: record.name,
-      state: identity === "running" ? "undeclared" : identity === "reused" ? "pid-reused" : "dead",
+      state: identity === "running" || identity === "paused" ? "undeclared" : identity === "reused" ? "pid-reused" : "dead",
       pid: record.pid,
       startedAt: record.startedAt,
       mode: record.mode,
@@ -108,12 +132,15 @@ export async function readStatus(stateDir: string): Promise<DeploymentStatus> {
       logFile: null,
     });
   }
+  const active = current?.active ?? false;
+  const supervisor = liveSupervisor(supervisorPaths(stateDir).pidFile);
   return {
     generation: current?.generation ?? null,
     processManager: generation?.processManager ?? "direct",
-    active: current?.active ?? false,
-    supervisor: { running: false, pid: null },
-    supervisorExpected: false,
+    active,
+    supervisor: supervisor !== undefined ? { running: true, pid: supervisor.pid } : { running: false, pid: null },
+    supervisorExpected: active && generation?.supervise !== false && needsSupervisor(declared),
+    damaged,
     processes: statuses.map((entry) => ({ restarts: 0, lastExit: null, health: null, ...entry })),
   };
 }

@@ -7,7 +7,7 @@ import { activationOrder, withTransitiveDependents } from "../graph/graph.js";
 import type { DependencyEdges, ProcessManagerName, ResolvedModel, ResolvedProcess } from "../model/types.js";
 import { createContext } from "../model/context.js";
 import { planSwitch, type Plan, type PlanReason } from "../plan/plan.js";
-import type { Backend, StepContext } from "./backend.js";
+import type { Backend, StepContext, SupervisionMode } from "./backend.js";
 import type { EventSink } from "./events.js";
 import { NO_CHANGE, type InstallChange } from "./install-record.js";
 import { catchInterrupts, InterruptedError, type Interrupts } from "./interrupt.js";
@@ -25,6 +25,10 @@ export interface Target {
   readonly modelFile?: string;
   readonly rollbackOf?: number;
   readonly prefix: string;
+  /** false: no supervisor for this deployment (`switch --no-supervise`). */
+  readonly supervise?: boolean;
+  /** `procman up`: this process supervises afterwards (no detached supervisor). */
+  readonly foreground?: boolean;
   /** Restrict the change to these processes (start/stop/restart NAME); the rest is kept as is. */
   readonly only?: OnlyChange;
 }
@@ -80,69 +84,86 @@ export async function runTransaction(options: TransactionOptions): Promise<Switc
     // No generation yet (an interrupted first switch): the records alone say what runs.
     const context = target.model?.context ?? current?.model.context ?? createContext({ stateDir: options.stateDir, modelDir: options.stateDir });
     const backend = await options.backend(target.manager, context, target.prefix, state);
-    if (options.dryRun !== true && state.readJournal() !== undefined) {
-      await backend.recover(onEvent);
-      state.clearJournal();
-    }
-    const previous = active || (current !== undefined && target.model === undefined) ? current?.model : undefined;
-    const desired = desiredModel(target, previous, context);
-    const observed = await backend.observe();
-    const install = await backend.prepare(desired.processes.length === 0 && target.only === undefined ? undefined : desired, { check: true });
-    const plan =
-      target.only !== undefined
-        ? planOnly(target.only, desired, observed)
-        : withRecordedOrder(planSwitch(desired, observed, previous, (spec) => backend.hashOf(spec)), previous, backend.recordedEdges?.() ?? []);
-    onEvent({ type: "plan", plan, install: install.files.map((file) => ({ path: file.path, link: file.link })) });
-    if (options.dryRun === true) return { plan, generation: undefined };
-
-    state.writeJournal({
-      ...identityOf(process.pid)!,
-      startedAt: new Date().toISOString(),
-      command: options.command,
-      install: { before: install.before ?? null, after: install.after ?? null },
-    });
-    const applied = new Applied();
+    const supervise = wantsSupervisor(target);
+    await backend.begin?.(supervise);
+    let ok = false;
     try {
-      await apply(state, backend, plan, install, desired, applied, interrupts, release, onEvent, options.command === "stop");
-    } catch (error) {
-      if (options.command === "stop") {
-        // A stop is never undone: what could not be stopped is named and the journal makes the
-        // next command look again.
-        throw error;
+      if (options.dryRun !== true && state.readJournal() !== undefined) {
+        await backend.recover(onEvent);
+        state.clearJournal();
       }
-      const failures = await undo(backend, install, previous, observed, applied, onEvent);
-      state.clearJournal();
-      throw undoneError(error, failures, interrupts);
-    }
+      const previous = active || (current !== undefined && target.model === undefined) ? current?.model : undefined;
+      const desired = desiredModel(target, previous, context);
+      const observed = await backend.observe();
+      const install = await backend.prepare(desired.processes.length === 0 && target.only === undefined ? undefined : desired, { check: true });
+      const plan =
+        target.only !== undefined
+          ? planOnly(target.only, desired, observed)
+          : withRecordedOrder(planSwitch(desired, observed, previous, (spec) => backend.hashOf(spec)), previous, backend.recordedEdges?.() ?? []);
+      onEvent({ type: "plan", plan, install: install.files.map((file) => ({ path: file.path, link: file.link })) });
+      if (options.dryRun === true) return { plan, generation: undefined };
 
-    if (target.model !== undefined) backend.commit?.(target.model);
-    let generation: number | undefined = pointer?.generation;
-    if (target.only !== undefined && pointer !== undefined) {
-      const stopped = new Set(pointer.stopped ?? []);
-      if (target.only.kind === "stop") for (const step of plan.stop) stopped.add(step.name);
-      else for (const step of plan.start) stopped.delete(step.name);
-      state.setCurrent({ generation: pointer.generation, active: pointer.active, ...(stopped.size > 0 ? { stopped: [...stopped] } : {}) });
-    } else if (target.model !== undefined) {
-      const same = current !== undefined && sameDeployment(current, target);
-      if (!same || !active) {
-        generation = same ? current!.generation : state.writeGeneration(target.model, target.manager, target.modelFile, target.rollbackOf, target.prefix);
+      state.writeJournal({
+        ...identityOf(process.pid)!,
+        startedAt: new Date().toISOString(),
+        command: options.command,
+        install: { before: install.before ?? null, after: install.after ?? null },
+      });
+      const applied = new Applied();
+      try {
+        await apply(state, backend, plan, install, desired, applied, interrupts, release, onEvent, options.command === "stop", target.only?.kind === "stop");
+      } catch (error) {
+        if (options.command === "stop") {
+          // A stop is never undone: what could not be stopped is named and the journal makes the
+          // next command look again.
+          throw error;
+        }
+        const failures = await undo(backend, install, previous, observed, applied, onEvent);
+        state.clearJournal();
+        throw undoneError(error, failures, interrupts);
       }
-      state.setCurrent({ generation: generation!, active: true });
-    } else if (target.model === undefined) {
-      if (pointer !== undefined) state.setCurrent({ generation: pointer.generation, active: false });
-    }
-    state.clearJournal();
-    const interrupted = interrupts.received();
-    if (interrupted !== undefined && options.command === "stop") {
+
+      if (target.model !== undefined) backend.commit?.(target.model);
+      let generation: number | undefined = pointer?.generation;
+      if (target.only !== undefined && pointer !== undefined) {
+        const stopped = new Set(pointer.stopped ?? []);
+        if (target.only.kind === "stop") for (const step of plan.stop) stopped.add(step.name);
+        else for (const step of plan.start) stopped.delete(step.name);
+        state.setCurrent({ generation: pointer.generation, active: pointer.active, ...(stopped.size > 0 ? { stopped: [...stopped] } : {}) });
+      } else if (target.model !== undefined) {
+        const same = current !== undefined && sameDeployment(current, target);
+        if (!same || !active) {
+          generation = same
+            ? current!.generation
+            : state.writeGeneration(target.model, target.manager, target.modelFile, target.rollbackOf, target.prefix, target.supervise);
+        }
+        state.setCurrent({ generation: generation!, active: true });
+      } else if (target.model === undefined) {
+        if (pointer !== undefined) state.setCurrent({ generation: pointer.generation, active: false });
+      }
+      state.clearJournal();
+      const interrupted = interrupts.received();
+      if (interrupted !== undefined && options.command === "stop") {
+        onEvent({ type: "done", generation, ms: Date.now() - began });
+        throw new InterruptedError(interrupted, "the stop was completed first");
+      }
       onEvent({ type: "done", generation, ms: Date.now() - began });
-      throw new InterruptedError(interrupted, "the stop was completed first");
+      ok = true;
+      return { plan, generation };
+    } finally {
+      await backend.finish?.(ok, ok ? supervise : "none");
     }
-    onEvent({ type: "done", generation, ms: Date.now() - began });
-    return { plan, generation };
   } finally {
     interrupts.dispose();
     await release?.();
   }
+}
+
+/** A direct deployment with anything to restart or check gets a supervisor, unless switched without. */
+function wantsSupervisor(target: Target): SupervisionMode {
+  if (target.manager !== "direct" || target.model === undefined || target.supervise === false) return "none";
+  if (target.foreground === true) return "foreground";
+  return target.model.processes.some((spec) => spec.restart.policy !== "no" || spec.liveness !== undefined) ? "detached" : "none";
 }
 
 /** What should run after the command: the target model, or for NAME commands the current one. */
@@ -212,6 +233,7 @@ function sameDeployment(current: GenerationRecord, target: Target): boolean {
   return (
     current.processManager === target.manager &&
     (current.prefix ?? "procman") === target.prefix &&
+    (current.supervise ?? true) === (target.supervise ?? true) &&
     JSON.stringify(current.model.processes) === JSON.stringify(target.model!.processes) &&
     JSON.stringify({ ...current.model.context, modelDir: "" }) === JSON.stringify({ ...target.model!.context, modelDir: "" })
   );
@@ -235,12 +257,13 @@ async function apply(
   lock: LockRelease,
   onEvent: EventSink,
   completeOnInterrupt: boolean,
+  operatorStop: boolean,
 ): Promise<void> {
   const abort = new AbortController();
   const onInterrupt = () => abort.abort();
   if (!completeOnInterrupt) interrupts.signal.addEventListener("abort", onInterrupt);
   lock.signal.addEventListener("abort", onInterrupt);
-  const context: StepContext = { signal: abort.signal, onEvent };
+  const context: StepContext = { signal: abort.signal, onEvent, operatorStop };
   const check = () => {
     const received = interrupts.received();
     if (received !== undefined && !completeOnInterrupt) throw new InterruptedError(received, "undone");
@@ -366,6 +389,11 @@ async function undo(
     } catch (error) {
       failures.push(`stop ${name}: ${(error as Error).message}`);
     }
+  }
+  try {
+    await backend.afterStops?.(applied.started); // what the undone starts left (setsid'd, double-forked)
+  } catch (error) {
+    failures.push(`stop what ${applied.started.join(", ")} left running: ${(error as Error).message}`);
   }
   if (previous === undefined && (applied.started.length > 0 || applied.installed)) {
     // A failed first deploy leaves nothing behind: the manager itself goes too, before its files.

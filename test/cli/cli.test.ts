@@ -12,7 +12,7 @@ import { EXAMPLES, ROOT, fixture } from "../helpers/paths.js";
 import { makeTempDir, tempDirWith } from "../helpers/tmp.js";
 import { haveTool } from "../helpers/tools.js";
 
-const COMMANDS = ["validate", "visualize", "switch", "stop", "status", "rollback", "generations", "generate", "logs"];
+const COMMANDS = ["validate", "visualize", "switch", "stop", "status", "rollback", "generations", "generate", "logs", "up", "start", "restart", "reload", "startup"];
 const WEBAPP_TS = path.join(EXAMPLES, "webapp", "processes.ts");
 const WEBAPP_YAML = path.join(EXAMPLES, "webapp", "processes.yaml");
 const rel = (file: string) => path.relative(ROOT, file);

@@ -196,7 +196,8 @@ test("a record whose PID now names an unrelated process: status says pid-reused;
     const sleeper = unrelatedProcess();
     try {
       const events = path.join(files, "events.jsonl");
-      const model = writeJson(path.join(files, "model.json"), { svc: service("svc", events) });
+      // restart "no": the test plays the kill and the PID reuse itself, with no supervisor in between.
+      const model = writeJson(path.join(files, "model.json"), { svc: service("svc", events, {}, { restart: "no" }) });
       ok(await run(["switch", model, "--state-dir", dir]));
       const records = () => new StateDir(dir).readRecords();
       const pidFile = path.join(dir, "run", "svc.pid");
@@ -246,7 +247,8 @@ test("switch, --dry-run, --json, status, kill -9 and restart, generations, rollb
     const events = path.join(files, "events.jsonl");
     const modelV = (version: string, withExtra = true) => ({
       db: service("db", events, { VERSION: version }),
-      app: service("app", events, {}, { activatesAfter: ["db"] }),
+      // Killed below to see it dead: nothing may restart it before the next switch.
+      app: service("app", events, {}, { activatesAfter: ["db"], restart: "no" }),
       other: service("other", events),
       ...(withExtra ? { chatty: { foregroundProcess: "/bin/sh", args: ["-c", "echo one; echo two; echo three; echo four; exec sleep 100000"], readiness: { logLine: "^four$", timeout: 10 } } } : {}),
     });
@@ -330,7 +332,9 @@ test("switch, --dry-run, --json, status, kill -9 and restart, generations, rollb
     // kill -9 from outside: status says dead, the next switch starts it again (and only it).
     process.kill(pidsOf(rolled).app!, "SIGKILL");
     await waitFor(() => !alive(pidsOf(rolled).app!), 5000, "the kill");
-    assert.equal(statesOf(await status(dir)), { db: "running", app: "dead", other: "running", chatty: "running" });
+    // restart "no": the supervisor leaves it, as failed.
+    await waitFor(async () => statesOf(await status(dir)).app === "failed", 5000, "app to be failed");
+    assert.equal(statesOf(await status(dir)), { db: "running", app: "failed", other: "running", chatty: "running" });
     ok(await run(["switch", one, "--state-dir", dir]));
     const restarted = await status(dir);
     assert.equal(statesOf(restarted), { db: "running", app: "running", other: "running", chatty: "running" });

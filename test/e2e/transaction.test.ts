@@ -162,6 +162,22 @@ test("stop NAME stops its running dependents first and is remembered; start NAME
   });
 });
 
+test("reload NAME sends the reload signal to that process only; nothing restarts; an unknown name is bad input", async () => {
+  await scenario(async (dir, files) => {
+    const events = path.join(files, "events.jsonl");
+    const model = writeJson(path.join(files, "m.json"), { a: { ...service("a", events), restart: "no" }, b: { ...service("b", events), restart: "no" } });
+    ok(await run(["switch", model, "--state-dir", dir]));
+    const before = pidsOf(await status(dir));
+    const reloaded = ok(await run(["reload", "a", "--state-dir", dir]));
+    assert.match(reloaded.stdout, "sent SIGHUP to a");
+    await waitFor(() => readEvents(events).some((event) => event.name === "a" && event.event === "hup"), 5000, "a's SIGHUP");
+    assert.not.ok(readEvents(events).some((event) => event.name === "b" && event.event === "hup"));
+    assert.equal(pidsOf(await status(dir)), before);
+    const unknown = await run(["reload", "nope", "--state-dir", dir]);
+    assert.is(unknown.code, 2, show(unknown));
+  });
+});
+
 test("a switch that changes nothing records no generation but starts what died", async () => {
   await scenario(async (dir, files) => {
     const events = path.join(files, "events.jsonl");

@@ -62,6 +62,24 @@ test("a double-forking foreground process that exits fails the switch; what it f
   });
 });
 
+test("a second switch whose new process forks into a session of its own and fails: the undo stops what it forked, the first generation runs on", async () => {
+  await scenario(async (dir, files) => {
+    const events = path.join(files, "events.jsonl");
+    const first = writeJson(path.join(files, "m1.json"), { keep: service("keep", events) });
+    assert.is((await switchTo(dir, first)).code, 0);
+    const childFile = path.join(files, "child");
+    const second = writeJson(path.join(files, "m2.json"), {
+      keep: service("keep", events),
+      forker: { foregroundProcess: "/bin/sh", args: ["-c", `setsid sleep 100000 & echo $! > ${childFile}; exec sleep 100000`], readiness: { command: "false", timeout: 1 } },
+    });
+    const result = await switchTo(dir, second);
+    assert.is(result.code, 1, show(result));
+    const child = Number(readFileSync(childFile, "utf8"));
+    assert.not.ok(alive(child), "the undo left the setsid'd child running");
+    assert.equal(tagged(dir).map((entry) => entry.name), ["keep"]);
+  });
+});
+
 test("a daemon whose PID file says 1: the switch fails naming the PID file and the PID, and nothing is left", async () => {
   await scenario(async (dir, files) => {
     const pidFile = path.join(files, "liar.pid");
@@ -132,6 +150,53 @@ test("a failed start shows only this run's part of the log", async () => {
     assert.match(result.stderr, "this run");
     assert.not.match(result.stderr, "OLD RUN LINE");
   });
+});
+
+test("readiness notify and file through switch: each gates its dependent; a file left from before does not count; the notifier writes on after procman is gone", async () => {
+  await scenario(async (dir, files) => {
+    const events = path.join(files, "events.jsonl");
+    const readyFile = path.join(files, "ready");
+    writeFileSync(readyFile, "from an earlier run\n");
+    const mark = (name: string) => `echo '{"name":"${name}","event":"ready","pid":'$$',"t":0}' >> ${events}`;
+    const more = path.join(files, "more");
+    const wrote = path.join(files, "wrote");
+    const model = writeJson(path.join(files, "m.json"), {
+      notifier: {
+        foregroundProcess: "/bin/sh",
+        args: ["-c", `sleep 0.3; ${mark("notifier")}; echo ready >&3; while [ ! -e ${more} ]; do sleep 0.05; done; i=0; while [ $i -lt 1000 ]; do echo more >&3; i=$((i+1)); done; echo > ${wrote}; exec sleep 100000`],
+        readiness: { notify: 3, timeout: 10 },
+      },
+      filer: { foregroundProcess: "/bin/sh", args: ["-c", `sleep 0.3; ${mark("filer")}; echo > ${readyFile}; exec sleep 100000`], readiness: { file: readyFile, timeout: 10 } },
+      dependent: service("dependent", events, {}, { activatesAfter: ["notifier", "filer"] }),
+    });
+    const result = await switchTo(dir, model);
+    assert.is(result.code, 0, show(result));
+    await waitFor(() => readEvents(events).some((event) => event.name === "dependent"), 5000, "the dependent's start");
+    const order = readEvents(events).map((event) => event.name);
+    assert.ok(order.indexOf("dependent") > order.indexOf("notifier") && order.indexOf("dependent") > order.indexOf("filer"), order.join(", "));
+    assert.ok(order.includes("notifier") && order.includes("filer"), order.join(", "));
+    // procman has exited: nobody reads the notification FIFO now.
+    writeFileSync(more, "");
+    await waitFor(() => existsSync(wrote), 10_000, "the writes after procman left");
+    const status = await run(["status", "--json", "--state-dir", dir]);
+    assert.is(status.code, 0, show(status));
+    assert.not.match(status.stdout, /"state": "(dead|not-ready)"/);
+  });
+});
+
+test("tcp owned: false through switch: a listener that is not the process's own (a proxy) makes it ready", async () => {
+  const port = await freePort();
+  const server = net.createServer((socket) => socket.end());
+  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+  try {
+    await scenario(async (dir, files) => {
+      const model = writeJson(path.join(files, "m.json"), { front: { foregroundProcess: "/bin/sh", args: ["-c", "exec sleep 100000"], readiness: { tcp: { port, owned: false }, timeout: 3 } } });
+      const result = await switchTo(dir, model);
+      assert.is(result.code, 0, show(result));
+    });
+  } finally {
+    server.close();
+  }
 });
 
 test.run();

@@ -33,25 +33,39 @@ interface Runner {
   readonly user: string | undefined;
   /** `procman ...args` with the example's environment added. */
   procman(args: readonly string[], env: Readonly<Record<string, string>>): Promise<CliRun>;
-  /** PIDs of the live processes holding a LISTEN socket on port (any address). */
+  /** GET http://127.0.0.1:port/ where the services run. */
+  get(port: number): Promise<{ status: number; server: string; body: string }>;
+  /** PIDs (as the services see them) of the live processes holding a LISTEN socket on port (any address). */
   listeners(port: number): number[];
   /** Live processes that still belong to this deployment: tagged for, or naming, the state dir. */
   remaining(stateDir: string): string[];
-  /** Sets up what procman will do once stateDirectory/runtimeDirectory are merged (see below). */
-  prepare(stateDir: string): void;
+  /** Readies the place for this state dir (and sets up what procman will do once stateDirectory/runtimeDirectory are merged, see below). */
+  prepare(stateDir: string): Promise<void>;
+  /** Ends what prepare started (a container). */
+  teardown(): Promise<void>;
 }
 
 const onHost = (manager: Exclude<Manager, "systemd">, user?: string): Runner => ({
   manager,
   user,
   procman: (args, env) => (user === undefined ? procman(args, { env, timeoutMs: 180_000 }) : procmanAs(user, args, env)),
-  listeners: listenersOnHost,
-  remaining: remainingOnHost,
-  prepare: (dir) => {
-    if (user !== undefined) chownSync(dir, idOf(user, "-u"), idOf(user, "-g"));
-    createDirectoriesUntilProcmanDoes(dir, manager, user);
+  get: async (port) => {
+    const response = await fetch(`http://127.0.0.1:${port}/`);
+    return { status: response.status, server: response.headers.get("server") ?? "", body: await response.text() };
   },
+  listeners: (port) => listenersOnHost(port),
+  remaining: remainingOnHost,
+  prepare: async (dir) => {
+    if (user !== undefined) chownSync(dir, idOf(user, "-u"), idOf(user, "-g"));
+  },
+  teardown: async () => undefined,
 });
+
+/** Who a service runs as: its own user under a root procman, else whoever runs procman (undefined: this test's user). */
+function ownerOf(serviceUser: string, runAs: string | undefined): string | undefined {
+  if (runAs !== undefined) return runAs;
+  return ROOT_USER ? serviceUser : undefined;
+}
 
 const idOf = (user: string, flag: "-u" | "-g") => Number(execFileSync("id", [flag, user], { encoding: "utf8" }).trim());
 
@@ -80,22 +94,89 @@ function procmanAs(user: string, args: readonly string[], env: Readonly<Record<s
 
 /**
  * The hook for "run this scenario under manager X". direct, supervisord and sysvinit run on this
- * host. TODO(systemd): return a Runner whose procman runs `procman switch -P systemd` inside the
- * systemd-nspawn container (shared/reference/systemd-nspawn.md) with this repository and the four
- * packages in it, and whose listeners/remaining read the container's /proc (PIDs as the app inside
- * it reports them); until then systemd says so and is skipped.
+ * host; systemd in a booted systemd-nspawn container (shared/reference/systemd-nspawn.md) through
+ * test/helpers/nspawn.ts (the systemd-real branch; until it is merged, systemd skips saying so).
  */
-function runnerFor(manager: Manager, user?: string): Runner | string {
-  if (manager === "systemd") return "the systemd runner (a booted systemd-nspawn container) is not wired in yet";
-  return onHost(manager, user);
+async function runnerFor(manager: Manager, user?: string): Promise<Runner | string> {
+  if (manager !== "systemd") return onHost(manager, user);
+  const helper = path.join(ROOT, "test", "helpers", "nspawn.ts");
+  if (!existsSync(helper)) return "test/helpers/nspawn.ts (a real systemd in a systemd-nspawn container) is not here yet";
+  const nspawn = (await import(helper)) as NspawnHelper;
+  if (!nspawn.canBootContainer(`examples/services under systemd`)) return "no systemd-nspawn container can boot here (see above)";
+  return inContainer(nspawn);
+}
+
+/** What the scenario uses of test/helpers/nspawn.ts. */
+interface NspawnHelper {
+  canBootContainer(testName: string): boolean;
+  bootContainer(options: { binds?: readonly string[] }): Promise<{
+    readonly leader: number;
+    readonly nspawnPid: number;
+    exec(args: readonly string[], options?: { env?: Readonly<Record<string, string>>; timeoutMs?: number }): Promise<CliRun>;
+    teardown(): Promise<void>;
+  }>;
+}
+
+/**
+ * systemd as PID 1 of a container that sees this checkout and the state dir at the same paths.
+ * Its network is private: GETs run inside (curl), listening sockets come from the container's
+ * /proc/<leader>/net tables, and PIDs are translated to the container's (the app reports those).
+ */
+function inContainer(nspawn: NspawnHelper): Runner {
+  let container: Awaited<ReturnType<NspawnHelper["bootContainer"]>> | undefined;
+  const inside = () => {
+    if (container === undefined) throw new Error("the container is not booted");
+    return container;
+  };
+  return {
+    manager: "systemd",
+    user: undefined,
+    prepare: async (dir) => {
+      container = await nspawn.bootContainer({ binds: [dir] });
+    },
+    teardown: async () => {
+      await container?.teardown();
+      container = undefined;
+    },
+    procman: (args, env) => inside().exec([process.execPath, BIN, ...args], { env: { NO_COLOR: "1", ...env }, timeoutMs: 180_000 }),
+    get: async (port) => {
+      const run = await inside().exec(["curl", "-sS", "-i", "--max-time", "10", `http://127.0.0.1:${port}/`]);
+      const [head = "", ...rest] = run.stdout.split("\r\n\r\n");
+      return {
+        status: Number(/^HTTP\/\S+ (\d+)/.exec(head)?.[1] ?? 0),
+        server: /^server: *(.*)$/im.exec(head)?.[1]?.trim() ?? "",
+        body: rest.join("\r\n\r\n"),
+      };
+    },
+    listeners: (port) => {
+      const leader = inside().leader;
+      return listenersOnHost(port, `/proc/${leader}/net`)
+        .map((pid) => containerPid(pid, leader))
+        .filter((pid): pid is number => pid !== undefined)
+        .sort((a, b) => a - b);
+    },
+    // The container itself names the state dir (its --bind): only what runs inside it counts.
+    remaining: (dir) => remainingOnHost(dir).filter((line) => Number(line.split(" ")[0]) !== inside().nspawnPid),
+  };
+}
+
+/** The PID the container's processes know `pid` by (the last NSpid entry), if it lives in the leader's PID namespace. */
+function containerPid(pid: number, leader: number): number | undefined {
+  try {
+    if (readlinkSync(`/proc/${pid}/ns/pid`) !== readlinkSync(`/proc/${leader}/ns/pid`)) return undefined;
+  } catch {
+    return undefined;
+  }
+  const ids = /^NSpid:\s*(.*)$/m.exec(readProcText(pid, "status"))?.[1]?.trim().split(/\s+/);
+  return ids === undefined ? undefined : Number(ids[ids.length - 1]);
 }
 
 // ---- /proc on this host ----
 
-/** Socket inodes in LISTEN state on port (IPv4 and IPv6 tables). */
-function listeningInodes(port: number): Set<string> {
+/** Socket inodes in LISTEN state on port (IPv4 and IPv6 tables of the network namespace `net` shows). */
+function listeningInodes(port: number, net: string): Set<string> {
   const inodes = new Set<string>();
-  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+  for (const table of [`${net}/tcp`, `${net}/tcp6`]) {
     let text = "";
     try {
       text = readFileSync(table, "utf8");
@@ -111,8 +192,8 @@ function listeningInodes(port: number): Set<string> {
   return inodes;
 }
 
-function listenersOnHost(port: number): number[] {
-  const inodes = listeningInodes(port);
+function listenersOnHost(port: number, net = "/proc/net"): number[] {
+  const inodes = listeningInodes(port, net);
   if (inodes.size === 0) return [];
   const holders: number[] = [];
   for (const pid of listPids()) {
@@ -160,50 +241,11 @@ function remainingOnHost(stateDir: string): string[] {
  * STAND-IN until stateDirectory/runtimeDirectory land (issue 8 item 5, built by another branch):
  * as root, postgres and redis cannot create their directories under the root-owned ${stateDir}/lib
  * and ${runtimeDir}, and procman does not create them yet. So this does what the contract says
- * procman does (mkdir, owned by the process's user, the declared mode) — but only while no part of
- * the built procman (executor, generators) reads the fields: once the feature is merged, the test
- * checks procman's own work under every manager without any change here. Delete it then.
+ * procman does (mkdir, owned by the process's user, the declared mode) — but only while the part of
+ * the built procman that acts for the manager (executor for direct, generators otherwise) never
+ * reads the fields: once the feature is there, the test checks procman's own work without any
+ * change here. Delete it then.
  */
-function createDirectoriesUntilProcmanDoes(stateDir: string, manager: Manager, runAs: string | undefined): void {
-  if (procmanReadsDirectories()) return;
-  console.log(`  NOTE ${manager}: procman does not create stateDirectory/runtimeDirectory yet; the test creates them`);
-  for (const [dir, serviceUser, mode] of [
-    ["lib/stack-postgres", "postgres", 0o700],
-    ["run/stack-postgres", "postgres", 0o755],
-    ["lib/stack-redis", "redis", 0o700],
-  ] as const) {
-    const full = path.join(stateDir, dir);
-    const owner = ownerOf(serviceUser, runAs);
-    mkdirSync(path.dirname(full), { recursive: true, mode: 0o755 });
-    mkdirSync(full, { mode });
-    if (owner !== undefined) {
-      chownSync(path.dirname(full), idOf(runAs ?? "root", "-u"), -1);
-      chownSync(full, idOf(owner, "-u"), -1);
-    }
-    chmodSync(full, mode);
-  }
-}
-
-/** Who a service runs as: its own user under a root procman, else whoever runs procman (undefined: this test's user). */
-function ownerOf(serviceUser: string, runAs: string | undefined): string | undefined {
-  if (runAs !== undefined) return runAs;
-  return ROOT_USER ? serviceUser : undefined;
-}
-
-/** Whether the built procman reads the fields anywhere it acts (its executor or a generator). */
-function procmanReadsDirectories(): boolean {
-  const files: string[] = [];
-  const walk = (dir: string) => {
-    if (!existsSync(dir)) return;
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const file = path.join(dir, entry.name);
-      if (entry.isDirectory()) walk(file);
-      else if (entry.name.endsWith(".js")) files.push(file);
-    }
-  };
-  [path.join(ROOT, "dist", "src", "executor"), path.join(ROOT, "dist", "generators")].forEach(walk);
-  return files.some((file) => /\.(stateDirectory|runtimeDirectory)\b/.test(readFileSync(file, "utf8")));
-}
 
 // ---- the model itself (no binaries needed) ----
 
@@ -276,11 +318,10 @@ interface Page {
   postgres: { version: string; dataDirectory: string; backendPid: number };
 }
 
-async function getPage(port: number): Promise<{ page: Page; server: string }> {
-  const response = await fetch(`http://127.0.0.1:${port}/`);
-  const text = await response.text();
-  assert.is(response.status, 200, `GET / through nginx: ${response.status} ${text}`);
-  return { page: JSON.parse(text) as Page, server: response.headers.get("server") ?? "" };
+async function getPage(runner: Runner, port: number): Promise<{ page: Page; server: string }> {
+  const response = await runner.get(port);
+  assert.is(response.status, 200, `GET / through nginx: ${response.status} ${response.body}`);
+  return { page: JSON.parse(response.body) as Page, server: response.server };
 }
 
 /** The newest /usr/lib/postgresql/<version>/bin (the model picks the same). */
@@ -311,16 +352,21 @@ async function scenario(runner: Runner): Promise<void> {
   };
   const dir = newStateDir();
   chmodSync(dir, 0o755); // postgres, redis and memcache must reach their directories inside it
-  runner.prepare(dir);
+  await runner.prepare(dir);
   const managerArgs = runner.manager === "direct" ? [] : ["-P", runner.manager];
   const run = async (args: string[], extra: Record<string, string> = {}) => {
     const result = await runner.procman([...args, "--state-dir", dir], { ...env, ...extra });
     assert.is(result.code, 0, `procman ${args.join(" ")}: ${show(result)}`);
     return result;
   };
+  /** Every listener seen, with its start time: what cleanup may kill after a failure (redis and nginx's workers rewrite their environment and argv). */
+  const seen = new Map<number, string | undefined>();
   /** Each service's listening processes. */
-  const pids = (): Record<Service, number[]> =>
-    Object.fromEntries(SERVICES.map((name) => [name, runner.listeners(ports[name])])) as Record<Service, number[]>;
+  const pids = (): Record<Service, number[]> => {
+    const found = Object.fromEntries(SERVICES.map((name) => [name, runner.listeners(ports[name])])) as Record<Service, number[]>;
+    for (const pid of Object.values(found).flat()) seen.set(pid, readProcStat(pid)?.startTime);
+    return found;
+  };
 
   try {
     await run(["switch", MODEL, ...managerArgs]);
@@ -341,7 +387,7 @@ async function scenario(runner: Runner): Promise<void> {
     assert.is(data.mode & 0o777, 0o700);
 
     // Through nginx, the app reached all three: each answer names the server process that gave it.
-    const one = await getPage(ports.nginx);
+    const one = await getPage(runner, ports.nginx);
     assert.ok(one.server.startsWith("nginx"), `the answer came through nginx (Server: ${one.server})`);
     assert.is(one.page.message, "hello");
     assert.ok(first.app.includes(one.page.app.pid), "the app that answered is the one listening");
@@ -351,7 +397,7 @@ async function scenario(runner: Runner): Promise<void> {
     assert.is(one.page.postgres.dataDirectory, path.join(dir, "lib", "stack-postgres"), "postgres is the one of this state dir");
     const bin = postgresBin();
     if (bin !== undefined) assert.match(one.page.postgres.version, new RegExp(`^${path.basename(path.dirname(bin))}\\.`), "the newest installed postgres answered");
-    const two = await getPage(ports.nginx);
+    const two = await getPage(runner, ports.nginx);
     assert.is(two.page.redis.hits, one.page.redis.hits + 1, "redis counts");
 
     // The same model again: nothing restarts.
@@ -361,7 +407,7 @@ async function scenario(runner: Runner): Promise<void> {
     // A change to the app: it and nginx (which activatesAfter it) restart; the three services keep their PIDs.
     await run(["switch", MODEL, ...managerArgs], { STACK_APP_MESSAGE: "changed" });
     const changed = pids();
-    const after = await getPage(ports.nginx);
+    const after = await getPage(runner, ports.nginx);
     assert.is(after.page.message, "changed");
     assertRestarted(first, changed, ["app", "nginx"]);
     assert.is(after.page.redis.hits, two.page.redis.hits + 1, "redis kept running (its counter went on)");
@@ -369,7 +415,7 @@ async function scenario(runner: Runner): Promise<void> {
     // Rollback: the first generation's app again; again only app and nginx restart.
     await run(["rollback"]);
     const rolledBack = pids();
-    const back = await getPage(ports.nginx);
+    const back = await getPage(runner, ports.nginx);
     assert.is(back.page.message, "hello");
     assertRestarted(changed, rolledBack, ["app", "nginx"]);
 
@@ -378,7 +424,11 @@ async function scenario(runner: Runner): Promise<void> {
     assert.equal(left, { processes: [], listeners: [] }, "stop left something running");
   } finally {
     await runner.procman(["stop", "--state-dir", dir], env).catch(() => undefined);
-    if (runner.manager !== "systemd") killOwn(dir);
+    if (runner.manager !== "systemd") {
+      await shutDownManager(dir);
+      killOwn(dir, seen);
+    }
+    await runner.teardown(); // a container takes everything in it along
   }
 }
 
@@ -393,10 +443,34 @@ function assertRestarted(before: Record<Service, number[]>, after: Record<Servic
   }
 }
 
-/** After a failure: SIGKILL what this test's deployment left (only processes naming its unique state dir). */
-function killOwn(dir: string): void {
-  for (const line of remainingOnHost(dir)) {
-    const pid = Number(line.split(" ")[0]);
+/**
+ * After a failure: let this state dir's own supervisord or init scripts stop what they started
+ * (their programs carry neither procman's tag nor the state dir). Paths of procman's install dir.
+ */
+async function shutDownManager(dir: string): Promise<void> {
+  const installed = path.join(dir, "lib", "procman");
+  const quietly = (file: string, args: string[]) => {
+    try {
+      execFileSync(file, args, { stdio: "ignore", timeout: 60_000 });
+    } catch {
+      // not deployed there, or already stopped
+    }
+  };
+  const conf = path.join(installed, "supervisord", "supervisord.conf");
+  if (existsSync(conf)) {
+    quietly("supervisorctl", ["-c", conf, "shutdown"]);
+    // It returns before supervisord has stopped its programs; killed before that, it would orphan them.
+    const deadline = Date.now() + 30_000;
+    while (remainingOnHost(dir).some((line) => line.includes(conf)) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const scripts = path.join(installed, "sysvinit", "init.d");
+  if (existsSync(scripts)) for (const script of readdirSync(scripts).reverse()) quietly(path.join(scripts, script), ["stop"]);
+}
+
+/** After a failure: SIGKILL what this test's deployment left: processes naming its unique state dir, and listeners it saw (same start time). */
+function killOwn(dir: string, seen: ReadonlyMap<number, string | undefined>): void {
+  const ours = [...seen].filter(([pid, startTime]) => startTime !== undefined && readProcStat(pid)?.startTime === startTime).map(([pid]) => pid);
+  for (const pid of [...remainingOnHost(dir).map((line) => Number(line.split(" ")[0])), ...ours]) {
     try {
       process.kill(pid, "SIGKILL");
     } catch {
@@ -417,7 +491,7 @@ const RUNS: { manager: Manager; user?: string }[] = [
 for (const { manager, user } of RUNS) {
   const name = `examples/services under ${manager}${user === undefined ? "" : ` as ${user}`}: request through nginx, change the app, rollback, stop`;
   test(name, async () => {
-    const runner = runnerFor(manager, user);
+    const runner = await runnerFor(manager, user);
     if (typeof runner === "string") {
       if (process.env.CI === "true") throw new Error(`${manager}: ${runner}`);
       console.log(`  SKIP ${name}: ${runner}`);

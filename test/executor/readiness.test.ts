@@ -353,4 +353,14 @@ test("pidFile readiness: a FIFO in place of the PID file does not block; a symli
   assert.is(readPidFile(link), undefined);
 });
 
+test("probeReadiness with the owner (as status uses it): someone else's listener on the port is not ready", async () => {
+  const port = await freePort();
+  const other = listener("127.0.0.1", port);
+  await listening(other);
+  const started = start({ NEVER_READY: "1" }, { tcp: { port }, timeout: 5 });
+  assert.ok(await probeReadiness(started.process), "without an owner: a plain connect");
+  assert.not.ok(await probeReadiness(started.process, { pid: started.identity.pid }));
+  assert.ok(await probeReadiness(started.process, { pid: other.pid! }));
+});
+
 test.run();

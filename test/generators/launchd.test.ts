@@ -5,7 +5,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, lstatSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { daemonProxy } from "../../generators/daemon-proxy.js";
 import { generateLaunchd, launchdArgv } from "../../generators/launchd.js";
@@ -100,14 +100,14 @@ test("every example: plists parse (plistlib, plistutil) and carry the declared a
     );
     assert.equal(output.sharedFiles, ["procman-setup.sh"]);
     const plists = loadAll(output);
-    const byName = new Map(model.processes.map((process) => [process.name, process]));
+    const byName = new Map(model.processes.map((spec) => [spec.name, spec]));
     assert.equal(Object.keys(plists).sort(), [...byName.keys()].sort());
-    for (const process of model.processes) {
-      const plist = plists[process.name]!;
-      assert.equal(plist.ProgramArguments, launchdArgv(process, process.activatesAfter.map((name) => byName.get(name)!)), `${file}: ${process.name}`);
-      const declared = process.foreground !== undefined ? [process.foreground.executable, ...process.foreground.args] : daemonProxy(process);
-      assert.equal(plist.ProgramArguments.slice(-declared.length), declared, `${file}: ${process.name}: the declared argv is the tail`);
-      assert.equal(plist.EnvironmentVariables, process.environment, `${file}: ${process.name}`);
+    for (const spec of model.processes) {
+      const plist = plists[spec.name]!;
+      assert.equal(plist.ProgramArguments, launchdArgv(spec, spec.activatesAfter.map((name) => byName.get(name)!)), `${file}: ${spec.name}`);
+      const declared = spec.foreground !== undefined ? [spec.foreground.executable, ...spec.foreground.args] : daemonProxy(spec);
+      assert.equal(plist.ProgramArguments.slice(-declared.length), declared, `${file}: ${spec.name}: the declared argv is the tail`);
+      assert.equal(plist.EnvironmentVariables, spec.environment, `${file}: ${spec.name}`);
       assert.is(plist.RunAtLoad, true);
     }
   }
@@ -318,6 +318,33 @@ test("the setup script creates the directories the jobs log to, with hostile pat
   assert.is(result.status, 0, show(result));
   for (const logDir of logDirs) assert.ok(existsSync(logDir), logDir);
   assert.ok(output.steps[0]!.includes(`sh '${path.join(hostile.stateDir, "lib", "procman", "launchd", "procman-setup.sh")}'`), output.steps[0]);
+});
+
+test("the setup script, as root, gives a job with a user its log file (the file only), and refuses a planted link", () => {
+  if (process.getuid?.() !== 0) {
+    console.log("  SKIP launchd log file owner: needs root to chown");
+    return;
+  }
+  const dir = makeTempDir("procman-launchd-");
+  const model = resolve({ web: { process: "/bin/sleep", args: ["1"], user: "daemon", restart: "no" }, plain: { process: "/bin/sleep", args: ["1"], restart: "no" } }, dir);
+  const [web, plain] = model.processes;
+  const out = writeOutput(generateLaunchd(model));
+  const setup = () => run("/bin/sh", [path.join(out, "procman-setup.sh")], { env: { PATH: MINIMAL_PATH } });
+  const first = setup();
+  assert.is(first.status, 0, show(first));
+  const info = lstatSync(web!.logFile);
+  assert.ok(info.isFile());
+  assert.equal([info.uid, info.gid], [1, 1], "daemon and its primary group");
+  assert.is(lstatSync(path.dirname(web!.logFile)).uid, 0, "the directory stays root's");
+  assert.not.ok(existsSync(plain!.logFile), "a job without a user: launchd opens its log as root");
+  rmSync(web!.logFile);
+  const victim = path.join(dir, "victim");
+  writeFileSync(victim, "");
+  symlinkSync(victim, web!.logFile);
+  const refused = setup();
+  assert.is(refused.status, 1, show(refused));
+  assert.match(refused.stderr, "exists and is not a regular file");
+  assert.is(lstatSync(victim).uid, 0, "the link's target was not chowned");
 });
 
 test("prefix: labels, file names and the setup script are namespaced; notify readiness and a bad prefix are refused", () => {

@@ -54,8 +54,8 @@ function sh(script: string, args: readonly string[] = [], env: Record<string, st
   });
 }
 
-function check(process: ResolvedProcess): string {
-  const text = readinessCheck(process.readiness, process.logFile, process);
+function check(spec: ResolvedProcess): string {
+  const text = readinessCheck(spec.readiness, spec.logFile, spec);
   assert.type(text, "string");
   return text!;
 }
@@ -69,26 +69,26 @@ async function close(server: net.Server): Promise<void> {
 }
 
 test("started: no check (alive after its start)", () => {
-  const process = processWith({});
-  assert.is(process.readiness.kind, "started");
-  assert.is(readinessCheck(process.readiness, process.logFile, process), undefined);
-  assert.is(waitForReady(process), undefined);
+  const spec = processWith({});
+  assert.is(spec.readiness.kind, "started");
+  assert.is(readinessCheck(spec.readiness, spec.logFile, spec), undefined);
+  assert.is(waitForReady(spec), undefined);
 });
 
 test("tcp: exits 0 while the port listens, non-zero before and after", async () => {
   if (!need("bash", "tcp readiness")) return;
   const port = await freePort();
-  const process = processWith({ readiness: { tcp: { port } } });
-  assert.is.not((await sh(check(process))).status, 0, "nothing listens yet");
+  const spec = processWith({ readiness: { tcp: { port } } });
+  assert.is.not((await sh(check(spec))).status, 0, "nothing listens yet");
   const server = net.createServer((socket) => socket.destroy());
   await listen(server, port);
   try {
-    const ready = await sh(check(process));
+    const ready = await sh(check(spec));
     assert.is(ready.status, 0, ready.stderr);
   } finally {
     await close(server);
   }
-  assert.is.not((await sh(check(process))).status, 0, "closed again");
+  assert.is.not((await sh(check(spec))).status, 0, "closed again");
 });
 
 test("tcp: the host is data, never bash source", async () => {
@@ -99,8 +99,10 @@ test("tcp: the host is data, never bash source", async () => {
   const server = net.createServer((socket) => socket.destroy());
   await listen(server, port);
   try {
-    const process = processWith({ readiness: { tcp: { port, host: `127.0.0.1/${port}; touch '${marker}'; : ` } } }, dir);
-    const result = await sh(check(process));
+    // Validation refuses such a host now; the generated check must not depend on it.
+    const resolved = processWith({ readiness: { tcp: { port } } }, dir);
+    const spec: ResolvedProcess = { ...resolved, readiness: { ...resolved.readiness, kind: "tcp", port, owned: true, host: `127.0.0.1/${port}; touch '${marker}'; : ` } };
+    const result = await sh(check(spec));
     assert.is.not(result.status, 0);
     assert.not.ok(existsSync(marker), "the host was run as a command");
   } finally {
@@ -111,9 +113,9 @@ test("tcp: the host is data, never bash source", async () => {
 test("pidFile: a live PID (with or without a trailing newline); not a dead PID, an empty, garbage or missing file", async () => {
   const dir = makeTempDir("procman-ready-");
   const pidFile = path.join(dir, "run dir $X", "p.pid");
-  const process = processWith({ daemon: "/bin/true", foregroundProcess: undefined, pidFile }, dir);
-  assert.is(process.readiness.kind, "pidFile");
-  const script = check(process);
+  const spec = processWith({ daemon: "/bin/true", foregroundProcess: undefined, pidFile }, dir);
+  assert.is(spec.readiness.kind, "pidFile");
+  const script = check(spec);
   assert.is.not((await sh(script)).status, 0, "missing");
   mkdirSync(path.dirname(pidFile), { recursive: true });
   const live = spawn("/bin/sleep", ["1000"], { stdio: "ignore" });
@@ -144,12 +146,12 @@ test("command: exit status of the command, run with the process's exact environm
   mkdirSync(workDir);
   const flag = path.join(dir, "flag");
   const command = `[ "$GREETING" = 'hello "world" $X \\n' ] && [ "$(pwd)" = "$WORK" ] && [ -z "$OUTSIDE" ] && [ -e "$FLAG" ]`;
-  const process = processWith({
+  const spec = processWith({
     directory: workDir,
     environment: { GREETING: 'hello "world" $X \\n', WORK: workDir, FLAG: flag },
     readiness: { command },
   }, dir);
-  const script = check(process);
+  const script = check(spec);
   assert.is.not((await sh(script, [], { PATH, OUTSIDE: "x" })).status, 0, "no flag yet");
   writeFileSync(flag, "");
   const ready = await sh(script, [], { PATH, OUTSIDE: "x" });
@@ -159,13 +161,13 @@ test("command: exit status of the command, run with the process's exact environm
 });
 
 test("logLine: exits 0 once a line of the log matches, not before, not without the file", async () => {
-  const process = processWith({ readiness: { logLine: "^-ready on port [0-9]+$" } });
-  const script = check(process);
+  const spec = processWith({ readiness: { logLine: "^-ready on port [0-9]+$" } });
+  const script = check(spec);
   assert.is.not((await sh(script)).status, 0, "no log file");
-  mkdirSync(path.dirname(process.logFile), { recursive: true });
-  writeFileSync(process.logFile, "starting\nnot -ready on port 1\n");
+  mkdirSync(path.dirname(spec.logFile), { recursive: true });
+  writeFileSync(spec.logFile, "starting\nnot -ready on port 1\n");
   assert.is.not((await sh(script)).status, 0, "no matching line");
-  writeFileSync(process.logFile, "starting\n-ready on port 8080\nmore\n");
+  writeFileSync(spec.logFile, "starting\n-ready on port 8080\nmore\n");
   const ready = await sh(script);
   assert.is(ready.status, 0, ready.stderr);
 });
@@ -196,9 +198,16 @@ test("file: a regular file counts, a symlink or a directory does not; the stale 
   assert.is(started.stdout, "gone\n", started.stderr);
 });
 
-test("notify: no command can check a descriptor", () => {
-  const spec: ResolvedProcess = { ...processWith({}), readiness: { kind: "notify", fd: 3, timeout: 5, interval: 0.1 } };
+test("notify: no command can check a descriptor; dependents wait for the notify proxy's marker", async () => {
+  const spec: ResolvedProcess = { ...processWith({}), readiness: { kind: "notify", fd: 3, timeout: 1, interval: 0.1 } };
   assert.is(readinessCheck(spec.readiness, spec.logFile, spec), undefined);
+  const marker = path.join(path.dirname(spec.pidFile), "p.ready");
+  const wait = waitForReady(spec)!;
+  assert.match(wait, marker);
+  assert.is((await sh(wait)).status, 1, "no marker: not ready");
+  mkdirSync(path.dirname(marker), { recursive: true });
+  writeFileSync(marker, "");
+  assert.is((await sh(wait)).status, 0);
 });
 
 test("http: exits 0 only when the URL answers the expected status", async () => {
@@ -211,8 +220,8 @@ test("http: exits 0 only when the URL answers the expected status", async () => 
   });
   await listen(server, port);
   try {
-    const process = processWith({ readiness: { http: { url: `http://127.0.0.1:${port}/health?a=1&b=%20`, status: 204 } } });
-    const script = check(process);
+    const spec = processWith({ readiness: { http: { url: `http://127.0.0.1:${port}/health?a=1&b=%20`, status: 204 } } });
+    const script = check(spec);
     assert.is.not((await sh(script)).status, 0, "503");
     status = 204;
     const ready = await sh(script);
@@ -226,8 +235,8 @@ test("waitForReady: gives up with exit 1 and a message once the timeout has pass
   if (!need("bash", "waitForReady timeout")) return;
   const port = await freePort();
   for (const timeout of [1, 0.5, 2]) {
-    const process = processWith({ readiness: { tcp: { port }, timeout, interval: 0.1 } });
-    const result = await sh(waitForReady(process)!);
+    const spec = processWith({ readiness: { tcp: { port }, timeout, interval: 0.1 } });
+    const result = await sh(waitForReady(spec)!);
     assert.is(result.status, 1, `timeout ${timeout}: ${result.stderr}`);
     assert.match(result.stderr, `procman: p not ready after ${timeout} s`);
     assert.ok(result.elapsedMs >= timeout * 1000, `gave up after ${result.elapsedMs} ms, before the timeout of ${timeout} s`);
@@ -238,11 +247,11 @@ test("waitForReady: gives up with exit 1 and a message once the timeout has pass
 test("waitForReady: exits 0 as soon as the check passes", async () => {
   if (!need("bash", "waitForReady ready")) return;
   const port = await freePort();
-  const process = processWith({ readiness: { tcp: { port }, timeout: 20, interval: 0.1 } });
+  const spec = processWith({ readiness: { tcp: { port }, timeout: 20, interval: 0.1 } });
   const server = net.createServer((socket) => socket.destroy());
   const opened = setTimeout(() => server.listen(port, "127.0.0.1"), 700);
   try {
-    const result = await sh(waitForReady(process)!);
+    const result = await sh(waitForReady(spec)!);
     assert.is(result.status, 0, result.stderr);
     assert.ok(result.elapsedMs >= 600 && result.elapsedMs < 5000, `${result.elapsedMs} ms`);
   } finally {
@@ -297,9 +306,9 @@ test("startWrapper: initialize runs once the dependencies are ready, in the dire
   mkdirSync(work);
   const marker = path.join(dir, "initialized");
   const initialize = `[ -z "$OUTSIDE" ] && printf '%s|%s|%s' "$(pwd)" "$VALUE" "$(date +%s%N)" > '${marker}'`;
-  const process = processWith({ directory: work, environment: { VALUE: "it's \"x\" $y" }, initialize }, dir);
+  const spec = processWith({ directory: work, environment: { VALUE: "it's \"x\" $y" }, initialize }, dir);
   assert.is(startWrapper([], processWith({}, dir)), undefined, "nothing to do first");
-  const wrapper = startWrapper([dependency], process, process.environment)!;
+  const wrapper = startWrapper([dependency], spec, spec.environment)!;
   const server = net.createServer((socket) => socket.destroy());
   let listenedAt = 0;
   const timer = setTimeout(() => {

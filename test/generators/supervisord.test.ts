@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, openSync, readFileSync, closeSync } from "node:f
 import path from "node:path";
 import { SUPERVISORD_CONF, generateSupervisord, supervisordArgv } from "../../generators/supervisord.js";
 import type { GeneratorOutput } from "../../generators/types.js";
-import type { ResolvedModel } from "../../src/model/types.js";
+import type { ResolvedModel, ResolvedProcess } from "../../src/model/types.js";
 import { procman, show as showCli } from "../helpers/cli.js";
 import { makeTempDir } from "../helpers/tmp.js";
 import {
@@ -48,13 +48,13 @@ function runSetup(confDir: string, prefix = "procman"): void {
 function assertReadBack(model: ResolvedModel, configFile: string, label: string): void {
   const programs = supervisorRead(configFile);
   assert.equal(Object.keys(programs).sort(), model.processes.map(({ name }) => name).sort(), label);
-  const byName = new Map(model.processes.map((process) => [process.name, process]));
-  for (const process of model.processes) {
-    const program = programs[process.name]!;
-    assert.equal(program.argv, supervisordArgv(process, process.activatesAfter.map((name) => byName.get(name)!)), `${label}: ${process.name}`);
-    assert.is(program.group, "procman", `${label}: ${process.name} is in the group`);
-    assert.is(program.stdout_logfile, process.logFile, `${label}: ${process.name} log file`);
-    assert.is(program.directory, process.directory ?? "/", `${label}: ${process.name} directory`);
+  const byName = new Map(model.processes.map((spec) => [spec.name, spec]));
+  for (const spec of model.processes) {
+    const program = programs[spec.name]!;
+    assert.equal(program.argv, supervisordArgv(spec, spec.activatesAfter.map((name) => byName.get(name)!)), `${label}: ${spec.name}`);
+    assert.is(program.group, "procman", `${label}: ${spec.name} is in the group`);
+    assert.is(program.stdout_logfile, spec.logFile, `${label}: ${spec.name} log file`);
+    assert.is(program.directory, spec.directory ?? "/", `${label}: ${spec.name} directory`);
   }
 }
 
@@ -151,7 +151,7 @@ test("hostile model under a real supervisord: exact argv and environment, depend
   assert.not.ok(existsSync(path.dirname(hostile.model.processes[0]!.logFile)));
   runSetup(confDir);
   assertReadBack(hostile.model, config, "hostile");
-  for (const process of hostile.model.processes) assert.match(process.logFile, "%");
+  for (const spec of hostile.model.processes) assert.match(spec.logFile, "%");
 
   let supervisord: Supervisord | undefined;
   const pids: number[] = [];
@@ -175,8 +175,8 @@ test("hostile model under a real supervisord: exact argv and environment, depend
       const now = states(supervisord!);
       return now["procman:first"] === "RUNNING" && now["procman:second"] === "RUNNING";
     });
-    for (const process of hostile.model.processes) {
-      await waitFor(`the log file ${process.logFile}`, () => existsSync(process.logFile));
+    for (const spec of hostile.model.processes) {
+      await waitFor(`the log file ${spec.logFile}`, () => existsSync(spec.logFile));
     }
     assert.not.ok(existsSync(path.join(dir, "state 100%% ünï")), "a doubled % in the log directory");
 
@@ -239,6 +239,52 @@ test("a self-daemonizing program runs behind the proxy: initialize first, exact 
 
     await supervisord.shutdown();
     await waitFor("the daemon to be gone", () => !isAlive(restarted.pid), 10_000);
+    assert.equal(processesMentioning(dir), [], "processes left behind");
+  } finally {
+    await cleanUp(supervisord, dir, pids);
+  }
+});
+
+test("readiness notify under a real supervisord: the dependent starts after the line ended; the program keeps descriptor 5 and never gets SIGPIPE", async () => {
+  if (!need("supervisord", "supervisord notify") || !need("supervisorctl", "supervisord notify") || !need("dd", "supervisord notify")) return;
+  const dir = makeTempDir("procman-supervisord-");
+  const marks = path.join(dir, "marks");
+  mkdirSync(marks);
+  const talker = `printf 're' >&5; sleep 1; date +%s%N > '${marks}/talker.ready'; echo 'ady' >&5; sleep 1; echo again >&5 && : > '${marks}/alive'; echo $$ > '${marks}/talker.pid'; exec sleep 1000`;
+  const base = resolve(
+    {
+      talker: { process: "/bin/sh", args: ["-c", talker], restart: "no" },
+      dep: { process: "/bin/sh", args: ["-c", `date +%s%N > '${marks}/dep.started'; exec sleep 1000`], activatesAfter: ["talker"], restart: "no" },
+    },
+    dir,
+  );
+  const [talkerSpec, depSpec] = base.processes as [ResolvedProcess, ResolvedProcess];
+  const model = { ...base, processes: [{ ...talkerSpec, readiness: { kind: "notify" as const, fd: 5, timeout: 20, interval: 0.1 } }, depSpec] };
+  const config = path.join(writeOutput(generateSupervisord(model), path.join(dir, "conf")), SUPERVISORD_CONF);
+  runSetup(path.dirname(config));
+  assertReadBack(model, config, "notify");
+  let supervisord: Supervisord | undefined;
+  const pids: number[] = [];
+  try {
+    supervisord = startSupervisord(config);
+    await waitFor("dep to start", () => existsSync(path.join(marks, "dep.started")), 30_000);
+    const readyAt = BigInt(readFileSync(path.join(marks, "talker.ready"), "utf8").trim());
+    const depAt = BigInt(readFileSync(path.join(marks, "dep.started"), "utf8").trim());
+    assert.ok(depAt > readyAt, "dep started only after talker's line ended");
+    assert.ok(existsSync(path.join(dir, "state", "run", "talker.ready")), "the proxy's marker");
+    await waitFor("talker's write after nobody reads", () => existsSync(path.join(marks, "alive")));
+    await waitFor("both RUNNING", () => {
+      const now = states(supervisord!);
+      return now["procman:talker"] === "RUNNING" && now["procman:dep"] === "RUNNING";
+    });
+    const program = Number(await waitFor("talker's PID", () => existsSync(path.join(marks, "talker.pid")) && readFileSync(path.join(marks, "talker.pid"), "utf8").trim()));
+    pids.push(program);
+    await waitFor("talker to exec sleep", () => readFileSync(`/proc/${program}/cmdline`, "latin1") === "sleep\u00001000\u0000");
+    assert.ok(existsSync(`/proc/${program}/fd/5`), "the program holds descriptor 5");
+    assert.not.ok(existsSync(`/proc/${program}/fd/8`), "but not the proxy's own");
+    assert.ok(isAlive(program), "no SIGPIPE");
+    await supervisord.shutdown();
+    await waitFor("the program to be gone", () => !isAlive(program), 10_000);
     assert.equal(processesMentioning(dir), [], "processes left behind");
   } finally {
     await cleanUp(supervisord, dir, pids);
@@ -336,8 +382,15 @@ test("prefix: the group and the program files are namespaced; notify readiness, 
     assert.equal([programs.a!.group, programs.b!.group], ["shop", "shop"]);
   }
   const notify = generatorError(() =>
-    generateSupervisord({ ...model, processes: [{ ...model.processes[0]!, readiness: { kind: "notify", fd: 3, timeout: 5, interval: 0.1 } }] }));
-  assert.match(notify.message, "a: readiness notify (descriptor 3) cannot be carried");
+    generateSupervisord({
+      ...model,
+      processes: [
+        { ...model.processes[0]!, readiness: { kind: "notify", fd: 12, timeout: 5, interval: 0.1 } },
+        { ...model.processes[1]!, user: "daemon", readiness: { kind: "notify", fd: 3, timeout: 5, interval: 0.1 } },
+      ],
+    }));
+  assert.match(notify.message, "a: readiness notify on descriptor 12: the proxy (POSIX sh) can hand over descriptors 3 to 9 only");
+  assert.match(notify.message, "b: readiness notify as user daemon needs a runtimeDirectory");
   const warned = generateSupervisord({
     ...model,
     processes: [{ ...model.processes[0]!, liveness: { kind: "tcp", host: "127.0.0.1", port: 1, interval: 10, timeout: 5, failures: 3 }, onFailure: "true" }],

@@ -3,7 +3,7 @@
 // systemd's own rules (systemd-syntax.ts): the argv, environment and settings are the declared ones.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, lstatSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
@@ -15,6 +15,7 @@ import { procman, show as showCli } from "../helpers/cli.js";
 import { makeTempDir } from "../helpers/tmp.js";
 import {
   DAEMON,
+  MINIMAL_PATH,
   NODE,
   REPORT,
   exampleFiles,
@@ -28,7 +29,7 @@ import {
   show,
   writeOutput,
 } from "./hostile.js";
-import { decodeEnvironmentFile, decodeExecLine, expandSpecifiers, parseUnitFile, value, values, type UnitFile } from "./systemd-syntax.js";
+import { decodeEnvironment, decodeEnvironmentFile, decodeExecLine, expandSpecifiers, parseUnitFile, value, values, type UnitFile } from "./systemd-syntax.js";
 import { need } from "./target-tools.js";
 
 /** `systemd-analyze verify --man=no` on every unit of the output at once: exit 0, nothing printed. */
@@ -51,14 +52,28 @@ const TARGET = "procman.target";
 const DIRS = "procman-dirs.service";
 const unitName = (name: string) => `procman-${name}.service`;
 
+/**
+ * The command behind the environment wrapper every Exec*= of a process's unit has
+ * (`/bin/sh -c <strip> sh <kept names…> -- <command…>`), checked to keep every declared name.
+ */
+function command(line: string, spec?: Pick<ResolvedProcess, "environment">): string[] {
+  const argv = decodeExecLine(line);
+  assert.equal(argv.slice(0, 2), ["/bin/sh", "-c"], `wrapped: ${line}`);
+  assert.is(argv[3], "sh");
+  const end = argv.indexOf("--", 4);
+  assert.ok(end > 0, `no -- in ${line}`);
+  if (spec !== undefined) for (const name of Object.keys(spec.environment)) assert.ok(argv.slice(4, end).includes(name), `${name} is kept`);
+  return argv.slice(end + 1);
+}
+
 /** The environment systemd reads for a unit: its EnvironmentFile=, which must be the generated one, mode 0600. */
-function environmentOf(output: GeneratorOutput, unit: UnitFile, installDir: string): Record<string, string> {
+function environmentOf(output: GeneratorOutput, unit: UnitFile, installDir: string, alsoSet: readonly string[] = []): Record<string, string> {
   const file = expandSpecifiers(value(unit, "Service", "EnvironmentFile"));
   assert.ok(file.startsWith(`${installDir}/`), `EnvironmentFile=${file} is not in ${installDir}`);
   const generated = output.files.find((candidate) => candidate.path === file.slice(installDir.length + 1));
   assert.ok(generated !== undefined, `no generated ${file}`);
   assert.is(generated!.mode, 0o600, `${file} is readable by its owner only`);
-  assert.equal(values(unit, "Service", "Environment"), [], "no value in the world-readable unit");
+  assert.equal(Object.keys(decodeEnvironment(values(unit, "Service", "Environment"))), [...alsoSet], "no value of the model in the world-readable unit");
   return decodeEnvironmentFile(generated!.contents);
 }
 
@@ -87,8 +102,8 @@ test("every example: units for the system and the user manager verify cleanly; e
     for (const spec of model.processes) {
       assert.is(output.names[spec.name], unitName(spec.name));
       const unit = unitOf(output, unitName(spec.name));
-      const command = spec.foreground ?? spec.daemon!;
-      assert.equal(decodeExecLine(value(unit, "Service", "ExecStart")), [command.executable, ...command.args], `${file}: ${spec.name}`);
+      const executable = spec.foreground ?? spec.daemon!;
+      assert.equal(command(value(unit, "Service", "ExecStart"), spec), [executable.executable, ...executable.args], `${file}: ${spec.name}`);
       assert.equal(environmentOf(output, unit, installDir), spec.environment, `${file}: ${spec.name}`);
     }
   }
@@ -104,7 +119,7 @@ test("hostile model: verify is silent, and ExecStart=/EnvironmentFile= decode to
   assertVerifies(output, "hostile");
   for (const spec of hostile.model.processes) {
     const unit = unitOf(output, unitName(spec.name));
-    assert.equal(decodeExecLine(value(unit, "Service", "ExecStart")), hostile.argv[spec.name], `${spec.name}: ExecStart`);
+    assert.equal(command(value(unit, "Service", "ExecStart"), spec), hostile.argv[spec.name], `${spec.name}: ExecStart`);
     assert.equal(environmentOf(output, unit, installDir), hostile.env[spec.name], `${spec.name}: EnvironmentFile`);
     assert.is(expandSpecifiers(value(unit, "Unit", "Description")), spec.description);
     assert.is(value(unit, "Service", "Type"), "exec");
@@ -135,6 +150,23 @@ test("hostile model: verify is silent, and ExecStart=/EnvironmentFile= decode to
   assert.equal(values(dirs, "Service", "ExecStart").map(decodeExecLine), [["systemd-tmpfiles", "--create", path.join(installDir, "procman-dirs.tmpfiles")]]);
 });
 
+test("the environment wrapper: the manager's variables go, declared ones stay exact (sh's own IFS, PWD, OPTIND, PPID restored), systemd's interface stays", () => {
+  const dir = makeTempDir("procman-systemd-");
+  const declared = { IFS: ",", PWD: "/declared", OPTIND: "7", PPID: "1", MULTI: "a\nLEAKED=fake\n", EMPTY: "", PATH: MINIMAL_PATH };
+  const model = resolve({ env: { process: "/usr/bin/env", args: ["-0"], environment: declared, restart: "no" } }, dir);
+  const output = generateSystemd(model);
+  const unit = unitOf(output, unitName("env"));
+  const argv = decodeExecLine(value(unit, "Service", "ExecStart"));
+  assert.not.match(value(unit, "Service", "ExecStart"), "/declared", "no value in the unit");
+  // What systemd would hand it: the EnvironmentFile, its manager's block, its own variables.
+  const fromFile = decodeEnvironmentFile(fileOf(output, "procman-env.env"));
+  const env = { ...fromFile, LANG: "C.UTF-8", LEAK_CANARY: "inherited", LEAKED: "real", HOME: "/root", INVOCATION_ID: "0123", SYSTEMD_EXEC_PID: "42" };
+  const result = spawnSync(argv[0]!, argv.slice(1), { env, cwd: "/", encoding: "utf8" });
+  assert.is(result.status, 0, result.stderr);
+  const got = Object.fromEntries(result.stdout.split("\0").filter(Boolean).map((entry) => [entry.slice(0, entry.indexOf("=")), entry.slice(entry.indexOf("=") + 1)]));
+  assert.equal(got, { ...declared, INVOCATION_ID: "0123", SYSTEMD_EXEC_PID: "42" });
+});
+
 test("tcp readiness: ExecStartPost= decodes to the wait loop, which passes once the port listens", async () => {
   if (!need("bash", "systemd ExecStartPost")) return;
   const dir = makeTempDir("procman-systemd-");
@@ -143,7 +175,7 @@ test("tcp readiness: ExecStartPost= decodes to the wait loop, which passes once 
   const first = hostile.model.processes.find(({ name }) => name === "first")!;
   const unit = unitOf(generateSystemd(hostile.model), unitName("first"));
   const post = decodeExecLine(value(unit, "Service", "ExecStartPost"));
-  assert.equal(post, ["/bin/sh", "-c", waitForReady(first)]);
+  assert.equal(command(value(unit, "Service", "ExecStartPost"), first), ["/bin/sh", "-c", waitForReady(first, { inherited: true })]);
   assert.is(value(unit, "Service", "TimeoutStartSec"), String(Math.ceil(first.readiness.timeout) + 5));
   const server = net.createServer((socket) => socket.destroy());
   await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
@@ -199,8 +231,8 @@ test("settings: Type=exec / forking + PIDFile=, Requires=/After=, User/Group/UMa
   const db = unitOf(output, unitName("db"));
   assert.is(value(db, "Service", "Type"), "forking");
   assert.is(expandSpecifiers(value(db, "Service", "PIDFile")), path.join(dir, "state", "run", "db 100%.pid"));
-  assert.equal(decodeExecLine(value(db, "Service", "ExecStart")), [NODE, DAEMON, "--db", "100%"]);
-  assert.equal(decodeExecLine(value(db, "Service", "ExecStartPre")), ["/bin/sh", "-c", `mkdir -p "$HOME/db" '${dir}/100%'`]);
+  assert.equal(command(value(db, "Service", "ExecStart")), [NODE, DAEMON, "--db", "100%"]);
+  assert.equal(command(value(db, "Service", "ExecStartPre")), ["/bin/sh", "-c", `mkdir -p "$HOME/db" '${dir}/100%'`]);
   assert.is(value(db, "Service", "KillSignal"), "SIGINT");
   assert.is(value(db, "Service", "TimeoutStopSec"), "7.5");
   assert.is(value(db, "Service", "Restart"), "on-failure");
@@ -208,7 +240,7 @@ test("settings: Type=exec / forking + PIDFile=, Requires=/After=, User/Group/UMa
   assert.is(value(db, "Service", "WorkingDirectory"), "/");
   assert.equal(values(db, "Service", "User"), []);
   // A daemon is ready once its PID file names a live process.
-  assert.equal(decodeExecLine(value(db, "Service", "ExecStartPost")), ["/bin/sh", "-c", waitForReady(model.processes[0]!)]);
+  assert.equal(command(value(db, "Service", "ExecStartPost")), ["/bin/sh", "-c", waitForReady(model.processes[0]!, { inherited: true })]);
 
   const web = unitOf(output, unitName("web"));
   assert.is(value(web, "Service", "Type"), "exec");
@@ -277,19 +309,31 @@ test("restart: policies map one to one; RestartSec= is the delay; the start limi
   assert.equal(never.warnings, []);
 });
 
-test("liveness and onFailure are not carried: said in the warnings", () => {
+test("liveness is not carried (a warning); onFailure becomes an OnFailure= unit that runs the snippet as the process runs", () => {
   const dir = makeTempDir("procman-systemd-");
-  const base = resolve({ p: { process: "/bin/sleep", args: ["1"], restart: "no" } }, dir);
+  const base = resolve({ p: { process: "/bin/sleep", args: ["1"], restart: "no", user: "daemon", directory: dir, umask: "027", environment: { TOKEN: "s3cret $x" } } }, dir);
   const spec = {
     ...base.processes[0]!,
     liveness: { kind: "http" as const, url: "http://127.0.0.1:1/", status: 200, interval: 10, timeout: 5, failures: 3 },
-    onFailure: "echo failed | mail root",
+    onFailure: `echo "$PROCMAN_PROCESS failed: 100%" | mail root`,
   };
-  const output = generateSystemd({ ...base, processes: [spec] });
-  assert.equal(output.warnings, [
-    "p: systemd cannot run the http liveness check; not carried (a process that hangs is not restarted)",
-    "p: onFailure is not carried to systemd (an OnFailure= unit could run it)",
-  ]);
+  const installDir = path.join(dir, "units");
+  const output = generateSystemd({ ...base, processes: [spec] }, { installDir });
+  assert.equal(output.warnings, ["p: systemd cannot run the http liveness check; not carried (a process that hangs is not restarted)"]);
+  const onFailureName = "procman-onfailure@p.service";
+  assert.equal(output.processFiles.p, [unitName("p"), "procman-p.env", onFailureName]);
+  assert.is(value(unitOf(output, unitName("p")), "Unit", "OnFailure"), onFailureName);
+  const onFailure = unitOf(output, onFailureName);
+  assert.is(value(onFailure, "Service", "Type"), "oneshot");
+  assert.equal(command(value(onFailure, "Service", "ExecStart"), spec), ["/bin/sh", "-c", spec.onFailure]);
+  assert.ok(decodeExecLine(value(onFailure, "Service", "ExecStart")).includes("PROCMAN_PROCESS"), "PROCMAN_PROCESS is kept");
+  assert.equal(environmentOf(output, onFailure, installDir, ["PROCMAN_PROCESS", "PROCMAN_STATE"]), spec.environment);
+  assert.equal(values(onFailure, "Service", "Environment").map((line) => decodeEnvironment([line])), [{ PROCMAN_PROCESS: "p" }, { PROCMAN_STATE: "failed" }]);
+  assert.is(value(onFailure, "Service", "User"), "daemon");
+  assert.is(value(onFailure, "Service", "UMask"), "0027");
+  assert.is(value(onFailure, "Service", "WorkingDirectory"), dir);
+  assert.equal(values(onFailure, "Install", "WantedBy"), [], "started only by OnFailure=");
+  if (need("systemd-analyze", "systemd onFailure verify")) assertVerifies(output, "onFailure");
 });
 
 test("directories: the tmpfiles snippet creates log, PID, state and runtime directories with their owner and mode, for real", () => {
@@ -357,7 +401,7 @@ test("readiness file: the stale file is removed before the start (never followin
   const output = generateSystemd({ ...base, processes: [spec] });
   const unit = unitOf(output, unitName("p"));
   const pre = values(unit, "Service", "ExecStartPre").map(decodeExecLine);
-  assert.equal(pre, [["/bin/sh", "-c", `rm -f -- '${ready}'`]]);
+  assert.equal(values(unit, "Service", "ExecStartPre").map((line) => command(line)), [["/bin/sh", "-c", `rm -f -- '${ready}'`]]);
   const post = decodeExecLine(value(unit, "Service", "ExecStartPost"));
   const runPost = () => run(post[0]!, post.slice(1)).status;
   // A link planted where the file goes: removed, its target kept; the check does not pass on a link.
@@ -433,12 +477,12 @@ test("a value ending in a backslash does not swallow the next line (systemd's li
   assert.is(value(b, "Unit", "Description"), "ends in a backslash \\");
   assert.equal(values(b, "Unit", "Requires"), [DIRS, unitName("a")]);
   assert.is(value(b, "Service", "WorkingDirectory"), path.join(dir, "dir\\"));
-  assert.equal(decodeExecLine(value(b, "Service", "ExecStart")), ["/bin/sleep", "1000", "\\"]);
+  assert.equal(command(value(b, "Service", "ExecStart")), ["/bin/sleep", "1000", "\\"]);
   assert.equal(decodeEnvironmentFile(fileOf(output, "procman-b.env")).E, "\\");
   const c = unitOf(output, unitName("c"));
   assert.is(value(c, "Unit", "Description"), "two \\\\");
   assert.is(value(c, "Service", "PIDFile"), path.join(dir, "c.pid\\"));
-  assert.equal(decodeExecLine(value(c, "Service", "ExecStart")), ["/bin/true"]);
+  assert.equal(command(value(c, "Service", "ExecStart")), ["/bin/true"]);
   if (!need("systemd-analyze", "systemd line continuation")) return;
   assertVerifies(output, "backslashes");
   // systemd itself reads the Requires= after the Description= of b: without a's unit, verify fails on it.

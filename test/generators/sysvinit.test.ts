@@ -87,17 +87,17 @@ function sysvGenerator(initDir: string): Record<string, string> | undefined {
 }
 
 function checkHeaders(model: ResolvedModel, output: GeneratorOutput, label: string): void {
-  for (const process of model.processes) {
-    const header = lsbHeader(fileOf(output, `init.d/${S(process.name)}`));
+  for (const spec of model.processes) {
+    const header = lsbHeader(fileOf(output, `init.d/${S(spec.name)}`));
     assert.equal(header, {
-      Provides: S(process.name),
-      "Required-Start": process.activatesAfter.map(S).join(" "),
-      "Required-Stop": process.activatesAfter.map(S).join(" "),
+      Provides: S(spec.name),
+      "Required-Start": spec.activatesAfter.map(S).join(" "),
+      "Required-Stop": spec.activatesAfter.map(S).join(" "),
       "Default-Start": "2 3 4 5",
       "Default-Stop": "0 1 6",
-      "Short-Description": process.description ?? process.name,
-      Description: process.description ?? process.name,
-    }, `${label}: ${process.name}`);
+      "Short-Description": spec.description ?? spec.name,
+      Description: spec.description ?? spec.name,
+    }, `${label}: ${spec.name}`);
   }
 }
 
@@ -119,31 +119,31 @@ test("every example: valid sh, LSB header, start-order links; systemd-sysv-gener
     );
     checkHeaders(model, output, file);
     const dir = writeOutput(output);
-    for (const process of model.processes) {
-      const script = path.join(dir, "init.d", S(process.name));
+    for (const spec of model.processes) {
+      const script = path.join(dir, "init.d", S(spec.name));
       assert.is(lstatSync(script).mode & 0o777, 0o755);
       const syntax = run("/bin/sh", ["-n", script]);
       assert.is(syntax.status, 0, show(syntax));
-      const links = readdirSync(path.join(dir, "rc.d")).filter((link) => link.slice(3) === S(process.name));
-      assert.is(links.length, 2, `${file}: S and K links of ${process.name}`);
-      for (const link of links) assert.is(readlinkSync(path.join(dir, "rc.d", link)), `../init.d/${S(process.name)}`);
+      const links = readdirSync(path.join(dir, "rc.d")).filter((link) => link.slice(3) === S(spec.name));
+      assert.is(links.length, 2, `${file}: S and K links of ${spec.name}`);
+      for (const link of links) assert.is(readlinkSync(path.join(dir, "rc.d", link)), `../init.d/${S(spec.name)}`);
     }
     // A dependency starts earlier and stops later than its dependents.
     const order = (prefix: string) => readdirSync(path.join(dir, "rc.d")).filter((link) => link.startsWith(prefix)).sort().map((link) => link.slice(3));
-    for (const process of model.processes) {
-      for (const dependency of process.activatesAfter) {
-        assert.ok(order("S").indexOf(S(dependency)) < order("S").indexOf(S(process.name)), `${file}: S order`);
-        assert.ok(order("K").indexOf(S(dependency)) > order("K").indexOf(S(process.name)), `${file}: K order`);
+    for (const spec of model.processes) {
+      for (const dependency of spec.activatesAfter) {
+        assert.ok(order("S").indexOf(S(dependency)) < order("S").indexOf(S(spec.name)), `${file}: S order`);
+        assert.ok(order("K").indexOf(S(dependency)) > order("K").indexOf(S(spec.name)), `${file}: K order`);
       }
     }
     const units = sysvGenerator(path.join(dir, "init.d"));
     if (units === undefined) continue;
     assert.equal(Object.keys(units).sort(), model.processes.map(({ name }) => `${S(name)}.service`).sort());
-    for (const process of model.processes) {
-      const unit = units[`${S(process.name)}.service`]!;
-      assert.match(unit, `Description=LSB: ${(process.description ?? process.name).replace(/%/g, "%%")}\n`);
-      for (const dependency of process.activatesAfter) assert.match(unit, new RegExp(`^After=.*\\b${S(dependency)}\\.service`, "m"));
-      assert.match(unit, `ExecStart=${path.join(dir, "init.d", S(process.name))} start`);
+    for (const spec of model.processes) {
+      const unit = units[`${S(spec.name)}.service`]!;
+      assert.match(unit, `Description=LSB: ${(spec.description ?? spec.name).replace(/%/g, "%%")}\n`);
+      for (const dependency of spec.activatesAfter) assert.match(unit, new RegExp(`^After=.*\\b${S(dependency)}\\.service`, "m"));
+      assert.match(unit, `ExecStart=${path.join(dir, "init.d", S(spec.name))} start`);
     }
   }
 });
@@ -174,13 +174,13 @@ test("hostile model: start, status, exact argv and environment (newlines too), d
     assert.is(first.cwd, hostile.workDir);
     assert.is(second.cwd, "/");
     assert.ok(second.started >= Number(readFileSync(`${hostile.reportFile("first")}.ready`, "utf8")));
-    for (const [process, report] of [[firstProcess!, first], [secondProcess!, second]] as const) {
-      assert.is(readFileSync(process.pidFile, "utf8"), `${report.pid}\n`, `${process.name}: the PID file names the program itself`);
-      assert.is(report.session, report.pid, `${process.name}: a session of its own`);
-      const status = action(path.join(scripts, S(process.name)), "status");
+    for (const [spec, report] of [[firstProcess!, first], [secondProcess!, second]] as const) {
+      assert.is(readFileSync(spec.pidFile, "utf8"), `${report.pid}\n`, `${spec.name}: the PID file names the program itself`);
+      assert.is(report.session, report.pid, `${spec.name}: a session of its own`);
+      const status = action(path.join(scripts, S(spec.name)), "status");
       assert.is(status.status, 0, show(status));
-      assert.match(status.stdout, `${process.name} is running`);
-      assert.ok(existsSync(process.logFile), `log file ${process.logFile}`);
+      assert.match(status.stdout, `${spec.name} is running`);
+      assert.ok(existsSync(spec.logFile), `log file ${spec.logFile}`);
     }
     // start on a running service: exit 0, no second instance.
     const again = action(path.join(scripts, S("first")), "start");
@@ -210,19 +210,19 @@ test("a stale PID file naming an unrelated live process: status does not say run
   const dir = makeTempDir("procman-sysvinit-");
   const reportFile = path.join(dir, "p.json");
   const model = resolve({ p: { foregroundProcess: NODE, args: [REPORT], environment: { REPORT_FILE: reportFile } } }, dir);
-  const process_ = model.processes[0]!;
+  const spec = model.processes[0]!;
   const script = path.join(writeOutput(generateSysvinit(model), path.join(dir, "sysv")), "init.d", S("p"));
   const unrelated = spawn("/bin/sleep", ["1000"], { stdio: "ignore" });
   const pids: number[] = [];
   try {
-    mkdirSync(path.dirname(process_.pidFile), { recursive: true });
+    mkdirSync(path.dirname(spec.pidFile), { recursive: true });
     const startTime = () => {
       const stat = readFileSync(`/proc/${unrelated.pid}/stat`, "latin1");
       return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
     };
     for (const start of [undefined, "12345", `${Number(startTime()) + 1}`]) {
-      writeFileSync(process_.pidFile, `${unrelated.pid}\n`);
-      if (start !== undefined) writeFileSync(`${process_.pidFile}.start`, `${start}\n`);
+      writeFileSync(spec.pidFile, `${unrelated.pid}\n`);
+      if (start !== undefined) writeFileSync(`${spec.pidFile}.start`, `${start}\n`);
       const status = action(script, "status");
       assert.is.not(status.status, 0, `status with .start ${start}: ${show(status)}`);
       assert.is(status.status, 1, "dead, but the PID file exists");
@@ -233,7 +233,7 @@ test("a stale PID file naming an unrelated live process: status does not say run
       assert.ok(isAlive(unrelated.pid!), `stop killed an unrelated process (.start ${start})`);
     }
     // start over a stale PID file starts the program; stop then stops only the program.
-    writeFileSync(process_.pidFile, `${unrelated.pid}\n`);
+    writeFileSync(spec.pidFile, `${unrelated.pid}\n`);
     const start = action(script, "start");
     assert.is(start.status, 0, show(start));
     const report = await waitForReport(reportFile);

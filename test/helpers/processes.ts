@@ -111,7 +111,7 @@ export function writeJson(file: string, value: unknown): string {
 
 export interface ServiceEvent {
   readonly name: string;
-  readonly event: "start" | "ready" | "term";
+  readonly event: "start" | "ready" | "term" | "hup";
   readonly pid: number;
   readonly t: number;
 }

@@ -2,9 +2,9 @@
 import path from "node:path";
 import { Option, type Command } from "commander";
 import { ProcmanError } from "../../errors.js";
-import { changeProcesses, DEFAULT_PREFIX, rollbackDeployment, stopDeployment, switchDeployment } from "../../executor/deployment.js";
+import { changeProcesses, DEFAULT_PREFIX, reactivateDeployment, reloadProcesses, rollbackDeployment, stopDeployment, switchDeployment } from "../../executor/deployment.js";
 import { resolveModelFile } from "../../resolve-model.js";
-import { forceDisableUserChangeOption, jsonOption, processManagerOption, resolveOptions, resolveStateDir, stateDirOption, type CommonOptions } from "../options.js";
+import { forceDisableUserChangeOption, loadTimeoutOption, jsonOption, processManagerOption, resolveOptions, resolveStateDir, stateDirOption, type CommonOptions } from "../options.js";
 import type { Output } from "../output.js";
 import { eventRenderer } from "../render.js";
 
@@ -37,7 +37,9 @@ export function registerDeploy(program: Command, io: Output): void {
     .addOption(lockTimeoutOption())
     .option("--install-dir <dir>", "other managers: install the generated files here (e.g. ~/.config/systemd/user) instead of under the state dir")
     .option("--prefix <prefix>", "other managers: namespace of the generated names (P-<name>.service, org.P.<name>, group P)", DEFAULT_PREFIX)
-    .action(async (file: string, options: DeployOptions & { installDir?: string; prefix: string }) => {
+    .option("--no-supervise", "direct: no supervisor (nothing is restarted or checked until the next switch without this flag)")
+    .addOption(loadTimeoutOption())
+    .action(async (file: string, options: DeployOptions & { installDir?: string; prefix: string; supervise: boolean }) => {
       const wait = lockWait(options);
       checkPrefix(options.prefix);
       const model = await resolveModelFile(file, resolveOptions(options));
@@ -50,6 +52,7 @@ export function registerDeploy(program: Command, io: Output): void {
         onEvent,
         processManager: options.processManager ?? "direct",
         prefix: options.prefix,
+        ...(options.supervise === false ? { supervise: false } : {}),
         ...(options.installDir !== undefined ? { installDir: path.resolve(options.installDir) } : {}),
         onWarning: (message) => io.err(`procman: warning: ${message}\n`),
       });
@@ -69,21 +72,34 @@ export function registerDeploy(program: Command, io: Output): void {
     });
 
   for (const [kind, description] of [
-    ["start", "start processes of what is deployed, after those of their dependencies that are not running"],
+    ["start", "start processes of what is deployed, after those of their dependencies that are not running; with no names, the whole current generation again (after stop, or at boot)"],
     ["restart", "restart processes of what is deployed, with their transitive dependents (like a change)"],
   ] as const) {
     program
       .command(kind)
       .description(description)
-      .argument("<names...>", "processes of what is deployed")
+      .argument(kind === "start" ? "[names...]" : "<names...>", "processes of what is deployed")
       .addOption(stateDirOption())
       .addOption(jsonOption())
       .addOption(lockTimeoutOption())
       .action(async (names: string[], options: DeployOptions) => {
         const onEvent = eventRenderer(io, { json: options.json === true });
-        await changeProcesses({ stateDir: resolveStateDir(options.stateDir), lockWait: lockWait(options), onEvent, change: { kind, names } });
+        const stateDir = resolveStateDir(options.stateDir);
+        if (names.length === 0) await reactivateDeployment({ stateDir, lockWait: lockWait(options), onEvent });
+        else await changeProcesses({ stateDir, lockWait: lockWait(options), onEvent, change: { kind, names } });
       });
   }
+
+  program
+    .command("reload")
+    .description("send processes of what is deployed their stop.reloadSignal (default SIGHUP); nothing is restarted")
+    .argument("<names...>", "processes of what is deployed")
+    .addOption(stateDirOption())
+    .addOption(lockTimeoutOption())
+    .action(async (names: string[], options: DeployOptions) => {
+      const sent = await reloadProcesses({ stateDir: resolveStateDir(options.stateDir), lockWait: lockWait(options), names });
+      for (const { name, signal } of sent) io.out(`sent ${signal} to ${name}\n`);
+    });
 
   program
     .command("rollback")

@@ -1,13 +1,12 @@
-// status, generations and logs: commands that only read.
-import { open, stat } from "node:fs/promises";
-import { Option, InvalidArgumentError, type Command } from "commander";
+// status and generations (and logs, in logs.ts): commands that only read.
+import type { Command } from "commander";
 import { ProcmanError } from "../../errors.js";
 import { StateDir, type GenerationRecord } from "../../executor/state-dir.js";
 import { readStatus, type DeploymentStatus } from "../../executor/status.js";
 import { changedFields, changedSettings } from "../../plan/changed-fields.js";
-import { sleep } from "../../executor/readiness.js";
 import { jsonOption, resolveStateDir, stateDirOption, type CommonOptions } from "../options.js";
 import type { Output } from "../output.js";
+import { registerLogs } from "./logs.js";
 
 export function registerInspect(program: Command, io: Output): void {
   program
@@ -65,64 +64,7 @@ export function registerInspect(program: Command, io: Output): void {
       }
     });
 
-  program
-    .command("logs")
-    .description("print the end of a process's log (stdout and stderr of what procman daemonized)")
-    .argument("<name>", "process name")
-    .addOption(stateDirOption())
-    .option("-f, --follow", "keep printing what is appended (Ctrl-C to stop)")
-    .addOption(new Option("-n, --lines <n>", "how many lines from the end").default(50).argParser(parseCount))
-    .action(async (name: string, options: CommonOptions & { follow?: boolean; lines: number }) => {
-      const state = new StateDir(resolveStateDir(options.stateDir));
-      const current = state.readCurrent();
-      const model = current !== undefined ? state.readGeneration(current.generation).model : undefined;
-      const process = model?.processes.find((candidate) => candidate.name === name);
-      if (process === undefined) {
-        const known = model?.processes.map((candidate) => candidate.name).join(", ") ?? "";
-        throw new ProcmanError("EUNKNOWN", `no process "${name}" in the deployed generation${known === "" ? " (nothing deployed)" : ` (known: ${known})`}`, 2);
-      }
-      let offset = await printTail(process.logFile, options.lines, io);
-      while (options.follow === true) {
-        await sleep(200);
-        offset = await printFrom(process.logFile, offset, io);
-      }
-    });
-}
-
-function parseCount(value: string): number {
-  if (!/^[0-9]+$/.test(value)) throw new InvalidArgumentError("must be a whole number");
-  return Number(value);
-}
-
-async function printTail(file: string, lines: number, io: Output): Promise<number> {
-  const size = (await stat(file).catch(() => undefined))?.size ?? 0;
-  const start = Math.max(0, size - 1024 * 1024);
-  const text = await readRange(file, start, size);
-  const all = text.split("\n");
-  if (all.at(-1) === "") all.pop();
-  const tail = lines === 0 ? [] : all.slice(-lines);
-  if (tail.length > 0) io.out(`${tail.join("\n")}\n`);
-  return size;
-}
-
-async function printFrom(file: string, offset: number, io: Output): Promise<number> {
-  const size = (await stat(file).catch(() => undefined))?.size ?? 0;
-  if (size < offset) return printFrom(file, 0, io); // truncated or replaced: start over
-  if (size > offset) io.out(await readRange(file, offset, size));
-  return size;
-}
-
-async function readRange(file: string, start: number, end: number): Promise<string> {
-  if (end <= start) return "";
-  const handle = await open(file, "r").catch(() => undefined);
-  if (handle === undefined) return "";
-  try {
-    const buffer = Buffer.alloc(end - start);
-    await handle.read(buffer, 0, buffer.length, start);
-    return buffer.toString("utf8");
-  } finally {
-    await handle.close();
-  }
+  registerLogs(program, io);
 }
 
 /** One line: what a generation changed from the one before it. */
@@ -150,6 +92,7 @@ function renderStatus(status: DeploymentStatus): string {
   if (status.supervisor !== undefined && (status.supervisor.running || status.supervisorExpected)) {
     lines.push(status.supervisor.running ? `supervisor: running, PID ${status.supervisor.pid}` : "supervisor: NOT running (the next switch starts it again)");
   }
+  for (const damaged of status.damaged) lines.push(`damaged: ${damaged}`);
   const rows = status.processes.map((entry) => [
     entry.name,
     entry.state,
@@ -173,7 +116,7 @@ function describeExit(exit: NonNullable<DeploymentStatus["processes"][number]["l
 
 /** Why status exits 1; empty when everything declared runs as it should. */
 function statusProblems(status: DeploymentStatus): string[] {
-  const problems: string[] = [];
+  const problems: string[] = status.damaged.length > 0 ? [`${status.damaged.length} damaged state file(s): ${status.damaged.join("; ")}`] : [];
   if (status.generation === null || !status.active) {
     const running = status.processes.filter((entry) => entry.state === "running" || entry.state === "undeclared" || entry.state === "paused");
     if (running.length > 0) problems.push(`not deployed, yet running: ${running.map((entry) => entry.name).join(", ")}`);

@@ -24,6 +24,8 @@ export interface ManagerAdapter {
   /** Where the generated files are installed. */
   readonly dir: string;
   readonly generatorOptions: GeneratorOptions;
+  /** Why the manager cannot be used on this machine (checked before anything changes), if it cannot. */
+  unavailable?(): string | undefined;
   /** Links into the manager's search path for the installed files (systemd as root). */
   links(files: readonly GeneratedFile[]): PlannedLink[];
   /**
@@ -42,6 +44,8 @@ export interface ManagerAdapter {
   start(requests: readonly ToolStart[]): Promise<void>;
   stop(name: string): Promise<void>;
   running(name: string): Promise<boolean>;
+  /** Sends the reload signal through the manager's tool. */
+  signal?(name: string, signal: string): Promise<void>;
   /** Ends the manager's own daemon, when procman started one for this state dir. */
   shutdown?(): Promise<void>;
 }

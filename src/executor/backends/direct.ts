@@ -4,19 +4,23 @@
 import type { ResolvedModel, ResolvedProcess } from "../../model/types.js";
 import type { ObservedProcess } from "../../plan/plan.js";
 import { specHash } from "../../plan/spec-hash.js";
-import type { Backend, StartRequest, StepContext } from "../backend.js";
+import type { Backend, StartRequest, StepContext, SupervisionMode } from "../backend.js";
 import type { EventSink } from "../events.js";
 import { NO_CHANGE } from "../install-record.js";
-import { StartError, TAG_VARIABLE, launch, logTail, tagFor, type Launched } from "../launch.js";
-import { claimedIds } from "../pid-trust.js";
+import { ProcmanError } from "../../errors.js";
+import { StartError, TAG_VARIABLE, logTail, tagFor, type Launched } from "../launch.js";
+import { launchRecorded, recordOf } from "../start-process.js";
+import { SupervisorLink } from "./supervision.js";
 import { sweepTagged } from "../tag-sweep.js";
-import { checkIdentity, listPids, readEnvironmentVariable, readProcStat } from "../proc.js";
+import { checkIdentity, listPids, readEnvironmentVariable, readProcStat, stillRuns } from "../proc.js";
 import { AbandonedError, NotReadyError, probeReadiness, waitUntilReady } from "../readiness.js";
 import type { StateDir, ProcessRecord } from "../state-dir.js";
 import { SwitchFailedError } from "../switch-result.js";
 import { terminate } from "../terminate.js";
 
 export function directBackend(state: StateDir): Backend {
+  const link = new SupervisorLink(state.stateDir);
+  let supervise: SupervisionMode = "none";
   // Lenient: a damaged record must not stop `stop` (its process is found by the tag at shutdown).
   let records = state.readRecordsLenient().records;
   const reread = () => {
@@ -25,6 +29,7 @@ export function directBackend(state: StateDir): Backend {
   };
   const tagOf = (record: ProcessRecord) => tagFor(record.name, record.specHash, state.stateDir);
   const stoppedRecords = new Map<string, ProcessRecord>();
+  const forgotten = new Map<string, ProcessRecord>();
 
   return {
     manager: "direct",
@@ -47,12 +52,25 @@ export function directBackend(state: StateDir): Backend {
     prepare: async () => NO_CHANGE,
     install: async () => undefined,
 
+    reload: async (spec) => {
+      const record = reread().get(spec.name);
+      // Only the process procman started, verified right before the signal (never a reused PID).
+      if (record === undefined || !stillRuns(checkIdentity(record))) return false;
+      try {
+        process.kill(record.pid, spec.stop.reloadSignal as NodeJS.Signals);
+      } catch {
+        return false;
+      }
+      return true;
+    },
+
     forget: async (name) => {
       const record = records.get(name);
       if (record === undefined) return;
       // Its PID is never signalled (terminate verifies it first), but what it left in its group goes.
       await terminate({ ...record, tag: tagOf(record) });
       state.removeRecord(name);
+      forgotten.set(tagOf(record), record); // a dead process's setsid'd children go with the next sweep
     },
 
     stop: async (name, context, reason) => {
@@ -60,28 +78,45 @@ export function directBackend(state: StateDir): Backend {
       if (record === undefined) return;
       const began = Date.now();
       context.onEvent({ type: "stopping", name, pid: record.pid, reason });
+      await link.expectStop([name], context.operatorStop === true);
       const outcome = await terminate({ ...record, tag: tagOf(record) });
       state.removeRecord(name);
       stoppedRecords.set(name, record);
       context.onEvent({ type: "stopped", name, pid: record.pid, ms: Date.now() - began, killed: outcome === "killed" });
     },
 
+    begin: async (wanted) => {
+      supervise = wanted;
+      await link.begin();
+    },
+
+    finish: async (ok, wanted) => {
+      // procman up supervises itself from now on: a detached supervisor gives way.
+      if (ok) await link.finish(wanted === "detached");
+      else await link.abandon();
+    },
+
     start: async (requests, context) => {
-      for (const request of requests) await startOne(state, request, context, records);
+      for (const request of requests) await startOne(state, request, context, records, link, supervise === "detached");
       reread();
     },
 
     // One sweep per command for what the stopped processes left (setsid'd children, daemon workers).
     afterStops: async (names) => {
-      if (names.length === 0) return;
-      await sweepTagged(new Map(names.flatMap((name) => {
+      const targets = new Map(forgotten);
+      forgotten.clear();
+      for (const name of names) {
         const record = stoppedRecords.get(name);
-        return record === undefined ? [] : [[tagOf(record), record] as const];
-      })));
+        if (record !== undefined) targets.set(tagOf(record), record);
+      }
+      if (targets.size > 0) await sweepTagged(targets);
     },
 
     /** After stopping everything: whatever still carries a tag of this state dir goes too. */
-    shutdown: () => stopEveryTagged(state.stateDir),
+    shutdown: async () => {
+      await link.shutdown();
+      await stopEveryTagged(state.stateDir);
+    },
 
     /** A kept process runs on, but how to stop it may have changed: its record takes the new settings. */
     commit: (model) => {
@@ -100,46 +135,40 @@ function sameList(a: readonly string[] | undefined, b: readonly string[]): boole
   return a !== undefined && a.length === b.length && a.every((item, index) => item === b[index]);
 }
 
-async function startOne(state: StateDir, { spec }: StartRequest, context: StepContext, records: ReadonlyMap<string, ProcessRecord>): Promise<void> {
+async function startOne(
+  state: StateDir,
+  { spec }: StartRequest,
+  context: StepContext,
+  records: ReadonlyMap<string, ProcessRecord>,
+  link: SupervisorLink,
+  supervise: boolean,
+): Promise<void> {
   const { onEvent } = context;
-  const hash = specHash(spec);
   const began = Date.now();
   let launched: Launched;
+  let record: ProcessRecord;
   try {
-    const previous = records.get(spec.name);
-    launched = await launch(spec, hash, state.stateDir, {
-      ...(spec.mode === "daemon" ? { claimed: claimedIds(records.values(), spec.name) } : {}),
-      ...(previous?.logDev !== undefined && previous.logIno !== undefined ? { knownLog: { dev: previous.logDev, ino: previous.logIno } } : {}),
-    });
+    // Spawned by the supervisor, it is the supervisor's child and its exit status is known. A
+    // notify descriptor cannot cross the control socket: such a process is adopted instead.
+    if (supervise && spec.readiness.kind !== "notify") {
+      await link.ensure();
+      launched = await link.spawn(spec, specHash(spec));
+      record = recordOf(spec, launched);
+    } else {
+      ({ launched, record } = await launchRecorded(spec, state.stateDir, records, link.pid !== undefined ? [link.pid] : []));
+    }
   } catch (error) {
-    const message = error instanceof StartError ? error.message : String(error);
+    const message = error instanceof StartError || error instanceof ProcmanError ? error.message : String(error);
     const offset = error instanceof StartError ? error.logOffset : undefined;
     onEvent({ type: "failed", name: spec.name, message, logTail: offset === undefined ? "" : logTail(spec.logFile, offset) });
     throw new SwitchFailedError(`${spec.name}: ${message}`);
   }
-  const record: ProcessRecord = {
-    name: spec.name,
-    pid: launched.pid,
-    startTime: launched.startTime,
-    mode: spec.mode,
-    specHash: hash,
-    pidFile: spec.pidFile,
-    stopSignal: spec.stop.signal,
-    stopTimeout: spec.stop.timeout,
-    startedAt: new Date().toISOString(),
-    activatesAfter: spec.activatesAfter,
-    pgid: launched.pgid,
-    sid: launched.sid,
-    logDev: launched.log.dev,
-    logIno: launched.log.ino,
-    logOffset: launched.logOffset,
-  };
   try {
     state.writeRecord(record);
   } catch (error) {
     // Unrecorded, it would run on untracked and be started twice: stop it before failing.
     await terminate({ ...record, tag: tagFor(record.name, record.specHash, state.stateDir) });
-    const message = `cannot write its record: ${(error as NodeJS.ErrnoException).code ?? String(error)}`;
+    const message = `cannot write its record: ${(error as Error).message}`;
     onEvent({ type: "failed", name: spec.name, message, logTail: "" });
     throw new SwitchFailedError(`${spec.name}: ${message}`);
   }
@@ -187,7 +216,7 @@ async function recoverInterrupted(state: StateDir, onEvent: EventSink): Promise<
   const known = new Set([...records.values()].map((record) => record.pid));
   // A name whose record runs was never a lost spawn (a name's record goes before it starts again):
   // a tagged session leader under that name is its own child that called setsid, and stays.
-  const running = new Set([...records.values()].filter((record) => checkIdentity(record) === "running").map((record) => record.name));
+  const running = new Set([...records.values()].filter((record) => stillRuns(checkIdentity(record))).map((record) => record.name));
   const suffix = `:${state.stateDir}`;
   for (const pid of listPids()) {
     if (known.has(pid) || pid === process.pid) continue;
@@ -215,10 +244,11 @@ async function stopUnconfirmed(state: StateDir, records: ReadonlyMap<string, Pro
     // No readable generation: nothing to check readiness against.
   }
   for (const record of records.values()) {
-    if (record.startedAt < since || checkIdentity(record) !== "running") continue;
+    if (record.startedAt < since || !stillRuns(checkIdentity(record))) continue;
     const spec = specs.get(record.name);
     if (spec === undefined || specHash(spec) !== record.specHash) continue;
-    if (await probeReadiness(spec)) continue;
+    const tag = tagFor(record.name, record.specHash, state.stateDir);
+    if (await probeReadiness(spec, { pid: record.pid, tag, ...(record.pgid !== undefined ? { pgid: record.pgid } : {}), ...(record.sid !== undefined ? { session: record.sid } : {}) })) continue;
     onEvent({ type: "recovering", message: `stopping ${record.name} (PID ${record.pid}): its start was cut short before it was ready` });
     await terminate({ ...record, tag: tagFor(record.name, record.specHash, state.stateDir) });
     state.removeRecord(record.name);

@@ -75,6 +75,9 @@ export function launchdAdapter(context: ProcessContext, dir: string | undefined,
     stop: async (name) => {
       if (await loaded(name)) await bootoutAndWait(name);
     },
+    signal: async (name, signal) => {
+      await mustRun("launchctl", ["kill", signal, target(name)]);
+    },
     running: loaded,
   };
 }

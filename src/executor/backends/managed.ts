@@ -126,6 +126,8 @@ export function managedBackend(state: StateDir, adapter: ManagerAdapter, prefix:
         planned = new Map();
         return { before, after: undefined, files: [], changed: new Set(processHashes(before).keys()) };
       }
+      const unavailable = options.check ? adapter.unavailable?.() : undefined;
+      if (unavailable !== undefined) throw new ProcmanError("EMANAGER", `cannot deploy to ${manager}: ${unavailable}; nothing was changed`, 1);
       const output = generate(model);
       const generated = output.files;
       const owners = ownerOf(output);
@@ -155,6 +157,14 @@ export function managedBackend(state: StateDir, adapter: ManagerAdapter, prefix:
     install: (change) => wrapTool(() => install(state, adapter, change)),
 
     forget: async () => undefined,
+
+    reload: (spec) =>
+      wrapTool(async () => {
+        if (adapter.signal === undefined) throw new ProcmanError("EUNSUPPORTED", `procman reload is not supported under ${manager}`, 2);
+        if (!(await adapter.running(spec.name))) return false;
+        await adapter.signal(spec.name, spec.stop.reloadSignal);
+        return true;
+      }),
 
     stop: (name, context, reason) =>
       wrapTool(async () => {

@@ -3,6 +3,7 @@
 // waiting for readiness, so procman waits for RUNNING and then for the process's own check.
 import path from "node:path";
 import type { ProcessContext, ResolvedProcess } from "../../model/types.js";
+import { checkIdentity, identityOf } from "../proc.js";
 import { probeReadiness, sleep } from "../readiness.js";
 import type { ManagerAdapter } from "./adapter.js";
 import { mustRun, runTool, ToolError } from "./tool.js";
@@ -45,10 +46,12 @@ export function supervisordAdapter(context: ProcessContext, dir: string | undefi
   return {
     manager: "supervisord",
     dir: root,
-    generatorOptions: { prefix, autostart: false },
+    generatorOptions: { prefix, autostart: false, stableSections: true },
     links: () => [],
     namesakes: () => [],
-    restartsAll: (files) => files.filter((file) => file.path === `conf.d/${prefix}.conf`).map((file) => file.path),
+    // A changed program section (or member list) makes supervisord's update replace the whole group:
+    // every program restarts then, in order. What a process runs lives in its own .run script.
+    restartsAll: (files) => files.filter((file) => file.path.startsWith("conf.d/")).map((file) => file.path),
     reload: async (_removed, empty) => {
       if (empty) return; // everything is uninstalled, supervisord was shut down before
       // supervisord refuses to start (or to read a program) while a log directory is missing.
@@ -70,11 +73,17 @@ export function supervisordAdapter(context: ProcessContext, dir: string | undefi
     stop: async (name) => {
       if (await daemonRuns()) await ctl("stop", program(name));
     },
+    signal: async (name, signal) => {
+      await mustRun("supervisorctl", ["-c", conf, "signal", signal.replace(/^SIG/, ""), program(name)]);
+    },
     running: async (name) => (await daemonRuns()) && (await stateOf(name)) === "RUNNING",
     shutdown: async () => {
-      if (await daemonRuns()) await ctl("shutdown");
+      const answer = await ctl("pid");
+      // Its socket goes quiet before the process exits: stopping is done when the process is gone.
+      const daemon = answer.exitCode === 0 && /^\d+$/.test(answer.output) ? identityOf(Number(answer.output)) : undefined;
+      if (answer.exitCode === 0) await ctl("shutdown");
       const deadline = Date.now() + 15_000;
-      while (await daemonRuns()) {
+      while ((await daemonRuns()) || (daemon !== undefined && checkIdentity(daemon) === "running")) {
         if (Date.now() > deadline) throw new Error(`supervisord in ${root} did not shut down`);
         await sleep(100);
       }

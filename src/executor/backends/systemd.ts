@@ -1,6 +1,7 @@
 // systemd: units installed under the state dir and linked into systemd's search path (or written
 // straight into --install-dir), then daemon-reload; one layer starts in one `systemctl start`. A
 // unit's start returns once its ExecStartPost= readiness check passed, so layers gate dependents.
+import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import path from "node:path";
 import type { ProcessContext } from "../../model/types.js";
@@ -28,6 +29,12 @@ export function systemdAdapter(context: ProcessContext, dir: string | undefined,
     manager: "systemd",
     dir: root,
     generatorOptions: { userUnits: user, prefix },
+    // sd_booted(3): without this directory no systemd runs here, and links into its search path
+    // would only litter /etc.
+    unavailable: () => {
+      const runtime = user ? path.join(process.env.XDG_RUNTIME_DIR ?? `/run/user/${process.getuid?.()}`, "systemd") : "/run/systemd/system";
+      return existsSync(runtime) ? undefined : `systemd is not running here (${runtime} does not exist)`;
+    },
     links: (files) =>
       linked
         ? units(files).map((file) => ({ path: path.join(searchPath(user)[0]!, file.path), target: path.join(root, file.path) }))
@@ -44,6 +51,9 @@ export function systemdAdapter(context: ProcessContext, dir: string | undefined,
     },
     stop: async (name) => {
       await systemctl("stop", unit(name));
+    },
+    signal: async (name, signal) => {
+      await systemctl("kill", "--kill-whom=main", `--signal=${signal}`, unit(name));
     },
     running: async (name) => (await runTool("systemctl", [...scope, "is-active", "--quiet", unit(name)])).exitCode === 0,
   };

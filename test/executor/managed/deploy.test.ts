@@ -203,4 +203,16 @@ test("a generated name that exists and is not this state dir's is refused (exit 
   assert.not.ok(existsSync(path.join(dir, "init.d", "procman-b")), "nothing was installed");
 });
 
+test("switch -P systemd where no systemd runs (this host) changes nothing and says why", () => {
+  if (existsSync("/run/systemd/system")) return; // a systemd host: the container tests cover it
+  const state = makeTempDir();
+  const models = makeTempDir();
+  const before = existsSync("/etc/systemd/system") ? readdirSync("/etc/systemd/system").sort() : [];
+  const result = procman(["switch", writeModel(models, "a1"), "-P", "systemd", "--state-dir", state]);
+  assert.is(result.status, 1, `${result.stdout}\n${result.stderr}`);
+  assert.match(result.stderr, "systemd is not running here");
+  assert.equal(existsSync("/etc/systemd/system") ? readdirSync("/etc/systemd/system").sort() : [], before);
+  assert.equal(sleeping("1021"), []);
+});
+
 test.run();

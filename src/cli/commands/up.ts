@@ -1,0 +1,42 @@
+// procman up: switch, then supervise in the foreground — this process is the supervisor, streaming
+// every process's log marked with its name — until Ctrl-C or SIGTERM, which stop everything,
+// dependents first (exit 0). A signal during the first switch undoes it (130/143), a failed switch
+// exits 1 after its undo: the transaction does both.
+import path from "node:path";
+import type { Command } from "commander";
+import { stopDeployment, switchDeployment } from "../../executor/deployment.js";
+import { resolveModelFile } from "../../resolve-model.js";
+import { forceDisableUserChangeOption, loadTimeoutOption, resolveOptions, resolveStateDir, stateDirOption, type CommonOptions } from "../options.js";
+import type { Output } from "../output.js";
+import { eventRenderer } from "../render.js";
+
+export function registerUp(program: Command, io: Output): void {
+  program
+    .command("up")
+    .description("switch, then supervise in the foreground, streaming every process's log marked with its name; Ctrl-C stops all, dependents first")
+    .argument("<model>", "processes model: .ts, .mts, .js, .mjs, .json, .yaml or .yml")
+    .addOption(stateDirOption())
+    .addOption(forceDisableUserChangeOption())
+    .addOption(loadTimeoutOption())
+    .option("--lock-timeout <seconds>", "how long to wait for another procman working on the state dir (then exit 3)", "60")
+    .action(async (file: string, options: CommonOptions & { lockTimeout: string }) => {
+      const lockWait = Number(options.lockTimeout);
+      const model = await resolveModelFile(file, resolveOptions(options));
+      const stateDir = model.context.stateDir;
+      const onEvent = eventRenderer(io, { json: false });
+      await switchDeployment({ model, modelFile: path.resolve(file), lockWait, onEvent, processManager: "direct", foreground: true });
+
+      const { runForeground } = await import("../../supervisor/foreground.js");
+      const supervisor = await runForeground(stateDir, (line) => io.out(`${line}\n`), { colour: io.colour });
+      const signalled = await new Promise<NodeJS.Signals | undefined>((resolve) => {
+        const onSignal = (name: NodeJS.Signals) => resolve(name);
+        for (const name of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.once(name, onSignal);
+        // Another procman ended this supervisor (procman stop from another terminal): nothing to stop here.
+        void supervisor.ended.then(() => resolve(undefined));
+      });
+      if (signalled === undefined) return;
+      io.err(`procman: ${signalled}: stopping everything, dependents first\n`);
+      await supervisor.shutdown();
+      await stopDeployment(stateDir, lockWait, onEvent);
+    });
+}

@@ -1,0 +1,87 @@
+// The direct backend's link to the supervisor of its state dir (src/supervisor). During a
+// transaction the supervisor is paused (nothing of its own in flight); what the transaction starts
+// is spawned through it, so that it is the parent and learns each exit status; what it stops is
+// announced first, so that the exit is no failure. Afterwards it re-reads the generation, or ends
+// when nothing is to be supervised any more.
+import type { ResolvedProcess } from "../../model/types.js";
+import type { Launched } from "../launch.js";
+import type { SupervisorClient } from "../../supervisor/client.js";
+
+export class SupervisorLink {
+  private client: SupervisorClient | undefined;
+  private starting: Promise<SupervisorClient> | undefined;
+  private startedNow = false;
+
+  constructor(private readonly stateDir: string) {}
+
+  /** Under the lock, before anything is observed: a running supervisor is paused. */
+  async begin(): Promise<void> {
+    const { connectSupervisor } = await import("../../supervisor/client.js");
+    this.client = await connectSupervisor(this.stateDir);
+    await this.client?.pause();
+  }
+
+  /** A supervisor to spawn through (started, paused, when none runs). */
+  async ensure(): Promise<SupervisorClient> {
+    if (this.client !== undefined) return this.client;
+    // Independent processes start in parallel: one supervisor for all of them.
+    this.starting ??= (async () => {
+      const { startSupervisor } = await import("../../supervisor/client.js");
+      const client = await startSupervisor(this.stateDir);
+      this.client = client;
+      this.startedNow = true;
+      return client;
+    })();
+    return this.starting;
+  }
+
+  get running(): boolean {
+    return this.client !== undefined;
+  }
+
+  /** The supervisor's own PID: a daemon's PID file may never name it. */
+  get pid(): number | undefined {
+    return this.client?.pid;
+  }
+
+  spawn(spec: ResolvedProcess, hash: string): Promise<Launched> {
+    return this.client!.spawn(spec, hash);
+  }
+
+  async expectStop(names: readonly string[], operator: boolean): Promise<void> {
+    await this.client?.expectStop(names, operator);
+  }
+
+  /**
+   * After the transaction. `supervise`: what is deployed now wants a supervisor (it is started if
+   * none runs, and resumed to read the new generation); otherwise one that runs is ended.
+   */
+  async finish(supervise: boolean): Promise<void> {
+    if (supervise) {
+      const client = await this.ensure();
+      await client.resume();
+    } else if (this.client !== undefined) {
+      await this.client.shutdown();
+      this.client = undefined;
+    }
+    this.close();
+  }
+
+  /** After a failed transaction: back to what it did before (a supervisor started for it ends). */
+  async abandon(): Promise<void> {
+    if (this.client === undefined) return;
+    if (this.startedNow) await this.client.shutdown().catch(() => undefined);
+    else await this.client.resume().catch(() => undefined);
+    this.close();
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.client === undefined) return;
+    await this.client.shutdown();
+    this.client = undefined;
+  }
+
+  private close(): void {
+    this.client?.close();
+  }
+}

@@ -1,0 +1,51 @@
+// A process's stateDirectory and runtimeDirectory, made before its initialize runs: like systemd's
+// StateDirectory=, owned by the process's user and group with the declared mode. Only the last
+// component is created and chowned (lchown, never recursive): the service owns what is inside and
+// may have planted a symlink there; the directories above are procman's.
+import { chmodSync, lchownSync, lstatSync, mkdirSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import path from "node:path";
+import type { ManagedDirectory, ResolvedProcess } from "../model/types.js";
+import { makeDirectories } from "./atomic.js";
+import { lookupUser } from "./run-as.js";
+import { StartError } from "./launch.js";
+
+export function makeOwnDirectories(spec: ResolvedProcess): void {
+  for (const [field, dir] of [["stateDirectory", spec.stateDirectory], ["runtimeDirectory", spec.runtimeDirectory]] as const) {
+    if (dir !== undefined) makeOwnDirectory(spec, field, dir);
+  }
+}
+
+function makeOwnDirectory(spec: ResolvedProcess, field: string, dir: ManagedDirectory): void {
+  const fail = (why: string) => new StartError(spec.name, `${field} ${dir.path}: ${why}`);
+  try {
+    makeDirectories(path.dirname(dir.path), 0o755);
+    try {
+      mkdirSync(dir.path, { mode: 0o700 });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    }
+  } catch (error) {
+    throw fail((error as Error).message);
+  }
+  const stat = lstatSync(dir.path);
+  // A link or a file in its place is not a directory procman made: never chown through it.
+  if (stat.isSymbolicLink() || !stat.isDirectory()) throw fail("exists and is not a directory (a symbolic link is never followed)");
+  const { uid, gid } = ownerOf(spec);
+  if (uid !== undefined && (stat.uid !== uid || stat.gid !== gid)) lchownSync(dir.path, uid, gid ?? stat.gid);
+  chmodSync(dir.path, Number.parseInt(dir.mode, 8));
+}
+
+/** As root, the process's user and group; otherwise nothing changes hands. */
+function ownerOf(spec: ResolvedProcess): { uid?: number; gid?: number } {
+  if (process.getuid?.() !== 0 || (spec.user === undefined && spec.group === undefined)) return {};
+  const user = spec.user !== undefined ? lookupUser(spec.user) : undefined;
+  const gid = spec.group !== undefined ? groupId(spec.group) : user?.gid;
+  return { uid: user?.uid ?? 0, ...(gid !== undefined ? { gid } : {}) };
+}
+
+function groupId(group: string): number {
+  if (/^[0-9]+$/.test(group)) return Number(group);
+  const line = execFileSync("getent", ["group", group], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+  return Number(line.split(":")[2]);
+}

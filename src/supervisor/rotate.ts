@@ -1,0 +1,100 @@
+// Log rotation by the supervisor. Services append with O_APPEND, so the prefix of a log can be cut
+// off under them: the first block-aligned bytes are copied to NAME.log.1 (older ones shift to .2 …)
+// and then removed from the live file with `fallocate --collapse-range` (ext4, xfs), which loses
+// nothing: what the service writes meanwhile lands after the cut. A line may straddle the cut (its
+// start ends NAME.log.1, its end begins NAME.log); `procman logs` joins them. Where collapse-range is
+// not supported (tmpfs, …) it falls back to copy-truncate, which loses whatever is written between
+// the last read and the truncate (a window of one read of the tail, microseconds).
+import { spawn } from "node:child_process";
+import { closeSync, constants, existsSync, fstatSync, ftruncateSync, openSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
+import path from "node:path";
+import { createExclusive } from "../executor/safe-file.js";
+
+const { O_RDWR, O_NOFOLLOW, O_NONBLOCK } = constants;
+
+export type RotateOutcome = "none" | "collapsed" | "copy-truncated";
+
+export function rotatedName(file: string, n: number): string {
+  return `${file}.${n}`;
+}
+
+/** Rotates `file` when it is larger than maxSize (0: never); keeps `keep` rotated files. */
+export async function rotateIfNeeded(file: string, maxSize: number, keep: number): Promise<RotateOutcome> {
+  if (maxSize <= 0) return "none";
+  let fd: number;
+  try {
+    // Never through a symlink a service planted; never blocking on a FIFO.
+    fd = openSync(file, O_RDWR | O_NOFOLLOW | O_NONBLOCK);
+  } catch {
+    return "none";
+  }
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile() || stat.size <= maxSize) return "none";
+    const block = stat.blksize > 0 ? stat.blksize : 4096;
+    // Collapse-range must end before the end of the file.
+    const cut = Math.floor((stat.size - 1) / block) * block;
+    if (cut === 0) return "none";
+    let out: number | undefined;
+    let temp: string | undefined;
+    if (keep > 0) {
+      temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.rotate`);
+      rmSync(temp, { force: true });
+      out = createExclusive(temp, 0o644);
+    }
+    try {
+      if (out !== undefined) copyRange(fd, out, 0, cut);
+      if (keep > 0) shift(file, keep);
+      if (temp !== undefined) renameSync(temp, rotatedName(file, 1));
+      if (await collapse(fd, cut)) return "collapsed";
+      // Copy-truncate: the rest too, then empty the file; lines written in between are lost.
+      if (out !== undefined) copyRange(fd, out, cut, Number.MAX_SAFE_INTEGER);
+      ftruncateSync(fd, 0);
+      return "copy-truncated";
+    } finally {
+      if (out !== undefined) closeSync(out);
+      if (temp !== undefined) rmSync(temp, { force: true });
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** NAME.log.k → NAME.log.k+1, dropping what falls beyond keep (rename and unlink never follow links). */
+function shift(file: string, keep: number): void {
+  rmSync(rotatedName(file, keep), { force: true });
+  for (let n = keep - 1; n >= 1; n--) {
+    if (existsSync(rotatedName(file, n))) renameSync(rotatedName(file, n), rotatedName(file, n + 1));
+  }
+}
+
+/** Copies [start, end) (end clipped to what is there), looping over short reads and writes. */
+function copyRange(from: number, to: number, start: number, end: number): void {
+  const buffer = Buffer.alloc(1 << 20);
+  let at = start;
+  while (at < end) {
+    const n = readSync(from, buffer, 0, Math.min(buffer.length, end - at), at);
+    if (n === 0) break;
+    let written = 0;
+    while (written < n) written += writeSync(to, buffer, written, n - written);
+    at += n;
+  }
+}
+
+/** util-linux fallocate on the descriptor we hold (reopened through /proc/self/fd: no path a service could swap). */
+function collapse(fd: number, length: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const child = spawn(fallocateTool(), ["--collapse-range", "--offset", "0", "--length", String(length), "/proc/self/fd/3"], {
+      stdio: ["ignore", "ignore", "ignore", fd],
+    });
+    child.once("error", () => resolve(false));
+    child.once("exit", (code) => resolve(code === 0));
+  });
+}
+
+function fallocateTool(): string {
+  for (const dir of ["/usr/bin", "/bin", "/usr/sbin", "/sbin"]) {
+    if (existsSync(path.join(dir, "fallocate"))) return path.join(dir, "fallocate");
+  }
+  return "fallocate";
+}
