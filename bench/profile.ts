@@ -23,7 +23,9 @@ async function profile(root: string): Promise<void> {
   const n = envInt("BENCH_PROFILE_N", 500);
   const top = envInt("BENCH_PROFILE_TOP", 12);
   const fixture = path.join(root, "bin", "fixture");
-  const bin = path.join(repo, "dist", "src", "cli", "bin.js");
+  // package.json's bin (the bundle), as users and the bench run it; the same environment as the bench.
+  const bin = path.join(repo, "dist", "bundle", "bin.js");
+  delete process.env.NODE_EXTRA_CA_CERTS;
   const profiles = path.join(root, "profiles");
   process.on("SIGINT", () => {
     sweep(root);

@@ -11,7 +11,7 @@ export interface Tools {
   readonly node: string;
   readonly fixture: string;
   readonly floor: string;
-  /** dist/src/cli/bin.js */
+  /** dist/bundle/bin.js (package.json's bin) */
   readonly procman: string;
   /** node_modules/pm2/bin/pm2 */
   readonly pm2: string;
@@ -84,6 +84,16 @@ async function sequence(steps: readonly (() => Promise<CommandResult>)[]): Promi
   return combined!;
 }
 
+/** The supervisor's PID file holds `{ pid, startTime }` (src/supervisor/pid-file.ts). */
+function readSupervisorPid(file: string): number | undefined {
+  try {
+    const pid = (JSON.parse(readFileSync(file, "utf8")) as { pid?: unknown }).pid;
+    return typeof pid === "number" && Number.isInteger(pid) && pid > 1 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 // ---- the floor ----
 
 export function floorSystem(tools: Tools): System {
@@ -109,17 +119,27 @@ export function floorSystem(tools: Tools): System {
 
 export type DagReadiness = "command" | "logLine";
 
-export function procmanSystem(tools: Tools, readiness: DagReadiness = "command"): System {
+/** The restart policy of the supervised variant; its delay is part of every crash-to-restart time. */
+export const SUPERVISED_RESTART = { policy: "always", delay: 0.1 } as const;
+
+/**
+ * procman's direct manager. `supervised`: every process has a restart policy, so `switch` starts
+ * (or hands the generation to) the resident supervisor; without, there is nothing to supervise.
+ */
+export function procmanSystem(tools: Tools, readiness: DagReadiness = "command", supervised = false): System {
   const stateDir = (d: Deployment) => path.join(d.dir, "state");
   const modelFile = (d: Deployment) => path.join(d.dir, "model.json");
   const cli = (...args: string[]) => [tools.node, tools.procman, ...args];
   return {
-    key: readiness === "command" ? "procman" : "procman-logline",
-    label: readiness === "command" ? "procman" : "procman (logLine)",
+    key: supervised ? "procman-supervised" : readiness === "command" ? "procman" : "procman-logline",
+    label: supervised ? "procman (supervised)" : readiness === "command" ? "procman" : "procman (logLine)",
     ordersDag: true,
     prepare(d) {
-      writeFileSync(modelFile(d), JSON.stringify(procmanModel(d, readiness), null, 1));
+      writeFileSync(modelFile(d), JSON.stringify(procmanModel(d, readiness, supervised), null, 1));
     },
+    ...(supervised
+      ? { daemonPid: (d: Deployment) => readSupervisorPid(path.join(stateDir(d), "lib", "procman", "supervisor.pid")) }
+      : {}),
     up: (d) => runCommand(cli("switch", modelFile(d), "--state-dir", stateDir(d)), { logFile: log(d, "procman-switch") }),
     down: (d) => runCommand(cli("stop", "--state-dir", stateDir(d)), { logFile: log(d, "procman-stop") }),
     async status(d) {
@@ -132,10 +152,10 @@ export function procmanSystem(tools: Tools, readiness: DagReadiness = "command")
 }
 
 /** The processes model procman runs for a deployment (JSON). */
-export function procmanModel(d: Deployment, readiness: DagReadiness = "command"): Record<string, unknown> {
+export function procmanModel(d: Deployment, readiness: DagReadiness = "command", supervised = false): Record<string, unknown> {
   const model: Record<string, unknown> = {};
   for (const proc of d.procs) {
-    const entry: Record<string, unknown> = { process: proc.argv[0], args: proc.argv.slice(1) };
+    const entry: Record<string, unknown> = { process: proc.argv[0], args: proc.argv.slice(1), ...(supervised ? { restart: SUPERVISED_RESTART } : {}) };
     if (proc.dependency !== undefined) entry.activatesAfter = [d.procs[proc.dependency]!.name];
     if (proc.readyFile !== undefined) {
       entry.readiness =

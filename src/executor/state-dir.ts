@@ -3,12 +3,13 @@
 // every file carries the layout version it was written in, and every read checks the shape: a
 // damaged file is reported by name (StateFileError, or a `damaged` entry from the lenient readers)
 // — never a TypeError later, and never a reason for `stop` to leave running what runs.
-import { chmodSync, lstatSync, readdirSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, lstatSync, readdirSync, rmSync, type Stats } from "node:fs";
 import path from "node:path";
 import { ProcmanError, StateFileError, describeSystemError } from "../errors.js";
 import { PROCESS_MANAGERS, type ProcessManagerName, type ProcessMode, type ResolvedModel } from "../model/types.js";
 import { makeDirectories, removeFile, writeFileAtomic } from "./atomic.js";
 import { checkDirTrust } from "./dir-trust.js";
+import { MAX_LINE, appendLine, formatLine, openLog, readLog, readLogFd, replaceLog, statLog, writeLarge, type LogRead } from "./records-log.js";
 import { acquireLock, lockHolder, ownPidNamespace, type LockOwner, type LockRelease } from "./lock.js";
 import type { ProcessIdentity } from "./proc.js";
 import { UnsafeFileError, readWholeFile } from "./safe-file.js";
@@ -138,7 +139,7 @@ export class StateDir {
   ensure(): void {
     this.checkTrust();
     // stateDir/lib also holds the services' own stateDirectory: it stays traversable.
-    const dirs: [string, number][] = [[path.dirname(this.lib), 0o755], [this.lib, 0o700], [this.recordsDir, 0o700], [this.generationsDir, 0o700]];
+    const dirs: [string, number][] = [[path.dirname(this.lib), 0o755], [this.lib, 0o700], [this.generationsDir, 0o700]];
     for (const [dir, mode] of dirs) makeDirectories(dir, mode);
     if (!this.tightened) {
       tighten(this.lib);
@@ -155,9 +156,18 @@ export class StateDir {
    */
   async lock(waitSeconds: number): Promise<LockRelease> {
     this.ensure();
-    return acquireLock(this.lockFile, waitSeconds, {
+    const release = await acquireLock(this.lockFile, waitSeconds, {
       busy: () => new LockedError(this.stateDir, waitSeconds, lockHolder(this.lockFile)),
     });
+    // Once per command, and only here: compaction replaces files another writer appends to. It is
+    // an optimisation: a failure (a full disk) at any step leaves records that read the same, and
+    // must not keep `stop` from working; the command's own writes report such a disk.
+    try {
+      this.compact();
+    } catch {
+      this.cache = undefined;
+    }
+    return release;
   }
 
   /** The live procman holding the lock, if any (a supervisor must not act while a switch runs). */
@@ -166,6 +176,21 @@ export class StateDir {
   }
 
   // ---- process records ----
+  // One append-only log plus a snapshot (records-log.ts), not a file per process. The old layout,
+  // one processes/NAME.json each, is read as long as no snapshot exists, and folded into the first
+  // snapshot (migrated) by the first command that takes the lock.
+
+  private get logFile(): string {
+    return path.join(this.lib, "records.log");
+  }
+  private get snapshotFile(): string {
+    return path.join(this.lib, "records.json");
+  }
+  private get largeDir(): string {
+    return path.join(this.lib, "large-records");
+  }
+  /** The last read: valid while the snapshot is the same file and the log the same inode. */
+  private cache: RecordsCache | undefined;
 
   /** Every record; throws StateFileError on the first damaged one. */
   readRecords(): Map<string, ProcessRecord> {
@@ -177,29 +202,143 @@ export class StateDir {
   /** The good records, and the damaged files beside them (stop falls back to the tags for those). */
   readRecordsLenient(): { records: Map<string, ProcessRecord>; damaged: DamagedFile[] } {
     this.checkTrust();
-    const records = new Map<string, ProcessRecord>();
-    const damaged: DamagedFile[] = [];
+    const read = this.loadRecords();
+    return { records: new Map(read.records), damaged: [...read.damaged] };
+  }
+
+  writeRecord(record: ProcessRecord): void {
+    let line = formatLine({ layout: STATE_LAYOUT, put: record });
+    if (line.length > MAX_LINE) {
+      writeLarge(this.largeDir, record.name, serialize(record, false));
+      line = formatLine({ layout: STATE_LAYOUT, ref: record.name });
+    }
+    appendLine(this.logFile, line);
+  }
+
+  removeRecord(name: string): void {
+    appendLine(this.logFile, formatLine({ layout: STATE_LAYOUT, del: name }));
+  }
+
+  /**
+   * Changes whenever a record is written or removed, by anyone (the log's inode and size, the
+   * snapshot's inode and mtime, the old directory's): a cheap "read the records again?" check.
+   */
+  recordsStamp(): string {
+    return [this.logFile, this.snapshotFile, this.recordsDir]
+      .map((file) => {
+        const stat = statLog(file);
+        return stat === undefined ? "-" : `${stat.ino}:${stat.size}:${stat.mtimeMs}`;
+      })
+      .join("/");
+  }
+
+  /**
+   * Folds the log (and the old processes/ directory) into a new snapshot and starts an empty log.
+   * Only under the lock (lock() does it). Does nothing while anything is damaged: what cannot be
+   * read must not be dropped. Lines appended meanwhile to the old log are carried to the new one.
+   */
+  compact(): void {
+    const snapshotStat = statLog(this.snapshotFile);
+    const legacy = snapshotStat === undefined && existsSync(this.recordsDir);
+    const fd = openLog(this.logFile);
+    try {
+      const log = fd === undefined ? undefined : readLogFd(fd, this.logFile, 0);
+      if (snapshotStat !== undefined && !legacy && (log === undefined || log.entries.length === 0)) return;
+      const loaded = this.loadFresh(log);
+      if (loaded.damaged.length > 0) return;
+      const snapshot = { layout: STATE_LAYOUT, records: [...loaded.records.values()] };
+      writeFileAtomic(this.snapshotFile, `${JSON.stringify(snapshot)}\n`, 0o600, false);
+      if (log !== undefined) {
+        replaceLog(this.logFile);
+        const tail = readLogFd(fd!, this.logFile, log.end);
+        for (const { raw } of tail.entries) appendLine(this.logFile, raw);
+      }
+      const absorbed = (log?.entries ?? []).flatMap(({ entry }) => (typeof entry.ref === "string" ? [entry.ref] : []));
+      for (const name of new Set(absorbed)) removeFile(path.join(this.largeDir, `${name}.json`), false);
+      if (legacy) rmSync(this.recordsDir, { recursive: true, force: true });
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+      this.cache = undefined;
+    }
+  }
+
+  private loadRecords(): RecordsCache {
+    const snapshotStat = statLog(this.snapshotFile);
+    const logStat = statLog(this.logFile);
+    const cache = this.cache;
+    if (cache !== undefined && snapshotStat !== undefined && cache.snapshotKey === statKey(snapshotStat) && logStat !== undefined && logStat.ino === cache.logIno) {
+      if (logStat.size > cache.end) {
+        const tail = readLog(this.logFile, cache.end);
+        if (tail !== undefined && tail.ino === cache.logIno) {
+          this.apply(cache, tail.entries);
+          cache.end = tail.end;
+          return cache;
+        }
+      } else return cache;
+    }
+    const fresh = this.loadFresh(readLog(this.logFile, 0));
+    this.cache = snapshotStat !== undefined && fresh.logIno !== undefined ? fresh : undefined;
+    return fresh;
+  }
+
+  /** Snapshot (or the old directory when there is none), then the log lines it does not cover. */
+  private loadFresh(log: LogRead | undefined): RecordsCache {
+    const cache: RecordsCache = { snapshotKey: "", logIno: log?.ino, end: log?.end ?? 0, records: new Map(), damaged: [] };
+    const snapshotStat = statLog(this.snapshotFile);
+    if (snapshotStat !== undefined) {
+      cache.snapshotKey = statKey(snapshotStat);
+      const read = readState<Snapshot>(this.snapshotFile, checkSnapshot);
+      if (read.kind === "damaged") cache.damaged.push(read.damaged);
+      else if (read.kind === "ok") {
+        read.value.records.forEach((record, index) => {
+          const problem = checkProcessRecord(record as unknown as Record<string, unknown>, undefined);
+          if (problem === undefined) cache.records.set(record.name, record);
+          else cache.damaged.push({ file: this.snapshotFile, problem: `record ${index + 1}: ${problem}` });
+        });
+      }
+    } else this.readLegacy(cache);
+    if (log !== undefined) this.apply(cache, log.entries);
+    return cache;
+  }
+
+  private apply(cache: RecordsCache, entries: LogRead["entries"]): void {
+    for (const { entry, offset } of entries) {
+      const where = `${this.logFile} (the line at byte ${offset})`;
+      const { layout = 0 } = entry;
+      if (!Number.isSafeInteger(layout) || (layout as number) < 0) cache.damaged.push({ file: where, problem: `bad layout version ${JSON.stringify(layout)}` });
+      else if ((layout as number) > STATE_LAYOUT) {
+        cache.damaged.push({ file: where, problem: `written by a newer procman (layout ${layout}; this one reads up to ${STATE_LAYOUT})` });
+      } else if (typeof entry.del === "string") cache.records.delete(entry.del);
+      else if (typeof entry.ref === "string") {
+        const file = path.join(this.largeDir, `${entry.ref}.json`);
+        const name = entry.ref;
+        const read = readState<ProcessRecord>(file, (value) => checkProcessRecord(value, name));
+        if (read.kind === "ok") cache.records.set(name, read.value);
+        else if (read.kind === "damaged") cache.damaged.push(read.damaged);
+        else cache.damaged.push({ file, problem: `missing, yet ${this.logFile} refers to it` });
+      } else if (entry.put !== null && typeof entry.put === "object" && !Array.isArray(entry.put)) {
+        const record = entry.put as Record<string, unknown>;
+        const problem = checkProcessRecord(record, undefined);
+        if (problem === undefined) cache.records.set(record.name as string, record as unknown as ProcessRecord);
+        else cache.damaged.push({ file: where, problem });
+      } else cache.damaged.push({ file: where, problem: "not a record, a removal or a reference; not written by procman" });
+    }
+  }
+
+  /** The layout before the log: one processes/NAME.json per record. */
+  private readLegacy(cache: RecordsCache): void {
     let files: string[];
     try {
       files = readdirSync(this.recordsDir);
     } catch {
-      return { records, damaged };
+      return;
     }
     for (const entry of files.filter((name) => name.endsWith(".json") && !name.startsWith(".")).sort()) {
       const file = path.join(this.recordsDir, entry);
       const read = readState<ProcessRecord>(file, (value) => checkProcessRecord(value, entry.slice(0, -".json".length)));
-      if (read.kind === "ok") records.set(read.value.name, read.value);
-      else if (read.kind === "damaged") damaged.push(read.damaged);
+      if (read.kind === "ok") cache.records.set(read.value.name, read.value);
+      else if (read.kind === "damaged") cache.damaged.push(read.damaged);
     }
-    return { records, damaged };
-  }
-
-  writeRecord(record: ProcessRecord): void {
-    writeFileAtomic(path.join(this.recordsDir, `${record.name}.json`), serialize(record, true), 0o600, false);
-  }
-
-  removeRecord(name: string): void {
-    removeFile(path.join(this.recordsDir, `${name}.json`), false);
   }
 
   // ---- generations ----
@@ -368,7 +507,7 @@ function expect(value: Record<string, unknown>, fields: Record<string, [(v: unkn
   return problems.length === 0 ? undefined : `not a valid record: ${problems.join(", ")}`;
 }
 
-function checkProcessRecord(value: Record<string, unknown>, fileName: string): string | undefined {
+function checkProcessRecord(value: Record<string, unknown>, fileName: string | undefined): string | undefined {
   const problem = expect(value, {
     name: [isText, "a string"],
     pid: [(v) => Number.isSafeInteger(v) && (v as number) > 0, "a PID"],
@@ -381,7 +520,7 @@ function checkProcessRecord(value: Record<string, unknown>, fileName: string): s
     startedAt: [isText, "a string"],
   });
   if (problem !== undefined) return problem;
-  if (value.name !== fileName) return `names process ${JSON.stringify(value.name)}, not ${JSON.stringify(fileName)}`;
+  if (fileName !== undefined && value.name !== fileName) return `names process ${JSON.stringify(value.name)}, not ${JSON.stringify(fileName)}`;
   return undefined;
 }
 
@@ -401,6 +540,26 @@ function checkGeneration(value: Record<string, unknown>, generation: number): st
   if (value.modelFile !== undefined && !isText(value.modelFile)) return 'not a valid record: "modelFile" is not a string';
   if (value.rollbackOf !== undefined && !isCount(value.rollbackOf)) return 'not a valid record: "rollbackOf" is not a generation number';
   return undefined;
+}
+
+interface Snapshot {
+  readonly records: readonly ProcessRecord[];
+}
+
+interface RecordsCache {
+  snapshotKey: string;
+  logIno: number | undefined;
+  end: number;
+  readonly records: Map<string, ProcessRecord>;
+  readonly damaged: DamagedFile[];
+}
+
+const statKey = (stat: Stats) => `${stat.ino}:${stat.mtimeMs}:${stat.size}`;
+
+function checkSnapshot(value: Record<string, unknown>): string | undefined {
+  return Array.isArray(value.records) && value.records.every((item) => item !== null && typeof item === "object" && !Array.isArray(item))
+    ? undefined
+    : 'not a valid snapshot: "records" is not a list of records';
 }
 
 function checkCurrent(value: Record<string, unknown>): string | undefined {

@@ -83,9 +83,13 @@ async function findModelIn(dir: string): Promise<string | undefined> {
   return undefined;
 }
 
+/** Defined (true) by scripts/bundle.mjs: every bundled module sits in dist/bundle beside index.js. */
+declare const PROCMAN_BUNDLED: boolean | undefined;
+
 /** The running procman's own entry, so that `import ... from "procman"` works from anywhere on disk. */
 function selfEntry(): string {
   const here = fileURLToPath(import.meta.url);
+  if (typeof PROCMAN_BUNDLED !== "undefined" && PROCMAN_BUNDLED) return path.join(path.dirname(here), "index.js");
   return path.join(path.dirname(here), "..", `index${path.extname(here)}`);
 }
 

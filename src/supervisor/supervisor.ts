@@ -272,8 +272,8 @@ export class Supervisor {
 
   /** Changes when the records or the current pointer change (someone switched without pausing us). */
   private readDiskStamp(): string {
-    const parts: string[] = [];
-    for (const file of [path.join(this.state.lib, "processes"), path.join(this.state.lib, "current.json")]) {
+    const parts: string[] = [this.state.recordsStamp()];
+    for (const file of [path.join(this.state.lib, "current.json")]) {
       try {
         const stat = statSync(file, { bigint: true });
         parts.push(`${stat.ino}:${stat.mtimeNs}`);

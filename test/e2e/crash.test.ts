@@ -6,6 +6,7 @@ import { readFileSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { StateDir } from "../../src/executor/state-dir.js";
 import { procman, show } from "../helpers/cli.js";
 import { instances, killLeftovers, startProcman, tagged, writeJson } from "../helpers/processes.js";
 import { makeTempDir } from "../helpers/tmp.js";
@@ -107,7 +108,7 @@ test("kill -9 procman at random points of switches and restarts; the next switch
       }
       assert.is(parsed.processes.length, COUNT);
       recordsParse(dir);
-      assert.equal(readdirSync(path.join(dir, "lib", "procman", "processes")).filter((file) => !file.startsWith(".")).sort(), NAMES.map((name) => `${name}.json`));
+      assert.equal([...new StateDir(dir).readRecords().keys()].sort(), [...NAMES].sort());
     }
   } finally {
     if (process.env.CRASH_VERBOSE !== undefined) console.log(log.join("\n"));

@@ -6,6 +6,7 @@ import path from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { identityOf } from "../../src/executor/proc.js";
+import { StateDir } from "../../src/executor/state-dir.js";
 import { MINIMAL_PATH } from "../../src/model/normalize.js";
 import { procman, show, type CliRun } from "../helpers/cli.js";
 import {
@@ -198,14 +199,14 @@ test("a record whose PID now names an unrelated process: status says pid-reused;
       // restart "no": the test plays the kill and the PID reuse itself, with no supervisor in between.
       const model = writeJson(path.join(files, "model.json"), { svc: service("svc", events, {}, { restart: "no" }) });
       ok(await run(["switch", model, "--state-dir", dir]));
-      const recordFile = path.join(dir, "lib", "procman", "processes", "svc.json");
+      const records = () => new StateDir(dir).readRecords();
       const pidFile = path.join(dir, "run", "svc.pid");
-      const original = JSON.parse(readFileSync(recordFile, "utf8"));
+      const original = records().get("svc")!;
       process.kill(original.pid, "SIGKILL");
       await waitFor(() => !alive(original.pid), 5000, "the kill");
       const sleeperIdentity = await waitFor(() => identityOf(sleeper.pid), 5000);
       const lie = () => {
-        writeJson(recordFile, { ...original, pid: sleeper.pid, startTime: String(Number(sleeperIdentity.startTime) + 7) });
+        new StateDir(dir).writeRecord({ ...original, pid: sleeper.pid, startTime: String(Number(sleeperIdentity.startTime) + 7) });
         writeFileSync(pidFile, `${sleeper.pid}\n`); // and a stale PID file
       };
       lie();
@@ -232,7 +233,7 @@ test("a record whose PID now names an unrelated process: status says pid-reused;
       lie();
       ok(await run(["stop", "--state-dir", dir]));
       assert.ok(alive(sleeper.pid), "stop signalled an unrelated process");
-      assert.not.ok(existsSync(recordFile), "the stale record is forgotten");
+      assert.not.ok(records().has("svc"), "the stale record is forgotten");
     } finally {
       sleeper.stop();
     }

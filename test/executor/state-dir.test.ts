@@ -26,12 +26,19 @@ const record = (name: string, pid = 1234): ProcessRecord => ({
   startedAt: new Date(0).toISOString(),
 });
 
-test("the layout is stateDir/lib/procman/{processes,generations}", () => {
+/** The layout before the records log: one file per record, still read while no snapshot exists. */
+function legacyDir(state: StateDir): string {
+  const dir = path.join(state.lib, "processes");
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+test("the layout is stateDir/lib/procman/{records.log,generations}; no directory of records", () => {
   const dir = makeTempDir();
   const state = new StateDir(dir);
   state.ensure();
   assert.is(state.lib, path.join(dir, "lib", "procman"));
-  assert.ok(statSync(path.join(dir, "lib", "procman", "processes")).isDirectory());
+  assert.not.ok(existsSync(path.join(dir, "lib", "procman", "processes")));
   assert.ok(statSync(path.join(dir, "lib", "procman", "generations")).isDirectory());
 });
 
@@ -42,12 +49,13 @@ test("process records: written, read back by name, removed; temp files are not r
   state.writeRecord(record("web", 11));
   state.writeRecord(record("db", 12));
   // What a writer killed mid-write leaves behind: a hidden temp file. Not a record.
-  writeFileSync(path.join(state.lib, "processes", ".web.json.999.abc.tmp"), "{ half");
+  writeFileSync(path.join(legacyDir(state), ".web.json.999.abc.tmp"), "{ half");
   writeFileSync(path.join(state.lib, "processes", "notes.txt"), "not json");
   const records = state.readRecords();
   assert.equal([...records.keys()].sort(), ["db", "web"]);
   assert.equal(records.get("web"), record("web", 11));
-  assert.equal(JSON.parse(readFileSync(path.join(state.lib, "processes", "db.json"), "utf8")), { layout: 1, ...record("db", 12) });
+  const lines = readFileSync(path.join(state.lib, "records.log"), "utf8").trimEnd().split("\n");
+  assert.equal(JSON.parse(lines[2]!.slice(9)), { layout: 1, put: record("db", 12) }, "one line per change: CRC32, space, JSON");
   state.writeRecord(record("web", 21));
   assert.is(state.readRecords().get("web")!.pid, 21, "rewritten in place");
   state.removeRecord("web");
@@ -58,7 +66,7 @@ test("process records: written, read back by name, removed; temp files are not r
 test("a corrupt record is an error naming the file (exit 1), not silently ignored", () => {
   const state = new StateDir(makeTempDir());
   state.ensure();
-  const file = path.join(state.lib, "processes", "web.json");
+  const file = path.join(legacyDir(state), "web.json");
   writeFileSync(file, "{ half");
   try {
     state.readRecords();
@@ -88,7 +96,7 @@ for (const [what, text, problem] of damagedCases) {
     const state = new StateDir(makeTempDir());
     state.ensure();
     state.writeRecord(record("api", 7));
-    const file = path.join(state.lib, "processes", "web.json");
+    const file = path.join(legacyDir(state), "web.json");
     writeFileSync(file, text);
     try {
       state.readRecords();
@@ -111,7 +119,7 @@ for (const [what, text, problem] of damagedCases) {
 test("records written before layout versions (no layout field) are still read", () => {
   const state = new StateDir(makeTempDir());
   state.ensure();
-  writeFileSync(path.join(state.lib, "processes", "web.json"), JSON.stringify(record("web")));
+  writeFileSync(path.join(legacyDir(state), "web.json"), JSON.stringify(record("web")));
   assert.equal(state.readRecords().get("web"), record("web"));
 });
 
@@ -121,7 +129,8 @@ test("every state file carries the layout version", () => {
   state.writeRecord(record("web"));
   state.setCurrent({ generation: state.writeGeneration(resolve({ a: { process: "/bin/true" } }), "direct", undefined), active: true });
   state.writeJournal({ pid: 1, startTime: "1", startedAt: "now", command: "switch" });
-  for (const file of ["processes/web.json", "generations/1.json", "current.json", "journal.json"]) {
+  for (const line of readFileSync(path.join(state.lib, "records.log"), "utf8").trimEnd().split("\n")) assert.is(JSON.parse(line.slice(9)).layout, STATE_LAYOUT);
+  for (const file of ["generations/1.json", "current.json", "journal.json"]) {
     assert.is(JSON.parse(readFileSync(path.join(state.lib, file), "utf8")).layout, STATE_LAYOUT, file);
   }
 });
@@ -206,7 +215,6 @@ test("lib/procman is 0700 and its files 0600; what an older version left 0755/06
   state.ensure();
   assert.is(modeOf(lib), 0o700);
   assert.is(modeOf(path.join(lib, "generations")), 0o700);
-  assert.is(modeOf(path.join(lib, "processes")), 0o700);
   assert.is(modeOf(path.join(lib, "sysvinit")), 0o700);
   assert.is(modeOf(path.join(lib, "generations", "1.json")), 0o600);
   assert.is(modeOf(path.join(lib, "sysvinit", "procman-web")), 0o700, "executables keep their x bit, for the owner only");
@@ -214,7 +222,7 @@ test("lib/procman is 0700 and its files 0600; what an older version left 0755/06
   assert.is(modeOf(path.join(dir, "lib")) & 0o755, 0o755, "stateDir/lib stays traversable for services' own stateDirectory");
   state.writeRecord(record("web"));
   state.setCurrent({ generation: state.writeGeneration(resolve({ a: { process: "/bin/true" } }), "direct", undefined), active: true });
-  for (const file of ["processes/web.json", "generations/2.json", "current.json"]) assert.is(modeOf(path.join(lib, file)), 0o600, file);
+  for (const file of ["records.log", "generations/2.json", "current.json"]) assert.is(modeOf(path.join(lib, file)), 0o600, file);
 });
 
 // ---- who may change the state dir ----

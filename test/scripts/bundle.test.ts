@@ -1,0 +1,64 @@
+// The bundle that package.json's bin names (scripts/bundle.mjs → dist/bundle): it runs without
+// the sources, prints the version, loads JSON and TS models, and `import ... from "procman"` in a
+// TS model resolves to this bundle's own library entry, not to a `procman` package near the model.
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { ROOT } from "../helpers/paths.js";
+import { makeTempDir } from "../helpers/tmp.js";
+
+const pkg = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as { version: string; bin: { procman: string } };
+const BIN = path.join(ROOT, pkg.bin.procman);
+
+function run(args: string[], cwd = "/") {
+  if (!existsSync(BIN)) throw new Error(`${BIN} is missing: build first with \`npm run build\``);
+  const env = { ...process.env };
+  delete env.NODE_OPTIONS; // no tsx: the bundle must stand alone
+  return spawnSync(process.execPath, [BIN, ...args], { cwd, env, encoding: "utf8", timeout: 60_000 });
+}
+
+test("package.json's bin is the bundle, and it prints the version", () => {
+  assert.match(pkg.bin.procman, /dist\/bundle\/bin\.js$/);
+  for (const flag of ["--version", "-V"]) {
+    const result = run([flag]);
+    assert.is(result.status, 0, result.stderr);
+    assert.is(result.stdout, `${pkg.version}\n`);
+  }
+});
+
+test("a TS model far from any procman package imports this bundle's procman; a decoy package near it is not used", () => {
+  const dir = makeTempDir();
+  const modelDir = path.join(dir, "deep");
+  mkdirSync(path.join(dir, "node_modules", "procman"), { recursive: true });
+  writeFileSync(path.join(dir, "node_modules", "procman", "package.json"), JSON.stringify({ name: "procman", version: "9.9.9", type: "module", main: "index.js" }));
+  writeFileSync(path.join(dir, "node_modules", "procman", "index.js"), 'throw new Error("the decoy procman was imported");\n');
+  mkdirSync(modelDir);
+  writeFileSync(
+    path.join(modelDir, "processes.ts"),
+    [
+      'import { createManagedProcess, defineProcesses } from "procman";',
+      "export default defineProcesses(() => {",
+      '  const db = createManagedProcess({ name: "db", process: "/bin/sleep", args: ["1"] });',
+      '  const web = createManagedProcess({ name: "web", process: "/bin/sleep", args: ["1"], activatesAfter: [db] });',
+      "  return { db, web };",
+      "});",
+      "",
+    ].join("\n"),
+  );
+  const result = run(["validate", path.join(modelDir, "processes.ts")]);
+  assert.is(result.status, 0, result.stdout + result.stderr);
+  assert.not.match(result.stderr, "decoy");
+});
+
+test("a JSON model with a repeated key is refused with its line (exit 2)", () => {
+  const dir = makeTempDir();
+  const file = path.join(dir, "m.json");
+  writeFileSync(file, '{\n  "a": {"process": "/bin/true"},\n  "a": {"process": "/bin/false"}\n}\n');
+  const result = run(["validate", file]);
+  assert.is(result.status, 2, result.stdout + result.stderr);
+  assert.match(result.stderr, `${file}:3:3`);
+});
+
+test.run();
