@@ -1,7 +1,7 @@
 // The one transaction through the CLI: interruptions undo (or, for stop, complete), a closed stdout
 // never interrupts, a switch that changes nothing records nothing, rollback --to, and the
 // per-process commands start, stop and restart NAME. Build first: `npx tsc -p .`.
-import { existsSync, rmSync } from "node:fs";
+import { existsSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { spawn } from "node:child_process";
 import { test } from "uvu";
@@ -100,6 +100,32 @@ test("stop works whatever state file is damaged: a current.json naming a missing
     const stopped = ok(await run(["stop", "--state-dir", dir]));
     assert.match(stopped.stderr, "generations/1.json");
     assert.equal(tagged(dir), []);
+  });
+});
+
+test("rollback decides its target under the lock: issued during a switch, it goes back from the generation that switch records", async () => {
+  await scenario(async (dir, files) => {
+    const events = path.join(files, "events.jsonl");
+    const gate = path.join(files, "gate");
+    const version = (v: string, ready?: string) =>
+      writeJson(path.join(files, `v${v}.json`), {
+        a: { ...service("a", events, { V: v }), restart: "no", ...(ready !== undefined ? { readiness: { command: `test -e ${ready}`, timeout: 30 } } : {}) },
+      });
+    ok(await run(["switch", version("1"), "--state-dir", dir]));
+    ok(await run(["switch", version("2"), "--state-dir", dir]));
+    // v3 holds the lock until the gate file appears.
+    const switching = startProcman(["switch", version("3", gate), "--state-dir", dir]);
+    await waitFor(() => readEvents(events).filter((event) => event.name === "a" && event.event === "start").length >= 3, 20_000, "v3 to start");
+    const rollback = startProcman(["rollback", "--state-dir", dir, "--lock-timeout", "30"]);
+    // The rollback waits for the lock; only then does the switch finish.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    writeFileSync(gate, "");
+    const switched = await switching.done;
+    assert.is(switched.code, 0, `${switched.stdout}\n${switched.stderr}`);
+    const rolled = await rollback.done;
+    assert.is(rolled.code, 0, `${rolled.stdout}\n${rolled.stderr}`);
+    assert.match(rolled.stdout, "rolling back to generation 2 (from 3)");
+    assert.is((await status(dir)).generation, 4);
   });
 });
 

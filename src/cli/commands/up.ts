@@ -24,17 +24,26 @@ export function registerUp(program: Command, io: Output): void {
       const model = await resolveModelFile(file, resolveOptions(options));
       const stateDir = model.context.stateDir;
       const onEvent = eventRenderer(io, { json: false });
+      // Listening from the start: a signal between the switch and the supervision must not kill
+      // procman with everything left running. During the switch, the transaction undoes on it.
+      let signalled: NodeJS.Signals | undefined;
+      let wake = () => undefined as void;
+      const onSignal = (name: NodeJS.Signals) => {
+        signalled ??= name;
+        wake();
+      };
+      for (const name of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(name, onSignal);
       await switchDeployment({ model, modelFile: path.resolve(file), lockWait, onEvent, processManager: "direct", foreground: true });
 
       const { runForeground } = await import("../../supervisor/foreground.js");
       const supervisor = await runForeground(stateDir, (line) => io.out(`${line}\n`), { colour: io.colour });
-      const signalled = await new Promise<NodeJS.Signals | undefined>((resolve) => {
-        const onSignal = (name: NodeJS.Signals) => resolve(name);
-        for (const name of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.once(name, onSignal);
+      const ended = await new Promise<boolean>((resolve) => {
+        wake = () => resolve(false);
+        if (signalled !== undefined) resolve(false);
         // Another procman ended this supervisor (procman stop from another terminal): nothing to stop here.
-        void supervisor.ended.then(() => resolve(undefined));
+        void supervisor.ended.then(() => resolve(true));
       });
-      if (signalled === undefined) return;
+      if (ended && signalled === undefined) return;
       io.err(`procman: ${signalled}: stopping everything, dependents first\n`);
       await supervisor.shutdown();
       await stopDeployment(stateDir, lockWait, onEvent);
