@@ -93,7 +93,7 @@ export async function runTransaction(options: TransactionOptions): Promise<Switc
         state.clearJournal();
       }
       const previous = active || (current !== undefined && target.model === undefined) ? current?.model : undefined;
-      const desired = desiredModel(target, previous, context);
+      const desired = desiredModel(target, context);
       const observed = await backend.observe();
       const install = await backend.prepare(desired.processes.length === 0 && target.only === undefined ? undefined : desired, { check: true });
       const plan =
@@ -167,7 +167,7 @@ function wantsSupervisor(target: Target): SupervisionMode {
 }
 
 /** What should run after the command: the target model, or for NAME commands the current one. */
-function desiredModel(target: Target, previous: ResolvedModel | undefined, context: ResolvedModel["context"]): ResolvedModel {
+function desiredModel(target: Target, context: ResolvedModel["context"]): ResolvedModel {
   return target.model ?? { context, processes: [] };
 }
 
@@ -381,9 +381,10 @@ async function undo(
   const abort = new AbortController();
   const context: StepContext = { signal: abort.signal, onEvent };
   onEvent({ type: "undoing", message: `stopping ${applied.started.length} started, restarting ${applied.stopped.length} stopped` });
-  const now = await backend.observe().catch(() => new Map<string, { state: string }>());
+  // What no longer runs needs no stop; when the backend cannot tell, every started one is stopped.
+  const now = await backend.observe().catch(() => undefined);
   for (const name of [...applied.started].reverse()) {
-    if (now.get(name)?.state !== "running" && !(await isTrackedRunning(backend, name))) continue;
+    if (now !== undefined && now.get(name)?.state !== "running") continue;
     try {
       await backend.stop(name, context, { kind: "undo" });
     } catch (error) {
@@ -423,10 +424,6 @@ async function undo(
   }
   for (const failure of failures) onEvent({ type: "undoing", message: `could not restore: ${failure}` });
   return failures;
-}
-
-async function isTrackedRunning(backend: Backend, name: string): Promise<boolean> {
-  return (await backend.observe()).get(name)?.state === "running";
 }
 
 function undoneError(error: unknown, failures: readonly string[], interrupts: Interrupts): Error {
