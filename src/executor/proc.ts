@@ -121,20 +121,29 @@ export function identityOf(pid: number): ProcessIdentity | undefined {
 
 /** Whether any live process is still in the process group (members that are zombies do not count). */
 export function groupHasLiveMembers(pgid: number): boolean {
+  // ESRCH: nothing at all is left in the group, zombies included, and no /proc scan is needed.
+  // Success (or EPERM) only says "look": a group of zombies answers too.
+  try {
+    process.kill(-pgid, 0);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ESRCH") return false;
+  }
   return liveGroups().has(pgid);
 }
 
-// Many stops wait on their groups at once: one scan of /proc serves them all for a few ms.
-let groupsCache: { at: number; groups: Set<number> } | undefined;
+// Many stops wait on their groups at once: one scan of /proc serves them all for a while — at
+// least twice as long as the scan took, so that waiters never spend their time rescanning.
+let groupsCache: { at: number; ttl: number; groups: Set<number> } | undefined;
 function liveGroups(): Set<number> {
   const now = Date.now();
-  if (groupsCache !== undefined && now - groupsCache.at < 10) return groupsCache.groups;
+  if (groupsCache !== undefined && now - groupsCache.at < groupsCache.ttl) return groupsCache.groups;
   const groups = new Set<number>();
   for (const pid of listPids()) {
     const stat = readProcStat(pid);
     if (isLive(stat)) groups.add(stat.pgrp);
   }
-  groupsCache = { at: Date.now(), groups };
+  const done = Date.now();
+  groupsCache = { at: done, ttl: Math.max(10, 2 * (done - now)), groups };
   return groups;
 }
 
