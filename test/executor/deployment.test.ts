@@ -131,6 +131,9 @@ test("independent branches start in parallel: the second starts before the first
       two: service("two", events, { READY_DELAY: "800", TCP_PORT: String(p2) }, { readiness: { tcp: { port: p2 }, timeout: 10 } }),
       both: service("both", events, {}, { activatesAfter: ["one", "two"] }),
     });
+    // "both" counts as ready once alive 100 ms after its spawn, which can be before Node has run its
+    // first line (the start event): wait for the event, the order is what is asserted.
+    await waitFor(() => indexOfEvent(readEvents(events), "both", "start") >= 0, 10_000, "both's start event");
     const log = readEvents(events);
     assert.ok(indexOfEvent(log, "two", "start") < indexOfEvent(log, "one", "ready"), JSON.stringify(log));
     assert.ok(indexOfEvent(log, "one", "start") < indexOfEvent(log, "two", "ready"), JSON.stringify(log));
@@ -214,7 +217,8 @@ test("stop: dependents first (a <- b <- c: c, b, a), SIGKILL for one ignoring SI
       c: service("c", events, { CHILD_PID_FILE: childPidFile }, { activatesAfter: ["b"], stop: { timeout: 0.5 } }),
     });
     const running = pids(dir);
-    const child = Number(readFileSync(childPidFile, "utf8"));
+    // c counts as ready when alive 100 ms after its spawn, maybe before it wrote its child's PID.
+    const child = Number(await waitFor(() => existsSync(childPidFile) && readFileSync(childPidFile, "utf8").trim(), 10_000, "c's child"));
     assert.ok(alive(child));
     for (const name of ["a", "b", "c"]) assert.ok(existsSync(path.join(dir, "run", `${name}.pid`)));
 
@@ -290,10 +294,11 @@ test("a process killed externally (kill -9) is started again by the next switch;
   await withStateDir(async (dir, files) => {
     const events = eventsFile(files);
     const childPidFile = path.join(files, "child.pid");
-    const model = { a: service("a", events, { CHILD_PID_FILE: childPidFile }, { stop: { timeout: 0.5 } }), b: service("b", events) };
+    // restart "no": the kill below must leave a dead, for the next switch to find.
+    const model = { a: service("a", events, { CHILD_PID_FILE: childPidFile }, { stop: { timeout: 0.5 }, restart: "no" }), b: service("b", events) };
     await deploy(dir, model);
     const first = pids(dir);
-    const child = Number(readFileSync(childPidFile, "utf8"));
+    const child = Number(await waitFor(() => existsSync(childPidFile) && readFileSync(childPidFile, "utf8").trim(), 10_000, "a's child"));
     process.kill(first.a!, "SIGKILL");
     await waitFor(() => !alive(first.a!), 5000, "the kill");
     const events2 = await deploy(dir, model);
