@@ -502,4 +502,10 @@ test("an empty mapping or list is a valid, empty model", () => {
   assert.equal(resolve([]).processes, []);
 });
 
+test("procman-supervisor is reserved: its log would be the supervisor's own", () => {
+  const found = problems({ "procman-supervisor": ok() });
+  assert.is(found.length, 1, found.join("\n"));
+  assert.match(found[0]!, "is reserved");
+});
+
 test.run();

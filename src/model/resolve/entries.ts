@@ -87,5 +87,12 @@ function checkName(raw: unknown, report: Report): string | undefined {
     );
     return undefined;
   }
+  if (RESERVED_NAMES.includes(raw)) {
+    report("name", `${JSON.stringify(raw)} is reserved: procman's supervisor logs to ${raw}.log in the log dir; rename the process`);
+    return undefined;
+  }
   return raw;
 }
+
+/** Names whose log file would be one of procman's own. */
+const RESERVED_NAMES: readonly string[] = ["procman-supervisor"];
