@@ -7,23 +7,11 @@ import path from "node:path";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { procman, show, type CliRun } from "../helpers/cli.js";
-import { DAEMON, NODE, alive, freePort, killLeftovers, readEvents, service, stateDir as newStateDir, tagged, unrelatedProcess, waitFor, writeJson } from "../helpers/processes.js";
-import { makeTempDir } from "../helpers/tmp.js";
+import { show, type CliRun } from "../helpers/cli.js";
+import { DAEMON, NODE, alive, freePort, readEvents, service, tagged, unrelatedProcess, waitFor, writeJson } from "../helpers/processes.js";
+import { run, scenario } from "../helpers/scenario.js";
 
-const run = (args: string[]) => procman(args, { timeoutMs: 30_000 });
 const LIAR = path.join(path.dirname(DAEMON), "liar-daemon.sh");
-
-async function scenario(body: (dir: string, files: string) => Promise<void>): Promise<void> {
-  const dir = newStateDir();
-  const files = makeTempDir();
-  try {
-    await body(dir, files);
-  } finally {
-    await run(["stop", "--state-dir", dir]).catch(() => undefined);
-    killLeftovers(dir);
-  }
-}
 
 function switchTo(dir: string, model: string): Promise<CliRun> {
   return run(["switch", model, "--state-dir", dir]);

@@ -2,7 +2,7 @@
 // branches start in parallel, failures are undone, stops go dependents first, a second switch only
 // touches what changed, and an interrupted switch is recovered.
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
