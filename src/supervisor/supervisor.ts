@@ -105,13 +105,17 @@ export class Supervisor {
   private rotating = false;
   /** While resume() evaluates: what it emits, for the answer to the lock holder. */
   private collected: SupervisorEvent[] | undefined;
+  /** Decisions taken while paused (a liveness check under way when the pause came failed), with
+   *  the PID they were about: the hand-over reports them unless the lock holder replaced it. */
+  private held: { readonly event: HandoverEvent; readonly pid: number | undefined }[] = [];
 
   constructor(options: SupervisorOptions) {
     this.stateDir = options.stateDir;
     this.state = new StateDir(options.stateDir);
     const onEvent = options.onEvent ?? (() => undefined);
     this.onEvent = (event) => {
-      this.collected?.push(event);
+      if (this.collected !== undefined) this.collected.push(event);
+      else if (this.paused && !this.ended && isHandoverEvent(event)) this.held.push({ event, pid: this.records.get(event.name)?.pid });
       onEvent(event);
     };
     this.pollMs = options.pollMs ?? 250;
@@ -150,6 +154,12 @@ export class Supervisor {
     this.collected = collected;
     try {
       this.reload();
+      const held = this.held;
+      this.held = [];
+      for (const { event, pid } of held) {
+        const record = this.records.get(event.name);
+        if (record !== undefined && record.pid === pid && !this.expecting.has(event.name)) collected.push(event);
+      }
       this.expecting.clear();
       this.paused = false;
       if (handover) this.evaluate();

@@ -119,6 +119,32 @@ test("switch (text): an immediate restart (delay 0) is printed as the supervisor
   });
 });
 
+test("switch --json: a liveness check under way when the switch paused the supervisor, failing during the switch, is reported as unhealthy", async () => {
+  await scenario(async (dir, files) => {
+    const f = (name: string) => path.join(files, name);
+    // Every check of h waits for `release` (written by r's start, during the second switch), then fails.
+    const h = {
+      foregroundProcess: "/bin/sh",
+      args: ["-c", "exec sleep 1000"],
+      liveness: { command: `touch ${f("checking")}; while [ ! -e ${f("release")} ]; do sleep 0.02; done; exit 1`, interval: 0.1, timeout: 60, failures: 1 },
+    };
+    ok(await run(["switch", writeJson(f("one.json"), { h }), "--state-dir", dir]));
+    await waitFor(() => existsSync(f("checking")) || undefined, 20_000, "h's first liveness check to be under way");
+    // r is ready once the supervisor has recorded h as unhealthy (its status file is written first).
+    const r = {
+      foregroundProcess: "/bin/sh",
+      args: ["-c", `touch ${f("release")}; exec sleep 1000`],
+      readiness: { command: `grep -q '"unhealthy"' ${path.join(dir, "lib", "procman", "supervision.json")}` },
+      restart: "no",
+    };
+    const switched = ok(await run(["switch", writeJson(f("two.json"), { h, r }), "--json", "--state-dir", dir]));
+    const events = jsonEvents(switched.stdout);
+    assert.equal(supervisorEvents(events), [{ type: "unhealthy", source: "supervisor", name: "h", failures: 1 }], show(switched));
+    assert.is(events.at(-2)?.type, "unhealthy");
+    assert.is(events.at(-1)?.type, "done");
+  });
+});
+
 test("a command during which nothing dies reports no supervisor decision", async () => {
   await scenario(async (dir, files) => {
     const file = writeJson(path.join(files, "calm.json"), {
