@@ -158,7 +158,7 @@ test("never ready within its timeout: the switch fails naming it, stops what it 
     assert.is(error.exitCode, 1);
     assert.is(error.message, `stuck: waiting for TCP 127.0.0.1:${port} to accept connections on a socket of its own: nothing listens there after 1 s`);
     const failed = switchEvents.find((event) => event.type === "failed");
-    assert.ok(failed?.type === "failed" && failed.name === "stuck" && failed.logTail.includes("stuck: I will never be ready"), JSON.stringify(failed));
+    assert.ok(failed?.type === "failed" && failed.source === undefined && failed.name === "stuck" && failed.logTail.includes("stuck: I will never be ready"), JSON.stringify(failed));
 
     assert.is(indexOfEvent(readEvents(events), "after", "start"), -1, "a dependent of the failed process was started");
     const now = pids(dir);

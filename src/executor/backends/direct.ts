@@ -90,9 +90,9 @@ export function directBackend(state: StateDir): Backend {
       await link.begin();
     },
 
-    finish: async (ok, wanted) => {
+    finish: async (ok, wanted, onEvent) => {
       // procman up supervises itself from now on: a detached supervisor gives way.
-      if (ok) await link.finish(wanted === "detached");
+      if (ok) for (const event of await link.finish(wanted === "detached")) onEvent(event);
       else await link.abandon();
     },
 

@@ -2,10 +2,13 @@
 // transaction the supervisor is paused (nothing of its own in flight); what the transaction starts
 // is spawned through it, so that it is the parent and learns each exit status; what it stops is
 // announced first, so that the exit is no failure. Afterwards it re-reads the generation, or ends
-// when nothing is to be supervised any more.
+// when nothing is to be supervised any more. Resumed, it looks at every process at once; what it
+// decides then (a process that died during the transaction) is the transaction's to report.
 import type { ResolvedProcess } from "../../model/types.js";
 import type { Launched } from "../launch.js";
 import type { SupervisorClient } from "../../supervisor/client.js";
+import type { HandoverEvent } from "../../supervisor/protocol.js";
+import type { SupervisorDecision } from "../events.js";
 
 export class SupervisorLink {
   private client: SupervisorClient | undefined;
@@ -55,16 +58,19 @@ export class SupervisorLink {
   /**
    * After the transaction. `supervise`: what is deployed now wants a supervisor (it is started if
    * none runs, and resumed to read the new generation); otherwise one that runs is ended.
+   * Resolves with what the supervisor decided as it took over.
    */
-  async finish(supervise: boolean): Promise<void> {
+  async finish(supervise: boolean): Promise<SupervisorDecision[]> {
+    let decisions: SupervisorDecision[] = [];
     if (supervise) {
       const client = await this.ensure();
-      await client.resume();
+      decisions = (await client.resume()).map(asDecision);
     } else if (this.client !== undefined) {
       await this.client.shutdown();
       this.client = undefined;
     }
     this.close();
+    return decisions;
   }
 
   /** After a failed transaction: back to what it did before (a supervisor started for it ends). */
@@ -83,5 +89,15 @@ export class SupervisorLink {
 
   private close(): void {
     this.client?.close();
+  }
+}
+
+/** A supervisor's event as the transaction reports it: the same fields, marked as the supervisor's. */
+function asDecision(event: HandoverEvent): SupervisorDecision {
+  switch (event.type) {
+    case "restarting": return { type: "restarting", source: "supervisor", name: event.name, attempt: event.attempt };
+    case "backoff": return { type: "backoff", source: "supervisor", name: event.name, delayMs: event.delayMs, nextRestartAt: event.nextRestartAt };
+    case "failed": return { type: "failed", source: "supervisor", name: event.name, message: event.message };
+    case "unhealthy": return { type: "unhealthy", source: "supervisor", name: event.name, failures: event.failures };
   }
 }
