@@ -18,8 +18,9 @@ import type { StateDir, ProcessRecord } from "../state-dir.js";
 import { SwitchFailedError } from "../switch-result.js";
 import { terminate } from "../terminate.js";
 
-export function directBackend(state: StateDir): Backend {
-  const link = new SupervisorLink(state.stateDir);
+/** `startForeground`: procman up's in-process supervisor, started when the first spawn needs it. */
+export function directBackend(state: StateDir, startForeground?: () => Promise<void>): Backend {
+  const link = new SupervisorLink(state.stateDir, startForeground);
   let supervise: SupervisionMode = "none";
   // Lenient: a damaged record must not stop `stop` (its process is found by the tag at shutdown).
   let records = state.readRecordsLenient().records;
@@ -91,13 +92,12 @@ export function directBackend(state: StateDir): Backend {
     },
 
     finish: async (ok, wanted, onEvent) => {
-      // procman up supervises itself from now on: a detached supervisor gives way.
-      if (ok) for (const event of await link.finish(wanted === "detached")) onEvent(event);
+      if (ok) for (const event of await link.finish(wanted)) onEvent(event);
       else await link.abandon();
     },
 
     start: async (requests, context) => {
-      for (const request of requests) await startOne(state, request, context, records, link, supervise === "detached");
+      for (const request of requests) await startOne(state, request, context, records, link, supervise !== "none");
       reread();
     },
 
