@@ -264,6 +264,9 @@ test("a changed environment restarts that process and its transitive dependents 
     });
     await deploy(dir, { ...model("1"), db: { ...model("1").db, activatesAfter: ["base"] } });
     const first = pids(dir);
+    // Ready means started here: each must have set up its SIGTERM handler (its start event) before
+    // the next switch stops it, or its term event may never be written.
+    for (const name of ["db", "app", "web"]) await waitFor(() => indexOfEvent(readEvents(events), name, "start") >= 0, 10_000, `${name}'s start event`);
     await deploy(dir, { ...model("2"), db: { ...model("2").db, activatesAfter: ["base"] } });
     const second = pids(dir);
     for (const name of ["db", "app", "web"]) assert.is.not(second[name], first[name], `${name} was not restarted`);
