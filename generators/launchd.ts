@@ -143,27 +143,35 @@ function checkCarriable(name: string, value: PlistValue, where: string, issues: 
 }
 
 function render(plist: Record<string, PlistValue>): string {
-  return [
+  const lines = [
     '<?xml version="1.0" encoding="UTF-8"?>',
     '<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">',
     '<plist version="1.0">',
-    renderValue(plist, ""),
-    "</plist>",
-    "",
-  ].join("\n");
+  ];
+  renderValue(plist, "", lines);
+  lines.push("</plist>", "");
+  return lines.join("\n");
 }
 
-function renderValue(value: PlistValue, indent: string): string {
-  if (typeof value === "string") return `${indent}<string>${xmlText(value)}</string>`;
-  if (typeof value === "boolean") return `${indent}<${value}/>`;
-  if (typeof value === "number") return Number.isInteger(value) ? `${indent}<integer>${value}</integer>` : `${indent}<real>${value}</real>`;
-  if (Array.isArray(value)) {
-    return [`${indent}<array>`, ...value.map((item) => renderValue(item, `${indent}  `)), `${indent}</array>`].join("\n");
+/** Appends the lines of one value (into one list: no joined string per nested value). */
+function renderValue(value: PlistValue, indent: string, lines: string[]): void {
+  if (typeof value === "string") lines.push(`${indent}<string>${xmlText(value)}</string>`);
+  else if (typeof value === "boolean") lines.push(`${indent}<${value}/>`);
+  else if (typeof value === "number") lines.push(Number.isInteger(value) ? `${indent}<integer>${value}</integer>` : `${indent}<real>${value}</real>`);
+  else if (Array.isArray(value)) {
+    lines.push(`${indent}<array>`);
+    // A hole (a sparse array in a TS model) stays an empty line, as a join renders it.
+    for (let index = 0; index < value.length; index++) {
+      if (index in value) renderValue(value[index]!, `${indent}  `, lines);
+      else lines.push("");
+    }
+    lines.push(`${indent}</array>`);
+  } else {
+    lines.push(`${indent}<dict>`);
+    for (const [key, item] of Object.entries(value as Record<string, PlistValue>)) {
+      lines.push(`${indent}  <key>${xmlText(key)}</key>`);
+      renderValue(item, `${indent}  `, lines);
+    }
+    lines.push(`${indent}</dict>`);
   }
-  const entries = Object.entries(value as Record<string, PlistValue>);
-  return [
-    `${indent}<dict>`,
-    ...entries.flatMap(([key, item]) => [`${indent}  <key>${xmlText(key)}</key>`, renderValue(item, `${indent}  `)]),
-    `${indent}</dict>`,
-  ].join("\n");
 }

@@ -26,7 +26,11 @@ function cEscapeControls(text: string): string {
 /** One word of an ExecStart= line: `\`, `"`, control characters escaped; `%` → `%%`; `$` → `$$`. */
 export function systemdExecWord(text: string): string {
   if (!SYSTEMD_EXEC_SPECIAL.test(text)) return `"${text}"`;
-  const escaped = cEscapeControls(text.replace(/\\/g, "\\\\").replace(/"/g, '\\"')).replace(/%/g, "%%").replace(/\$/g, "$$$$");
+  let escaped = text.includes("\\") ? text.replace(/\\/g, "\\\\") : text;
+  if (escaped.includes('"')) escaped = escaped.replace(/"/g, '\\"');
+  escaped = cEscapeControls(escaped);
+  if (escaped.includes("%")) escaped = escaped.replace(/%/g, "%%");
+  if (escaped.includes("$")) escaped = escaped.replace(/\$/g, "$$$$");
   return `"${escaped}"`;
 }
 
@@ -52,13 +56,20 @@ export function systemdPath(text: string): string {
 export function supervisorWord(text: string): string {
   if (text === "") return '""';
   if (!SUPERVISOR_SPECIAL.test(text)) return text;
-  return text
-    // By code point (u): a character beyond U+FFFF must not be split into two escaped halves.
-    .replace(/[^A-Za-z0-9_./=:,+@-]/gu, (char) => (/[\s\x1c-\x1f\x85]/.test(char) ? `"${char}"` : `\\${char}`))
-    .replace(/%/g, "%%");
+  // Two passes with replacement patterns, not a callback per character (a wrapper script is full of
+  // special characters): the first inserts backslashes, the second double quotes, which neither
+  // the other pass nor the "%" pass touches.
+  let escaped = text.replace(SUPERVISOR_BACKSLASHED, "\\$&");
+  if (SUPERVISOR_WHITESPACE.test(escaped)) escaped = escaped.replace(SUPERVISOR_WHITESPACE_ALL, '"$&"');
+  return escaped.includes("%") ? escaped.replace(/%/g, "%%") : escaped;
 }
 
 const SUPERVISOR_SPECIAL = /[^A-Za-z0-9_./=:,+@-]/;
+// By code point (u): a character beyond U+FFFF must not be split into two escaped halves.
+const SUPERVISOR_BACKSLASHED = /[^A-Za-z0-9_./=:,+@\s\x1c-\x1f\x85-]/gu;
+/** What shlex would split on and RawConfigParser strip: goes inside double quotes. */
+const SUPERVISOR_WHITESPACE = /[\s\x1c-\x1f\x85]/;
+const SUPERVISOR_WHITESPACE_ALL = /[\s\x1c-\x1f\x85]/gu;
 
 /** supervisord plain values (paths): %-formatting only. */
 export function supervisorValue(text: string): string {
