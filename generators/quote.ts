@@ -56,20 +56,46 @@ export function systemdPath(text: string): string {
 export function supervisorWord(text: string): string {
   if (text === "") return '""';
   if (!SUPERVISOR_SPECIAL.test(text)) return text;
-  // Two passes with replacement patterns, not a callback per character (a wrapper script is full of
-  // special characters): the first inserts backslashes, the second double quotes, which neither
-  // the other pass nor the "%" pass touches.
-  let escaped = text.replace(SUPERVISOR_BACKSLASHED, "\\$&");
-  if (SUPERVISOR_WHITESPACE.test(escaped)) escaped = escaped.replace(SUPERVISOR_WHITESPACE_ALL, '"$&"');
-  return escaped.includes("%") ? escaped.replace(/%/g, "%%") : escaped;
+  // One scan, copying the runs of safe characters: a wrapper script is full of special characters,
+  // and a replace with a callback per character costs 2-3 times as much on 10,000 programs.
+  let out = "";
+  let start = 0;
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    if (code < 128) {
+      const kind = SUPERVISOR_ASCII[code];
+      if (kind === SAFE) continue;
+      // "%" is %-formatted as well: `\%%` (the inserted `\` and `"` are never "%").
+      out += text.slice(start, index) + (kind === QUOTED ? `"${text[index]}"` : code === 37 ? "\\%%" : `\\${text[index]}`);
+      start = index + 1;
+      continue;
+    }
+    // By code point: a character beyond U+FFFF must not be split into two escaped halves.
+    let width = 1;
+    if (code >= 0xd800 && code <= 0xdbff && index + 1 < text.length) {
+      const next = text.charCodeAt(index + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) width = 2;
+    }
+    const char = text.slice(index, index + width);
+    out += text.slice(start, index) + (SUPERVISOR_WHITESPACE.test(char) ? `"${char}"` : `\\${char}`);
+    index += width - 1;
+    start = index + 1;
+  }
+  return out + text.slice(start);
 }
 
 const SUPERVISOR_SPECIAL = /[^A-Za-z0-9_./=:,+@-]/;
-// By code point (u): a character beyond U+FFFF must not be split into two escaped halves.
-const SUPERVISOR_BACKSLASHED = /[^A-Za-z0-9_./=:,+@\s\x1c-\x1f\x85-]/gu;
-/** What shlex would split on and RawConfigParser strip: goes inside double quotes. */
-const SUPERVISOR_WHITESPACE = /[\s\x1c-\x1f\x85]/;
-const SUPERVISOR_WHITESPACE_ALL = /[\s\x1c-\x1f\x85]/gu;
+/** Whitespace as Python's str.isspace() sees it: inside double quotes; every other special character after a backslash. */
+const SUPERVISOR_WHITESPACE = /^[\s\x1c-\x1f\x85]$/u;
+const SAFE = 0;
+const ESCAPED = 1;
+const QUOTED = 2;
+/** The kind of each ASCII character. */
+const SUPERVISOR_ASCII = Array.from({ length: 128 }, (_, code) => {
+  const char = String.fromCharCode(code);
+  if (/[A-Za-z0-9_./=:,+@-]/.test(char)) return SAFE;
+  return /[\s\x1c-\x1f]/.test(char) ? QUOTED : ESCAPED;
+});
 
 /** supervisord plain values (paths): %-formatting only. */
 export function supervisorValue(text: string): string {
