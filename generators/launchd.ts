@@ -30,10 +30,11 @@ export function generateLaunchd(model: ResolvedModel, options: GeneratorOptions 
   const files: GeneratedFile[] = model.processes.map((spec) => {
     const dependencies = spec.activatesAfter.map((name) => byName.get(name)!);
     const label = launchdLabel(spec.name, prefix);
-    const plist = translate(spec, label, dependencies);
+    const { argv, wrapped: startWrapped } = argvOf(spec, dependencies);
+    const plist = translate(spec, label, argv);
     checkCarriable(spec.name, plist, "", issues);
     // Behind the daemon proxy or the start wrapper, the program starts through `env -i`.
-    const wrapped = spec.foreground === undefined || startWrapper(dependencies, spec) !== undefined;
+    const wrapped = spec.foreground === undefined || startWrapped;
     if (wrapped && (spec.foreground ?? spec.daemon)!.executable.includes("=")) {
       issues.push(`${spec.name}: an executable path with "=" would be read by env as an assignment`);
     }
@@ -98,6 +99,11 @@ function setupScript(dirs: readonly NeededDirectory[], specs: readonly ResolvedP
 
 /** The argv launchd runs: the declared one, behind the dependency wait, initialize and the daemon proxy when needed. */
 export function launchdArgv(spec: ResolvedProcess, dependencies: readonly ResolvedProcess[]): string[] {
+  return argvOf(spec, dependencies).argv;
+}
+
+/** The argv, and whether it starts behind the start wrapper (built once: it waits for every dependency). */
+function argvOf(spec: ResolvedProcess, dependencies: readonly ResolvedProcess[]): { argv: string[]; wrapped: boolean } {
   // launchd supervises a foreground process; a self-daemonizing one goes through a proxy.
   let argv = spec.foreground !== undefined
     ? [spec.foreground.executable, ...spec.foreground.args]
@@ -105,13 +111,13 @@ export function launchdArgv(spec: ResolvedProcess, dependencies: readonly Resolv
   // The wrapper's sh execs the program through `env -i`: it would add PWD to the environment.
   const wrapper = startWrapper(dependencies, spec, spec.environment);
   if (wrapper !== undefined) argv = ["/bin/sh", "-c", wrapper, ...argv];
-  return argv;
+  return { argv, wrapped: wrapper !== undefined };
 }
 
-function translate(spec: ResolvedProcess, label: string, dependencies: readonly ResolvedProcess[]): Record<string, PlistValue> {
+function translate(spec: ResolvedProcess, label: string, argv: string[]): Record<string, PlistValue> {
   const plist: Record<string, PlistValue> = {
     Label: label,
-    ProgramArguments: launchdArgv(spec, dependencies),
+    ProgramArguments: argv,
     EnvironmentVariables: { ...spec.environment },
     WorkingDirectory: spec.directory ?? "/",
     RunAtLoad: true,
