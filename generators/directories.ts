@@ -30,11 +30,13 @@ export function neededDirectories(model: ResolvedModel, options: { ignoreOwners?
   const byPath = new Map<string, NeededDirectory>();
   const issues: string[] = [];
   for (const spec of model.processes) {
-    for (const dir of [path.dirname(spec.logFile), path.dirname(spec.pidFile)]) {
-      if (!byPath.has(dir)) byPath.set(dir, { path: dir });
-    }
+    const logDir = path.dirname(spec.logFile);
+    if (!byPath.has(logDir)) byPath.set(logDir, { path: logDir });
+    const pidDir = path.dirname(spec.pidFile);
+    if (!byPath.has(pidDir)) byPath.set(pidDir, { path: pidDir });
   }
   for (const spec of model.processes) {
+    if (spec.stateDirectory === undefined && spec.runtimeDirectory === undefined) continue;
     for (const [field, managed] of [["stateDirectory", spec.stateDirectory], ["runtimeDirectory", spec.runtimeDirectory]] as const) {
       if (managed === undefined) continue;
       const owner = {
@@ -51,12 +53,17 @@ export function neededDirectories(model: ResolvedModel, options: { ignoreOwners?
       byPath.set(managed.path, { path: managed.path, owner });
     }
   }
-  const dirs = [...byPath.values()].sort((a, b) => depth(a.path) - depth(b.path) || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  return { dirs, issues };
+  // Each depth counted once, not in every comparison.
+  const keyed = [...byPath.values()].map((dir) => ({ dir, depth: depth(dir.path) }));
+  keyed.sort((a, b) => a.depth - b.depth || (a.dir.path < b.dir.path ? -1 : a.dir.path > b.dir.path ? 1 : 0));
+  return { dirs: keyed.map(({ dir }) => dir), issues };
 }
 
+/** The number of "/"-separated parts (as dir.split("/").length). */
 function depth(dir: string): number {
-  return dir.split("/").length;
+  let count = 1;
+  for (let index = dir.indexOf("/"); index !== -1; index = dir.indexOf("/", index + 1)) count++;
+  return count;
 }
 
 /**

@@ -30,10 +30,11 @@ export function generateLaunchd(model: ResolvedModel, options: GeneratorOptions 
   const files: GeneratedFile[] = model.processes.map((spec) => {
     const dependencies = spec.activatesAfter.map((name) => byName.get(name)!);
     const label = launchdLabel(spec.name, prefix);
-    const plist = translate(spec, label, dependencies);
+    const { argv, wrapped: startWrapped } = argvOf(spec, dependencies);
+    const plist = translate(spec, label, argv);
     checkCarriable(spec.name, plist, "", issues);
     // Behind the daemon proxy or the start wrapper, the program starts through `env -i`.
-    const wrapped = spec.foreground === undefined || startWrapper(dependencies, spec) !== undefined;
+    const wrapped = spec.foreground === undefined || startWrapped;
     if (wrapped && (spec.foreground ?? spec.daemon)!.executable.includes("=")) {
       issues.push(`${spec.name}: an executable path with "=" would be read by env as an assignment`);
     }
@@ -98,6 +99,11 @@ function setupScript(dirs: readonly NeededDirectory[], specs: readonly ResolvedP
 
 /** The argv launchd runs: the declared one, behind the dependency wait, initialize and the daemon proxy when needed. */
 export function launchdArgv(spec: ResolvedProcess, dependencies: readonly ResolvedProcess[]): string[] {
+  return argvOf(spec, dependencies).argv;
+}
+
+/** The argv, and whether it starts behind the start wrapper (built once: it waits for every dependency). */
+function argvOf(spec: ResolvedProcess, dependencies: readonly ResolvedProcess[]): { argv: string[]; wrapped: boolean } {
   // launchd supervises a foreground process; a self-daemonizing one goes through a proxy.
   let argv = spec.foreground !== undefined
     ? [spec.foreground.executable, ...spec.foreground.args]
@@ -105,13 +111,13 @@ export function launchdArgv(spec: ResolvedProcess, dependencies: readonly Resolv
   // The wrapper's sh execs the program through `env -i`: it would add PWD to the environment.
   const wrapper = startWrapper(dependencies, spec, spec.environment);
   if (wrapper !== undefined) argv = ["/bin/sh", "-c", wrapper, ...argv];
-  return argv;
+  return { argv, wrapped: wrapper !== undefined };
 }
 
-function translate(spec: ResolvedProcess, label: string, dependencies: readonly ResolvedProcess[]): Record<string, PlistValue> {
+function translate(spec: ResolvedProcess, label: string, argv: string[]): Record<string, PlistValue> {
   const plist: Record<string, PlistValue> = {
     Label: label,
-    ProgramArguments: launchdArgv(spec, dependencies),
+    ProgramArguments: argv,
     EnvironmentVariables: { ...spec.environment },
     WorkingDirectory: spec.directory ?? "/",
     RunAtLoad: true,
@@ -143,27 +149,35 @@ function checkCarriable(name: string, value: PlistValue, where: string, issues: 
 }
 
 function render(plist: Record<string, PlistValue>): string {
-  return [
+  const lines = [
     '<?xml version="1.0" encoding="UTF-8"?>',
     '<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">',
     '<plist version="1.0">',
-    renderValue(plist, ""),
-    "</plist>",
-    "",
-  ].join("\n");
+  ];
+  renderValue(plist, "", lines);
+  lines.push("</plist>", "");
+  return lines.join("\n");
 }
 
-function renderValue(value: PlistValue, indent: string): string {
-  if (typeof value === "string") return `${indent}<string>${xmlText(value)}</string>`;
-  if (typeof value === "boolean") return `${indent}<${value}/>`;
-  if (typeof value === "number") return Number.isInteger(value) ? `${indent}<integer>${value}</integer>` : `${indent}<real>${value}</real>`;
-  if (Array.isArray(value)) {
-    return [`${indent}<array>`, ...value.map((item) => renderValue(item, `${indent}  `)), `${indent}</array>`].join("\n");
+/** Appends the lines of one value (into one list: no joined string per nested value). */
+function renderValue(value: PlistValue, indent: string, lines: string[]): void {
+  if (typeof value === "string") lines.push(`${indent}<string>${xmlText(value)}</string>`);
+  else if (typeof value === "boolean") lines.push(`${indent}<${value}/>`);
+  else if (typeof value === "number") lines.push(Number.isInteger(value) ? `${indent}<integer>${value}</integer>` : `${indent}<real>${value}</real>`);
+  else if (Array.isArray(value)) {
+    lines.push(`${indent}<array>`);
+    // A hole (a sparse array in a TS model) stays an empty line, as a join renders it.
+    for (let index = 0; index < value.length; index++) {
+      if (index in value) renderValue(value[index]!, `${indent}  `, lines);
+      else lines.push("");
+    }
+    lines.push(`${indent}</array>`);
+  } else {
+    lines.push(`${indent}<dict>`);
+    for (const [key, item] of Object.entries(value as Record<string, PlistValue>)) {
+      lines.push(`${indent}  <key>${xmlText(key)}</key>`);
+      renderValue(item, `${indent}  `, lines);
+    }
+    lines.push(`${indent}</dict>`);
   }
-  const entries = Object.entries(value as Record<string, PlistValue>);
-  return [
-    `${indent}<dict>`,
-    ...entries.flatMap(([key, item]) => [`${indent}  <key>${xmlText(key)}</key>`, renderValue(item, `${indent}  `)]),
-    `${indent}</dict>`,
-  ].join("\n");
 }

@@ -66,7 +66,7 @@ export function removeStaleReadyFile(readiness: Readiness): string | undefined {
 export function waitForReady(spec: ResolvedProcess, options: { inherited?: boolean } = {}): string | undefined {
   // notify behind the notify proxy (supervisord): its marker file says ready.
   const marker = spec.readiness.kind === "notify" ? notifyMarker(spec) : undefined;
-  const context = { ...spec, inherited: options.inherited === true };
+  const context: CheckContext = { environment: spec.environment, directory: spec.directory, inherited: options.inherited === true };
   const check = marker !== undefined
     ? readinessCheck({ ...spec.readiness, kind: "file", path: marker }, spec.logFile, context)
     : readinessCheck(spec.readiness, spec.logFile, context);

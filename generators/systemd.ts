@@ -36,17 +36,45 @@ const SAVED = "PROCMAN_SAVED_";
  * that is not declared, which is what it does anyway.
  */
 function exactly(spec: ResolvedProcess, argv: readonly string[], extra: readonly string[] = []): string {
-  const keep = [...Object.keys(spec.environment), ...extra, ...SYSTEMD_INTERFACE];
-  const restore = SH_SETS.filter((name) => name in spec.environment)
-    .map((name) => `[ -z "\${${SAVED}${name}+x}" ] || set -- "${name}=$${SAVED}${name}" "$@"; `)
-    .join("");
-  const script =
-    `__procman_keep=' '; while [ "$1" != -- ]; do __procman_keep="$__procman_keep$1 "; shift; done; shift; ${restore}` +
-    `for __procman_n in $(/usr/bin/env | /bin/sed -n 's/^\\([A-Za-z_][A-Za-z0-9_]*\\)=.*/\\1/p'); do ` +
-    `case "$__procman_keep" in *" $__procman_n "*) ;; *) set -- -u "$__procman_n" "$@" ;; esac; done; ` +
-    `exec /usr/bin/env "$@"`;
-  return ["/bin/sh", "-c", script, "sh", ...keep, "--", ...argv].map(systemdExecWord).join(" ");
+  return withPrefix(exactlyPrefix(spec, extra), argv);
 }
+
+function withPrefix(prefix: string, argv: readonly string[]): string {
+  const words = [prefix];
+  for (const word of argv) words.push(systemdExecWord(word));
+  return words.join(" ");
+}
+
+/**
+ * The words of `exactly` before the argv, quoted: `/bin/sh -c <script> sh <kept names> --`. Built
+ * once per unit (ExecStartPre=, ExecStart= and ExecStartPost= share it); the quoted script itself
+ * once per set of restored names.
+ */
+function exactlyPrefix(spec: ResolvedProcess, extra: readonly string[] = []): string {
+  const restored = SH_SETS.filter((name) => name in spec.environment);
+  const key = restored.join(" ");
+  let head = WRAPPER_HEADS.get(key);
+  if (head === undefined) {
+    const restore = restored.map((name) => `[ -z "\${${SAVED}${name}+x}" ] || set -- "${name}=$${SAVED}${name}" "$@"; `).join("");
+    const script =
+      `__procman_keep=' '; while [ "$1" != -- ]; do __procman_keep="$__procman_keep$1 "; shift; done; shift; ${restore}` +
+      `for __procman_n in $(/usr/bin/env | /bin/sed -n 's/^\\([A-Za-z_][A-Za-z0-9_]*\\)=.*/\\1/p'); do ` +
+      `case "$__procman_keep" in *" $__procman_n "*) ;; *) set -- -u "$__procman_n" "$@" ;; esac; done; ` +
+      `exec /usr/bin/env "$@"`;
+    head = ["/bin/sh", "-c", script, "sh"].map(systemdExecWord).join(" ");
+    WRAPPER_HEADS.set(key, head);
+  }
+  const words = [head];
+  for (const name of Object.keys(spec.environment)) words.push(systemdExecWord(name));
+  for (const name of extra) words.push(systemdExecWord(name));
+  words.push(INTERFACE_WORDS);
+  return words.join(" ");
+}
+
+/** The wrapper's quoted head by the names it restores (at most 2^4 entries: a cache, not state). */
+const WRAPPER_HEADS = new Map<string, string>();
+/** systemd's own names, then the end of the kept names. */
+const INTERFACE_WORDS = [...SYSTEMD_INTERFACE, "--"].map(systemdExecWord).join(" ");
 
 type Value = string | number | boolean | readonly (string | number | boolean)[];
 type Unit = Record<string, Record<string, Value>>;
@@ -57,6 +85,8 @@ interface Names {
   readonly dirsUnit: string;
   /** Absolute: where the files are installed (EnvironmentFile= and the tmpfiles snippet are named by path). */
   readonly installDir: string;
+  /** path.join(installDir, file) for a file name without "/" (a generated one). */
+  readonly installed: (file: string) => string;
   readonly unit: (name: string) => string;
   readonly envFile: (name: string) => string;
   /** An instance name: "@" is not in a process name's charset, so no process unit can take it. */
@@ -67,11 +97,15 @@ interface Names {
 export function generateSystemd(model: ResolvedModel, options: GeneratorOptions = {}): GeneratorOutput {
   const prefix = prefixOf("systemd", options);
   const installDir = options.installDir ?? path.join(model.context.stateDir, "lib", "procman", "systemd");
+  // path.join(installDir, "x") minus the "x": normalized, ending in "/". A file name without "/",
+  // never "." or "..", joins to exactly this plus the name.
+  const installBase = path.join(installDir, "x").slice(0, -1);
   const names: Names = {
     prefix,
     target: systemdTargetName(prefix),
     dirsUnit: systemdDirsUnitName(prefix),
     installDir,
+    installed: (file) => `${installBase}${file}`,
     unit: (name) => systemdUnitName(prefix, name),
     envFile: (name) => `${prefix}-${name}.env`,
     onFailureUnit: (name) => `${prefix}-onfailure@${name}.service`,
@@ -94,17 +128,19 @@ export function generateSystemd(model: ResolvedModel, options: GeneratorOptions 
       issues.push(`${spec.name}: the name "${SYSTEMD_DIRS_PROCESS}" is taken by ${names.dirsUnit}, which creates the directories; rename the process`);
       continue;
     }
-    if (names.unit(spec.name).length > 255) issues.push(`${spec.name}: the unit name ${names.unit(spec.name)} is longer than systemd's 255 characters`);
+    const unitName = names.unit(spec.name);
+    const envFileName = names.envFile(spec.name);
+    if (unitName.length > 255) issues.push(`${spec.name}: the unit name ${unitName} is longer than systemd's 255 characters`);
     const unit = translate(spec, names, version, options, warnings, issues, fixedDelay);
     const envFile = environmentFile(spec, issues);
-    files.push({ path: names.unit(spec.name), contents: render(unit), mode: 0o644 });
-    files.push({ path: names.envFile(spec.name), contents: envFile, mode: 0o600 });
-    processFiles[spec.name] = [names.unit(spec.name), names.envFile(spec.name)];
+    files.push({ path: unitName, contents: render(unit), mode: 0o644 });
+    files.push({ path: envFileName, contents: envFile, mode: 0o600 });
+    processFiles[spec.name] = [unitName, envFileName];
     if (spec.onFailure !== undefined) {
       files.push({ path: names.onFailureUnit(spec.name), contents: render(onFailureUnit(spec, unit, names)), mode: 0o644 });
       processFiles[spec.name]!.push(names.onFailureUnit(spec.name));
     }
-    unitNames[spec.name] = names.unit(spec.name);
+    unitNames[spec.name] = unitName;
   }
   if (issues.length > 0) throw new GeneratorError("systemd", issues);
   if (fixedDelay.length > 0) {
@@ -134,7 +170,7 @@ export function generateSystemd(model: ResolvedModel, options: GeneratorOptions 
   const unitDir = options.userUnits === true ? "~/.config/systemd/user" : "/etc/systemd/system";
   const steps = [
     `Keep the generated files in ${installDir} (the units name ${names.tmpfiles} and the .env files there by that path; the .env files stay mode 0600).`,
-    `Link the units into systemd's search path: ${scope} link ${[names.dirsUnit, ...units, names.target].map((unit) => path.join(installDir, unit)).join(" ")}` +
+    `Link the units into systemd's search path: ${scope} link ${[names.dirsUnit, ...units, names.target].map(names.installed).join(" ")}` +
       ` (or copy them into ${unitDir}).`,
     `${scope} daemon-reload`,
     `Start everything, dependencies first (the units create their directories through ${names.dirsUnit}): ${scope} start ${names.target}`,
@@ -184,7 +220,8 @@ function translate(
     // Readiness gates the start order, so a warning is not enough.
     issues.push(`${spec.name}: readiness notify (descriptor ${spec.readiness.fd}) cannot be carried: systemd's Type=notify is a socket ($NOTIFY_SOCKET), not a descriptor`);
   }
-  const envFile = path.join(names.installDir, names.envFile(spec.name));
+  const envFile = names.installed(names.envFile(spec.name));
+  const wrapper = exactlyPrefix(spec);
   // Paths are not unquoted: systemd strips whitespace at the end of a setting's value.
   const paths = { directory: spec.directory, pidFile: forking ? spec.pidFile : undefined, logFile: spec.logFile };
   for (const [field, value] of Object.entries(paths)) {
@@ -206,8 +243,8 @@ function translate(
       ...(forking ? { PIDFile: systemdPath(spec.pidFile) } : {}),
       EnvironmentFile: systemdPath(envFile),
       ExecStartPre: [removeStaleReadyFile(spec.readiness), spec.initialize].flatMap((script) =>
-        script === undefined ? [] : [exactly(spec, ["/bin/sh", "-c", script])]),
-      ExecStart: exactly(spec, [command.executable, ...command.args]),
+        script === undefined ? [] : [withPrefix(wrapper, ["/bin/sh", "-c", script])]),
+      ExecStart: withPrefix(wrapper, [command.executable, ...command.args]),
       WorkingDirectory: systemdPath(spec.directory ?? "/"),
       StandardOutput: `append:${systemdPath(spec.logFile)}`,
       StandardError: `append:${systemdPath(spec.logFile)}`,
@@ -237,7 +274,7 @@ function translate(
   // A unit counts as started (for After=) only once ExecStartPost= finished: readiness gates dependents.
   const wait = waitForReady(spec, { inherited: true });
   if (wait !== undefined) {
-    service.ExecStartPost = exactly(spec, ["/bin/sh", "-c", wait]);
+    service.ExecStartPost = withPrefix(wrapper, ["/bin/sh", "-c", wait]);
     service.TimeoutStartSec = Math.ceil(spec.readiness.timeout) + 5;
   }
   if (spec.umask !== undefined) service.UMask = spec.umask;
@@ -291,7 +328,7 @@ function dirsUnit(names: Names, dirs: readonly NeededDirectory[], options: Gener
     "systemd-tmpfiles",
     ...(options.userUnits === true ? ["--user"] : []),
     "--create",
-    path.join(names.installDir, names.tmpfiles),
+    names.installed(names.tmpfiles),
   ];
   // tmpfiles cannot name "the user's primary group": for a user without a group, chgrp (never
   // following a symlink) to what `id -g` says, as User= without Group= does.
@@ -326,22 +363,25 @@ function tmpfilesSnippet(dirs: readonly NeededDirectory[]): string {
 }
 
 function render(unit: Unit): string {
-  const sections = Object.entries(unit).map(([section, settings]) => {
+  const sections: string[] = [];
+  // Own keys only (Object.entries, never for-in): an override can name any section or key.
+  for (const [section, settings] of Object.entries(unit)) {
     const lines = [`[${section}]`];
     for (const [key, value] of Object.entries(settings)) {
-      const values = Array.isArray(value) ? value : [value];
-      for (const item of values) lines.push(`${key}=${renderValue(item)}`);
+      if (Array.isArray(value)) for (const item of value as readonly (string | number | boolean)[]) lines.push(`${key}=${renderValue(item)}`);
+      else lines.push(`${key}=${renderValue(value as string | number | boolean)}`);
     }
-    return lines.join("\n");
-  });
+    sections.push(lines.join("\n"));
+  }
   return `# Generated by procman; changes are overwritten by the next procman generate/switch.\n${sections.join("\n\n")}\n`;
 }
 
 function renderValue(value: string | number | boolean): string {
   if (typeof value === "boolean") return value ? "yes" : "no";
   // A newline would end the setting and start a new one: never let one through.
-  const text = String(value).replace(/\n/g, " ");
+  let text = String(value);
+  if (text.includes("\n")) text = text.replace(/\n/g, " ");
   // A line ending in an unescaped backslash continues on the next line (swallowing the next
   // setting). A space after it ends the line instead and is then stripped: the value stays exact.
-  return /(?:^|[^\\])(?:\\\\)*\\$/.test(text) ? `${text} ` : text;
+  return text.endsWith("\\") && /(?:^|[^\\])(?:\\\\)*\\$/.test(text) ? `${text} ` : text;
 }

@@ -138,6 +138,65 @@ test("supervisorWord: the shape of the encoding", () => {
   for (const text of ALL) assert.not.match(supervisorWord(text), /[\s\x1c-\x1f\x85][;#]/, JSON.stringify(text));
 });
 
+test("supervisorWord: escapes by code point; Unicode whitespace goes inside double quotes", () => {
+  assert.is(supervisorWord("a😀b"), "a\\😀b");
+  assert.is(supervisorWord("\uD800x"), "\\\uD800x");
+  assert.is(supervisorWord("x\uDC00"), "x\\\uDC00");
+  assert.is(supervisorWord("a\u3000b\u0085c\u001cd"), 'a"\u3000"b"\u0085"c"\u001c"d');
+  assert.is(supervisorWord("ü%"), "\\ü\\%%");
+});
+
+// ---- the fast paths against the definitions ----
+
+/** The quoting functions as first written (one replace per rule): the fast paths must agree on every string. */
+const DEFINITIONS: Record<string, [(text: string) => string, (text: string) => string]> = {
+  shQuote: [shQuote, (text) => `'${text.replace(/'/g, `'\\''`)}'`],
+  systemdExecWord: [
+    systemdExecWord,
+    (text) => `"${cEscape(text.replace(/\\/g, "\\\\").replace(/"/g, '\\"')).replace(/%/g, "%%").replace(/\$/g, "$$$$")}"`,
+  ],
+  systemdEnvironment: [
+    (text) => systemdEnvironment("N", text),
+    (text) => `"${cEscape(`N=${text}`.replace(/\\/g, "\\\\").replace(/"/g, '\\"')).replace(/%/g, "%%")}"`,
+  ],
+  tmpfilesWord: [tmpfilesWord, (text) => `"${cEscape(text.replace(/\\/g, "\\\\").replace(/"/g, '\\"')).replace(/%/g, "%%")}"`],
+  systemdPath: [systemdPath, (text) => text.replace(/%/g, "%%")],
+  systemdEnvFileValue: [systemdEnvFileValue, (text) => `"${text.replace(/[\\"]/g, (char) => `\\${char}`)}"`],
+  supervisorWord: [
+    supervisorWord,
+    (text) =>
+      text === ""
+        ? '""'
+        : text.replace(/[^A-Za-z0-9_./=:,+@-]/gu, (char) => (/[\s\x1c-\x1f\x85]/.test(char) ? `"${char}"` : `\\${char}`)).replace(/%/g, "%%"),
+  ],
+  supervisorValue: [supervisorValue, (text) => text.replace(/%/g, "%%")],
+  xmlText: [xmlText, (text) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/\r/g, "&#13;")],
+  hasLoneSurrogate: [
+    (text) => String(hasLoneSurrogate(text)),
+    (text) => String(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(text)),
+  ],
+};
+
+function cEscape(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f]/g, (char) =>
+    char === "\n" ? "\\n" : char === "\t" ? "\\t" : char === "\r" ? "\\r" : `\\x${char.charCodeAt(0).toString(16).padStart(2, "0")}`);
+}
+
+test("quoting: the fast paths (nothing to escape, one scan) give what the definitions give, on every string", () => {
+  const alphabet = [
+    "a", "Z", "0", "_", ".", "/", "=", ":", ",", "+", "@", "-", " ", "\t", "\n", "\r", "\x1c", "\x1f", "\x85", "\u00a0", "\u2003", "\u3000", "\ufeff",
+    "\x00", "\x01", "\x7f", "\\", '"', "'", "%", "$", "&", "<", ">", ";", "#", "ü", "€", "😀", "\uD800", "\uDC00", "`",
+  ];
+  // Deterministic: a linear congruential generator, so that a failure names a string that stays the same.
+  let seed = 1;
+  const next = (n: number) => (seed = (seed * 1103515245 + 12345) % 2147483648) % n;
+  const texts = [...ALL, ...alphabet];
+  for (let i = 0; i < 20000; i++) texts.push(Array.from({ length: next(10) }, () => alphabet[next(alphabet.length)]).join(""));
+  for (const [name, [fast, definition]] of Object.entries(DEFINITIONS)) {
+    for (const text of texts) assert.is(fast(text), definition(text), `${name}(${JSON.stringify(text)})`);
+  }
+});
+
 test("supervisorCannotCarry and supervisorValue: what a plain value can hold", () => {
   assert.is(supervisorCannotCarry("/srv/app 100%"), undefined);
   assert.is(supervisorCannotCarry("/srv/a;b#c"), undefined);

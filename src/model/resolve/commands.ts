@@ -10,22 +10,12 @@ export interface Commands {
 }
 
 export function resolveCommands(raw: Record<string, unknown>, modelDir: string, report: Report): Commands {
-  const executable = (field: string): string | undefined => {
-    if (raw[field] === undefined) return undefined;
-    const text = checkLine(raw[field], field, report);
-    if (text === undefined) return undefined;
-    // A bare command name is looked up on the process's PATH when it starts; a path is made absolute.
-    return text.includes("/") ? path.resolve(modelDir, text) : text;
-  };
-  const list = (field: string): string[] | undefined =>
-    raw[field] === undefined ? undefined : checkStringArray(raw[field], field, report);
-
-  const processExe = executable("process");
-  const foregroundProcess = executable("foregroundProcess");
-  const daemon = executable("daemon");
-  const args = list("args");
-  const foregroundProcessArgs = list("foregroundProcessArgs");
-  const daemonArgs = list("daemonArgs");
+  const processExe = executable(raw, "process", modelDir, report);
+  const foregroundProcess = executable(raw, "foregroundProcess", modelDir, report);
+  const daemon = executable(raw, "daemon", modelDir, report);
+  const args = list(raw, "args", report);
+  const foregroundProcessArgs = list(raw, "foregroundProcessArgs", report);
+  const daemonArgs = list(raw, "daemonArgs", report);
 
   const present = (field: string) => raw[field] !== undefined;
   if (!present("process") && !present("foregroundProcess") && !present("daemon")) {
@@ -50,4 +40,17 @@ export function resolveCommands(raw: Record<string, unknown>, modelDir: string, 
   const foreground = foregroundExe === undefined ? undefined : { executable: foregroundExe, args: foregroundProcessArgs ?? args ?? [] };
   const daemonCommand = daemonExe === undefined ? undefined : { executable: daemonExe, args: daemonArgs ?? args ?? [] };
   return { foreground, daemon: daemonCommand, mode: foreground !== undefined ? "foreground" : "daemon" };
+}
+
+// Module functions, not closures made per process: resolveCommands runs once per process.
+function executable(raw: Record<string, unknown>, field: string, modelDir: string, report: Report): string | undefined {
+  if (raw[field] === undefined) return undefined;
+  const text = checkLine(raw[field], field, report);
+  if (text === undefined) return undefined;
+  // A bare command name is looked up on the process's PATH when it starts; a path is made absolute.
+  return text.includes("/") ? path.resolve(modelDir, text) : text;
+}
+
+function list(raw: Record<string, unknown>, field: string, report: Report): string[] | undefined {
+  return raw[field] === undefined ? undefined : checkStringArray(raw[field], field, report);
 }

@@ -26,15 +26,16 @@ export function resolveNames(exported: unknown, nameMustMatchKey: boolean, issue
   const firstLabel = new Map<string, string>();
   const entries = rawEntries(exported, issues).map((entry): Entry => {
     const name = resolveName(entry, nameMustMatchKey, issues.forProcess(entry.label));
-    if (name === undefined) return { ...entry, name };
+    const { label, key, value } = entry;
+    if (name === undefined) return { label, key, value, name };
     const first = firstLabel.get(name);
     if (first !== undefined) {
       issues.add({ process: name, field: "name", message: `duplicate name: ${entry.label} and ${first} are both called "${name}"` });
-      return { ...entry, name: undefined };
+      return { label, key, value, name: undefined };
     }
     firstLabel.set(name, entry.label);
     if (typeof entry.value === "object" && entry.value !== null) byObject.set(entry.value, name);
-    return { ...entry, name };
+    return { label, key, value, name };
   });
   return { entries, byObject, known: new Set(firstLabel.keys()) };
 }

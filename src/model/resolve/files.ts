@@ -31,17 +31,18 @@ export function checkSharedFiles(processes: readonly ResolvedProcess[], issues: 
   // Logs first: their paths follow from the (unique) names, so a clash is the other field's fault.
   const owners = new Map<string, { name: string; what: string }>(processes.map((spec) => [spec.logFile, { name: spec.name, what: "log" }]));
   for (const spec of processes) {
-    const claims: [string, string][] = [["pidFile", spec.pidFile]];
-    if (spec.readiness.kind === "file") claims.push(["readiness.file", spec.readiness.path]);
-    for (const [field, file] of claims) {
-      if (file === "") continue; // a path that was itself invalid, reported already
-      const owner = owners.get(file);
-      if (owner === undefined) owners.set(file, { name: spec.name, what: field });
-      // A clash within one process is reported by the readiness resolver.
-      else if (owner.name !== spec.name) {
-        issues.add({ process: spec.name, field, message: `${file} is also ${owner.name}'s ${owner.what}; each process needs its own` });
-      }
-    }
+    claim(owners, spec.name, "pidFile", spec.pidFile, issues);
+    if (spec.readiness.kind === "file") claim(owners, spec.name, "readiness.file", spec.readiness.path, issues);
+  }
+}
+
+function claim(owners: Map<string, { name: string; what: string }>, name: string, field: string, file: string, issues: IssueList): void {
+  if (file === "") return; // a path that was itself invalid, reported already
+  const owner = owners.get(file);
+  if (owner === undefined) owners.set(file, { name, what: field });
+  // A clash within one process is reported by the readiness resolver.
+  else if (owner.name !== name) {
+    issues.add({ process: name, field, message: `${file} is also ${owner.name}'s ${owner.what}; each process needs its own` });
   }
 }
 

@@ -18,11 +18,8 @@ export function resolveRestart(raw: unknown, report: Report): RestartSettings {
   }
   checkKnownKeys(raw, ["policy", "delay", "maxDelay", "limit"], "restart", report);
   const policy = raw.policy === undefined ? DEFAULTS.restartPolicy : checkPolicy(raw.policy, "restart.policy", report);
-  // undefined: not given; null: invalid (reported), so that it is compared with nothing.
-  const seconds = (value: unknown, field: string): number | undefined | null =>
-    value === undefined ? undefined : (checkNumber(value, field, report, { min: 0, max: DAY, unit: "seconds" }) ?? null);
-  const givenDelay = seconds(raw.delay, "restart.delay");
-  const givenMaxDelay = seconds(raw.maxDelay, "restart.maxDelay");
+  const givenDelay = seconds(raw.delay, "restart.delay", report);
+  const givenMaxDelay = seconds(raw.maxDelay, "restart.maxDelay", report);
   const delay = givenDelay ?? DEFAULTS.restartDelay;
   // Without an explicit maxDelay, a long delay raises the cap instead of contradicting it.
   const maxDelay = givenMaxDelay ?? Math.max(DEFAULTS.restartMaxDelay, delay);
@@ -31,6 +28,11 @@ export function resolveRestart(raw: unknown, report: Report): RestartSettings {
     report("restart.maxDelay", `(${maxDelay} s) is shorter than ${what} (${delay} s)`);
   }
   return { policy, delay, maxDelay, limit: resolveLimit(raw.limit, report) };
+}
+
+/** undefined: not given; null: invalid (reported), so that it is compared with nothing. */
+function seconds(value: unknown, field: string, report: Report): number | undefined | null {
+  return value === undefined ? undefined : (checkNumber(value, field, report, { min: 0, max: DAY, unit: "seconds" }) ?? null);
 }
 
 function resolveLimit(raw: unknown, report: Report): RestartSettings["limit"] {

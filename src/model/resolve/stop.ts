@@ -13,17 +13,18 @@ export function resolveStop(raw: unknown, report: Report): ResolvedProcess["stop
     return fallback;
   }
   checkKnownKeys(raw, ["signal", "timeout", "reloadSignal"], "stop", report);
-  const signal = (field: "signal" | "reloadSignal", defaultSignal: string): string => {
-    if (raw[field] === undefined) return defaultSignal;
-    const normalized = normalizeSignal(raw[field]);
-    if (normalized === undefined) {
-      report(`stop.${field}`, `${describeValue(raw[field])} is not a signal name (one of ${SIGNALS.join(", ")})`);
-    }
-    return normalized ?? defaultSignal;
-  };
   return {
-    signal: signal("signal", DEFAULTS.stopSignal),
+    signal: signal(raw, "signal", DEFAULTS.stopSignal, report),
     timeout: optionalSeconds(raw.timeout, "stop.timeout", 86400, report) ?? DEFAULTS.stopTimeout,
-    reloadSignal: signal("reloadSignal", DEFAULTS.reloadSignal),
+    reloadSignal: signal(raw, "reloadSignal", DEFAULTS.reloadSignal, report),
   };
+}
+
+function signal(raw: Record<string, unknown>, field: "signal" | "reloadSignal", defaultSignal: string, report: Report): string {
+  if (raw[field] === undefined) return defaultSignal;
+  const normalized = normalizeSignal(raw[field]);
+  if (normalized === undefined) {
+    report(`stop.${field}`, `${describeValue(raw[field])} is not a signal name (one of ${SIGNALS.join(", ")})`);
+  }
+  return normalized ?? defaultSignal;
 }
