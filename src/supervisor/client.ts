@@ -108,11 +108,17 @@ export async function startSupervisor(stateDir: string): Promise<SupervisorClien
   }
 }
 
-/** How to run main: the built .js, or (tests from source) main.ts through tsx. */
+declare const PROCMAN_BUNDLED: boolean | undefined;
+
+/**
+ * How to run main: from the bundle its own CommonJS file (scripts/bundle.mjs), from the tsc build
+ * main.js, from source (tests) main.ts through tsx. The flags keep the resident heap small.
+ */
 function entryArguments(): string[] {
   const here = fileURLToPath(import.meta.url);
   if (here.endsWith(".ts")) return ["--import", import.meta.resolve("tsx"), path.join(path.dirname(here), "main.ts")];
-  return ["--max-semi-space-size=1", path.join(path.dirname(here), "main.js")];
+  const bundled = typeof PROCMAN_BUNDLED !== "undefined" && PROCMAN_BUNDLED;
+  return ["--max-semi-space-size=1", path.join(path.dirname(here), bundled ? "supervisor.cjs" : "main.js")];
 }
 
 /**

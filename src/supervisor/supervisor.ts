@@ -142,7 +142,8 @@ export class Supervisor {
   /** A foreground child's exit status reaches its parent, this supervisor; a daemon's never does. */
   private watchExit(spec: ResolvedProcess, launched: Launched): void {
     if (spec.mode !== "foreground") return;
-    void launched.exit.then(({ code, signal }) => this.childExited(launched.pid, code, signal));
+    const pid = launched.pid; // not `launched`: held until the child exits, for each child
+    void launched.exit.then(({ code, signal }) => this.childExited(pid, code, signal));
   }
 
   /** Spawns a process as its child (the caller waits for readiness and writes the record). */
