@@ -53,6 +53,13 @@ function memory(pid: number): Memory {
   return { rss: kb("VmRSS"), anon: kb("RssAnon"), file: kb("RssFile") + kb("RssShmem") };
 }
 
+/** utime + stime of a process, in ms (clock ticks of 10 ms). */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 const mb = (kb: number) => `${(kb / 1024).toFixed(1)}`;
 const cell = (m: Memory) => `${mb(m.rss)} (anon ${mb(m.anon)}, file ${mb(m.file)})`;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -142,8 +149,10 @@ try {
     const switchMs = performance.now() - began;
     const pid = await until("the supervisor", () => supervisorPid(stateDir));
     const after = memory(pid);
+    const cpuBefore = cpuMs(pid);
     await sleep(settleMs);
     const settled = memory(pid);
+    const cpuShare = (cpuMs(pid) - cpuBefore) / settleMs;
     // Crash to restart: SIGKILL one process, wait until status shows a new running PID.
     const restarts: number[] = [];
     for (let k = 0; k < kills; k++) {
@@ -165,8 +174,8 @@ try {
       label,
       idleMem,
       `${cell(after)} (switch ${(switchMs / 1000).toFixed(2)} s)`,
-      cell(settled),
-      `${cell(afterKills)}; restart median ${restarts[Math.floor(restarts.length / 2)]?.toFixed(0)} ms (incl. the 100 ms delay)`,
+      `${cell(settled)}; CPU ${(cpuShare * 100).toFixed(1)} %`,
+      `${cell(afterKills)}; crash to restart median ${restarts[Math.floor(restarts.length / 2)]?.toFixed(0)} ms, max ${restarts.at(-1)?.toFixed(0)} ms (policy delay 100 ms)`,
     ]);
     process.stderr.write(`${rows.at(-1)!.join(" | ")}\n`);
   }
@@ -175,5 +184,5 @@ try {
 }
 
 process.stdout.write(`\nSupervisor VmRSS in MB (N = ${n}, settle ${settleMs} ms, ${os.cpus().length} CPUs, Node ${process.version}, ${new Date().toISOString()})\n\n`);
-process.stdout.write(`| variant | idle, nothing deployed | N deployed, right after the switch | N deployed, settled | after ${kills} crash-restarts |\n|---|---|---|---|---|\n`);
+process.stdout.write(`| variant | idle, nothing deployed | N deployed, right after the switch | N deployed, settled (and its CPU meanwhile) | after ${kills} crash-restarts |\n|---|---|---|---|---|\n`);
 for (const row of rows) process.stdout.write(`| ${row.join(" | ")} |\n`);
