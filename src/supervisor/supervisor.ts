@@ -102,6 +102,7 @@ export class Supervisor {
   private rotateTimer: NodeJS.Timeout | undefined;
   private wakeTimer: NodeJS.Timeout | undefined;
   private rotating = false;
+  private persistQueued: Promise<void> | undefined;
 
   constructor(options: SupervisorOptions) {
     this.stateDir = options.stateDir;
@@ -159,7 +160,9 @@ export class Supervisor {
     this.stopLiveness(spec.name);
     // A start by the operator or a switch: counters, failed and stopped states begin anew.
     this.file.processes[spec.name] = freshEntry(spec.liveness !== undefined);
-    this.persist();
+    // On disk before the answer, but one write for a batch of spawns (a switch sends a ready batch
+    // at once): a write of the whole file per spawn is O(N²) bytes and garbage for N processes.
+    await this.persistSoon();
     return launched;
   }
 
@@ -586,6 +589,18 @@ export class Supervisor {
     }
     if (entry.backoff === undefined) entry.backoff = FRESH;
     return entry;
+  }
+
+  /** One persist() for everything changed in this turn of the event loop; resolves once written. */
+  private persistSoon(): Promise<void> {
+    this.persistQueued ??= new Promise((resolve) =>
+      setImmediate(() => {
+        this.persistQueued = undefined;
+        this.persist();
+        resolve();
+      }),
+    );
+    return this.persistQueued;
   }
 
   private persist(): void {
