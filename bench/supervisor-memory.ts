@@ -10,7 +10,8 @@
 //   MEM_N=500 MEM_SETTLE_MS=5000 MEM_VARIANTS='bundle:--max-semi-space-size=1;bundle:--jitless'
 //
 // A variant is `ENTRY:WORD WORD…` with ENTRY `bundle` (dist/bundle/supervisor.cjs) or `tsc`
-// (dist/src/supervisor/main.js); a WORD is a Node flag, or NAME=VALUE for its environment.
+// (dist/src/supervisor/main.js) or the absolute path of another build's entry (an older commit's,
+// to compare); a WORD is a Node flag, or NAME=VALUE for its environment.
 import { execFileSync, spawn } from "node:child_process";
 import { closeSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import os from "node:os";
@@ -128,8 +129,8 @@ try {
     const stateDir = path.join(base, `state-${index}`);
     let idleMem = "";
     if (variant.entry !== "shipped") {
-      const entry = entries[variant.entry];
-      if (entry === undefined) throw new Error(`unknown entry ${variant.entry} (bundle or tsc)`);
+      const entry = variant.entry.startsWith("/") ? variant.entry : entries[variant.entry];
+      if (entry === undefined) throw new Error(`unknown entry ${variant.entry} (bundle, tsc or an absolute path)`);
       mkdirSync(path.join(stateDir, "log"), { recursive: true });
       const log = openSync(path.join(stateDir, "log", "procman-supervisor.log"), "a");
       const child = spawn(process.execPath, [...variant.flags, entry, stateDir], {

@@ -270,6 +270,8 @@ export class Supervisor {
     // Exits of children no record names any more (the lock holder stopped them) are of no use.
     const recorded = new Set([...records.values()].map((record) => record.pid));
     for (const pid of this.exits.keys()) if (!recorded.has(pid)) this.exits.delete(pid);
+    // Nor is "dealt with" for a PID no record names: kept, it would grow by one per death, forever.
+    for (const pid of this.handled) if (!recorded.has(pid)) this.handled.delete(pid);
     this.diskStamp = this.readDiskStamp();
     this.persist();
   }
@@ -428,6 +430,7 @@ export class Supervisor {
       if (spec.mode === "foreground" && !this.exits.has(launched.pid)) this.children.add(launched.pid);
       this.state.writeRecord(record);
       this.records.set(name, record);
+      this.handled.delete(old.pid); // no record names it any more
       this.diskStamp = this.readDiskStamp();
       entry.restarts += 1;
       delete entry.state;
