@@ -7,7 +7,7 @@
 // a SIGKILL of one process to its restart (what a slower interpreter would cost).
 //
 //   npm run build && node --import tsx bench/supervisor-memory.ts
-//   MEM_N=500 MEM_SETTLE_MS=5000 MEM_VARIANTS='bundle:--max-semi-space-size=1;bundle:--jitless'
+//   MEM_N=500 MEM_SETTLE_MS=5000 MEM_KILLS=5 MEM_LIVENESS=1 MEM_VARIANTS='bundle:--max-semi-space-size=1;bundle:--jitless'
 //
 // A variant is `ENTRY:WORD WORD…` with ENTRY `bundle` (dist/bundle/supervisor.cjs) or `tsc`
 // (dist/src/supervisor/main.js) or the absolute path of another build's entry (an older commit's,
@@ -121,7 +121,10 @@ try {
   idle.kill("SIGKILL");
 
   const model: Record<string, unknown> = {};
-  for (let i = 0; i < n; i++) model[`p${i}`] = { process: "/bin/sleep", args: [String(1_000_000 + i)], restart: { policy: "always", delay: 0.1 } };
+  // MEM_LIVENESS=S: each process also has a liveness check every S seconds (logWithin, which never
+  // fails here): the supervisor's CPU then shows what its interpreter costs.
+  const liveness = process.env.MEM_LIVENESS !== undefined ? { liveness: { logWithin: 86400, interval: Number(process.env.MEM_LIVENESS) } } : {};
+  for (let i = 0; i < n; i++) model[`p${i}`] = { process: "/bin/sleep", args: [String(1_000_000 + i)], restart: { policy: "always", delay: 0.1 }, ...liveness };
   const modelFile = path.join(base, "model.json");
   writeFileSync(modelFile, JSON.stringify(model));
 
