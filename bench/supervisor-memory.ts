@@ -160,7 +160,7 @@ try {
     // Crash to restart: SIGKILL one process, wait until status shows a new running PID.
     const restarts: number[] = [];
     for (let k = 0; k < kills; k++) {
-      const i = k * 7;
+      const i = (k * 7) % n;
       const victim = await until(`p${i} running`, () => runningPid(i));
       const killed = performance.now();
       process.kill(victim, "SIGKILL");
@@ -184,8 +184,8 @@ try {
     }
     const work: number[] = [];
     for (let k = 0; k < kills; k++) {
-      const began = at.get(`p${k * 7}/restarting`);
-      const started = at.get(`p${k * 7}/started`);
+      const began = at.get(`p${(k * 7) % n}/restarting`);
+      const started = at.get(`p${(k * 7) % n}/started`);
       if (began !== undefined && started !== undefined) work.push(started - began);
     }
     work.sort((a, b) => a - b);
