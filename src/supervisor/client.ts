@@ -112,8 +112,9 @@ declare const PROCMAN_BUNDLED: boolean | undefined;
 
 /**
  * The supervisor is resident: these flags trade speed it does not need for memory (measured with
- * bench/supervisor-memory.ts, N = 500: about 65 MB RSS without them, 49 MB with them; crash to
- * restart and idle CPU unchanged). --lite-mode: interpreter only (no JIT, whose code and compiler
+ * bench/supervisor-memory.ts, N = 500: about 65 MB RSS without them, 50 MB with them; crash to
+ * restart and the CPU of plain supervision unchanged, JavaScript-heavy work such as a liveness
+ * check per process per second about a quarter more CPU). --lite-mode: interpreter only (no JIT, whose code and compiler
  * pages would be resident) and lazily allocated feedback; --no-expose-wasm: lite mode has no
  * WebAssembly anyway, and says so on stderr unless told; --compact-on-every-full-gc: the burst of a
  * switch (500 spawns) otherwise leaves old-space pages half empty and resident; a small young
