@@ -14,7 +14,7 @@ import { promisify } from "node:util";
 import { BenchError, hasGnuTime, measure, runCommand, waitFor, type CommandResult } from "./lib/command.js";
 import { dagProcs, expectedArgv, independentProcs, missingReadyFiles, orderReport, type Deployment, type ProcSpec } from "./lib/deployment.js";
 import { harness, sweep } from "./lib/harness.js";
-import { fixtureProcesses, liveProcesses, processCount, residentKB, scanTimes, verifyGone, verifyRunning } from "./lib/proc.js";
+import { fixtureProcesses, liveProcesses, processCount, anonymousKB, residentKB, scanTimes, verifyGone, verifyRunning } from "./lib/proc.js";
 import { Results, memoryCell, table, timeCell, verdict, type Column } from "./lib/results.js";
 import { SUPERVISED_RESTART, floorSystem, pm2System, procmanModel, procmanSystem, supervisordSystem, waitDaemonGone, type System, type Tools } from "./lib/systems.js";
 import { envInt, envInts, envList, formatMB, formatMs, formatSummary, rotate, summarize } from "./lib/util.js";
@@ -199,7 +199,10 @@ async function inner(root: string): Promise<void> {
           const latency = summarize(order.latenciesMs);
           if (latency !== undefined) results.add(scenario, system.key, n, "latency", latency.median);
         }
-        if (daemon !== undefined) results.add(scenario, system.key, n, "daemonRss", residentKB(daemon));
+        if (daemon !== undefined) {
+          results.add(scenario, system.key, n, "daemonRss", residentKB(daemon));
+          results.add(scenario, system.key, n, "daemonAnon", anonymousKB(daemon));
+        }
         await options.whileUp?.(d);
       }
       const down = await measure(`${id} down`, () => (options.down ?? system.down)(d), () => verifyGone(tools.fixture));
@@ -723,6 +726,10 @@ function render(
         ...columns.map((column) =>
           column.key === "procman" ? "**none** (nothing to supervise: no resident daemon)" : column.key === "floor" ? "none" : rssCell("s1", column.key, maxN, "daemonRss"),
         ),
+      ]);
+      rows.push([
+        `of which anonymous (RssAnon: its heap and stacks, not its interpreter's shared code)`,
+        ...columns.map((column) => (column.key === "procman" || column.key === "floor" ? "" : rssCell("s1", column.key, maxN, "daemonAnon"))),
       ]);
       const supervisor = results.summary("s1", "procman-supervised", maxN, "daemonRss");
       const supervisord = results.summary("s1", "supervisord", maxN, "daemonRss");

@@ -116,9 +116,22 @@ export function verifyGone(fixture: string): string | undefined {
 
 /** Resident set size (VmRSS) of a live process, in kB. */
 export function residentKB(pid: number): number | undefined {
+  return statusKB(pid, "VmRSS");
+}
+
+/**
+ * Its anonymous resident memory (RssAnon), in kB: what the process allocated itself (heap, stacks),
+ * without the pages of its interpreter's binary and libraries, which VmRSS counts although every
+ * process running the same binary shares them.
+ */
+export function anonymousKB(pid: number): number | undefined {
+  return statusKB(pid, "RssAnon");
+}
+
+function statusKB(pid: number, field: string): number | undefined {
   const n = readProcFile(`/proc/${pid}/status`);
   if (n === undefined) return undefined;
-  const match = /^VmRSS:\s+(\d+) kB/m.exec(buffer.toString("latin1", 0, n));
+  const match = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(buffer.toString("latin1", 0, n));
   return match === null ? undefined : Number(match[1]);
 }
 

@@ -210,6 +210,10 @@ function checkDirectory(spec: ResolvedProcess): void {
   if (!ok) throw new StartError(spec.name, `directory ${spec.directory} does not exist or is not a directory`);
 }
 
+function ignoreError(): void {
+  // after the spawn: nothing waits for it any more (the exit event tells the end)
+}
+
 function exitOf(child: ChildProcess): Promise<ExitStatus> {
   return new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
 }
@@ -236,10 +240,14 @@ function spawnDetached(
     }),
   );
   return new Promise((resolve, reject) => {
-    child.once("error", (error: NodeJS.ErrnoException) =>
-      reject(new StartError(spec.name, `cannot run ${command.executable}: ${error.code ?? error.message}`)),
-    );
+    const failed = (error: NodeJS.ErrnoException) => reject(new StartError(spec.name, `cannot run ${command.executable}: ${error.code ?? error.message}`));
+    child.once("error", failed);
     child.once("spawn", () => {
+      // The supervisor keeps its children for their exit status: a listener left on one (or a
+      // closure made here) would keep this call's spec, environment and arguments alive as long as
+      // the child runs.
+      child.removeListener("error", failed);
+      child.on("error", ignoreError);
       child.unref();
       resolve(child);
     });

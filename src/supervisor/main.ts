@@ -1,6 +1,6 @@
-// The supervisor's own entry point: `node main.js <stateDir>`, started detached by startSupervisor
-// (its own session, stdio to log/procman-supervisor.log, never pipes). It loads little: no
-// commander, no loader, no YAML; only the executor's parts it runs processes with.
+// The supervisor's own entry point: `node main.js <stateDir>` (bundled: supervisor.cjs), started
+// detached by startSupervisor (its own session, stdio to log/procman-supervisor.log, never pipes).
+// It loads little: no commander, no loader, no YAML; only the executor's parts it runs processes with.
 import { mkdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { supervisorPaths } from "./paths.js";
@@ -9,8 +9,8 @@ import { serve } from "./server.js";
 import { formatEvent } from "./format-event.js";
 import { Supervisor } from "./supervisor.js";
 
-const stateDir = process.argv[2];
-if (stateDir === undefined || !path.isAbsolute(stateDir)) {
+const stateDir = process.argv[2] ?? "";
+if (!path.isAbsolute(stateDir)) {
   process.stderr.write("usage: main.js <absolute state dir>\n");
   process.exit(2);
 }
@@ -25,38 +25,39 @@ if (!claim.ok) {
 // Only the PID file's holder gets here: a socket file left over is a dead supervisor's.
 rmSync(paths.socket, { force: true });
 
-let supervisor: Supervisor;
 const cleanup = () => {
   rmSync(paths.socket, { force: true });
   releasePidFile(paths.pidFile);
 };
-try {
-  supervisor = new Supervisor({ stateDir, startPaused: true, onEvent: (event) => log(formatEvent(event)) });
+// No top-level await: the bundle of this entry is CommonJS (see scripts/bundle.mjs).
+void start().catch((error: unknown) => {
+  log(`cannot start: ${(error as Error).message}`);
+  cleanup();
+  process.exit(1);
+});
+process.on("SIGHUP", () => undefined);
+process.on("uncaughtException", (error) => log(`internal error: ${error.stack ?? error.message}`));
+process.on("unhandledRejection", (error) => log(`internal error: ${(error as Error)?.stack ?? String(error)}`));
+
+async function start(): Promise<void> {
+  const supervisor = new Supervisor({ stateDir, startPaused: true, onEvent: (event) => log(formatEvent(event)) });
   await serve(supervisor, {
     dir: paths.lib,
     onShutdown: cleanup,
     afterShutdown: () => process.exit(0),
   });
-} catch (error) {
-  log(`cannot start: ${(error as Error).message}`);
-  cleanup();
-  process.exit(1);
-}
-log(`supervising ${stateDir} (PID ${process.pid})`);
-
-// Ended by a signal (an operator's kill): supervision stops, the processes keep running.
-for (const signal of ["SIGTERM", "SIGINT"] as const) {
-  process.once(signal, () => {
-    void supervisor.shutdown().finally(() => {
-      cleanup();
-      log(`ended by ${signal}; the processes keep running`);
-      process.exit(0);
+  log(`supervising ${stateDir} (PID ${process.pid})`);
+  // Ended by a signal (an operator's kill): supervision stops, the processes keep running.
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    process.once(signal, () => {
+      void supervisor.shutdown().finally(() => {
+        cleanup();
+        log(`ended by ${signal}; the processes keep running`);
+        process.exit(0);
+      });
     });
-  });
+  }
 }
-process.on("SIGHUP", () => undefined);
-process.on("uncaughtException", (error) => log(`internal error: ${error.stack ?? error.message}`));
-process.on("unhandledRejection", (error) => log(`internal error: ${(error as Error)?.stack ?? String(error)}`));
 
 function log(line: string): void {
   process.stdout.write(`${new Date().toISOString()} ${line}\n`);

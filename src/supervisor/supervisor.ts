@@ -108,6 +108,7 @@ export class Supervisor {
   /** Decisions taken while paused (a liveness check under way when the pause came failed), with
    *  the PID they were about: the hand-over reports them unless the lock holder replaced it. */
   private held: { readonly event: HandoverEvent; readonly pid: number | undefined }[] = [];
+  private persistQueued: Promise<void> | undefined;
 
   constructor(options: SupervisorOptions) {
     this.stateDir = options.stateDir;
@@ -173,7 +174,8 @@ export class Supervisor {
   /** A foreground child's exit status reaches its parent, this supervisor; a daemon's never does. */
   private watchExit(spec: ResolvedProcess, launched: Launched): void {
     if (spec.mode !== "foreground") return;
-    void launched.exit.then(({ code, signal }) => this.childExited(launched.pid, code, signal));
+    const pid = launched.pid; // not `launched`: held until the child exits, for each child
+    void launched.exit.then(({ code, signal }) => this.childExited(pid, code, signal));
   }
 
   /** Spawns a process as its child (the caller waits for readiness and writes the record). */
@@ -189,7 +191,9 @@ export class Supervisor {
     this.stopLiveness(spec.name);
     // A start by the operator or a switch: counters, failed and stopped states begin anew.
     this.file.processes[spec.name] = freshEntry(spec.liveness !== undefined);
-    this.persist();
+    // On disk before the answer, but one write for a batch of spawns (a switch sends a ready batch
+    // at once): a write of the whole file per spawn is O(N²) bytes and garbage for N processes.
+    await this.persistSoon();
     return launched;
   }
 
@@ -297,6 +301,8 @@ export class Supervisor {
     // Exits of children no record names any more (the lock holder stopped them) are of no use.
     const recorded = new Set([...records.values()].map((record) => record.pid));
     for (const pid of this.exits.keys()) if (!recorded.has(pid)) this.exits.delete(pid);
+    // Nor is "dealt with" for a PID no record names: kept, it would grow by one per death, forever.
+    for (const pid of this.handled) if (!recorded.has(pid)) this.handled.delete(pid);
     this.diskStamp = this.readDiskStamp();
     this.persist();
   }
@@ -462,6 +468,7 @@ export class Supervisor {
       if (spec.mode === "foreground" && !this.exits.has(launched.pid)) this.children.add(launched.pid);
       this.state.writeRecord(record);
       this.records.set(name, record);
+      this.handled.delete(old.pid); // no record names it any more
       this.diskStamp = this.readDiskStamp();
       entry.restarts += 1;
       delete entry.state;
@@ -623,6 +630,18 @@ export class Supervisor {
     }
     if (entry.backoff === undefined) entry.backoff = FRESH;
     return entry;
+  }
+
+  /** One persist() for everything changed in this turn of the event loop; resolves once written. */
+  private persistSoon(): Promise<void> {
+    this.persistQueued ??= new Promise((resolve) =>
+      setImmediate(() => {
+        this.persistQueued = undefined;
+        this.persist();
+        resolve();
+      }),
+    );
+    return this.persistQueued;
   }
 
   private persist(): void {

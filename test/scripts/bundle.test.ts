@@ -61,4 +61,33 @@ test("a JSON model with a repeated key is refused with its line (exit 2)", () =>
   assert.match(result.stderr, `${file}:3:3`);
 });
 
+test("the bundle's supervisor is its own CommonJS file: it runs, restarts a killed process, and ends with stop", async () => {
+  const dir = makeTempDir();
+  const stateDir = path.join(dir, "state");
+  const model = path.join(dir, "m.json");
+  writeFileSync(model, JSON.stringify({ s: { process: "/bin/sleep", args: ["1000"], restart: { policy: "always", delay: 0.05 } } }));
+  const status = () => JSON.parse(run(["status", "--json", "--state-dir", stateDir]).stdout) as { supervisor: { running: boolean; pid: number | null }; processes: { pid: number | null; state: string }[] };
+  const switched = run(["switch", model, "--state-dir", stateDir]);
+  try {
+    assert.is(switched.status, 0, switched.stdout + switched.stderr);
+    const first = status();
+    assert.ok(first.supervisor.running, "the supervisor runs");
+    const cmdline = readFileSync(`/proc/${first.supervisor.pid}/cmdline`, "utf8").split("\0");
+    assert.ok(cmdline.includes(path.join(ROOT, "dist", "bundle", "supervisor.cjs")), cmdline.join(" "));
+    const victim = first.processes[0]!.pid!;
+    process.kill(victim, "SIGKILL");
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const now = status().processes[0]!;
+      if (now.state === "running" && now.pid !== victim) break;
+      if (Date.now() > deadline) assert.unreachable(`not restarted: ${JSON.stringify(now)}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  } finally {
+    const stopped = run(["stop", "--state-dir", stateDir]);
+    assert.is(stopped.status, 0, stopped.stdout + stopped.stderr);
+  }
+  assert.not.ok(status().supervisor.running, "stop ends the supervisor");
+});
+
 test.run();
