@@ -12,7 +12,7 @@ import { StartError, TAG_VARIABLE, logTail, tagFor, type Launched } from "../lau
 import { launchRecorded, recordOf } from "../start-process.js";
 import { SupervisorLink } from "./supervision.js";
 import { sweepTagged } from "../tag-sweep.js";
-import { checkIdentity, listPids, readEnvironmentVariable, readProcStat, stillRuns } from "../proc.js";
+import { checkIdentity, listPids, readEnvironmentVariable, readProcStat, scanProc, stillRuns } from "../proc.js";
 import { AbandonedError, NotReadyError, probeReadiness, waitUntilReady } from "../readiness.js";
 import type { StateDir, ProcessRecord } from "../state-dir.js";
 import { SwitchFailedError } from "../switch-result.js";
@@ -30,6 +30,7 @@ export function directBackend(state: StateDir): Backend {
   const tagOf = (record: ProcessRecord) => tagFor(record.name, record.specHash, state.stateDir);
   const stoppedRecords = new Map<string, ProcessRecord>();
   const forgotten = new Map<string, ProcessRecord>();
+  const expectStop = coalesced((names: string[], operator: boolean) => link.expectStop(names, operator));
 
   return {
     manager: "direct",
@@ -78,7 +79,7 @@ export function directBackend(state: StateDir): Backend {
       if (record === undefined) return;
       const began = Date.now();
       context.onEvent({ type: "stopping", name, pid: record.pid, reason });
-      await link.expectStop([name], context.operatorStop === true);
+      await expectStop(name, context.operatorStop === true);
       const outcome = await terminate({ ...record, tag: tagOf(record) });
       state.removeRecord(name);
       stoppedRecords.set(name, record);
@@ -128,6 +129,27 @@ export function directBackend(state: StateDir): Backend {
         }
       }
     },
+  };
+}
+
+/**
+ * The independent stops of one tick announce themselves to the supervisor in one request, not one
+ * each: the supervisor persists its state once per request.
+ */
+function coalesced(send: (names: string[], operator: boolean) => Promise<void>): (name: string, operator: boolean) => Promise<void> {
+  const pending = new Map<boolean, { names: string[]; sent: Promise<void> }>();
+  return (name, operator) => {
+    let batch = pending.get(operator);
+    if (batch === undefined) {
+      const names: string[] = [];
+      const sent = Promise.resolve().then(() => {
+        pending.delete(operator);
+        return send(names, operator);
+      });
+      pending.set(operator, (batch = { names, sent }));
+    }
+    batch.names.push(name);
+    return batch.sent;
   };
 }
 
@@ -261,12 +283,14 @@ async function stopUnconfirmed(state: StateDir, records: ReadonlyMap<string, Pro
  */
 async function stopEveryTagged(stateDir: string): Promise<void> {
   const suffix = `:${stateDir}`;
-  for (const pid of listPids()) {
-    if (pid === process.pid) continue;
-    const stat = readProcStat(pid);
-    if (stat === undefined || stat.state === "Z") continue;
-    const tag = readEnvironmentVariable(pid, TAG_VARIABLE);
+  const stops: Promise<unknown>[] = [];
+  for (const stat of scanProc()) {
+    if (stat.pid === process.pid || stat.state === "Z") continue;
+    const tag = readEnvironmentVariable(stat.pid, TAG_VARIABLE);
     if (tag === undefined || !tag.endsWith(suffix)) continue;
-    await terminate({ name: tag.slice(0, tag.indexOf(":")), pid, startTime: stat.startTime, stopSignal: "SIGTERM", stopTimeout: 10, tag });
+    // All at once: one shared poller waits for them.
+    stops.push(terminate({ name: tag.slice(0, tag.indexOf(":")), pid: stat.pid, startTime: stat.startTime, stopSignal: "SIGTERM", stopTimeout: 10, tag }));
   }
+  const failed = (await Promise.allSettled(stops)).find((result) => result.status === "rejected");
+  if (failed !== undefined) throw failed.reason;
 }
