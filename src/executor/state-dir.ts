@@ -12,6 +12,7 @@ import { checkDirTrust } from "./dir-trust.js";
 import { MAX_LINE, appendLine, formatLine, openLog, readLog, readLogFd, replaceLog, statLog, writeLarge, type LogRead } from "./records-log.js";
 import { acquireLock, lockHolder, ownPidNamespace, type LockOwner, type LockRelease } from "./lock.js";
 import type { ProcessIdentity } from "./proc.js";
+import { specHash } from "../plan/spec-hash.js";
 import { UnsafeFileError, readWholeFile } from "./safe-file.js";
 
 export type { LockOwner, LockRelease } from "./lock.js";
@@ -56,6 +57,8 @@ export interface GenerationRecord {
   readonly prefix?: string;
   /** false: switched with --no-supervise (no supervisor until a switch without it). */
   readonly supervise?: boolean;
+  /** specHash of each process when the generation was written: status and a no-op switch need not hash 500 specs again. */
+  readonly specHashes?: Readonly<Record<string, string>>;
 }
 
 export interface CurrentPointer {
@@ -427,6 +430,7 @@ export class StateDir {
       ...(rollbackOf !== undefined ? { rollbackOf } : {}),
       ...(prefix !== undefined ? { prefix } : {}),
       ...(supervise === false ? { supervise } : {}),
+      specHashes: Object.fromEntries(model.processes.map((spec) => [spec.name, specHash(spec)])),
     };
     writeFileAtomic(this.generationFile(generation), serialize(record, true));
     return generation;

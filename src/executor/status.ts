@@ -1,6 +1,6 @@
 // What really runs, per declared process. Reads only: nothing is signalled or changed.
 import type { ProcessManagerName, ResolvedProcess } from "../model/types.js";
-import { specHash } from "../plan/spec-hash.js";
+import { adoptSpecHashes, specHash } from "../plan/spec-hash.js";
 import { checkIdentity } from "./proc.js";
 import { probeReadiness } from "./readiness.js";
 import { tagFor } from "./tag-sweep.js";
@@ -90,6 +90,7 @@ export async function readStatus(stateDir: string): Promise<DeploymentStatus> {
       })),
     };
   }
+  adoptSpecHashes(declared, generation?.specHashes, declared);
   const supervision = readSupervision(stateDir);
   const statuses = await Promise.all(
     declared.map(async (process: ResolvedProcess): Promise<ProcessStatus> => {

@@ -7,6 +7,7 @@ import { activationOrder, withTransitiveDependents } from "../graph/graph.js";
 import type { DependencyEdges, ProcessManagerName, ResolvedModel, ResolvedProcess } from "../model/types.js";
 import { createContext } from "../model/context.js";
 import { planSwitch, type Plan, type PlanReason } from "../plan/plan.js";
+import { adoptSpecHashes } from "../plan/spec-hash.js";
 import type { Backend, StepContext, SupervisionMode } from "./backend.js";
 import type { EventSink } from "./events.js";
 import { NO_CHANGE, type InstallChange } from "./install-record.js";
@@ -94,6 +95,8 @@ export async function runTransaction(options: TransactionOptions): Promise<Switc
       }
       const previous = active || (current !== undefined && target.model === undefined) ? current?.model : undefined;
       const desired = desiredModel(target, context);
+      // What the generation stored for specs that did not change is not hashed again.
+      if (current !== undefined) adoptSpecHashes(current.model.processes, current.specHashes, desired.processes);
       const observed = await backend.observe();
       const install = await backend.prepare(desired.processes.length === 0 && target.only === undefined ? undefined : desired, { check: true });
       const plan =

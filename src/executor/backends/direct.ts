@@ -121,8 +121,9 @@ export function directBackend(state: StateDir): Backend {
 
     /** A kept process runs on, but how to stop it may have changed: its record takes the new settings. */
     commit: (model) => {
+      const current = reread();
       for (const spec of model.processes) {
-        const record = reread().get(spec.name);
+        const record = current.get(spec.name);
         if (record === undefined || record.specHash !== specHash(spec)) continue;
         if (record.stopSignal !== spec.stop.signal || record.stopTimeout !== spec.stop.timeout || !sameList(record.activatesAfter, spec.activatesAfter)) {
           state.writeRecord({ ...record, stopSignal: spec.stop.signal, stopTimeout: spec.stop.timeout, activatesAfter: spec.activatesAfter });
