@@ -3,7 +3,7 @@
 // kill(pid, 0) and kill(-pgid, 0) first: ESRCH means gone without reading anything. Success only
 // says "look" (a zombie answers too), and the waiters that must look read their own
 // /proc/PID/stat; a dead leader whose group still answers needs a scan of /proc, at most one per
-// round (liveGroups() keeps it for twice as long as it took). Rounds back off from 1 to 20 ms and
+// round (liveGroups() keeps it for twice as long as it took, for the waiters older than it). Rounds back off from 1 to 20 ms and
 // start again at 1 ms whenever a new stop begins to wait.
 import { checkIdentity, groupMaybeAlive, liveGroups, pidMaybeAlive, type ProcessIdentity } from "./proc.js";
 
@@ -11,6 +11,8 @@ interface Waiter {
   readonly identity: ProcessIdentity;
   readonly group: boolean;
   readonly deadline: number;
+  /** performance.now() when it began to wait: only a /proc scan begun later tells of its group. */
+  readonly since: number;
   readonly settle: (gone: boolean) => void;
 }
 
@@ -28,7 +30,7 @@ let pause = FIRST_PAUSE;
  */
 export function waitGone(identity: ProcessIdentity, group: boolean, ms: number): Promise<boolean> {
   return new Promise((resolve) => {
-    waiters.add({ identity, group, deadline: Date.now() + ms, settle: resolve });
+    waiters.add({ identity, group, deadline: Date.now() + ms, since: performance.now(), settle: resolve });
     pause = FIRST_PAUSE;
     schedule(FIRST_PAUSE);
   });
@@ -59,7 +61,7 @@ function round(): void {
   schedule(pause);
 }
 
-function isGone({ identity, group }: Waiter): boolean {
+function isGone({ identity, group, since }: Waiter): boolean {
   // The cheap answers first: no such process (and no such group) at all.
   const groupAnswers = group && groupMaybeAlive(identity.pid);
   if (!groupAnswers && !pidMaybeAlive(identity.pid)) return true;
@@ -67,5 +69,5 @@ function isGone({ identity, group }: Waiter): boolean {
   // A reused PID means the old group was empty when the kernel handed the number out again.
   if (check === "reused") return true;
   if (check !== "dead") return false;
-  return !groupAnswers || !liveGroups().has(identity.pid);
+  return !groupAnswers || !liveGroups(since).has(identity.pid);
 }

@@ -144,8 +144,8 @@ export function identityOf(pid: number): ProcessIdentity | undefined {
 }
 
 /** Whether any live process is still in the process group (members that are zombies do not count). */
-export function groupHasLiveMembers(pgid: number): boolean {
-  return groupMaybeAlive(pgid) && liveGroups().has(pgid);
+export function groupHasLiveMembers(pgid: number, notBefore = performance.now()): boolean {
+  return groupMaybeAlive(pgid) && liveGroups(notBefore).has(pgid);
 }
 
 /**
@@ -171,21 +171,18 @@ function signalZero(target: number): boolean {
 }
 
 // Many stops wait on their groups at once: one scan of /proc serves them all for a while — at
-// least twice as long as the scan took, so that waiters never spend their time rescanning.
-let groupsCache: { at: number; ttl: number; groups: Set<number> } | undefined;
-export function liveGroups(): Set<number> {
-  const now = Date.now();
-  if (groupsCache !== undefined && now - groupsCache.at < groupsCache.ttl) return groupsCache.groups;
+// least twice as long as the scan took, so that waiters never spend their time rescanning. Only a
+// scan begun after `notBefore` answers (performance.now() time): an older one may predate a group.
+// A group absent from a later scan stays gone: only a live member could add one.
+let groupsCache: { at: number; until: number; groups: Set<number> } | undefined;
+export function liveGroups(notBefore: number): Set<number> {
+  const now = performance.now();
+  if (groupsCache !== undefined && groupsCache.at > notBefore && now < groupsCache.until) return groupsCache.groups;
   const groups = new Set<number>();
   for (const stat of scanProc()) if (isLive(stat)) groups.add(stat.pgrp);
-  const done = Date.now();
-  groupsCache = { at: done, ttl: Math.max(10, 2 * (done - now)), groups };
+  const done = performance.now();
+  groupsCache = { at: now, until: done + Math.max(10, 2 * (done - now)), groups };
   return groups;
-}
-
-/** When liveGroups() would scan /proc again rather than answer from its last scan. */
-export function liveGroupsFreshAt(): number {
-  return groupsCache === undefined ? 0 : groupsCache.at + groupsCache.ttl;
 }
 
 /** One pass over /proc: the stat of every process (those that vanish meanwhile are left out). */
@@ -213,14 +210,49 @@ export function listPids(): number[] {
 
 /** The value of one environment variable of a process, if it is readable. */
 export function readEnvironmentVariable(pid: number, name: string): string | undefined {
-  let environ: string;
+  // A sweep reads the environment of every process on the machine: into one reused buffer, and
+  // only the value looked for is decoded (UTF-8: procman writes its tag, which holds the state
+  // dir, as UTF-8).
+  const length = readEnviron(pid);
+  if (length === undefined) return undefined;
+  const prefix = Buffer.from(`${name}=`);
+  let at = 0;
+  while (at < length) {
+    let end = environBuffer.indexOf(0, at);
+    if (end < 0 || end > length) end = length;
+    if (end - at >= prefix.length && environBuffer.compare(prefix, 0, prefix.length, at, at + prefix.length) === 0) {
+      return environBuffer.toString("utf8", at + prefix.length, end);
+    }
+    at = end + 1;
+  }
+  return undefined;
+}
+
+let environBuffer = Buffer.allocUnsafe(65536);
+
+/** Reads /proc/PID/environ into environBuffer (grown as needed); its length, or undefined. */
+function readEnviron(pid: number): number | undefined {
+  let fd: number;
   try {
-    // UTF-8: procman writes its tag (which holds the state dir) as UTF-8.
-    environ = readFileSync(`/proc/${pid}/environ`, "utf8");
+    fd = openSync(`/proc/${pid}/environ`, "r");
   } catch {
     return undefined;
   }
-  const prefix = `${name}=`;
-  for (const entry of environ.split("\0")) if (entry.startsWith(prefix)) return entry.slice(prefix.length);
-  return undefined;
+  try {
+    let length = 0;
+    for (;;) {
+      if (length === environBuffer.length) {
+        const bigger = Buffer.allocUnsafe(environBuffer.length * 2);
+        environBuffer.copy(bigger, 0, 0, length);
+        environBuffer = bigger;
+      }
+      const n = readSync(fd, environBuffer, length, environBuffer.length - length, null);
+      if (n === 0) return length;
+      length += n;
+    }
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
 }

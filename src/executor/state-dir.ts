@@ -9,7 +9,7 @@ import { ProcmanError, StateFileError, describeSystemError } from "../errors.js"
 import { PROCESS_MANAGERS, type ProcessManagerName, type ProcessMode, type ResolvedModel } from "../model/types.js";
 import { makeDirectories, removeFile, writeFileAtomic } from "./atomic.js";
 import { checkDirTrust } from "./dir-trust.js";
-import { MAX_LINE, appendLine, formatLine, openLog, readLog, readLogFd, replaceLog, statLog, writeLarge, type LogRead } from "./records-log.js";
+import { MAX_LINE, appendLine, appendLines, formatLine, openLog, readLog, readLogFd, replaceLog, statLog, writeLarge, type LogRead } from "./records-log.js";
 import { acquireLock, lockHolder, ownPidNamespace, type LockOwner, type LockRelease } from "./lock.js";
 import type { ProcessIdentity } from "./proc.js";
 import { specHash } from "../plan/spec-hash.js";
@@ -219,7 +219,13 @@ export class StateDir {
   }
 
   removeRecord(name: string): void {
-    appendLine(this.logFile, formatLine({ layout: STATE_LAYOUT, del: name }));
+    this.removeRecords([name]);
+  }
+
+  /** Removes several records with one append (the stops that ended in the same round). */
+  removeRecords(names: readonly string[]): void {
+    if (names.length === 0) return;
+    appendLines(this.logFile, names.map((name) => formatLine({ layout: STATE_LAYOUT, del: name })));
   }
 
   /**

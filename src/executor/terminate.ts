@@ -1,7 +1,7 @@
 // Stopping: the only place procman signals a process, and only one whose identity (PID and start
 // time) matches what procman recorded when it started it. Stopping is done when the process and
 // its process group are gone, not when the signal was sent.
-import { rmSync } from "node:fs";
+import { unlinkSync } from "node:fs";
 import { ProcmanError } from "../errors.js";
 import { waitGone } from "./gone-poller.js";
 import { leadsGroup } from "./pid-trust.js";
@@ -114,7 +114,7 @@ function cleanupPidFile(target: StopTarget): void {
   if (target.pidFile === undefined) return;
   try {
     // The service's file: read without following a link or blocking on a FIFO.
-    if (readPidLine(target.pidFile) === String(target.pid)) rmSync(target.pidFile, { force: true });
+    if (readPidLine(target.pidFile) === String(target.pid)) unlinkSync(target.pidFile);
   } catch {
     // no PID file, or not one procman reads
   }

@@ -31,6 +31,7 @@ export function directBackend(state: StateDir): Backend {
   const stoppedRecords = new Map<string, ProcessRecord>();
   const forgotten = new Map<string, ProcessRecord>();
   const expectStop = coalesced((names: string[], operator: boolean) => link.expectStop(names, operator));
+  const removeRecord = removedTogether(state);
 
   return {
     manager: "direct",
@@ -81,7 +82,7 @@ export function directBackend(state: StateDir): Backend {
       context.onEvent({ type: "stopping", name, pid: record.pid, reason });
       await expectStop(name, context.operatorStop === true);
       const outcome = await terminate({ ...record, tag: tagOf(record) });
-      state.removeRecord(name);
+      await removeRecord(name);
       stoppedRecords.set(name, record);
       context.onEvent({ type: "stopped", name, pid: record.pid, ms: Date.now() - began, killed: outcome === "killed" });
     },
@@ -151,6 +152,33 @@ function coalesced(send: (names: string[], operator: boolean) => Promise<void>):
     }
     batch.names.push(name);
     return batch.sent;
+  };
+}
+
+/**
+ * The records of the stops that end in the same round (one poller round settles many) go in one
+ * append: flushed in setImmediate, before the stop reports the process stopped.
+ */
+function removedTogether(state: StateDir): (name: string) => Promise<void> {
+  let pending: { names: string[]; written: Promise<void> } | undefined;
+  return (name) => {
+    if (pending === undefined) {
+      const names: string[] = [];
+      const written = new Promise<void>((resolve, reject) =>
+        setImmediate(() => {
+          pending = undefined;
+          try {
+            state.removeRecords(names);
+            resolve();
+          } catch (error) {
+            reject(error);
+          }
+        }),
+      );
+      pending = { names, written };
+    }
+    pending.names.push(name);
+    return pending.written;
   };
 }
 
