@@ -2,8 +2,9 @@
 // gone: 500 stops are 500 waiters of one round, not 500 timers each reading /proc. A round asks
 // kill(pid, 0) and kill(-pgid, 0) first: ESRCH means gone without reading anything. Success only
 // says "look" (a zombie answers too), and the waiters that must look read their own
-// /proc/PID/stat; a dead leader whose group still answers needs a scan of /proc, at most one per
-// round (liveGroups() keeps it for twice as long as it took, for the waiters older than it). Rounds back off from 1 to 20 ms and
+// /proc/PID/stat; a dead leader whose group still answers after a grace for its reaping needs a
+// scan of /proc, at most one per round (liveGroups() keeps it for twice as long as it took, for the
+// waiters older than it). Rounds back off from 1 to 20 ms and
 // start again at 1 ms whenever a new stop begins to wait.
 import { checkIdentity, groupMaybeAlive, liveGroups, pidMaybeAlive, type ProcessIdentity } from "./proc.js";
 
@@ -13,6 +14,8 @@ interface Waiter {
   readonly deadline: number;
   /** performance.now() when it began to wait: only a /proc scan begun later tells of its group. */
   readonly since: number;
+  /** performance.now() when its leader was first seen dead (a zombie) while the group still answered. */
+  deadAt?: number;
   readonly settle: (gone: boolean) => void;
 }
 
@@ -61,7 +64,13 @@ function round(): void {
   schedule(pause);
 }
 
-function isGone({ identity, group, since }: Waiter): boolean {
+// A dead leader whose group still answers is most often a zombie its parent reaps within a few
+// milliseconds, after which kill(-pgid, 0) answers alone: a /proc scan (about 10 ms for 600
+// processes) is worth it only once the zombie has stayed that long.
+const ZOMBIE_GRACE = 10;
+
+function isGone(waiter: Waiter): boolean {
+  const { identity, group, since } = waiter;
   // The cheap answers first: no such process (and no such group) at all.
   const groupAnswers = group && groupMaybeAlive(identity.pid);
   if (!groupAnswers && !pidMaybeAlive(identity.pid)) return true;
@@ -69,5 +78,9 @@ function isGone({ identity, group, since }: Waiter): boolean {
   // A reused PID means the old group was empty when the kernel handed the number out again.
   if (check === "reused") return true;
   if (check !== "dead") return false;
-  return !groupAnswers || !liveGroups(since).has(identity.pid);
+  if (!groupAnswers) return true;
+  const now = performance.now();
+  waiter.deadAt ??= now;
+  if (now - waiter.deadAt < ZOMBIE_GRACE) return false;
+  return !liveGroups(since).has(identity.pid);
 }

@@ -305,6 +305,7 @@ async function apply(
 
 async function stopInOrder(backend: Backend, plan: Plan, context: StepContext, applied: Applied): Promise<void> {
   const reasons = new Map(plan.stop.map((step) => [step.name, step.reason]));
+  if (plan.stop.length > 0) await backend.expectStops?.(plan.stop.map((step) => step.name), context);
   // A process stops once everything that activatesAfter it has stopped.
   const dependents = new Map<string, string[]>();
   for (const { name, activatesAfter } of plan.stopEdges) {

@@ -32,6 +32,8 @@ export function directBackend(state: StateDir): Backend {
   const forgotten = new Map<string, ProcessRecord>();
   const expectStop = coalesced((names: string[], operator: boolean) => link.expectStop(names, operator));
   const removeRecord = removedTogether(state);
+  // Names the supervisor was told of for the whole plan (expectStops): their stops need not tell it again.
+  const announced = new Set<string>();
 
   return {
     manager: "direct",
@@ -80,11 +82,16 @@ export function directBackend(state: StateDir): Backend {
       if (record === undefined) return;
       const began = Date.now();
       context.onEvent({ type: "stopping", name, pid: record.pid, reason });
-      await expectStop(name, context.operatorStop === true);
+      if (!announced.delete(name)) await expectStop(name, context.operatorStop === true);
       const outcome = await terminate({ ...record, tag: tagOf(record) });
       await removeRecord(name);
       stoppedRecords.set(name, record);
       context.onEvent({ type: "stopped", name, pid: record.pid, ms: Date.now() - began, killed: outcome === "killed" });
+    },
+
+    expectStops: async (names, context) => {
+      await link.expectStop(names, context.operatorStop === true);
+      for (const name of names) announced.add(name);
     },
 
     begin: async (wanted) => {
