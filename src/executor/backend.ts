@@ -67,7 +67,7 @@ export interface Backend {
   /** Drops the record of a process that is gone (never signals its PID). */
   forget(name: string): Promise<void>;
   /** Called once the stops of a transaction are done: a sweep of leftovers, say. */
-  afterStops?(names: readonly string[]): Promise<void>;
+  afterStops?(names: readonly string[], options?: { readonly shutdownFollows?: boolean }): Promise<void>;
   /** After a successful transaction, before the generation is recorded (refresh kept records). */
   commit?(model: ResolvedModel): void;
   /** Ends the manager itself once nothing of this state dir runs under it (supervisord). */

@@ -286,7 +286,8 @@ async function apply(
       backend.restartsInPlace === true ? plan.stop.filter((step) => wanted.has(step.name) && !install.changed.has(step.name)).map((step) => step.name) : [],
     );
     await stopInOrder(backend, { ...plan, stop: plan.stop.filter((step) => !inPlace.has(step.name)) }, context, applied);
-    await backend.afterStops?.(applied.stopped);
+    // Stopping everything: the shutdown right after sweeps for what they left, in the same scan.
+    await backend.afterStops?.(applied.stopped, { shutdownFollows: desired.processes.length === 0 && backend.shutdown !== undefined });
     // Stopping everything: the manager goes before its files (supervisorctl needs its config).
     if (desired.processes.length === 0) await backend.shutdown?.();
     check();

@@ -11,7 +11,7 @@ import { ProcmanError } from "../../errors.js";
 import { StartError, TAG_VARIABLE, logTail, tagFor, type Launched } from "../launch.js";
 import { launchRecorded, recordOf } from "../start-process.js";
 import { SupervisorLink } from "./supervision.js";
-import { sweepTagged } from "../tag-sweep.js";
+import { sweepTagged, type SweepSettings } from "../tag-sweep.js";
 import { checkIdentity, listPids, readEnvironmentVariable, readProcStat, scanProc, stillRuns } from "../proc.js";
 import { AbandonedError, NotReadyError, probeReadiness, waitUntilReady } from "../readiness.js";
 import type { StateDir, ProcessRecord } from "../state-dir.js";
@@ -30,6 +30,8 @@ export function directBackend(state: StateDir): Backend {
   const tagOf = (record: ProcessRecord) => tagFor(record.name, record.specHash, state.stateDir);
   const stoppedRecords = new Map<string, ProcessRecord>();
   const forgotten = new Map<string, ProcessRecord>();
+  /** Tags whose leftovers the shutdown's sweep stops with their own stop settings. */
+  const swept = new Map<string, SweepSettings>();
   const expectStop = coalesced((names: string[], operator: boolean) => link.expectStop(names, operator));
   const removeRecord = removedTogether(state);
   // Names the supervisor was told of for the whole plan (expectStops): their stops need not tell it again.
@@ -111,20 +113,23 @@ export function directBackend(state: StateDir): Backend {
     },
 
     // One sweep per command for what the stopped processes left (setsid'd children, daemon workers).
-    afterStops: async (names) => {
+    afterStops: async (names, options) => {
       const targets = new Map(forgotten);
       forgotten.clear();
       for (const name of names) {
         const record = stoppedRecords.get(name);
         if (record !== undefined) targets.set(tagOf(record), record);
       }
-      if (targets.size > 0) await sweepTagged(targets);
+      // Everything stops: shutdown's one scan for every tag of this state dir covers these too.
+      if (options?.shutdownFollows === true) for (const [tag, record] of targets) swept.set(tag, record);
+      else if (targets.size > 0) await sweepTagged(targets);
     },
 
     /** After stopping everything: whatever still carries a tag of this state dir goes too. */
     shutdown: async () => {
       await link.shutdown();
-      await stopEveryTagged(state.stateDir);
+      await stopEveryTagged(state.stateDir, swept);
+      swept.clear();
     },
 
     /** A kept process runs on, but how to stop it may have changed: its record takes the new settings. */
@@ -314,19 +319,27 @@ async function stopUnconfirmed(state: StateDir, records: ReadonlyMap<string, Pro
 }
 
 /**
- * The last resort of `procman stop`: every live process tagged for this state dir (a damaged or
- * lost record, a worker that escaped its group). Only tagged processes are ever signalled.
+ * The last resort of `procman stop`: every live process tagged for this state dir (what the
+ * stopped processes left, a damaged or lost record, a worker that escaped its group), in one scan
+ * of /proc, again until a scan finds nobody (a process may fork between the scan and its signal).
+ * Only tagged processes are ever signalled; `settings` gives the stop signal of known tags.
  */
-async function stopEveryTagged(stateDir: string): Promise<void> {
+async function stopEveryTagged(stateDir: string, settings: ReadonlyMap<string, SweepSettings> = new Map()): Promise<void> {
   const suffix = `:${stateDir}`;
-  const stops: Promise<unknown>[] = [];
-  for (const stat of scanProc()) {
-    if (stat.pid === process.pid || stat.state === "Z") continue;
-    const tag = readEnvironmentVariable(stat.pid, TAG_VARIABLE);
-    if (tag === undefined || !tag.endsWith(suffix)) continue;
-    // All at once: one shared poller waits for them.
-    stops.push(terminate({ name: tag.slice(0, tag.indexOf(":")), pid: stat.pid, startTime: stat.startTime, stopSignal: "SIGTERM", stopTimeout: 10, tag }));
+  for (let round = 0; round < 5; round++) {
+    const stops: Promise<unknown>[] = [];
+    for (const stat of scanProc()) {
+      if (stat.pid === process.pid || stat.state === "Z") continue;
+      const tag = readEnvironmentVariable(stat.pid, TAG_VARIABLE);
+      if (tag === undefined || !tag.endsWith(suffix)) continue;
+      const known = settings.get(tag);
+      // All at once: one shared poller waits for them.
+      stops.push(
+        terminate({ name: tag.slice(0, tag.indexOf(":")), pid: stat.pid, startTime: stat.startTime, stopSignal: known?.stopSignal ?? "SIGTERM", stopTimeout: known?.stopTimeout ?? 10, tag }),
+      );
+    }
+    if (stops.length === 0) return;
+    const failed = (await Promise.allSettled(stops)).find((result) => result.status === "rejected");
+    if (failed !== undefined) throw failed.reason;
   }
-  const failed = (await Promise.allSettled(stops)).find((result) => result.status === "rejected");
-  if (failed !== undefined) throw failed.reason;
 }
