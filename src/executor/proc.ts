@@ -162,10 +162,15 @@ export function pidMaybeAlive(pid: number): boolean {
 }
 
 function signalZero(target: number): boolean {
+  // ESRCH is the answer a poller waits for, thousands of times a stop: no stack trace for it.
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
   try {
     process.kill(target, 0);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ESRCH") return false;
+  } finally {
+    Error.stackTraceLimit = limit;
   }
   return true;
 }

@@ -462,6 +462,8 @@ export class StateDir {
   }
 
   clearJournal(): void {
+    // No journal (a no-op switch writes none): nothing to remove, and no directory fsync.
+    if (statLog(this.journalFile) === undefined) return;
     removeFile(this.journalFile);
   }
 }

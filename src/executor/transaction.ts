@@ -106,12 +106,19 @@ export async function runTransaction(options: TransactionOptions): Promise<Switc
       onEvent({ type: "plan", plan, install: install.files.map((file) => ({ path: file.path, link: file.link })) });
       if (options.dryRun === true) return { plan, generation: undefined };
 
-      state.writeJournal({
-        ...identityOf(process.pid)!,
-        startedAt: new Date().toISOString(),
-        command: options.command,
-        install: { before: install.before ?? null, after: install.after ?? null },
-      });
+      // A plan without a step and without files to install changes no process: nothing for a
+      // recovery to find, so no journal (two fsyncs fewer for a no-op switch).
+      const changesNothing =
+        plan.stop.length + plan.start.length + plan.forget.length === 0 &&
+        (install === NO_CHANGE || install.files.length + (install.before?.files.length ?? 0) === 0);
+      if (!changesNothing) {
+        state.writeJournal({
+          ...identityOf(process.pid)!,
+          startedAt: new Date().toISOString(),
+          command: options.command,
+          install: { before: install.before ?? null, after: install.after ?? null },
+        });
+      }
       const applied = new Applied();
       try {
         await apply(state, backend, plan, install, desired, applied, interrupts, release, onEvent, options.command === "stop", target.only?.kind === "stop");
@@ -140,7 +147,8 @@ export async function runTransaction(options: TransactionOptions): Promise<Switc
             ? current!.generation
             : state.writeGeneration(target.model, target.manager, target.modelFile, target.rollbackOf, target.prefix, target.supervise);
         }
-        state.setCurrent({ generation: generation!, active: true });
+        // Unchanged (a no-op switch): the pointer is not rewritten.
+        if (!(same && active && pointer !== undefined && pointer.stopped === undefined)) state.setCurrent({ generation: generation!, active: true });
       } else if (target.model === undefined) {
         if (pointer !== undefined) state.setCurrent({ generation: pointer.generation, active: false });
       }
