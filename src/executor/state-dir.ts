@@ -311,9 +311,22 @@ export class StateDir {
   }
 
   private apply(cache: RecordsCache, entries: LogRead["entries"]): void {
+    const logFile = this.logFile;
     for (const { entry, offset } of entries) {
-      const where = `${this.logFile} (the line at byte ${offset})`;
       const { layout = 0 } = entry;
+      if (layout === STATE_LAYOUT && typeof entry.del === "string") {
+        cache.records.delete(entry.del);
+        continue;
+      }
+      if (layout === STATE_LAYOUT && entry.put !== null && typeof entry.put === "object" && !Array.isArray(entry.put)) {
+        const record = entry.put as Record<string, unknown>;
+        if (checkProcessRecord(record, undefined) === undefined) {
+          cache.records.set(record.name as string, record as unknown as ProcessRecord);
+          continue;
+        }
+      }
+      // Anything else, and every problem, the long way (it names the line).
+      const where = `${logFile} (the line at byte ${offset})`;
       if (!Number.isSafeInteger(layout) || (layout as number) < 0) cache.damaged.push({ file: where, problem: `bad layout version ${JSON.stringify(layout)}` });
       else if ((layout as number) > STATE_LAYOUT) {
         cache.damaged.push({ file: where, problem: `written by a newer procman (layout ${layout}; this one reads up to ${STATE_LAYOUT})` });
@@ -513,24 +526,35 @@ const isText = (value: unknown) => typeof value === "string";
 const isCount = (value: unknown) => Number.isSafeInteger(value) && (value as number) >= 0;
 
 function expect(value: Record<string, unknown>, fields: Record<string, [(v: unknown) => boolean, string]>): string | undefined {
+  // Thousands of records per command: the common case (all good) allocates nothing.
+  let bad = false;
+  for (const key in fields) {
+    if (!fields[key]![0](value[key])) {
+      bad = true;
+      break;
+    }
+  }
+  if (!bad) return undefined;
   const problems = Object.entries(fields)
     .filter(([key, [ok]]) => !ok(value[key]))
     .map(([key, [, wanted]]) => `"${key}" ${value[key] === undefined ? "is missing" : `is not ${wanted}`}`);
   return problems.length === 0 ? undefined : `not a valid record: ${problems.join(", ")}`;
 }
 
+const PROCESS_RECORD_FIELDS: Record<string, [(v: unknown) => boolean, string]> = {
+  name: [isText, "a string"],
+  pid: [(v) => Number.isSafeInteger(v) && (v as number) > 0, "a PID"],
+  startTime: [isText, "a string"],
+  mode: [(v) => v === "foreground" || v === "daemon", '"foreground" or "daemon"'],
+  specHash: [isText, "a string"],
+  pidFile: [isText, "a string"],
+  stopSignal: [isText, "a string"],
+  stopTimeout: [(v) => typeof v === "number" && Number.isFinite(v) && v >= 0, "a number of seconds"],
+  startedAt: [isText, "a string"],
+};
+
 function checkProcessRecord(value: Record<string, unknown>, fileName: string | undefined): string | undefined {
-  const problem = expect(value, {
-    name: [isText, "a string"],
-    pid: [(v) => Number.isSafeInteger(v) && (v as number) > 0, "a PID"],
-    startTime: [isText, "a string"],
-    mode: [(v) => v === "foreground" || v === "daemon", '"foreground" or "daemon"'],
-    specHash: [isText, "a string"],
-    pidFile: [isText, "a string"],
-    stopSignal: [isText, "a string"],
-    stopTimeout: [(v) => typeof v === "number" && Number.isFinite(v) && v >= 0, "a number of seconds"],
-    startedAt: [isText, "a string"],
-  });
+  const problem = expect(value, PROCESS_RECORD_FIELDS);
   if (problem !== undefined) return problem;
   if (fileName !== undefined && value.name !== fileName) return `names process ${JSON.stringify(value.name)}, not ${JSON.stringify(fileName)}`;
   return undefined;
