@@ -60,7 +60,8 @@ function round(): void {
     }
   }
   if (waiters.size === 0) return;
-  pause = Math.min(pause * 2, LAST_PAUSE);
+  // Gently (×1.5): a process dies within a few ms of its signal, and a round is cheap (kill(2) calls).
+  pause = Math.min(pause * 1.5, LAST_PAUSE);
   schedule(pause);
 }
 
