@@ -1,7 +1,7 @@
 // Stopping: the only place procman signals a process, and only one whose identity (PID and start
 // time) matches what procman recorded when it started it. Stopping is done when the process and
 // its process group are gone, not when the signal was sent.
-import { unlinkSync } from "node:fs";
+import { unlink } from "node:fs/promises";
 import { ProcmanError } from "../errors.js";
 import { waitGone } from "./gone-poller.js";
 import { leadsGroup } from "./pid-trust.js";
@@ -44,7 +44,7 @@ export async function terminate(target: StopTarget): Promise<StopOutcome> {
   if (!stillRuns(check)) {
     // Dead, or its PID now names an unrelated process: nothing to signal, ever.
     if (check === "dead") await reapTagged(target);
-    cleanupPidFile(target);
+    await cleanupPidFile(target);
     return check === "dead" ? "already-gone" : "reused";
   }
   const pgid = target.pgid ?? stat!.pgrp;
@@ -74,7 +74,7 @@ export async function terminate(target: StopTarget): Promise<StopOutcome> {
       throw new StopError(target.name, `PID ${target.pid} is still alive after SIGKILL (uninterruptible?)`);
     }
   }
-  cleanupPidFile(target);
+  await cleanupPidFile(target);
   return outcome;
 }
 
@@ -110,11 +110,13 @@ function killGroup(pgid: number): void {
   }
 }
 
-function cleanupPidFile(target: StopTarget): void {
+async function cleanupPidFile(target: StopTarget): Promise<void> {
   if (target.pidFile === undefined) return;
   try {
-    // The service's file: read without following a link or blocking on a FIFO.
-    if (readPidLine(target.pidFile) === String(target.pid)) unlinkSync(target.pidFile);
+    // The service's file: read without following a link or blocking on a FIFO. The unlink goes to
+    // the thread pool: on a busy ext4 one can take a millisecond, and 500 of them must not hold up
+    // the signals and waits of the other stops.
+    if (readPidLine(target.pidFile) === String(target.pid)) await unlink(target.pidFile);
   } catch {
     // no PID file, or not one procman reads
   }
