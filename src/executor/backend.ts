@@ -60,7 +60,7 @@ export interface Backend {
   readonly startsInBatches: boolean;
   /** Stops one (reports "stopping" and "stopped"); resolves once it is gone. */
   stop(name: string, context: StepContext, reason: PlanReason): Promise<void>;
-  /** Before the ordered stops of a plan: all of them at once (direct: one word to the supervisor, not one per layer). */
+  /** Before the ordered stops of a stop command: all of them at once (direct: one word to the supervisor, not one per layer). */
   expectStops?(names: readonly string[], context: StepContext): Promise<void>;
   /** Sends the process its reload signal (procman reload NAME); false when it does not run. */
   reload?(spec: ResolvedProcess): Promise<boolean>;

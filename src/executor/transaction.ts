@@ -293,7 +293,7 @@ async function apply(
     const inPlace = new Set(
       backend.restartsInPlace === true ? plan.stop.filter((step) => wanted.has(step.name) && !install.changed.has(step.name)).map((step) => step.name) : [],
     );
-    await stopInOrder(backend, { ...plan, stop: plan.stop.filter((step) => !inPlace.has(step.name)) }, context, applied);
+    await stopInOrder(backend, { ...plan, stop: plan.stop.filter((step) => !inPlace.has(step.name)) }, context, applied, completeOnInterrupt);
     // Stopping everything: the shutdown right after sweeps for what they left, in the same scan.
     await backend.afterStops?.(applied.stopped, { shutdownFollows: desired.processes.length === 0 && backend.shutdown !== undefined });
     // Stopping everything: the manager goes before its files (supervisorctl needs its config).
@@ -312,9 +312,11 @@ async function apply(
   }
 }
 
-async function stopInOrder(backend: Backend, plan: Plan, context: StepContext, applied: Applied): Promise<void> {
+async function stopInOrder(backend: Backend, plan: Plan, context: StepContext, applied: Applied, announceAll = false): Promise<void> {
   const reasons = new Map(plan.stop.map((step) => [step.name, step.reason]));
-  if (plan.stop.length > 0) await backend.expectStops?.(plan.stop.map((step) => step.name), context);
+  // A stop command means every one of them to go (it is completed, never undone): announced at
+  // once. A switch that fails midway keeps what it did not stop, unannounced.
+  if (announceAll && plan.stop.length > 0) await backend.expectStops?.(plan.stop.map((step) => step.name), context);
   // A process stops once everything that activatesAfter it has stopped.
   const dependents = new Map<string, string[]>();
   for (const { name, activatesAfter } of plan.stopEdges) {
