@@ -63,12 +63,14 @@ export interface Backend {
   readonly startsInBatches: boolean;
   /** Stops one (reports "stopping" and "stopped"); resolves once it is gone. */
   stop(name: string, context: StepContext, reason: PlanReason): Promise<void>;
+  /** Before the ordered stops of a stop command: all of them at once (direct: one word to the supervisor, not one per layer). */
+  expectStops?(names: readonly string[], context: StepContext): Promise<void>;
   /** Sends the process its reload signal (procman reload NAME); false when it does not run. */
   reload?(spec: ResolvedProcess): Promise<boolean>;
   /** Drops the record of a process that is gone (never signals its PID). */
   forget(name: string): Promise<void>;
   /** Called once the stops of a transaction are done: a sweep of leftovers, say. */
-  afterStops?(names: readonly string[]): Promise<void>;
+  afterStops?(names: readonly string[], options?: { readonly shutdownFollows?: boolean }): Promise<void>;
   /** After a successful transaction, before the generation is recorded (refresh kept records). */
   commit?(model: ResolvedModel): void;
   /** Ends the manager itself once nothing of this state dir runs under it (supervisord). */

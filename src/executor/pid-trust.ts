@@ -1,7 +1,7 @@
 // A daemon's PID file is the service's word, and the service may be hostile: before procman records
 // (and later signals) the PID it names, the PID must be able to be the daemon just launched.
 import { ProcmanError } from "../errors.js";
-import { ancestorsOf, checkIdentity, isLive, stillRuns, readProcStat, readUids, startedBefore, type ProcessIdentity } from "./proc.js";
+import { ancestorsOf, checkIdentity, isLive, stillRuns, readProcStat, readUids, startedBefore, type ProcStat, type ProcessIdentity } from "./proc.js";
 
 /** A PID file named a process that cannot be the daemon: the start fails (exit 1, undo). */
 export class UntrustedPidError extends ProcmanError {
@@ -84,7 +84,11 @@ export function claimedIds(
  * re-read right before the kill: the leader still runs with its recorded start time.
  */
 export function mayKillGroup(identity: ProcessIdentity, pgid: number | undefined): boolean {
+  return leadsGroup(identity, pgid, readProcStat(identity.pid));
+}
+
+/** mayKillGroup on a stat of the process read just now. */
+export function leadsGroup(identity: ProcessIdentity, pgid: number | undefined, stat: ProcStat | undefined): boolean {
   if (pgid === undefined || pgid !== identity.pid) return false;
-  const stat = readProcStat(identity.pid);
-  return isLive(stat) && stat.startTime === identity.startTime && stat.pgrp === pgid;
+  return isLive(stat) && stat.pid === identity.pid && stat.startTime === identity.startTime && stat.pgrp === pgid;
 }

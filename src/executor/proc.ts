@@ -1,6 +1,6 @@
 // What the kernel says about a PID, from /proc. A PID alone can lie (reuse, stale PID files): the
 // identity of a process is its PID plus its start time (field 22 of /proc/PID/stat).
-import { readFileSync, readdirSync, readlinkSync } from "node:fs";
+import { closeSync, openSync, readFileSync, readSync, readdirSync, readlinkSync } from "node:fs";
 
 export interface ProcStat {
   readonly pid: number;
@@ -18,15 +18,35 @@ export interface ProcessIdentity {
   readonly startTime: string;
 }
 
+// /proc/PID/stat is far below 1 KiB (comm is at most 64 bytes): read into one reused buffer with
+// open, read, close — readFileSync adds an fstat, a second read and a fresh buffer per call, and a
+// stop reads this file thousands of times.
+const statBuffer = Buffer.allocUnsafe(4096);
+
 export function readProcStat(pid: number): ProcStat | undefined {
   let text: string;
+  let fd: number;
   try {
-    text = readFileSync(`/proc/${pid}/stat`, "latin1");
+    fd = openSync(`/proc/${pid}/stat`, "r");
   } catch {
     return undefined;
   }
+  try {
+    const length = readSync(fd, statBuffer, 0, statBuffer.length, 0);
+    text = length < statBuffer.length ? statBuffer.toString("latin1", 0, length) : readFileSync(`/proc/${pid}/stat`, "latin1");
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
+  return parseStat(pid, text);
+}
+
+function parseStat(pid: number, text: string): ProcStat | undefined {
   // Field 2 (comm) may hold spaces and parentheses: parse after the last ")".
-  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+  const close = text.lastIndexOf(")");
+  if (close < 0) return undefined;
+  const fields = text.slice(close + 2).split(" ", 20);
   // fields[0] is field 3 (state); field n is fields[n - 3].
   return {
     pid,
@@ -48,7 +68,11 @@ export type IdentityCheck = "running" | "paused" | "dead" | "reused";
 
 /** Whether the recorded process is still the one running under its PID. */
 export function checkIdentity(identity: ProcessIdentity): IdentityCheck {
-  const stat = readProcStat(identity.pid);
+  return identityFromStat(identity, readProcStat(identity.pid));
+}
+
+/** checkIdentity on a stat already read (one read answers several questions). */
+export function identityFromStat(identity: ProcessIdentity, stat: ProcStat | undefined): IdentityCheck {
   if (!isLive(stat)) return "dead";
   if (stat.startTime !== identity.startTime) return "reused";
   return stat.state === "T" || stat.state === "t" ? "paused" : "running";
@@ -120,49 +144,120 @@ export function identityOf(pid: number): ProcessIdentity | undefined {
 }
 
 /** Whether any live process is still in the process group (members that are zombies do not count). */
-export function groupHasLiveMembers(pgid: number): boolean {
-  // ESRCH: nothing at all is left in the group, zombies included, and no /proc scan is needed.
-  // Success (or EPERM) only says "look": a group of zombies answers too.
+export function groupHasLiveMembers(pgid: number, notBefore = performance.now()): boolean {
+  return groupMaybeAlive(pgid) && liveGroups(notBefore).has(pgid);
+}
+
+/**
+ * kill(-pgid, 0): ESRCH means nothing at all is left in the group, zombies included, and no /proc
+ * scan is needed. Success (or EPERM) only says "look": a group of zombies answers too.
+ */
+export function groupMaybeAlive(pgid: number): boolean {
+  return signalZero(-pgid);
+}
+
+/** kill(pid, 0): false only when no such process exists (ESRCH); a zombie answers too. */
+export function pidMaybeAlive(pid: number): boolean {
+  return signalZero(pid);
+}
+
+function signalZero(target: number): boolean {
+  // ESRCH is the answer a poller waits for, thousands of times a stop: no stack trace for it.
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
   try {
-    process.kill(-pgid, 0);
+    process.kill(target, 0);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ESRCH") return false;
+  } finally {
+    Error.stackTraceLimit = limit;
   }
-  return liveGroups().has(pgid);
+  return true;
 }
 
 // Many stops wait on their groups at once: one scan of /proc serves them all for a while — at
-// least twice as long as the scan took, so that waiters never spend their time rescanning.
-let groupsCache: { at: number; ttl: number; groups: Set<number> } | undefined;
-function liveGroups(): Set<number> {
-  const now = Date.now();
-  if (groupsCache !== undefined && now - groupsCache.at < groupsCache.ttl) return groupsCache.groups;
+// least twice as long as the scan took, so that waiters never spend their time rescanning. Only a
+// scan begun after `notBefore` answers (performance.now() time): an older one may predate a group.
+// A group absent from a later scan stays gone: only a live member could add one.
+let groupsCache: { at: number; until: number; groups: Set<number> } | undefined;
+export function liveGroups(notBefore: number): Set<number> {
+  const now = performance.now();
+  if (groupsCache !== undefined && groupsCache.at > notBefore && now < groupsCache.until) return groupsCache.groups;
   const groups = new Set<number>();
-  for (const pid of listPids()) {
-    const stat = readProcStat(pid);
-    if (isLive(stat)) groups.add(stat.pgrp);
-  }
-  const done = Date.now();
-  groupsCache = { at: done, ttl: Math.max(10, 2 * (done - now)), groups };
+  for (const stat of scanProc()) if (isLive(stat)) groups.add(stat.pgrp);
+  const done = performance.now();
+  groupsCache = { at: now, until: done + Math.max(10, 2 * (done - now)), groups };
   return groups;
 }
 
+/** One pass over /proc: the stat of every process (those that vanish meanwhile are left out). */
+export function scanProc(): ProcStat[] {
+  const stats: ProcStat[] = [];
+  for (const pid of listPids()) {
+    const stat = readProcStat(pid);
+    if (stat !== undefined) stats.push(stat);
+  }
+  return stats;
+}
+
 export function listPids(): number[] {
-  return readdirSync("/proc")
-    .filter((entry) => /^[0-9]+$/.test(entry))
-    .map(Number);
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    const code = entry.charCodeAt(0);
+    // Only the numeric entries are processes (self, thread-self, sys, … are not).
+    if (code >= 48 && code <= 57) {
+      const pid = Number(entry);
+      if (Number.isInteger(pid)) pids.push(pid);
+    }
+  }
+  return pids;
 }
 
 /** The value of one environment variable of a process, if it is readable. */
 export function readEnvironmentVariable(pid: number, name: string): string | undefined {
-  let environ: string;
+  // A sweep reads the environment of every process on the machine: into one reused buffer, and
+  // only the value looked for is decoded (UTF-8: procman writes its tag, which holds the state
+  // dir, as UTF-8).
+  const length = readEnviron(pid);
+  if (length === undefined) return undefined;
+  const prefix = Buffer.from(`${name}=`);
+  let at = 0;
+  while (at < length) {
+    let end = environBuffer.indexOf(0, at);
+    if (end < 0 || end > length) end = length;
+    if (end - at >= prefix.length && environBuffer.compare(prefix, 0, prefix.length, at, at + prefix.length) === 0) {
+      return environBuffer.toString("utf8", at + prefix.length, end);
+    }
+    at = end + 1;
+  }
+  return undefined;
+}
+
+let environBuffer = Buffer.allocUnsafe(65536);
+
+/** Reads /proc/PID/environ into environBuffer (grown as needed); its length, or undefined. */
+function readEnviron(pid: number): number | undefined {
+  let fd: number;
   try {
-    // UTF-8: procman writes its tag (which holds the state dir) as UTF-8.
-    environ = readFileSync(`/proc/${pid}/environ`, "utf8");
+    fd = openSync(`/proc/${pid}/environ`, "r");
   } catch {
     return undefined;
   }
-  const prefix = `${name}=`;
-  for (const entry of environ.split("\0")) if (entry.startsWith(prefix)) return entry.slice(prefix.length);
-  return undefined;
+  try {
+    let length = 0;
+    for (;;) {
+      if (length === environBuffer.length) {
+        const bigger = Buffer.allocUnsafe(environBuffer.length * 2);
+        environBuffer.copy(bigger, 0, 0, length);
+        environBuffer = bigger;
+      }
+      const n = readSync(fd, environBuffer, length, environBuffer.length - length, null);
+      if (n === 0) return length;
+      length += n;
+    }
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
 }

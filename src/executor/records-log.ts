@@ -163,6 +163,29 @@ export function replaceLog(file: string): void {
  * (an entry is absolute: applying it twice is applying it once).
  */
 export function appendLine(file: string, line: Buffer): void {
+  appendLines(file, [line]);
+}
+
+/**
+ * Appends lines, each whole: one write(2) for up to 64 KiB of them (the stops of one round), and
+ * the same short-write rule (truncated back, FileError).
+ */
+export function appendLines(file: string, lines: readonly Buffer[]): void {
+  let batch: Buffer[] = [];
+  let size = 0;
+  for (const line of lines) {
+    if (batch.length > 0 && size + line.length > 65536) {
+      appendData(file, Buffer.concat(batch));
+      batch = [];
+      size = 0;
+    }
+    batch.push(line);
+    size += line.length;
+  }
+  if (batch.length > 0) appendData(file, batch.length === 1 ? batch[0]! : Buffer.concat(batch));
+}
+
+function appendData(file: string, line: Buffer): void {
   for (let attempt = 0; attempt < 5; attempt++) {
     let fd: number;
     try {

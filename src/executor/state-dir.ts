@@ -9,9 +9,10 @@ import { ProcmanError, StateFileError, describeSystemError } from "../errors.js"
 import { PROCESS_MANAGERS, type ProcessManagerName, type ProcessMode, type ResolvedModel } from "../model/types.js";
 import { makeDirectories, removeFile, writeFileAtomic } from "./atomic.js";
 import { checkDirTrust } from "./dir-trust.js";
-import { MAX_LINE, appendLine, formatLine, openLog, readLog, readLogFd, replaceLog, statLog, writeLarge, type LogRead } from "./records-log.js";
+import { MAX_LINE, appendLine, appendLines, formatLine, openLog, readLog, readLogFd, replaceLog, statLog, writeLarge, type LogRead } from "./records-log.js";
 import { acquireLock, lockHolder, ownPidNamespace, type LockOwner, type LockRelease } from "./lock.js";
 import type { ProcessIdentity } from "./proc.js";
+import { specHash } from "../plan/spec-hash.js";
 import { UnsafeFileError, readWholeFile } from "./safe-file.js";
 
 export type { LockOwner, LockRelease } from "./lock.js";
@@ -56,6 +57,8 @@ export interface GenerationRecord {
   readonly prefix?: string;
   /** false: switched with --no-supervise (no supervisor until a switch without it). */
   readonly supervise?: boolean;
+  /** specHash of each process when the generation was written: status and a no-op switch need not hash 500 specs again. */
+  readonly specHashes?: Readonly<Record<string, string>>;
 }
 
 export interface CurrentPointer {
@@ -216,7 +219,13 @@ export class StateDir {
   }
 
   removeRecord(name: string): void {
-    appendLine(this.logFile, formatLine({ layout: STATE_LAYOUT, del: name }));
+    this.removeRecords([name]);
+  }
+
+  /** Removes several records with one append (the stops that ended in the same round). */
+  removeRecords(names: readonly string[]): void {
+    if (names.length === 0) return;
+    appendLines(this.logFile, names.map((name) => formatLine({ layout: STATE_LAYOUT, del: name })));
   }
 
   /**
@@ -302,9 +311,22 @@ export class StateDir {
   }
 
   private apply(cache: RecordsCache, entries: LogRead["entries"]): void {
+    const logFile = this.logFile;
     for (const { entry, offset } of entries) {
-      const where = `${this.logFile} (the line at byte ${offset})`;
       const { layout = 0 } = entry;
+      if (layout === STATE_LAYOUT && typeof entry.del === "string") {
+        cache.records.delete(entry.del);
+        continue;
+      }
+      if (layout === STATE_LAYOUT && entry.put !== null && typeof entry.put === "object" && !Array.isArray(entry.put)) {
+        const record = entry.put as Record<string, unknown>;
+        if (checkProcessRecord(record, undefined) === undefined) {
+          cache.records.set(record.name as string, record as unknown as ProcessRecord);
+          continue;
+        }
+      }
+      // Anything else, and every problem, the long way (it names the line).
+      const where = `${logFile} (the line at byte ${offset})`;
       if (!Number.isSafeInteger(layout) || (layout as number) < 0) cache.damaged.push({ file: where, problem: `bad layout version ${JSON.stringify(layout)}` });
       else if ((layout as number) > STATE_LAYOUT) {
         cache.damaged.push({ file: where, problem: `written by a newer procman (layout ${layout}; this one reads up to ${STATE_LAYOUT})` });
@@ -427,6 +449,7 @@ export class StateDir {
       ...(rollbackOf !== undefined ? { rollbackOf } : {}),
       ...(prefix !== undefined ? { prefix } : {}),
       ...(supervise === false ? { supervise } : {}),
+      specHashes: Object.fromEntries(model.processes.map((spec) => [spec.name, specHash(spec)])),
     };
     writeFileAtomic(this.generationFile(generation), serialize(record, true));
     return generation;
@@ -452,6 +475,8 @@ export class StateDir {
   }
 
   clearJournal(): void {
+    // No journal (a no-op switch writes none): nothing to remove, and no directory fsync.
+    if (statLog(this.journalFile) === undefined) return;
     removeFile(this.journalFile);
   }
 }
@@ -501,24 +526,35 @@ const isText = (value: unknown) => typeof value === "string";
 const isCount = (value: unknown) => Number.isSafeInteger(value) && (value as number) >= 0;
 
 function expect(value: Record<string, unknown>, fields: Record<string, [(v: unknown) => boolean, string]>): string | undefined {
+  // Thousands of records per command: the common case (all good) allocates nothing.
+  let bad = false;
+  for (const key in fields) {
+    if (!fields[key]![0](value[key])) {
+      bad = true;
+      break;
+    }
+  }
+  if (!bad) return undefined;
   const problems = Object.entries(fields)
     .filter(([key, [ok]]) => !ok(value[key]))
     .map(([key, [, wanted]]) => `"${key}" ${value[key] === undefined ? "is missing" : `is not ${wanted}`}`);
   return problems.length === 0 ? undefined : `not a valid record: ${problems.join(", ")}`;
 }
 
+const PROCESS_RECORD_FIELDS: Record<string, [(v: unknown) => boolean, string]> = {
+  name: [isText, "a string"],
+  pid: [(v) => Number.isSafeInteger(v) && (v as number) > 0, "a PID"],
+  startTime: [isText, "a string"],
+  mode: [(v) => v === "foreground" || v === "daemon", '"foreground" or "daemon"'],
+  specHash: [isText, "a string"],
+  pidFile: [isText, "a string"],
+  stopSignal: [isText, "a string"],
+  stopTimeout: [(v) => typeof v === "number" && Number.isFinite(v) && v >= 0, "a number of seconds"],
+  startedAt: [isText, "a string"],
+};
+
 function checkProcessRecord(value: Record<string, unknown>, fileName: string | undefined): string | undefined {
-  const problem = expect(value, {
-    name: [isText, "a string"],
-    pid: [(v) => Number.isSafeInteger(v) && (v as number) > 0, "a PID"],
-    startTime: [isText, "a string"],
-    mode: [(v) => v === "foreground" || v === "daemon", '"foreground" or "daemon"'],
-    specHash: [isText, "a string"],
-    pidFile: [isText, "a string"],
-    stopSignal: [isText, "a string"],
-    stopTimeout: [(v) => typeof v === "number" && Number.isFinite(v) && v >= 0, "a number of seconds"],
-    startedAt: [isText, "a string"],
-  });
+  const problem = expect(value, PROCESS_RECORD_FIELDS);
   if (problem !== undefined) return problem;
   if (fileName !== undefined && value.name !== fileName) return `names process ${JSON.stringify(value.name)}, not ${JSON.stringify(fileName)}`;
   return undefined;

@@ -1,6 +1,6 @@
 // What really runs, per declared process. Reads only: nothing is signalled or changed.
 import type { ProcessManagerName, ResolvedProcess } from "../model/types.js";
-import { specHash } from "../plan/spec-hash.js";
+import { adoptSpecHashes, specHash } from "../plan/spec-hash.js";
 import { checkIdentity } from "./proc.js";
 import { probeReadiness } from "./readiness.js";
 import { tagFor } from "./tag-sweep.js";
@@ -79,46 +79,47 @@ export async function readStatus(stateDir: string): Promise<DeploymentStatus> {
       supervisor: { running: false, pid: null },
       supervisorExpected: false,
       damaged,
-      processes: declared.map((process) => ({
-        name: process.name,
-        state: running.get(process.name) === true ? "running" : current?.active === false ? "stopped" : "dead",
+      processes: declared.map((spec) => ({
+        name: spec.name,
+        state: running.get(spec.name) === true ? "running" : current?.active === false ? "stopped" : "dead",
         pid: null,
         startedAt: null,
-        mode: process.mode,
-        pidFile: process.pidFile,
-        logFile: process.logFile,
+        mode: spec.mode,
+        pidFile: spec.pidFile,
+        logFile: spec.logFile,
       })),
     };
   }
+  adoptSpecHashes(declared, generation?.specHashes, declared);
   const supervision = readSupervision(stateDir);
   const statuses = await Promise.all(
-    declared.map(async (process: ResolvedProcess): Promise<ProcessStatus> => {
-      const record = records.get(process.name);
-      const supervised = supervision.get(process.name);
+    declared.map(async (spec: ResolvedProcess): Promise<ProcessStatus> => {
+      const record = records.get(spec.name);
+      const supervised = supervision.get(spec.name);
       const base = {
-        name: process.name,
-        mode: process.mode,
-        pidFile: process.pidFile,
-        logFile: process.logFile,
+        name: spec.name,
+        mode: spec.mode,
+        pidFile: spec.pidFile,
+        logFile: spec.logFile,
         restarts: supervised?.restarts ?? 0,
         lastExit: supervised?.lastExit ?? null,
-        health: supervised?.health ?? (process.liveness !== undefined ? "unknown" : null),
+        health: supervised?.health ?? (spec.liveness !== undefined ? "unknown" : null),
         ...(supervised?.nextRestartAt !== undefined && supervised.state === "backoff" ? { nextRestartAt: supervised.nextRestartAt } : {}),
       } as const;
       const identity = record === undefined ? "dead" : checkIdentity(record);
       if (record === undefined || identity === "dead") {
-        const stopped = current?.active === false || current?.stopped?.includes(process.name) === true;
+        const stopped = current?.active === false || current?.stopped?.includes(spec.name) === true;
         const gone: ProcessState = stopped ? "stopped" : supervised?.state ?? "dead";
         return { ...base, state: gone, pid: null, startedAt: null };
       }
       let status: ProcessState = identity === "reused" ? "pid-reused" : identity;
-      if (status === "running" && record.specHash !== specHash(process)) status = "changed";
+      if (status === "running" && record.specHash !== specHash(spec)) status = "changed";
       // Its own listener, not someone else's on the port (trust-proc): the record knows its group, session and tag.
-      else if (status === "running" && !(await probeReadiness(process, { pid: record.pid, tag: tagFor(record.name, record.specHash, stateDir), ...(record.pgid !== undefined ? { pgid: record.pgid } : {}), ...(record.sid !== undefined ? { session: record.sid } : {}) }))) status = "not-ready";
+      else if (status === "running" && !(await probeReadiness(spec, { pid: record.pid, tag: tagFor(record.name, record.specHash, stateDir), ...(record.pgid !== undefined ? { pgid: record.pgid } : {}), ...(record.sid !== undefined ? { session: record.sid } : {}) }))) status = "not-ready";
       return { ...base, state: status, pid: record.pid, startedAt: record.startedAt };
     }),
   );
-  const names = new Set(declared.map((process) => process.name));
+  const names = new Set(declared.map((spec) => spec.name));
   for (const record of records.values()) {
     if (names.has(record.name)) continue;
     const identity = checkIdentity(record);

@@ -3,7 +3,8 @@
 // so after a stop every live process carrying a stopped tag goes too, in any session. One /proc
 // scan serves every name a command stopped. What wipes its environment (nginx and redis rewrite
 // their process title, which clears /proc/PID/environ) cannot be found this way.
-import { isLive, listPids, readEnvironmentVariable, readProcStat, stillRuns, checkIdentity, type ProcessIdentity } from "./proc.js";
+import { waitGone } from "./gone-poller.js";
+import { checkIdentity, isLive, readEnvironmentVariable, scanProc, stillRuns, type ProcessIdentity } from "./proc.js";
 
 /** Environment variable that marks every process procman spawns: `<name>:<specHash>:<stateDir>`. */
 export const TAG_VARIABLE = "PROCMAN_TAG";
@@ -28,12 +29,10 @@ export function findTagged(tags: ReadonlySet<string>, exclude: readonly number[]
   const found: (ProcessIdentity & { tag: string })[] = [];
   if (tags.size === 0) return found;
   const skip = new Set([process.pid, ...exclude]);
-  for (const pid of listPids()) {
-    if (skip.has(pid)) continue;
-    const stat = readProcStat(pid);
-    if (!isLive(stat)) continue;
-    const tag = readEnvironmentVariable(pid, TAG_VARIABLE);
-    if (tag !== undefined && tags.has(tag)) found.push({ pid, startTime: stat.startTime, tag });
+  for (const stat of scanProc()) {
+    if (skip.has(stat.pid) || !isLive(stat)) continue;
+    const tag = readEnvironmentVariable(stat.pid, TAG_VARIABLE);
+    if (tag !== undefined && tags.has(tag)) found.push({ pid: stat.pid, startTime: stat.startTime, tag });
   }
   return found;
 }
@@ -58,36 +57,28 @@ export async function sweepTagged(
 }
 
 async function stopAll(found: readonly (ProcessIdentity & { tag: string })[], targets: ReadonlyMap<string, SweepSettings>): Promise<Swept[]> {
-  const send = (member: ProcessIdentity, signal: string) => {
+  const send = (member: ProcessIdentity, signals: readonly string[]) => {
     if (!stillRuns(checkIdentity(member))) return;
-    try {
-      process.kill(member.pid, signal as NodeJS.Signals);
-    } catch {
-      // gone meanwhile
-    }
-  };
-  for (const member of found) {
-    send(member, targets.get(member.tag)!.stopSignal);
-    send(member, "SIGCONT");
-  }
-  const began = Date.now();
-  const killed = new Set<number>();
-  let pause = 2;
-  for (;;) {
-    const left = found.filter((member) => stillRuns(checkIdentity(member)));
-    if (left.length === 0) break;
-    for (const member of left) {
-      if (killed.has(member.pid)) continue;
-      if (Date.now() - began >= targets.get(member.tag)!.stopTimeout * 1000) {
-        send(member, "SIGKILL");
-        killed.add(member.pid);
+    for (const signal of signals) {
+      try {
+        process.kill(member.pid, signal as NodeJS.Signals);
+      } catch {
+        // gone meanwhile
       }
     }
-    if (Date.now() - began > (Math.max(...[...targets.values()].map((target) => target.stopTimeout)) + 10) * 1000) {
-      throw new Error(`tagged processes still alive after SIGKILL: ${left.map((member) => member.pid).join(", ")}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, pause));
-    pause = Math.min(pause * 2, 20);
-  }
-  return found.map((member) => ({ ...member, killed: killed.has(member.pid) }));
+  };
+  // All signalled in one go (one identity read serves the stop signal and its SIGCONT), then one
+  // shared poller waits for all of them.
+  for (const member of found) send(member, [targets.get(member.tag)!.stopSignal, "SIGCONT"]);
+  const left: number[] = [];
+  const swept = await Promise.all(
+    found.map(async (member): Promise<Swept> => {
+      if (await waitGone(member, false, targets.get(member.tag)!.stopTimeout * 1000)) return { ...member, killed: false };
+      send(member, ["SIGKILL"]);
+      if (!(await waitGone(member, false, 10_000))) left.push(member.pid);
+      return { ...member, killed: true };
+    }),
+  );
+  if (left.length > 0) throw new Error(`tagged processes still alive after SIGKILL: ${left.join(", ")}`);
+  return swept;
 }

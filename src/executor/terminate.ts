@@ -1,12 +1,12 @@
 // Stopping: the only place procman signals a process, and only one whose identity (PID and start
 // time) matches what procman recorded when it started it. Stopping is done when the process and
 // its process group are gone, not when the signal was sent.
-import { rmSync } from "node:fs";
+import { unlink } from "node:fs/promises";
 import { ProcmanError } from "../errors.js";
-import { mayKillGroup } from "./pid-trust.js";
-import { checkIdentity, groupHasLiveMembers, isLive, listPids, readEnvironmentVariable, readProcStat, stillRuns, type ProcessIdentity } from "./proc.js";
+import { waitGone } from "./gone-poller.js";
+import { leadsGroup } from "./pid-trust.js";
+import { checkIdentity, groupHasLiveMembers, identityFromStat, isLive, readEnvironmentVariable, readProcStat, scanProc, stillRuns, type ProcessIdentity } from "./proc.js";
 import { readPidLine } from "./safe-file.js";
-import { sleep } from "./readiness.js";
 
 export interface StopTarget extends ProcessIdentity {
   readonly name: string;
@@ -38,53 +38,44 @@ export class StopError extends ProcmanError {
 }
 
 export async function terminate(target: StopTarget): Promise<StopOutcome> {
-  const check = checkIdentity(target);
+  // One read of /proc/PID/stat answers who it is, whether it is paused and which group it leads.
+  const stat = readProcStat(target.pid);
+  const check = identityFromStat(target, stat);
   if (!stillRuns(check)) {
     // Dead, or its PID now names an unrelated process: nothing to signal, ever.
     if (check === "dead") await reapTagged(target);
-    cleanupPidFile(target);
+    await cleanupPidFile(target);
     return check === "dead" ? "already-gone" : "reused";
   }
-  const pgid = target.pgid ?? readProcStat(target.pid)?.pgrp;
-  const leader = mayKillGroup(target, pgid);
-  const send = (signal: NodeJS.Signals) => {
+  const pgid = target.pgid ?? stat!.pgrp;
+  const leader = leadsGroup(target, pgid, stat);
+  /** Signals after verifying the identity on `seen` (a fresh read unless given). */
+  const send = (signals: readonly NodeJS.Signals[], seen = readProcStat(target.pid)) => {
     // Re-verified before every signal: the PID could have been reused since the last look.
-    if (!stillRuns(checkIdentity(target))) return;
-    try {
-      process.kill(leader && mayKillGroup(target, pgid) ? -target.pid : target.pid, signal);
-    } catch {
-      // gone between the check and the kill
+    if (!stillRuns(identityFromStat(target, seen))) return;
+    const whom = leader && leadsGroup(target, pgid, seen) ? -target.pid : target.pid;
+    for (const signal of signals) {
+      try {
+        process.kill(whom, signal);
+      } catch {
+        // gone between the check and the kill
+      }
     }
   };
-  send(target.stopSignal as NodeJS.Signals);
+  // The read above is the check for both: nothing runs between it and the two kill(2) calls.
   // A stopped (paused) process keeps the stop signal pending until it is continued.
-  if (target.stopSignal !== "SIGKILL") send("SIGCONT");
+  send(target.stopSignal === "SIGKILL" ? ["SIGKILL"] : [target.stopSignal as NodeJS.Signals, "SIGCONT"], stat);
   let outcome: StopOutcome = "stopped";
   if (!(await waitGone(target, leader, target.stopTimeout * 1000))) {
-    send("SIGKILL");
+    send(["SIGKILL"]);
     if (leader && checkIdentity(target) !== "reused") killGroup(target.pid);
     outcome = "killed";
     if (!(await waitGone(target, leader, 10_000))) {
       throw new StopError(target.name, `PID ${target.pid} is still alive after SIGKILL (uninterruptible?)`);
     }
   }
-  cleanupPidFile(target);
+  await cleanupPidFile(target);
   return outcome;
-}
-
-/** Until the process is dead (a zombie counts as dead) and, for a group leader, its group too. */
-async function waitGone(target: ProcessIdentity, leader: boolean, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  let pause = 5;
-  for (;;) {
-    const check = checkIdentity(target);
-    // A reused PID means the old group was empty when the kernel handed the number out again.
-    const gone = check === "reused" || (check === "dead" && (!leader || !groupHasLiveMembers(target.pid)));
-    if (gone) return true;
-    if (Date.now() >= deadline) return false;
-    await sleep(Math.min(pause, Math.max(1, deadline - Date.now())));
-    pause = Math.min(pause * 2, 100);
-  }
 }
 
 /**
@@ -94,10 +85,9 @@ async function waitGone(target: ProcessIdentity, leader: boolean, ms: number): P
 async function reapTagged(target: StopTarget): Promise<void> {
   if (target.tag === undefined || !groupHasLiveMembers(target.pid)) return;
   const members: ProcessIdentity[] = [];
-  for (const pid of listPids()) {
-    const stat = readProcStat(pid);
-    if (isLive(stat) && stat.pgrp === target.pid && readEnvironmentVariable(pid, "PROCMAN_TAG") === target.tag) {
-      members.push({ pid, startTime: stat.startTime });
+  for (const stat of scanProc()) {
+    if (isLive(stat) && stat.pgrp === target.pid && readEnvironmentVariable(stat.pid, "PROCMAN_TAG") === target.tag) {
+      members.push({ pid: stat.pid, startTime: stat.startTime });
     }
   }
   for (const member of members) {
@@ -108,8 +98,7 @@ async function reapTagged(target: StopTarget): Promise<void> {
       // gone
     }
   }
-  const deadline = Date.now() + 10_000;
-  while (members.some((member) => stillRuns(checkIdentity(member))) && Date.now() < deadline) await sleep(20);
+  await Promise.all(members.map((member) => waitGone(member, false, 10_000)));
 }
 
 function killGroup(pgid: number): void {
@@ -121,11 +110,13 @@ function killGroup(pgid: number): void {
   }
 }
 
-function cleanupPidFile(target: StopTarget): void {
+async function cleanupPidFile(target: StopTarget): Promise<void> {
   if (target.pidFile === undefined) return;
   try {
-    // The service's file: read without following a link or blocking on a FIFO.
-    if (readPidLine(target.pidFile) === String(target.pid)) rmSync(target.pidFile, { force: true });
+    // The service's file: read without following a link or blocking on a FIFO. The unlink goes to
+    // the thread pool: on a busy ext4 one can take a millisecond, and 500 of them must not hold up
+    // the signals and waits of the other stops.
+    if (readPidLine(target.pidFile) === String(target.pid)) await unlink(target.pidFile);
   } catch {
     // no PID file, or not one procman reads
   }

@@ -7,6 +7,7 @@ import { activationOrder, withTransitiveDependents } from "../graph/graph.js";
 import type { DependencyEdges, ProcessManagerName, ResolvedModel, ResolvedProcess } from "../model/types.js";
 import { createContext } from "../model/context.js";
 import { planSwitch, type Plan, type PlanReason } from "../plan/plan.js";
+import { adoptSpecHashes } from "../plan/spec-hash.js";
 import type { Backend, StepContext, SupervisionMode } from "./backend.js";
 import type { EventSink } from "./events.js";
 import { NO_CHANGE, type InstallChange } from "./install-record.js";
@@ -94,6 +95,8 @@ export async function runTransaction(options: TransactionOptions): Promise<Switc
       }
       const previous = active || (current !== undefined && target.model === undefined) ? current?.model : undefined;
       const desired = desiredModel(target, context);
+      // What the generation stored for specs that did not change is not hashed again.
+      if (current !== undefined) adoptSpecHashes(current.model.processes, current.specHashes, desired.processes);
       const observed = await backend.observe();
       const install = await backend.prepare(desired.processes.length === 0 && target.only === undefined ? undefined : desired, { check: true });
       const plan =
@@ -103,12 +106,19 @@ export async function runTransaction(options: TransactionOptions): Promise<Switc
       onEvent({ type: "plan", plan, install: install.files.map((file) => ({ path: file.path, link: file.link })) });
       if (options.dryRun === true) return { plan, generation: undefined };
 
-      state.writeJournal({
-        ...identityOf(process.pid)!,
-        startedAt: new Date().toISOString(),
-        command: options.command,
-        install: { before: install.before ?? null, after: install.after ?? null },
-      });
+      // A plan without a step and without files to install changes no process: nothing for a
+      // recovery to find, so no journal (two fsyncs fewer for a no-op switch).
+      const changesNothing =
+        plan.stop.length + plan.start.length + plan.forget.length === 0 &&
+        (install === NO_CHANGE || install.files.length + (install.before?.files.length ?? 0) === 0);
+      if (!changesNothing) {
+        state.writeJournal({
+          ...identityOf(process.pid)!,
+          startedAt: new Date().toISOString(),
+          command: options.command,
+          install: { before: install.before ?? null, after: install.after ?? null },
+        });
+      }
       const applied = new Applied();
       try {
         await apply(state, backend, plan, install, desired, applied, interrupts, release, onEvent, options.command === "stop", target.only?.kind === "stop");
@@ -137,7 +147,8 @@ export async function runTransaction(options: TransactionOptions): Promise<Switc
             ? current!.generation
             : state.writeGeneration(target.model, target.manager, target.modelFile, target.rollbackOf, target.prefix, target.supervise);
         }
-        state.setCurrent({ generation: generation!, active: true });
+        // Unchanged (a no-op switch): the pointer is not rewritten.
+        if (!(same && active && pointer !== undefined && pointer.stopped === undefined)) state.setCurrent({ generation: generation!, active: true });
       } else if (target.model === undefined) {
         if (pointer !== undefined) state.setCurrent({ generation: pointer.generation, active: false });
       }
@@ -285,8 +296,9 @@ async function apply(
     const inPlace = new Set(
       backend.restartsInPlace === true ? plan.stop.filter((step) => wanted.has(step.name) && !install.changed.has(step.name)).map((step) => step.name) : [],
     );
-    await stopInOrder(backend, { ...plan, stop: plan.stop.filter((step) => !inPlace.has(step.name)) }, context, applied);
-    await backend.afterStops?.(applied.stopped);
+    await stopInOrder(backend, { ...plan, stop: plan.stop.filter((step) => !inPlace.has(step.name)) }, context, applied, completeOnInterrupt);
+    // Stopping everything: the shutdown right after sweeps for what they left, in the same scan.
+    await backend.afterStops?.(applied.stopped, { shutdownFollows: desired.processes.length === 0 && backend.shutdown !== undefined });
     // Stopping everything: the manager goes before its files (supervisorctl needs its config).
     if (desired.processes.length === 0) await backend.shutdown?.();
     check();
@@ -303,8 +315,11 @@ async function apply(
   }
 }
 
-async function stopInOrder(backend: Backend, plan: Plan, context: StepContext, applied: Applied): Promise<void> {
+async function stopInOrder(backend: Backend, plan: Plan, context: StepContext, applied: Applied, announceAll = false): Promise<void> {
   const reasons = new Map(plan.stop.map((step) => [step.name, step.reason]));
+  // A stop command means every one of them to go (it is completed, never undone): announced at
+  // once. A switch that fails midway keeps what it did not stop, unannounced.
+  if (announceAll && plan.stop.length > 0) await backend.expectStops?.(plan.stop.map((step) => step.name), context);
   // A process stops once everything that activatesAfter it has stopped.
   const dependents = new Map<string, string[]>();
   for (const { name, activatesAfter } of plan.stopEdges) {

@@ -18,7 +18,41 @@ export const RESTART_FIELDS = [
  */
 export const OPTIONAL_RESTART_FIELDS = ["stateDirectory", "runtimeDirectory", "readiness"] as const satisfies readonly (keyof ResolvedProcess)[];
 
+// A resolved spec is frozen: its hash is computed once per object (a switch asks the plan, the
+// start and the commit for it).
+const hashes = new WeakMap<ResolvedProcess, string>();
+
 export function specHash(spec: ResolvedProcess): string {
+  let hash = hashes.get(spec);
+  if (hash === undefined) {
+    hash = computeSpecHash(spec);
+    hashes.set(spec, hash);
+  }
+  return hash;
+}
+
+/**
+ * Takes the hashes a generation stored for its specs (`stored`, by name) for the specs of `specs`
+ * that are JSON-equal to the stored ones, so that an unchanged model of 500 processes is not
+ * hashed again by status or a no-op switch. Anything else (no stored hash, a different spec) is
+ * hashed as usual. (A change to the hash function must rename the stored field.)
+ */
+export function adoptSpecHashes(stored: readonly ResolvedProcess[], storedHashes: unknown, specs: readonly ResolvedProcess[]): void {
+  if (storedHashes === null || typeof storedHashes !== "object") return;
+  const known = storedHashes as Record<string, unknown>;
+  const before = new Map(stored.map((spec) => [spec.name, spec]));
+  for (const spec of specs) {
+    const old = before.get(spec.name);
+    const hash = Object.hasOwn(known, spec.name) ? known[spec.name] : undefined;
+    if (old === undefined || typeof hash !== "string" || !/^[0-9a-f]{32}$/.test(hash) || hashes.has(spec)) continue;
+    if (old === spec || JSON.stringify(old) === JSON.stringify(spec)) {
+      hashes.set(spec, hash);
+      if (old !== spec && !hashes.has(old)) hashes.set(old, hash);
+    }
+  }
+}
+
+function computeSpecHash(spec: ResolvedProcess): string {
   const relevant: Record<string, unknown> = Object.fromEntries(RESTART_FIELDS.map((field) => [field, spec[field] ?? null]));
   for (const field of OPTIONAL_RESTART_FIELDS) {
     const value = field === "readiness" ? readinessCheck(spec.readiness) : spec[field];

@@ -63,6 +63,29 @@ test("process records: written, read back by name, removed; temp files are not r
   assert.equal([...state.readRecords().keys()], ["db"]);
 });
 
+test("removeRecords: several removals in one append, each its own checked line", () => {
+  const state = new StateDir(makeTempDir());
+  state.ensure();
+  for (const name of ["a", "b", "c", "d"]) state.writeRecord(record(name));
+  const before = readFileSync(path.join(state.lib, "records.log"), "utf8").split("\n").length;
+  state.removeRecords(["a", "c", "never-there"]);
+  state.removeRecords([]);
+  assert.equal([...state.readRecords().keys()].sort(), ["b", "d"]);
+  const lines = readFileSync(path.join(state.lib, "records.log"), "utf8").trimEnd().split("\n");
+  assert.is(lines.length, before - 1 + 3, "one line per removal");
+  assert.equal(JSON.parse(lines.at(-1)!.slice(9)), { layout: 1, del: "never-there" });
+  assert.equal([...new StateDir(state.stateDir).readRecords().keys()].sort(), ["b", "d"], "a fresh reader replays them");
+});
+
+test("a generation stores the spec hash of each process", () => {
+  const state = new StateDir(makeTempDir());
+  state.ensure();
+  const model = resolve({ web: { process: "/bin/sleep", args: ["1"] } });
+  const generation = state.readGeneration(state.writeGeneration(model, "direct", undefined));
+  assert.equal(Object.keys(generation.specHashes ?? {}), ["web"]);
+  assert.match(generation.specHashes!.web!, /^[0-9a-f]{32}$/);
+});
+
 test("a corrupt record is an error naming the file (exit 1), not silently ignored", () => {
   const state = new StateDir(makeTempDir());
   state.ensure();

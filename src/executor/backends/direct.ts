@@ -11,8 +11,8 @@ import { ProcmanError } from "../../errors.js";
 import { StartError, TAG_VARIABLE, logTail, tagFor, type Launched } from "../launch.js";
 import { launchRecorded, recordOf } from "../start-process.js";
 import { SupervisorLink } from "./supervision.js";
-import { sweepTagged } from "../tag-sweep.js";
-import { checkIdentity, listPids, readEnvironmentVariable, readProcStat, stillRuns } from "../proc.js";
+import { sweepTagged, type SweepSettings } from "../tag-sweep.js";
+import { checkIdentity, listPids, readEnvironmentVariable, readProcStat, scanProc, stillRuns } from "../proc.js";
 import { AbandonedError, NotReadyError, probeReadiness, waitUntilReady } from "../readiness.js";
 import type { StateDir, ProcessRecord } from "../state-dir.js";
 import { SwitchFailedError } from "../switch-result.js";
@@ -31,6 +31,12 @@ export function directBackend(state: StateDir, startForeground?: () => Promise<v
   const tagOf = (record: ProcessRecord) => tagFor(record.name, record.specHash, state.stateDir);
   const stoppedRecords = new Map<string, ProcessRecord>();
   const forgotten = new Map<string, ProcessRecord>();
+  /** Tags whose leftovers the shutdown's sweep stops with their own stop settings. */
+  const swept = new Map<string, SweepSettings>();
+  const expectStop = coalesced((names: string[], operator: boolean) => link.expectStop(names, operator));
+  const removeRecord = removedTogether(state);
+  // Names the supervisor was told of for the whole plan (expectStops): their stops need not tell it again.
+  const announced = new Set<string>();
 
   return {
     manager: "direct",
@@ -79,11 +85,16 @@ export function directBackend(state: StateDir, startForeground?: () => Promise<v
       if (record === undefined) return;
       const began = Date.now();
       context.onEvent({ type: "stopping", name, pid: record.pid, reason });
-      await link.expectStop([name], context.operatorStop === true);
+      if (!announced.delete(name)) await expectStop(name, context.operatorStop === true);
       const outcome = await terminate({ ...record, tag: tagOf(record) });
-      state.removeRecord(name);
+      await removeRecord(name);
       stoppedRecords.set(name, record);
       context.onEvent({ type: "stopped", name, pid: record.pid, ms: Date.now() - began, killed: outcome === "killed" });
+    },
+
+    expectStops: async (names, context) => {
+      await link.expectStop(names, context.operatorStop === true);
+      for (const name of names) announced.add(name);
     },
 
     begin: async (wanted) => {
@@ -102,32 +113,84 @@ export function directBackend(state: StateDir, startForeground?: () => Promise<v
     },
 
     // One sweep per command for what the stopped processes left (setsid'd children, daemon workers).
-    afterStops: async (names) => {
+    afterStops: async (names, options) => {
       const targets = new Map(forgotten);
       forgotten.clear();
       for (const name of names) {
         const record = stoppedRecords.get(name);
         if (record !== undefined) targets.set(tagOf(record), record);
       }
-      if (targets.size > 0) await sweepTagged(targets);
+      // Everything stops: shutdown's one scan for every tag of this state dir covers these too.
+      if (options?.shutdownFollows === true) for (const [tag, record] of targets) swept.set(tag, record);
+      else if (targets.size > 0) await sweepTagged(targets);
     },
 
     /** After stopping everything: whatever still carries a tag of this state dir goes too. */
     shutdown: async () => {
       await link.shutdown();
-      await stopEveryTagged(state.stateDir);
+      await stopEveryTagged(state.stateDir, swept);
+      swept.clear();
     },
 
     /** A kept process runs on, but how to stop it may have changed: its record takes the new settings. */
     commit: (model) => {
+      const current = reread();
       for (const spec of model.processes) {
-        const record = reread().get(spec.name);
+        const record = current.get(spec.name);
         if (record === undefined || record.specHash !== specHash(spec)) continue;
         if (record.stopSignal !== spec.stop.signal || record.stopTimeout !== spec.stop.timeout || !sameList(record.activatesAfter, spec.activatesAfter)) {
           state.writeRecord({ ...record, stopSignal: spec.stop.signal, stopTimeout: spec.stop.timeout, activatesAfter: spec.activatesAfter });
         }
       }
     },
+  };
+}
+
+/**
+ * The independent stops of one tick announce themselves to the supervisor in one request, not one
+ * each: the supervisor persists its state once per request.
+ */
+function coalesced(send: (names: string[], operator: boolean) => Promise<void>): (name: string, operator: boolean) => Promise<void> {
+  const pending = new Map<boolean, { names: string[]; sent: Promise<void> }>();
+  return (name, operator) => {
+    let batch = pending.get(operator);
+    if (batch === undefined) {
+      const names: string[] = [];
+      const sent = Promise.resolve().then(() => {
+        pending.delete(operator);
+        return send(names, operator);
+      });
+      pending.set(operator, (batch = { names, sent }));
+    }
+    batch.names.push(name);
+    return batch.sent;
+  };
+}
+
+/**
+ * The records of the stops that end in the same round (one poller round settles many) go in one
+ * append: flushed in setImmediate, before the stop reports the process stopped.
+ */
+function removedTogether(state: StateDir): (name: string) => Promise<void> {
+  let pending: { names: string[]; written: Promise<void> } | undefined;
+  return (name) => {
+    if (pending === undefined) {
+      const names: string[] = [];
+      const written = new Promise<void>((resolve, reject) =>
+        setImmediate(() => {
+          pending = undefined;
+          try {
+            state.removeRecords(names);
+            resolve();
+          } catch (error) {
+            reject(error);
+          }
+        }),
+      );
+      pending = { names, written };
+    }
+    pending.names.push(name);
+    return pending.written;
   };
 }
 
@@ -256,17 +319,27 @@ async function stopUnconfirmed(state: StateDir, records: ReadonlyMap<string, Pro
 }
 
 /**
- * The last resort of `procman stop`: every live process tagged for this state dir (a damaged or
- * lost record, a worker that escaped its group). Only tagged processes are ever signalled.
+ * The last resort of `procman stop`: every live process tagged for this state dir (what the
+ * stopped processes left, a damaged or lost record, a worker that escaped its group), in one scan
+ * of /proc, again until a scan finds nobody (a process may fork between the scan and its signal).
+ * Only tagged processes are ever signalled; `settings` gives the stop signal of known tags.
  */
-async function stopEveryTagged(stateDir: string): Promise<void> {
+async function stopEveryTagged(stateDir: string, settings: ReadonlyMap<string, SweepSettings> = new Map()): Promise<void> {
   const suffix = `:${stateDir}`;
-  for (const pid of listPids()) {
-    if (pid === process.pid) continue;
-    const stat = readProcStat(pid);
-    if (stat === undefined || stat.state === "Z") continue;
-    const tag = readEnvironmentVariable(pid, TAG_VARIABLE);
-    if (tag === undefined || !tag.endsWith(suffix)) continue;
-    await terminate({ name: tag.slice(0, tag.indexOf(":")), pid, startTime: stat.startTime, stopSignal: "SIGTERM", stopTimeout: 10, tag });
+  for (let round = 0; round < 5; round++) {
+    const stops: Promise<unknown>[] = [];
+    for (const stat of scanProc()) {
+      if (stat.pid === process.pid || stat.state === "Z") continue;
+      const tag = readEnvironmentVariable(stat.pid, TAG_VARIABLE);
+      if (tag === undefined || !tag.endsWith(suffix)) continue;
+      const known = settings.get(tag);
+      // All at once: one shared poller waits for them.
+      stops.push(
+        terminate({ name: tag.slice(0, tag.indexOf(":")), pid: stat.pid, startTime: stat.startTime, stopSignal: known?.stopSignal ?? "SIGTERM", stopTimeout: known?.stopTimeout ?? 10, tag }),
+      );
+    }
+    if (stops.length === 0) return;
+    const failed = (await Promise.allSettled(stops)).find((result) => result.status === "rejected");
+    if (failed !== undefined) throw failed.reason;
   }
 }

@@ -1,0 +1,87 @@
+// One poller for every stop that waits until its process (and, for a group leader, its group) is
+// gone: 500 stops are 500 waiters of one round, not 500 timers each reading /proc. A round asks
+// kill(pid, 0) and kill(-pgid, 0) first: ESRCH means gone without reading anything. Success only
+// says "look" (a zombie answers too), and the waiters that must look read their own
+// /proc/PID/stat; a dead leader whose group still answers after a grace for its reaping needs a
+// scan of /proc, at most one per round (liveGroups() keeps it for twice as long as it took, for the
+// waiters older than it). Rounds back off from 1 to 20 ms and
+// start again at 1 ms whenever a new stop begins to wait.
+import { checkIdentity, groupMaybeAlive, liveGroups, pidMaybeAlive, type ProcessIdentity } from "./proc.js";
+
+interface Waiter {
+  readonly identity: ProcessIdentity;
+  readonly group: boolean;
+  readonly deadline: number;
+  /** performance.now() when it began to wait: only a /proc scan begun later tells of its group. */
+  readonly since: number;
+  /** performance.now() when its leader was first seen dead (a zombie) while the group still answered. */
+  deadAt?: number;
+  readonly settle: (gone: boolean) => void;
+}
+
+const FIRST_PAUSE = 1;
+const LAST_PAUSE = 20;
+
+const waiters = new Set<Waiter>();
+let timer: NodeJS.Timeout | undefined;
+let due = 0;
+let pause = FIRST_PAUSE;
+
+/**
+ * Resolves true once the process is dead (a zombie counts as dead) or its PID names another
+ * process, and, with `group`, nothing live is left in the group it leads; false after `ms`.
+ */
+export function waitGone(identity: ProcessIdentity, group: boolean, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    waiters.add({ identity, group, deadline: Date.now() + ms, since: performance.now(), settle: resolve });
+    pause = FIRST_PAUSE;
+    schedule(FIRST_PAUSE);
+  });
+}
+
+function schedule(ms: number): void {
+  const at = Date.now() + ms;
+  if (timer !== undefined) {
+    if (due <= at) return;
+    clearTimeout(timer);
+  }
+  due = at;
+  timer = setTimeout(round, ms);
+}
+
+function round(): void {
+  timer = undefined;
+  const now = Date.now();
+  for (const waiter of waiters) {
+    const gone = isGone(waiter);
+    if (gone || now >= waiter.deadline) {
+      waiters.delete(waiter);
+      waiter.settle(gone);
+    }
+  }
+  if (waiters.size === 0) return;
+  // Gently (×1.5): a process dies within a few ms of its signal, and a round is cheap (kill(2) calls).
+  pause = Math.min(pause * 1.5, LAST_PAUSE);
+  schedule(pause);
+}
+
+// A dead leader whose group still answers is most often a zombie its parent reaps within a few
+// milliseconds, after which kill(-pgid, 0) answers alone: a /proc scan (about 10 ms for 600
+// processes) is worth it only once the zombie has stayed that long.
+const ZOMBIE_GRACE = 10;
+
+function isGone(waiter: Waiter): boolean {
+  const { identity, group, since } = waiter;
+  // The cheap answers first: no such process (and no such group) at all.
+  const groupAnswers = group && groupMaybeAlive(identity.pid);
+  if (!groupAnswers && !pidMaybeAlive(identity.pid)) return true;
+  const check = checkIdentity(identity);
+  // A reused PID means the old group was empty when the kernel handed the number out again.
+  if (check === "reused") return true;
+  if (check !== "dead") return false;
+  if (!groupAnswers) return true;
+  const now = performance.now();
+  waiter.deadAt ??= now;
+  if (now - waiter.deadAt < ZOMBIE_GRACE) return false;
+  return !liveGroups(since).has(identity.pid);
+}
