@@ -1,27 +1,16 @@
 // The shared stop poller: many waiters in one round, gone only when the process and (for a
 // leader) every live member of its group are gone.
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { waitGone } from "../../src/executor/gone-poller.js";
 import { identityOf, type ProcessIdentity } from "../../src/executor/proc.js";
-import { alive, waitFor } from "../helpers/processes.js";
+import { alive, killedAfterEach, waitFor } from "../helpers/processes.js";
 import { makeTempDir } from "../helpers/tmp.js";
 
-const spawned: ChildProcess[] = [];
-test.after.each(() => {
-  for (const child of spawned.splice(0)) {
-    for (const target of [-child.pid!, child.pid!]) {
-      try {
-        process.kill(target, "SIGKILL");
-      } catch {
-        // gone
-      }
-    }
-  }
-});
+const spawned = killedAfterEach(test);
 
 /** A shell leading its own group, with a background member whose PID it writes down. */
 async function groupWithMember(): Promise<{ leader: ProcessIdentity; member: number }> {

@@ -5,18 +5,9 @@ import net from "node:net";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { acceptQueue, addressesOf, canonicalAddress, listenerOwnedBy, readListeners } from "../../src/executor/listeners.js";
-import { NODE, freePort, waitFor } from "../helpers/processes.js";
+import { NODE, freePort, killedAfterEach, waitFor } from "../helpers/processes.js";
 
-const spawned: ChildProcess[] = [];
-test.after.each(() => {
-  for (const child of spawned.splice(0)) {
-    try {
-      process.kill(-child.pid!, "SIGKILL");
-    } catch {
-      // gone
-    }
-  }
-});
+const spawned = killedAfterEach(test);
 
 function server(host: string, port: number): Promise<ChildProcess> {
   const child = spawn(NODE, ["-e", `require("net").createServer(s => s.end()).listen(${port}, ${JSON.stringify(host)}, () => console.log("READY"))`], {

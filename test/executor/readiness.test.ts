@@ -12,19 +12,10 @@ import { createContext } from "../../src/model/context.js";
 import type { ExitStatus } from "../../src/executor/launch.js";
 import type { ResolvedProcess } from "../../src/model/types.js";
 import { resolve } from "../helpers/model.js";
-import { NODE, SERVICE, alive, freePort, indexOfEvent, readEvents, unrelatedProcess, waitFor } from "../helpers/processes.js";
+import { NODE, SERVICE, alive, freePort, indexOfEvent, killedAfterEach, readEvents, unrelatedProcess, waitFor } from "../helpers/processes.js";
 import { makeTempDir } from "../helpers/tmp.js";
 
-const spawned: ChildProcess[] = [];
-test.after.each(() => {
-  for (const child of spawned.splice(0)) {
-    try {
-      process.kill(-child.pid!, "SIGKILL");
-    } catch {
-      // gone
-    }
-  }
-});
+const spawned = killedAfterEach(test);
 
 interface Started {
   readonly process: ResolvedProcess;

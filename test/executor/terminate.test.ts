@@ -1,6 +1,6 @@
 // terminate: signal only a verified identity, wait until the process and its group are gone,
 // escalate to SIGKILL after the stop timeout, tidy the PID file.
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "uvu";
@@ -9,21 +9,10 @@ import { mayKillGroup } from "../../src/executor/pid-trust.js";
 import { checkIdentity, identityOf, readProcStat, type ProcessIdentity } from "../../src/executor/proc.js";
 import { sweepTagged } from "../../src/executor/tag-sweep.js";
 import { terminate, type StopTarget } from "../../src/executor/terminate.js";
-import { NODE, SERVICE, alive, readEvents, unrelatedProcess, waitFor } from "../helpers/processes.js";
+import { NODE, SERVICE, alive, killedAfterEach, readEvents, unrelatedProcess, waitFor } from "../helpers/processes.js";
 import { makeTempDir } from "../helpers/tmp.js";
 
-const spawned: ChildProcess[] = [];
-test.after.each(() => {
-  for (const child of spawned.splice(0)) {
-    for (const target of [-child.pid!, child.pid!]) {
-      try {
-        process.kill(target, "SIGKILL");
-      } catch {
-        // gone
-      }
-    }
-  }
-});
+const spawned = killedAfterEach(test);
 
 /** service.mjs in its own session and group, as procman starts foreground processes; resolves once it is ready. */
 async function startService(env: Record<string, string>): Promise<{ identity: ProcessIdentity; events: string; dir: string }> {

@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
+import type { test as uvuTest } from "uvu";
 import { isLive, listPids, readProcStat } from "../../src/executor/proc.js";
 import { BIN, checkBuild } from "./cli.js";
 import { FIXTURES } from "./paths.js";
@@ -189,4 +190,21 @@ export function unrelatedProcess(): { pid: number; stop: () => void } {
       }
     },
   };
+}
+
+/** The children a test file spawns, each killed (its group, then itself) after every test. */
+export function killedAfterEach(suite: typeof uvuTest): ChildProcess[] {
+  const spawned: ChildProcess[] = [];
+  suite.after.each(() => {
+    for (const child of spawned.splice(0)) {
+      for (const target of [-child.pid!, child.pid!]) {
+        try {
+          process.kill(target, "SIGKILL");
+        } catch {
+          // gone
+        }
+      }
+    }
+  });
+  return spawned;
 }

@@ -5,20 +5,9 @@
 import { existsSync } from "node:fs";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { startSupervisor, type SupervisorClient } from "../../src/supervisor/client.js";
-import { stateDir, waitFor } from "../helpers/processes.js";
-import { deploy, eventsFile, processSpec, starts, teardown } from "./helpers.js";
+import { waitFor } from "../helpers/processes.js";
+import { deploy, eventsFile, processSpec, starts, withSupervisor } from "./helpers.js";
 
-async function withSupervisor(run: (dir: string, client: SupervisorClient) => Promise<void>): Promise<void> {
-  const dir = stateDir();
-  let client: SupervisorClient | undefined;
-  try {
-    client = await startSupervisor(dir);
-    await run(dir, client);
-  } finally {
-    await teardown(dir, client);
-  }
-}
 
 const reaped = (pid: number) => waitFor(() => !existsSync(`/proc/${pid}`) || undefined, 5000, `PID ${pid} to be reaped`);
 

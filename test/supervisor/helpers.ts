@@ -8,9 +8,9 @@ import { specHash } from "../../src/plan/spec-hash.js";
 import { resolveModel } from "../../src/resolve-model.js";
 import { StateDir, type ProcessRecord } from "../../src/executor/state-dir.js";
 import { waitUntilReady } from "../../src/executor/readiness.js";
-import type { SupervisorClient } from "../../src/supervisor/client.js";
+import { startSupervisor, supervisorStatus, type SupervisorClient } from "../../src/supervisor/client.js";
 import { readSupervision, type SupervisionStatus } from "../../src/supervisor/status-file.js";
-import { NODE, bin, waitFor } from "../helpers/processes.js";
+import { NODE, bin, stateDir, waitFor } from "../helpers/processes.js";
 
 export const FLAKY = bin("flaky.mjs");
 export const NUMBERED = bin("numbered.mjs");
@@ -126,4 +126,17 @@ export async function teardown(dir: string, client: SupervisorClient | undefined
     const { killLeftovers } = await import("../helpers/processes.js");
     killLeftovers(dir);
   }
+}
+
+/** A fresh state dir with a supervisor (paused until resumed), torn down after `run`. */
+export async function withSupervisor(run: (dir: string, client: SupervisorClient) => Promise<void>): Promise<void> {
+  const dir = stateDir();
+  let client: SupervisorClient | undefined;
+  try {
+    client = await startSupervisor(dir);
+    await run(dir, client);
+  } finally {
+    await teardown(dir, client);
+  }
+  if (supervisorStatus(dir).running) throw new Error("the supervisor is still running after its shutdown");
 }

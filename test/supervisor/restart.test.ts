@@ -3,21 +3,9 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { checkIdentity } from "../../src/executor/proc.js";
-import { startSupervisor, supervisorStatus, type SupervisorClient } from "../../src/supervisor/client.js";
-import { stateDir, waitFor } from "../helpers/processes.js";
-import { deploy, eventsFile, processSpec, recordOf, starts, teardown, waitSupervision } from "./helpers.js";
+import { waitFor } from "../helpers/processes.js";
+import { deploy, eventsFile, processSpec, recordOf, starts, waitSupervision, withSupervisor } from "./helpers.js";
 
-async function withSupervisor(run: (dir: string, client: SupervisorClient) => Promise<void>): Promise<void> {
-  const dir = stateDir();
-  let client: SupervisorClient | undefined;
-  try {
-    client = await startSupervisor(dir);
-    await run(dir, client);
-  } finally {
-    await teardown(dir, client);
-  }
-  assert.is(supervisorStatus(dir).running, false, "the supervisor is gone after shutdown");
-}
 
 test("a crash (exit 3) is restarted under on-failure; its exit is recorded with the code", () =>
   withSupervisor(async (dir, client) => {
