@@ -18,13 +18,27 @@ export interface OpenedLog extends LogIdentity {
   readonly offset: number;
 }
 
-/** Opens (or creates) the log for a start; `known` is the log recorded at an earlier start, if any. */
-export function openLog(file: string, known?: LogIdentity): OpenedLog {
-  mkdirSync(path.dirname(file), { recursive: true, mode: 0o755 });
+/**
+ * Opens (or creates) the log for a start; `known` is the log recorded at an earlier start, if any.
+ * `made`: directories this command made already (made again if one went missing since).
+ */
+export function openLog(file: string, known?: LogIdentity, made?: Set<string>): OpenedLog {
+  const dir = path.dirname(file);
+  const makeDir = () => {
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    made?.add(dir);
+  };
+  if (made?.has(dir) !== true) makeDir();
   let fd: number;
   let created = true;
   try {
-    fd = createExclusive(file, 0o644);
+    try {
+      fd = createExclusive(file, 0o644);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT" || made === undefined) throw error;
+      makeDir();
+      fd = createExclusive(file, 0o644);
+    }
   } catch (error) {
     created = false;
     const code = (error as NodeJS.ErrnoException).code;

@@ -26,7 +26,7 @@ export interface ReadyContext {
   readonly pgid?: number;
   readonly sid?: number;
   /** Foreground: the child's exit, to say how it ended. */
-  readonly exit?: Promise<ExitStatus>;
+  readonly exit?: PromiseLike<ExitStatus>;
   /** readiness notify: the channel launch opened. */
   readonly notify?: NotifyChannel;
 }

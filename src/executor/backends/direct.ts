@@ -15,6 +15,7 @@ import { sweepTagged } from "../tag-sweep.js";
 import { checkIdentity, listPids, readEnvironmentVariable, readProcStat, stillRuns } from "../proc.js";
 import { AbandonedError, NotReadyError, probeReadiness, waitUntilReady } from "../readiness.js";
 import type { StateDir, ProcessRecord } from "../state-dir.js";
+import { SpawnRunner } from "../spawn-runner.js";
 import { SwitchFailedError } from "../switch-result.js";
 import { terminate } from "../terminate.js";
 
@@ -30,6 +31,8 @@ export function directBackend(state: StateDir): Backend {
   const tagOf = (record: ProcessRecord) => tagFor(record.name, record.specHash, state.stateDir);
   const stoppedRecords = new Map<string, ProcessRecord>();
   const forgotten = new Map<string, ProcessRecord>();
+  // Forks this command's starts (made on the first start, ended with the command).
+  let runner: SpawnRunner | undefined;
 
   return {
     manager: "direct",
@@ -91,13 +94,16 @@ export function directBackend(state: StateDir): Backend {
     },
 
     finish: async (ok, wanted) => {
+      runner?.close();
+      runner = undefined;
       // procman up supervises itself from now on: a detached supervisor gives way.
       if (ok) await link.finish(wanted === "detached");
       else await link.abandon();
     },
 
     start: async (requests, context) => {
-      for (const request of requests) await startOne(state, request, context, records, link, supervise === "detached");
+      const runnerOf = () => (runner ??= new SpawnRunner());
+      for (const request of requests) await startOne(state, request, context, records, link, supervise === "detached", runnerOf);
       reread();
     },
 
@@ -142,6 +148,7 @@ async function startOne(
   records: ReadonlyMap<string, ProcessRecord>,
   link: SupervisorLink,
   supervise: boolean,
+  runner: () => SpawnRunner,
 ): Promise<void> {
   const { onEvent } = context;
   const began = Date.now();
@@ -155,7 +162,7 @@ async function startOne(
       launched = await link.spawn(spec, specHash(spec));
       record = recordOf(spec, launched);
     } else {
-      ({ launched, record } = await launchRecorded(spec, state.stateDir, records, link.pid !== undefined ? [link.pid] : []));
+      ({ launched, record } = await launchRecorded(spec, state.stateDir, records, link.pid !== undefined ? [link.pid] : [], runner()));
     }
   } catch (error) {
     const message = error instanceof StartError || error instanceof ProcmanError ? error.message : String(error);
