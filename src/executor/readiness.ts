@@ -10,7 +10,8 @@ import type { ExitStatus } from "./launch.js";
 import { addressesOf, anyListener, canonicalAddress, isLocalAddress, listenerOwnedBy, type ListenerOwner } from "./listeners.js";
 import type { NotifyChannel } from "./notify.js";
 import { checkIdentity, identityOf, stillRuns, type ProcessIdentity } from "./proc.js";
-import { runShellAs } from "./run-as.js";
+import { runShellAs, wrapCommand } from "./run-as.js";
+import type { SpawnRunner } from "./spawn-runner.js";
 import { openServiceFile, readPidLine } from "./safe-file.js";
 
 export class NotReadyError extends Error {
@@ -29,6 +30,8 @@ export interface ReadyContext {
   readonly exit?: PromiseLike<ExitStatus>;
   /** readiness notify: the channel launch opened. */
   readonly notify?: NotifyChannel;
+  /** readiness command: the shell that forks the checks (no fork of procman per poll). */
+  readonly runner?: SpawnRunner;
 }
 
 type CheckResult = { readonly ok: true } | { readonly ok: false; readonly why: string };
@@ -135,6 +138,15 @@ async function checkOnce(spec: ResolvedProcess, readiness: Readiness, timeoutMs:
     case "http":
       return httpReady(readiness.url, readiness.status, state.owner, timeoutMs);
     case "command": {
+      const runner = state.context.runner;
+      const argv = wrapCommand(spec, { executable: "/bin/sh", args: ["-c", readiness.command] });
+      if (runner !== undefined && runner.canRun(argv[0]!, {})) {
+        try {
+          return await runner.check({ argv, environment: spec.environment, directory: spec.directory ?? "/", umask: spec.umask }, timeoutMs);
+        } catch {
+          // The shell is unavailable or gone: the check runs as before.
+        }
+      }
       const outcome = await runShellAs(spec, readiness.command, { timeoutMs });
       return outcome.ok ? outcome : { ok: false, why: outcome.why };
     }

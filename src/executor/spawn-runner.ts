@@ -39,6 +39,8 @@ export class RunnerUnavailableError extends Error {}
 interface Pending {
   readonly resolve: (value: string) => void;
   readonly reject: (error: Error) => void;
+  /** A "C" line before the answer: the PID of a check under way. */
+  readonly onPid?: (pid: number) => void;
 }
 
 export class SpawnRunner {
@@ -71,14 +73,40 @@ export class SpawnRunner {
   /** Starts one process; resolves with its PID once the shell forked it. */
   async spawn(request: RunnerRequest): Promise<number> {
     if (this.state === "unavailable") throw new RunnerUnavailableError("no setsid or GNU env");
-    const umask = request.umask === undefined ? "" : `umask ${Number.parseInt(request.umask, 8).toString(8).padStart(4, "0")} && `;
-    const assignments = Object.entries(request.environment).map(([key, value]) => quote(`${key}=${value}`));
-    const command =
-      `(${umask}cd -P -- ${quote(request.directory)} && exec ${SETSID} ${ENV} --default-signal -i -- ${assignments.join(" ")} ` +
-      `${request.argv.map(quote).join(" ")}) </dev/null >&9 2>&9 9>&- &`;
+    const command = `${childOf(request)} </dev/null >&9 2>&9 9>&- &`;
     const answer = await this.ask((id) => `{ ${command} echo "P ${id} $!"; } 9>>/proc/${process.pid}/fd/${request.logFd} || echo "E ${id}"`);
     if (answer === "") throw new Error("the spawning shell could not open the log descriptor");
     return Number(answer);
+  }
+
+  /**
+   * Runs a readiness command to its end as runShellAs does (its own session, killed as a group on
+   * timeout, output nowhere), forked by the shell: a poll costs procman a line, not a fork. A
+   * subshell of the runner waits for it, so the runner itself never does.
+   */
+  async check(request: Omit<RunnerRequest, "logFd">, timeoutMs: number): Promise<{ ok: true } | { ok: false; why: string }> {
+    if (this.state === "unavailable") throw new RunnerUnavailableError("no setsid or GNU env");
+    let timedOut = false;
+    let timer: NodeJS.Timeout | undefined;
+    const answer = await this.ask(
+      (id) => `(${childOf(request)} </dev/null >/dev/null 2>&1 & p=$!; echo "C ${id} $p"; wait $p; echo "X ${id} $?") &`,
+      (pid) => {
+        timer = setTimeout(() => {
+          timedOut = true;
+          try {
+            process.kill(-pid, "SIGKILL");
+          } catch {
+            // already gone
+          }
+        }, timeoutMs);
+      },
+    );
+    clearTimeout(timer);
+    const status = Number(answer);
+    if (status === 0) return { ok: true };
+    if (timedOut) return { ok: false, why: `it did not finish within ${timeoutMs / 1000} s` };
+    const signal = status > 128 ? signalName(status - 128) : undefined;
+    return { ok: false, why: signal !== undefined ? `it was killed by ${signal}` : `it exited with code ${status}` };
   }
 
   /**
@@ -129,10 +157,10 @@ export class SpawnRunner {
     this.child.stdin!.end();
   }
 
-  private ask(line: (id: number) => string): Promise<string> {
+  private ask(line: (id: number) => string, onPid?: (pid: number) => void): Promise<string> {
     if (this.state === "gone") return Promise.reject(new Error("the spawning shell exited"));
     const id = this.next++;
-    const answer = new Promise<string>((resolve, reject) => this.pending.set(id, { resolve, reject }));
+    const answer = new Promise<string>((resolve, reject) => this.pending.set(id, { resolve, reject, ...(onPid !== undefined ? { onPid } : {}) }));
     this.ref();
     const stdin = this.child.stdin!;
     // One write per tick for a batch of starts.
@@ -162,6 +190,10 @@ export class SpawnRunner {
         const [kind, id, value] = line.split(" ");
         const waiter = this.pending.get(Number(id));
         if (waiter === undefined) continue;
+        if (kind === "C") {
+          waiter.onPid?.(Number(value));
+          continue;
+        }
         this.pending.delete(Number(id));
         waiter.resolve(kind === "E" ? "" : (value ?? ""));
       }
@@ -184,6 +216,13 @@ export class SpawnRunner {
     (this.child.stdout as unknown as { unref?: () => void }).unref?.();
     (this.child.stdin as unknown as { unref?: () => void }).unref?.();
   }
+}
+
+/** The child as a subshell: umask, directory, then setsid and env -i exec it (the PID stays the subshell's). */
+function childOf(request: Omit<RunnerRequest, "logFd">): string {
+  const umask = request.umask === undefined ? "" : `umask ${Number.parseInt(request.umask, 8).toString(8).padStart(4, "0")} && `;
+  const assignments = Object.entries(request.environment).map(([key, value]) => quote(`${key}=${value}`));
+  return `(${umask}cd -P -- ${quote(request.directory)} && exec ${SETSID} ${ENV} --default-signal -i -- ${assignments.join(" ")} ${request.argv.map(quote).join(" ")})`;
 }
 
 function executableFile(file: string): boolean {

@@ -180,7 +180,7 @@ async function startOne(
     throw new SwitchFailedError(`${spec.name}: ${message}`);
   }
   onEvent({ type: "started", name: spec.name, pid: record.pid });
-  await readyOrFail(spec, record, launched, state.stateDir, onEvent, context.signal, began);
+  await readyOrFail(spec, record, launched, state.stateDir, onEvent, context.signal, began, spec.readiness.kind === "command" ? runner() : undefined);
 }
 
 async function readyOrFail(
@@ -191,6 +191,7 @@ async function readyOrFail(
   onEvent: EventSink,
   signal: AbortSignal,
   began: number,
+  runner: SpawnRunner | undefined,
 ): Promise<void> {
   try {
     await waitUntilReady(spec, record, launched.logOffset, signal, {
@@ -199,6 +200,7 @@ async function readyOrFail(
       sid: launched.sid,
       exit: launched.exit,
       ...(launched.notify !== undefined ? { notify: launched.notify } : {}),
+      ...(runner !== undefined ? { runner } : {}),
     });
   } catch (error) {
     if (error instanceof AbandonedError) throw error; // the failure that caused it is reported
