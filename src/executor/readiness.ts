@@ -10,7 +10,8 @@ import type { ExitStatus } from "./launch.js";
 import { addressesOf, anyListener, canonicalAddress, isLocalAddress, listenerOwnedBy, type ListenerOwner } from "./listeners.js";
 import type { NotifyChannel } from "./notify.js";
 import { checkIdentity, identityOf, stillRuns, type ProcessIdentity } from "./proc.js";
-import { runShellAs, wrapCommand } from "./run-as.js";
+import { fileTestOf } from "./file-test.js";
+import { changesIdentity, runShellAs, wrapCommand } from "./run-as.js";
 import type { SpawnRunner } from "./spawn-runner.js";
 import { openServiceFile, readPidLine } from "./safe-file.js";
 
@@ -138,6 +139,9 @@ async function checkOnce(spec: ResolvedProcess, readiness: Readiness, timeoutMs:
     case "http":
       return httpReady(readiness.url, readiness.status, state.owner, timeoutMs);
     case "command": {
+      // Run as procman itself anyway: a bare `test -e FILE` needs no shell (file-test.ts).
+      const fileTest = changesIdentity(spec) ? undefined : fileTestOf(readiness.command);
+      if (fileTest !== undefined) return fileTest(spec.directory ?? "/") ? { ok: true } : { ok: false, why: "it exited with code 1" };
       const runner = state.context.runner;
       const argv = wrapCommand(spec, { executable: "/bin/sh", args: ["-c", readiness.command] });
       if (runner !== undefined && runner.canRun(argv[0]!, {})) {

@@ -31,8 +31,10 @@ export function directBackend(state: StateDir): Backend {
   const tagOf = (record: ProcessRecord) => tagFor(record.name, record.specHash, state.stateDir);
   const stoppedRecords = new Map<string, ProcessRecord>();
   const forgotten = new Map<string, ProcessRecord>();
-  // Forks this command's starts (made on the first start, ended with the command).
+  // Fork this command's starts and its readiness commands (made on first use, ended with the
+  // command): two shells, so that starts never queue behind a layer's polls.
   let runner: SpawnRunner | undefined;
+  let checker: SpawnRunner | undefined;
 
   return {
     manager: "direct",
@@ -95,15 +97,16 @@ export function directBackend(state: StateDir): Backend {
 
     finish: async (ok, wanted) => {
       runner?.close();
-      runner = undefined;
+      checker?.close();
+      runner = checker = undefined;
       // procman up supervises itself from now on: a detached supervisor gives way.
       if (ok) await link.finish(wanted === "detached");
       else await link.abandon();
     },
 
     start: async (requests, context) => {
-      const runnerOf = () => (runner ??= new SpawnRunner());
-      for (const request of requests) await startOne(state, request, context, records, link, supervise === "detached", runnerOf);
+      const shells = { spawner: () => (runner ??= new SpawnRunner()), checker: () => (checker ??= new SpawnRunner()) };
+      for (const request of requests) await startOne(state, request, context, records, link, supervise === "detached", shells);
       reread();
     },
 
@@ -148,7 +151,7 @@ async function startOne(
   records: ReadonlyMap<string, ProcessRecord>,
   link: SupervisorLink,
   supervise: boolean,
-  runner: () => SpawnRunner,
+  shells: { readonly spawner: () => SpawnRunner; readonly checker: () => SpawnRunner },
 ): Promise<void> {
   const { onEvent } = context;
   const began = Date.now();
@@ -162,7 +165,7 @@ async function startOne(
       launched = await link.spawn(spec, specHash(spec));
       record = recordOf(spec, launched);
     } else {
-      ({ launched, record } = await launchRecorded(spec, state.stateDir, records, link.pid !== undefined ? [link.pid] : [], runner()));
+      ({ launched, record } = await launchRecorded(spec, state.stateDir, records, link.pid !== undefined ? [link.pid] : [], shells.spawner()));
     }
   } catch (error) {
     const message = error instanceof StartError || error instanceof ProcmanError ? error.message : String(error);
@@ -180,7 +183,7 @@ async function startOne(
     throw new SwitchFailedError(`${spec.name}: ${message}`);
   }
   onEvent({ type: "started", name: spec.name, pid: record.pid });
-  await readyOrFail(spec, record, launched, state.stateDir, onEvent, context.signal, began, spec.readiness.kind === "command" ? runner() : undefined);
+  await readyOrFail(spec, record, launched, state.stateDir, onEvent, context.signal, began, spec.readiness.kind === "command" ? shells.checker() : undefined);
 }
 
 async function readyOrFail(
