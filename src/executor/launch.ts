@@ -3,12 +3,14 @@
 // log); daemons are run and must leave a PID file naming a process that can be the daemon just
 // launched (pid-trust). A failed start leaves nothing: whatever carries its tag is stopped.
 import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, lstatSync, mkdirSync, rmSync, statSync, unlinkSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { closeSync, constants, lstatSync, mkdirSync, rmSync, statSync, unlinkSync } from "node:fs";
+import { open, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import type { Command, ResolvedProcess } from "../model/types.js";
 import { makeOwnDirectories } from "./own-directories.js";
 import { writeFileAtomic } from "./atomic.js";
-import { logTailSince, openLog, type LogIdentity } from "./log-file.js";
+import { logTailSince, openLog, openLogAsync, type LogIdentity } from "./log-file.js";
 import { openNotifyChannel, type NotifyChannel } from "./notify.js";
 import { UntrustedPidError, verifyDaemonPid } from "./pid-trust.js";
 import { identityOf, readProcStat, ticksNow, type ProcessIdentity } from "./proc.js";
@@ -57,6 +59,12 @@ export interface Launched extends ProcessIdentity {
   readonly exit: PromiseLike<ExitStatus>;
   /** readiness notify: the channel the process reports on. */
   readonly notify?: NotifyChannel;
+  /**
+   * With a runner: the PID file is written off procman's thread (file creation blocks for
+   * milliseconds on a busy disk) while the readiness wait goes on. Await it before the process
+   * counts as ready; it rejects with a StartError.
+   */
+  readonly pidFileWritten?: Promise<void>;
 }
 
 export interface LaunchOptions {
@@ -80,7 +88,7 @@ export async function launch(spec: ResolvedProcess, specHash: string, stateDir: 
   mkdirFor(spec.pidFile, made);
   let log;
   try {
-    log = openLog(spec.logFile, options.knownLog, made);
+    log = options.runner !== undefined ? await openLogAsync(spec.logFile, options.knownLog, made) : openLog(spec.logFile, options.knownLog, made);
   } catch (error) {
     throw new StartError(spec.name, `cannot open its log: ${(error as Error).message}`);
   }
@@ -153,13 +161,46 @@ async function launchForeground(
     const status = await Promise.race([exit, sleep(500).then(() => undefined)]);
     throw new StartError(spec.name, `${describeExit(status)} at once`);
   }
+  const cannotWrite = (error: unknown) =>
+    new StartError(spec.name, `cannot write its PID file ${spec.pidFile}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  // procman created its session and group: the one group procman may signal as a whole.
+  const started = { ...identity, pgid: pid, sid: pid, launchedAt, exit };
+  if (spawned !== undefined && spec.readiness.kind !== "pidFile") {
+    const pidFileWritten = writePidFile(spec.pidFile, pid).catch((error: unknown) => {
+      throw cannotWrite(error);
+    });
+    pidFileWritten.catch(() => undefined); // awaited by the caller; never an unhandled rejection
+    return { ...started, pidFileWritten };
+  }
   try {
     writeFileAtomic(spec.pidFile, `${pid}\n`, 0o644, false);
   } catch (error) {
-    throw new StartError(spec.name, `cannot write its PID file ${spec.pidFile}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    throw cannotWrite(error);
   }
-  // procman created its session and group: the one group procman may signal as a whole.
-  return { ...identity, pgid: pid, sid: pid, launchedAt, exit };
+  return started;
+}
+
+/**
+ * The PID file as writeFileAtomic writes it (a hidden, unguessable temp file created without
+ * following a link, then one rename: a reader sees no file, the old one or the whole new one),
+ * through the thread pool. Its directory was made before the start.
+ */
+async function writePidFile(file: string, pid: number): Promise<void> {
+  const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
+  const handle = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
+  try {
+    try {
+      const data = Buffer.from(`${pid}\n`);
+      const { bytesWritten } = await handle.write(data, 0, data.length, 0);
+      if (bytesWritten !== data.length) throw Object.assign(new Error("short write"), { code: "EIO" });
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, file);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
 }
 
 async function launchDaemon(

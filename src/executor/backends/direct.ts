@@ -177,6 +177,7 @@ async function startOne(
     state.writeRecord(record);
   } catch (error) {
     // Unrecorded, it would run on untracked and be started twice: stop it before failing.
+    await launched.pidFileWritten?.catch(() => undefined);
     await terminate({ ...record, tag: tagFor(record.name, record.specHash, state.stateDir) });
     const message = `cannot write its record: ${(error as Error).message}`;
     onEvent({ type: "failed", name: spec.name, message, logTail: "" });
@@ -205,9 +206,12 @@ async function readyOrFail(
       ...(launched.notify !== undefined ? { notify: launched.notify } : {}),
       ...(runner !== undefined ? { runner } : {}),
     });
+    await launched.pidFileWritten;
   } catch (error) {
+    // Written before anything stops it (a stop removes the PID file naming it; a late write would stay).
+    await launched.pidFileWritten?.catch(() => undefined);
     if (error instanceof AbandonedError) throw error; // the failure that caused it is reported
-    const message = error instanceof NotReadyError ? error.message : String(error);
+    const message = error instanceof NotReadyError || error instanceof StartError ? error.message : String(error);
     onEvent({ type: "failed", name: spec.name, message, logTail: logTail(spec.logFile, launched.logOffset) });
     throw new SwitchFailedError(`${spec.name}: ${message}`);
   }
