@@ -1,5 +1,6 @@
 // Human and JSON renderings of the executor's events: one line per event, as it happens.
-import type { SwitchEvent } from "../executor/events.js";
+import type { SupervisorDecision, SwitchEvent } from "../executor/events.js";
+import { formatEvent } from "../supervisor/format-event.js";
 import type { Plan } from "../plan/plan.js";
 import { describeReason } from "../plan/reason.js";
 import type { Output } from "./output.js";
@@ -51,7 +52,12 @@ export function eventRenderer(io: Output, options: { json: boolean; dryRun?: boo
         return io.out(`started ${event.name}${event.pid > 0 ? ` (PID ${event.pid})` : ""}\n`);
       case "ready":
         return io.out(`${paint(io, 32, "ready")} ${event.name} in ${event.ms} ms\n`);
+      case "restarting":
+      case "backoff":
+      case "unhealthy":
+        return supervisorLine(io, event);
       case "failed": {
+        if (event.source === "supervisor") return supervisorLine(io, event);
         // The error itself is printed once, by the CLI, when the switch has been undone.
         io.err(`${paint(io, 31, "failed")} ${event.name}\n`);
         if (event.logTail !== "") io.err(`--- end of ${event.name}'s log ---\n${event.logTail}\n---\n`);
@@ -63,4 +69,11 @@ export function eventRenderer(io: Output, options: { json: boolean; dryRun?: boo
         return io.out(event.generation === undefined ? `done in ${event.ms} ms\n` : `done: generation ${event.generation} in ${event.ms} ms\n`);
     }
   };
+}
+
+/** The supervisor's decision at the hand-over, as its own log says it (a warning: the command succeeded). */
+function supervisorLine(io: Output, event: SupervisorDecision): void {
+  const { source: _source, ...own } = event;
+  const colour = event.type === "backoff" || event.type === "restarting" ? 33 : 31;
+  io.err(`${paint(io, colour, "supervisor")}: ${formatEvent(own)}\n`);
 }

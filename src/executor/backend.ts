@@ -33,8 +33,11 @@ export interface Backend {
    * supervisor (the direct manager pauses or starts one, and spawns through it).
    */
   begin?(supervise: SupervisionMode): Promise<void>;
-  /** Last, still under the lock: `ok` the transaction succeeded; `supervise` as deployed now. */
-  finish?(ok: boolean, supervise: SupervisionMode): Promise<void>;
+  /**
+   * Last, still under the lock: `ok` the transaction succeeded; `supervise` as deployed now. What
+   * a supervisor decides as it takes over is reported to `onEvent` (before the command's "done").
+   */
+  finish?(ok: boolean, supervise: SupervisionMode, onEvent: EventSink): Promise<void>;
   /** After a crash mid-transaction (the journal is there): make what runs match the records. */
   recover(onEvent: EventSink): Promise<void>;
   /** What runs now, by name, as this backend knows it. */

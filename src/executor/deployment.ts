@@ -28,14 +28,17 @@ export interface SwitchOptions extends Common {
   readonly prefix?: string;
   /** false: `--no-supervise`, no supervisor for this deployment. */
   readonly supervise?: boolean;
-  /** `procman up`: the calling process supervises once the switch is done. */
-  readonly foreground?: boolean;
+  /**
+   * `procman up`: the calling process supervises. This starts its supervisor (paused, on the
+   * control socket) when the switch first spawns, so that what the switch starts is its child.
+   */
+  readonly foreground?: () => Promise<void>;
 }
 
-function backendFactory(options: Common) {
+function backendFactory(options: Common, startForeground?: () => Promise<void>) {
   const onWarning = options.onWarning ?? (() => undefined);
   return (manager: ProcessManagerName, context: ResolvedModel["context"], prefix: string, state: StateDir) =>
-    createBackend(manager, context, prefix, state, { installDir: options.installDir, onWarning });
+    createBackend(manager, context, prefix, state, { installDir: options.installDir, onWarning, startForeground });
 }
 
 export function switchDeployment(options: SwitchOptions): Promise<SwitchResult> {
@@ -46,14 +49,14 @@ export function switchDeployment(options: SwitchOptions): Promise<SwitchResult> 
     lockWait: options.lockWait,
     ...(options.dryRun !== undefined ? { dryRun: options.dryRun } : {}),
     onEvent: options.onEvent,
-    backend: backendFactory(options),
+    backend: backendFactory(options, options.foreground),
     target: () => ({
       model: options.model,
       manager,
       ...(options.modelFile !== undefined ? { modelFile: options.modelFile } : {}),
       prefix: options.prefix ?? DEFAULT_PREFIX,
       ...(options.supervise === false ? { supervise: false } : {}),
-      ...(options.foreground === true ? { foreground: true } : {}),
+      ...(options.foreground !== undefined ? { foreground: true } : {}),
     }),
   });
 }

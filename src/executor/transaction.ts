@@ -86,7 +86,7 @@ export async function runTransaction(options: TransactionOptions): Promise<Switc
     const backend = await options.backend(target.manager, context, target.prefix, state);
     const supervise = wantsSupervisor(target);
     await backend.begin?.(supervise);
-    let ok = false;
+    let finished = false;
     try {
       if (options.dryRun !== true && state.readJournal() !== undefined) {
         await backend.recover(onEvent);
@@ -147,11 +147,14 @@ export async function runTransaction(options: TransactionOptions): Promise<Switc
         onEvent({ type: "done", generation, ms: Date.now() - began });
         throw new InterruptedError(interrupted, "the stop was completed first");
       }
+      // The supervisor takes over (still under the lock): what it decides at once, such as a
+      // restart of a process that died during this command, is reported before "done".
+      finished = true;
+      await backend.finish?.(true, supervise, onEvent);
       onEvent({ type: "done", generation, ms: Date.now() - began });
-      ok = true;
       return { plan, generation };
     } finally {
-      await backend.finish?.(ok, ok ? supervise : "none");
+      if (!finished) await backend.finish?.(false, "none", onEvent);
     }
   } finally {
     interrupts.dispose();

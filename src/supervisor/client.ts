@@ -13,7 +13,8 @@ import { checkIdentity, stillRuns } from "../executor/proc.js";
 import type { ResolvedProcess } from "../model/types.js";
 import { SOCKET_NAME, SUN_PATH_MAX, supervisorPaths } from "./paths.js";
 import { liveSupervisor } from "./pid-file.js";
-import { lineReader, type Answer } from "./protocol.js";
+import { isHandoverEvent, lineReader, type Answer, type HandoverEvent } from "./protocol.js";
+import type { SupervisorEvent } from "./supervisor.js";
 
 export type LaunchResult = Launched;
 
@@ -21,8 +22,9 @@ export interface SupervisorClient {
   readonly pid: number;
   /** Stop acting on its own (restarts, liveness kills) and resolve once nothing is in flight. */
   pause(): Promise<void>;
-  /** Re-read the current generation and records from disk, then act again. */
-  resume(): Promise<void>;
+  /** Re-read the current generation and records from disk, then act again; resolves with the
+   *  decisions of its first look (a process that died meanwhile: backoff, restarting, failed). */
+  resume(): Promise<readonly HandoverEvent[]>;
   /** Spawn one process as the supervisor's child; readiness is waited for by the caller. */
   spawn(spec: ResolvedProcess, specHash: string): Promise<LaunchResult>;
   /** The caller is about to stop these: their exits are not failures. `operator`: `procman stop NAME`,
@@ -186,8 +188,8 @@ class SocketClient implements SupervisorClient {
     await this.request({ op: "pause" });
   }
 
-  async resume(): Promise<void> {
-    await this.request({ op: "resume" });
+  async resume(): Promise<readonly HandoverEvent[]> {
+    return handoverEvents(await this.request({ op: "resume" }));
   }
 
   async spawn(spec: ResolvedProcess, specHash: string): Promise<LaunchResult> {
@@ -225,4 +227,21 @@ class SocketClient implements SupervisorClient {
   close(): void {
     this.socket.destroy();
   }
+}
+
+/** The events of a resume answer; anything else in it (an older supervisor answers nothing) is left out. */
+function handoverEvents(result: unknown): HandoverEvent[] {
+  const events = (result as { events?: unknown } | null | undefined)?.events;
+  if (!Array.isArray(events)) return [];
+  return events.filter((event): event is HandoverEvent => {
+    if (typeof event !== "object" || event === null || typeof (event as { name?: unknown }).name !== "string") return false;
+    const candidate = event as SupervisorEvent;
+    if (!isHandoverEvent(candidate)) return false;
+    switch (candidate.type) {
+      case "restarting": return typeof candidate.attempt === "number";
+      case "backoff": return typeof candidate.delayMs === "number" && typeof candidate.nextRestartAt === "string";
+      case "failed": return typeof candidate.message === "string";
+      case "unhealthy": return typeof candidate.failures === "number";
+    }
+  });
 }

@@ -21,6 +21,8 @@ export interface ForegroundOptions {
   /** Lines of each log shown when it is first seen (what the switch's starts printed). Default 10. */
   readonly tailLines?: number;
   readonly pollMs?: number;
+  /** Paused until the switch that started it resumes it (it spawns the switch's processes). */
+  readonly startPaused?: boolean;
 }
 
 export interface ForegroundSupervisor {
@@ -50,7 +52,7 @@ export async function runForeground(stateDir: string, onLine: (line: string) => 
   let server: net.Server;
   let supervisor: Supervisor;
   try {
-    supervisor = new Supervisor({ stateDir, onEvent: (event) => stream.own(formatEvent(event)) });
+    supervisor = new Supervisor({ stateDir, startPaused: options.startPaused === true, onEvent: (event) => stream.own(formatEvent(event)) });
     server = await serve(supervisor, {
       dir: paths.lib,
       onShutdown: () => {

@@ -1,9 +1,11 @@
 // The control socket speaks JSON lines: one request per line, one answer per request, by id.
 import type { ResolvedProcess } from "../model/types.js";
+import type { SupervisorEvent } from "./supervisor.js";
 
 export type Request =
   | { readonly id: number; readonly op: "hello" }
   | { readonly id: number; readonly op: "pause" }
+  /** Answered with a ResumeResult once the first look after the pause has been taken. */
   | { readonly id: number; readonly op: "resume" }
   | { readonly id: number; readonly op: "spawn"; readonly spec: ResolvedProcess; readonly specHash: string }
   /** Answered when that child of the supervisor exits (never for a daemon, which is no child). */
@@ -14,6 +16,20 @@ export type Request =
 export type Answer =
   | { readonly id: number; readonly ok: true; readonly result?: unknown }
   | { readonly id: number; readonly ok: false; readonly error: { readonly code: string; readonly message: string; readonly process?: string; readonly logOffset?: number } };
+
+/** What a lock holder reports when it hands over (resume): the supervisor's decisions. */
+export type HandoverEvent = Extract<SupervisorEvent, { readonly type: "restarting" | "backoff" | "failed" | "unhealthy" }>;
+
+const HANDOVER_TYPES: ReadonlySet<string> = new Set(["restarting", "backoff", "failed", "unhealthy"]);
+
+export function isHandoverEvent(event: SupervisorEvent): event is HandoverEvent {
+  return HANDOVER_TYPES.has(event.type);
+}
+
+/** The answer to resume: the decisions of the supervisor's first look (see Supervisor.resume). */
+export interface ResumeResult {
+  readonly events: readonly HandoverEvent[];
+}
 
 /** Longest line accepted (a spawn carries a whole resolved process). */
 export const MAX_LINE = 4 * 1024 * 1024;

@@ -7,7 +7,7 @@ import net from "node:net";
 import path from "node:path";
 import { SOCKET_NAME, SUN_PATH_MAX } from "./paths.js";
 import { StartError } from "../executor/launch.js";
-import { lineReader, type Answer, type Request } from "./protocol.js";
+import { lineReader, type Answer, type Request, type ResumeResult } from "./protocol.js";
 import type { Supervisor } from "./supervisor.js";
 
 export interface ServeOptions {
@@ -45,10 +45,12 @@ export function serve(supervisor: Supervisor, options: ServeOptions): Promise<ne
           owner = socket;
           await supervisor.pause();
           return undefined;
-        case "resume":
+        case "resume": {
+          // From the lock holder, as its last step: it hands over and reports what is decided now.
           owner = undefined;
-          supervisor.resume();
-          return undefined;
+          const result: ResumeResult = { events: supervisor.resume(true) };
+          return result;
+        }
         case "spawn":
           return supervisor.spawn(request.spec, request.specHash);
         case "exit":

@@ -18,6 +18,7 @@ import { StateDir, type ProcessRecord } from "../executor/state-dir.js";
 import { terminate } from "../executor/terminate.js";
 import type { ResolvedProcess } from "../model/types.js";
 import { livenessCheck, type Check } from "./liveness.js";
+import { isHandoverEvent, type HandoverEvent } from "./protocol.js";
 import { lockHeldByOther } from "./lock-watch.js";
 import { FRESH, childExit, decide, describeExit, type ExitFacts } from "./policy.js";
 import { rotateIfNeeded } from "./rotate.js";
@@ -102,11 +103,21 @@ export class Supervisor {
   private rotateTimer: NodeJS.Timeout | undefined;
   private wakeTimer: NodeJS.Timeout | undefined;
   private rotating = false;
+  /** While resume() evaluates: what it emits, for the answer to the lock holder. */
+  private collected: SupervisorEvent[] | undefined;
+  /** Decisions taken while paused (a liveness check under way when the pause came failed), with
+   *  the PID they were about: the hand-over reports them unless the lock holder replaced it. */
+  private held: { readonly event: HandoverEvent; readonly pid: number | undefined }[] = [];
 
   constructor(options: SupervisorOptions) {
     this.stateDir = options.stateDir;
     this.state = new StateDir(options.stateDir);
-    this.onEvent = options.onEvent ?? (() => undefined);
+    const onEvent = options.onEvent ?? (() => undefined);
+    this.onEvent = (event) => {
+      if (this.collected !== undefined) this.collected.push(event);
+      else if (this.paused && !this.ended && isHandoverEvent(event)) this.held.push({ event, pid: this.records.get(event.name)?.pid });
+      onEvent(event);
+    };
     this.pollMs = options.pollMs ?? 250;
     this.rotateMs = options.rotateMs ?? 1000;
     this.paused = options.startPaused ?? false;
@@ -130,13 +141,33 @@ export class Supervisor {
     await this.idle();
   }
 
-  /** Re-reads the generation and the records, then acts again. */
-  resume(): void {
-    if (this.ended) return;
-    this.reload();
-    this.expecting.clear();
-    this.paused = false;
-    this.tick();
+  /**
+   * Re-reads the generation and the records, then acts again. `handover`: the lock holder itself
+   * resumes it as its last step (it still holds the lock, and releases it next): the first look at
+   * every process happens now, not after the release, and the decisions taken in it (what died
+   * during the command, a backoff already due) are returned, for the command to report. Nothing
+   * is awaited: a restart or liveness check that follows is in the log and in `status`.
+   */
+  resume(handover = false): HandoverEvent[] {
+    if (this.ended) return [];
+    const collected: SupervisorEvent[] = [];
+    this.collected = collected;
+    try {
+      this.reload();
+      const held = this.held;
+      this.held = [];
+      for (const { event, pid } of held) {
+        const record = this.records.get(event.name);
+        if (record !== undefined && record.pid === pid && !this.expecting.has(event.name)) collected.push(event);
+      }
+      this.expecting.clear();
+      this.paused = false;
+      if (handover) this.evaluate();
+      else this.tick();
+    } finally {
+      this.collected = undefined;
+    }
+    return collected.filter(isHandoverEvent);
   }
 
   /** A foreground child's exit status reaches its parent, this supervisor; a daemon's never does. */
@@ -302,12 +333,18 @@ export class Supervisor {
 
   private tick(): void {
     if (this.blocked()) return;
-    const now = Date.now();
+    this.evaluate();
+  }
+
+  /** One look at every process: deaths dealt with, restarts that are due begun. */
+  private evaluate(): void {
     for (const [name, record] of this.records) {
       if (this.starting.has(name) || this.handled.has(record.pid) || this.children.has(record.pid)) continue;
       if (!this.specs.has(name)) continue;
       if (!stillRuns(checkIdentity(record))) this.died(name, record);
     }
+    // After the deaths: a restart they decided with no delay begins in this same look.
+    const now = Date.now();
     let next = Infinity;
     for (const [name, at] of this.due) {
       if (at <= now) {
@@ -401,11 +438,12 @@ export class Supervisor {
     this.starting.add(name);
     let record: ProcessRecord | undefined;
     let logOffset = 0;
+    // Told before the first await: a restart begun in a hand-over's first look is in its answer.
+    this.onEvent({ type: "restarting", name, attempt: entry.restarts + 1 });
     try {
       // What the dead one left in its group (tagged by it) goes, and its PID file if it names it.
       await terminate({ ...old, tag: tagFor(old.name, old.specHash, this.stateDir) });
-      if (this.ended || this.paused) return;
-      this.onEvent({ type: "restarting", name, attempt: entry.restarts + 1 });
+      if (this.ended || this.paused) return; // still in backoff: the next resume restarts it
       let launched: Launched;
       try {
         launched = (await launchRecorded(spec, this.stateDir, this.records, [process.pid])).launched;

@@ -131,6 +131,41 @@ test("procman up: switch, stream the logs marked with names, Ctrl-C stops everyt
   });
 });
 
+test("procman up is the parent of what its switch starts: a clean exit stays down, a failing one is restarted with its code", async () => {
+  await scenario(async (dir, files) => {
+    const restart = { policy: "on-failure", delay: 0.2, maxDelay: 1 };
+    // Each exits once a file the test creates appears: clean with 0, failing with 3.
+    const exitOn = (name: string, code: number) => ({
+      foregroundProcess: "/bin/sh",
+      args: ["-c", `echo ${name}-up; while ! test -e ${files}/${name}.go; do sleep 0.05; done; rm -f ${files}/${name}.go; exit ${code}`],
+      restart,
+    });
+    const file = writeJson(path.join(files, "exits.json"), { clean: exitOn("clean", 0), failing: exitOn("failing", 3) });
+    const up = startProcman(["up", file, "--state-dir", dir]);
+    try {
+      await waitFor(() => /^failing +\| failing-up$/m.test(up.output()) && /^clean +\| clean-up$/m.test(up.output()), 20_000, "both processes' first line");
+      await waitFor(async () => (await status(dir)).supervisor.running || undefined, 20_000, "up's supervisor");
+      const { writeFileSync } = await import("node:fs");
+      writeFileSync(path.join(files, "clean.go"), "");
+      writeFileSync(path.join(files, "failing.go"), "");
+      const after = await waitFor(async () => {
+        const now = await status(dir);
+        const failing = byName(now, "failing");
+        return failing.restarts === 1 && failing.state === "running" && byName(now, "clean").lastExit !== null ? now : undefined;
+      }, 20_000, "failing to be restarted and clean's exit to be known");
+      assert.equal(byName(after, "failing").lastExit && [byName(after, "failing").lastExit!.code, byName(after, "failing").lastExit!.reason], [3, "exit"]);
+      assert.equal(byName(after, "clean").lastExit && [byName(after, "clean").lastExit!.code, byName(after, "clean").lastExit!.reason], [0, "exit"]);
+      assert.is(byName(after, "clean").restarts, 0, "a clean exit is no failure: not restarted");
+      assert.is(after.supervisor.pid, up.child.pid, "procman up itself supervises");
+    } finally {
+      up.child.kill("SIGINT");
+    }
+    const done = await up.done;
+    assert.is(done.code, 0, `${done.stdout}\n${done.stderr}`);
+    assert.equal(tagged(dir), []);
+  });
+});
+
 test("procman up: SIGTERM during the first switch undoes it and exits 143", async () => {
   await scenario(async (dir, files) => {
     const events = path.join(files, "events.jsonl");

@@ -162,7 +162,7 @@ test("never ready within its timeout: the switch fails naming it, stops what it 
     assert.is(error.exitCode, 1);
     assert.is(error.message, `stuck: waiting for TCP 127.0.0.1:${port} to accept connections on a socket of its own: nothing listens there after 1 s`);
     const failed = switchEvents.find((event) => event.type === "failed");
-    assert.ok(failed?.type === "failed" && failed.name === "stuck" && failed.logTail.includes("stuck: I will never be ready"), JSON.stringify(failed));
+    assert.ok(failed?.type === "failed" && failed.source === undefined && failed.name === "stuck" && failed.logTail.includes("stuck: I will never be ready"), JSON.stringify(failed));
 
     assert.is(indexOfEvent(readEvents(events), "after", "start"), -1, "a dependent of the failed process was started");
     const now = pids(dir);
@@ -268,6 +268,9 @@ test("a changed environment restarts that process and its transitive dependents 
     });
     await deploy(dir, { ...model("1"), db: { ...model("1").db, activatesAfter: ["base"] } });
     const first = pids(dir);
+    // Ready means started here: each must have set up its SIGTERM handler (its start event) before
+    // the next switch stops it, or its term event may never be written.
+    for (const name of ["db", "app", "web"]) await waitFor(() => indexOfEvent(readEvents(events), name, "start") >= 0, 10_000, `${name}'s start event`);
     await deploy(dir, { ...model("2"), db: { ...model("2").db, activatesAfter: ["base"] } });
     const second = pids(dir);
     for (const name of ["db", "app", "web"]) assert.is.not(second[name], first[name], `${name} was not restarted`);

@@ -33,19 +33,27 @@ export function registerUp(program: Command, io: Output): void {
         wake();
       };
       for (const name of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(name, onSignal);
-      await switchDeployment({ model, modelFile: path.resolve(file), lockWait, onEvent, processManager: "direct", foreground: true });
-
+      // This process supervises. Started when the switch first spawns (so that it is the parent of
+      // what the switch starts and knows each exit status); after a switch that spawned nothing
+      // (everything already ran), it is started here and adopts what runs.
       const { runForeground } = await import("../../supervisor/foreground.js");
-      const supervisor = await runForeground(stateDir, (line) => io.out(`${line}\n`), { colour: io.colour });
+      const streamOptions = { colour: io.colour };
+      let supervisor: Awaited<ReturnType<typeof runForeground>> | undefined;
+      const startForeground = async () => {
+        supervisor ??= await runForeground(stateDir, (line) => io.out(`${line}\n`), { ...streamOptions, startPaused: true });
+      };
+      await switchDeployment({ model, modelFile: path.resolve(file), lockWait, onEvent, processManager: "direct", foreground: startForeground });
+      supervisor ??= await runForeground(stateDir, (line) => io.out(`${line}\n`), streamOptions);
+      const running = supervisor;
       const ended = await new Promise<boolean>((resolve) => {
         wake = () => resolve(false);
         if (signalled !== undefined) resolve(false);
         // Another procman ended this supervisor (procman stop from another terminal): nothing to stop here.
-        void supervisor.ended.then(() => resolve(true));
+        void running.ended.then(() => resolve(true));
       });
       if (ended && signalled === undefined) return;
       io.err(`procman: ${signalled}: stopping everything, dependents first\n`);
-      await supervisor.shutdown();
+      await running.shutdown();
       await stopDeployment(stateDir, lockWait, onEvent);
     });
 }

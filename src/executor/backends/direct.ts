@@ -19,8 +19,9 @@ import { SpawnRunner } from "../spawn-runner.js";
 import { SwitchFailedError } from "../switch-result.js";
 import { terminate } from "../terminate.js";
 
-export function directBackend(state: StateDir): Backend {
-  const link = new SupervisorLink(state.stateDir);
+/** `startForeground`: procman up's in-process supervisor, started when the first spawn needs it. */
+export function directBackend(state: StateDir, startForeground?: () => Promise<void>): Backend {
+  const link = new SupervisorLink(state.stateDir, startForeground);
   let supervise: SupervisionMode = "none";
   // Lenient: a damaged record must not stop `stop` (its process is found by the tag at shutdown).
   let records = state.readRecordsLenient().records;
@@ -95,18 +96,17 @@ export function directBackend(state: StateDir): Backend {
       await link.begin();
     },
 
-    finish: async (ok, wanted) => {
+    finish: async (ok, wanted, onEvent) => {
       runner?.close();
       checker?.close();
       runner = checker = undefined;
-      // procman up supervises itself from now on: a detached supervisor gives way.
-      if (ok) await link.finish(wanted === "detached");
+      if (ok) for (const event of await link.finish(wanted)) onEvent(event);
       else await link.abandon();
     },
 
     start: async (requests, context) => {
       const shells = { spawner: () => (runner ??= new SpawnRunner()), checker: () => (checker ??= new SpawnRunner()) };
-      for (const request of requests) await startOne(state, request, context, records, link, supervise === "detached", shells);
+      for (const request of requests) await startOne(state, request, context, records, link, supervise !== "none", shells);
       reread();
     },
 

@@ -9,6 +9,8 @@ export interface BackendOptions {
   /** Other managers: install the generated files here instead of under the state dir. */
   readonly installDir?: string | undefined;
   readonly onWarning: (message: string) => void;
+  /** procman up: starts its in-process supervisor (the direct backend spawns through it). */
+  readonly startForeground?: (() => Promise<void>) | undefined;
 }
 
 export async function createBackend(
@@ -18,7 +20,7 @@ export async function createBackend(
   state: StateDir,
   options: BackendOptions,
 ): Promise<Backend> {
-  if (manager === "direct") return directBackend(state);
+  if (manager === "direct") return directBackend(state, options.startForeground);
   const { managedBackend } = await import("./managed.js");
   const dir = options.installDir;
   const adapter = await (async () => {

@@ -1,0 +1,65 @@
+// The resume answer, through the client as the transaction uses it: the supervisor, paused, records
+// the exit of a child that dies, acts on nothing, and at the resume (the hand-over) decides at once
+// and answers with its decisions. A death is waited for until the PID is reaped (gone from /proc):
+// the supervisor reaps it, so it has recorded the exit before it reads the resume request.
+import { existsSync } from "node:fs";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { startSupervisor, type SupervisorClient } from "../../src/supervisor/client.js";
+import { stateDir, waitFor } from "../helpers/processes.js";
+import { deploy, eventsFile, processSpec, starts, teardown } from "./helpers.js";
+
+async function withSupervisor(run: (dir: string, client: SupervisorClient) => Promise<void>): Promise<void> {
+  const dir = stateDir();
+  let client: SupervisorClient | undefined;
+  try {
+    client = await startSupervisor(dir);
+    await run(dir, client);
+  } finally {
+    await teardown(dir, client);
+  }
+}
+
+const reaped = (pid: number) => waitFor(() => !existsSync(`/proc/${pid}`) || undefined, 5000, `PID ${pid} to be reaped`);
+
+test("a child killed while paused: nothing happens until resume, whose answer is its backoff", () =>
+  withSupervisor(async (dir, client) => {
+    const events = eventsFile(dir);
+    const records = await deploy(dir, [processSpec(dir, "victim", { EVENTS: events }, { restart: { delay: 5, maxDelay: 10 } }), processSpec(dir, "calm", {})], client);
+    await waitFor(() => starts(events, "victim").length === 1 || undefined, 5000, "victim's start");
+    await client.pause();
+    const victim = records.get("victim")!.pid;
+    process.kill(victim, "SIGKILL");
+    await reaped(victim);
+    const before = Date.now();
+    const answer = await client.resume();
+    assert.is(answer.length, 1, JSON.stringify(answer));
+    const [backoff] = answer;
+    assert.ok(backoff?.type === "backoff", JSON.stringify(answer));
+    assert.equal([backoff.name, backoff.delayMs], ["victim", 5000]);
+    const at = Date.parse(backoff.nextRestartAt);
+    assert.ok(at >= before + 5000 - 1000 && at <= Date.now() + 5000, backoff.nextRestartAt);
+    // Nothing more to report at the next hand-over: that death was dealt with.
+    await client.pause();
+    assert.equal(await client.resume(), []);
+  }));
+
+test("restart no: a crash while paused is answered as failed; an immediate restart as backoff 0 and restarting", () =>
+  withSupervisor(async (dir, client) => {
+    const records = await deploy(dir, [
+      processSpec(dir, "once", {}, { restart: { policy: "no" } }),
+      processSpec(dir, "quick", {}, { restart: { delay: 0 } }),
+    ], client);
+    await client.pause();
+    for (const name of ["once", "quick"]) process.kill(records.get(name)!.pid, "SIGKILL");
+    for (const name of ["once", "quick"]) await reaped(records.get(name)!.pid);
+    const answer = await client.resume();
+    const byName = (name: string) => answer.filter((event) => event.name === name);
+    assert.equal(byName("once"), [{ type: "failed", name: "once", message: "killed by SIGKILL" }]);
+    const quick = byName("quick");
+    assert.equal(quick.map((event) => event.type), ["backoff", "restarting"], JSON.stringify(answer));
+    assert.ok(quick[0]?.type === "backoff" && quick[0].delayMs === 0);
+    assert.equal(quick[1], { type: "restarting", name: "quick", attempt: 1 });
+  }));
+
+test.run();
