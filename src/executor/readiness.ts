@@ -2,7 +2,7 @@
 // says what it waited for and what happened; a process that is dead when it would be declared
 // ready is never ready. Waits wake on inotify (fs.watch) where that is cheap, with the interval
 // poll as the fallback.
-import { closeSync, lstatSync, readSync as readFd, watch, type FSWatcher } from "node:fs";
+import { closeSync, lstatSync, readSync as readFd, statSync, watch, type FSWatcher } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import type { Readiness, ResolvedProcess } from "../model/types.js";
@@ -58,10 +58,16 @@ export async function waitUntilReady(
   const log = new LogScanner(spec.logFile, logOffset);
   const waker = new Waker(watchedPaths(spec));
   let last = "";
+  // A death is noticed within 100 ms (or the interval, if longer), not on every poll: /proc reads
+  // add up over a wide layer polled every 20 ms. A passing check always looks (below).
+  let lookedAt = 0;
   try {
     for (;;) {
       if (signal?.aborted === true) throw new AbandonedError();
-      if (!stillRuns(checkIdentity(identity))) throw await exitedError(spec, context);
+      if (Date.now() - lookedAt >= 100) {
+        if (!stillRuns(checkIdentity(identity))) throw await exitedError(spec, context);
+        lookedAt = Date.now();
+      }
       const remaining = deadline - Date.now();
       const result = await checkOnce(spec, readiness, Math.max(50, Math.min(remaining, 2000)), { owner, log, context, signal });
       if (result.ok) {
@@ -273,16 +279,30 @@ async function notified(channel: NotifyChannel | undefined, ms: number, signal?:
  */
 export class LogScanner {
   private carry = "";
+  private seenSize = -1;
   constructor(private readonly file: string, private offset: number) {}
 
   scan(pattern: RegExp): CheckResult {
+    // Nothing written since the last look: one stat instead of an open, a read and a close. (It
+    // follows a link only to compare sizes; what is read is opened without following one.)
+    try {
+      const size = statSync(this.file).size;
+      if (size === this.seenSize) return { ok: false, why: "no line matched yet" };
+      this.seenSize = size;
+    } catch {
+      this.seenSize = -1;
+    }
     let opened;
     try {
       opened = openServiceFile(this.file);
     } catch (error) {
+      this.seenSize = -1;
       return { ok: false, why: (error as Error).message };
     }
-    if (opened === undefined) return { ok: false, why: "the log does not exist" };
+    if (opened === undefined) {
+      this.seenSize = -1;
+      return { ok: false, why: "the log does not exist" };
+    }
     try {
       const size = opened.stat.size;
       if (size < this.offset) {
