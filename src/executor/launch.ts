@@ -135,7 +135,7 @@ async function launchForeground(
   let exit: PromiseLike<ExitStatus>;
   let identity: ProcessIdentity | undefined;
   const argv = wrapCommand(spec, command);
-  const viaRunner = runner !== undefined && notify === undefined && runner.canRun(argv[0]!, environment);
+  const viaRunner = runner !== undefined && notify === undefined && runner.canRun(argv[0]!, environment, argv);
   let spawned: number | undefined;
   if (viaRunner) {
     try {

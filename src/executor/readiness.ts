@@ -150,7 +150,7 @@ async function checkOnce(spec: ResolvedProcess, readiness: Readiness, timeoutMs:
       if (fileTest !== undefined) return fileTest(spec.directory ?? "/") ? { ok: true } : { ok: false, why: "it exited with code 1" };
       const runner = state.context.runner;
       const argv = wrapCommand(spec, { executable: "/bin/sh", args: ["-c", readiness.command] });
-      if (runner !== undefined && runner.canRun(argv[0]!, {})) {
+      if (runner !== undefined && runner.canRun(argv[0]!, spec.environment, argv)) {
         try {
           return await runner.check({ argv, environment: spec.environment, directory: spec.directory ?? "/", umask: spec.umask }, timeoutMs);
         } catch {

@@ -114,8 +114,10 @@ export class SpawnRunner {
    * names the problem (ENOENT, EACCES) as procman always did. An executable with "=" in its name
    * would be taken by env(1) for an assignment.
    */
-  canRun(argv0: string, environment: Readonly<Record<string, string>>): boolean {
+  canRun(argv0: string, environment: Readonly<Record<string, string>>, argv: readonly string[] = []): boolean {
     if (this.state === "unavailable" || this.state === "gone" || argv0.includes("=") || argv0 === "") return false;
+    // A NUL cannot be in an argument or the environment: spawn says so, a shell's input would break.
+    if (argv.some((arg) => arg.includes("\0")) || Object.entries(environment).some(([key, value]) => key.includes("\0") || value.includes("\0"))) return false;
     const search = argv0.includes("/") ? [argv0] : (environment.PATH ?? "/bin:/usr/bin").split(":").map((dir) => path.join(dir || ".", argv0));
     const key = `${environment.PATH ?? ""}\0${argv0}`;
     let ok = this.found.get(key);
