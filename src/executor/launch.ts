@@ -9,7 +9,6 @@ import { open, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import type { Command, ResolvedProcess } from "../model/types.js";
 import { makeOwnDirectories } from "./own-directories.js";
-import { writeFileAtomic } from "./atomic.js";
 import { logTailSince, openLog, openLogAsync, type LogIdentity } from "./log-file.js";
 import { openNotifyChannel, type NotifyChannel } from "./notify.js";
 import { UntrustedPidError, verifyDaemonPid } from "./pid-trust.js";
@@ -88,7 +87,9 @@ export async function launch(spec: ResolvedProcess, specHash: string, stateDir: 
   mkdirFor(spec.pidFile, made);
   let log;
   try {
-    log = options.runner !== undefined ? await openLogAsync(spec.logFile, options.knownLog, made) : openLog(spec.logFile, options.knownLog, made);
+    // With a runner (a batch of starts), through the thread pool. Without, everything up to the
+    // spawn stays synchronous: its caller may rely on the spawn having happened when launch yields.
+    log = options.runner !== undefined ? await openLogAsync(spec.logFile, options.knownLog, made) : openLog(spec.logFile, options.knownLog);
   } catch (error) {
     throw new StartError(spec.name, `cannot open its log: ${(error as Error).message}`);
   }
@@ -173,7 +174,7 @@ async function launchForeground(
     return { ...started, pidFileWritten };
   }
   try {
-    writeFileAtomic(spec.pidFile, `${pid}\n`, 0o644, false);
+    await writePidFile(spec.pidFile, pid);
   } catch (error) {
     throw cannotWrite(error);
   }
