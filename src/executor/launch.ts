@@ -9,6 +9,7 @@ import { open, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import type { Command, ResolvedProcess } from "../model/types.js";
 import { makeOwnDirectories } from "./own-directories.js";
+import { writeFileAtomic } from "./atomic.js";
 import { logTailSince, openLog, openLogAsync, type LogIdentity } from "./log-file.js";
 import { openNotifyChannel, type NotifyChannel } from "./notify.js";
 import { UntrustedPidError, verifyDaemonPid } from "./pid-trust.js";
@@ -173,8 +174,10 @@ async function launchForeground(
     pidFileWritten.catch(() => undefined); // awaited by the caller; never an unhandled rejection
     return { ...started, pidFileWritten };
   }
+  // Without a runner (the supervisor's starts): written here, synchronously. Through the thread
+  // pool it measured slower there (3.6 → 4.5 s for 500 supervised starts).
   try {
-    await writePidFile(spec.pidFile, pid);
+    writeFileAtomic(spec.pidFile, `${pid}\n`, 0o644, false);
   } catch (error) {
     throw cannotWrite(error);
   }
