@@ -16,6 +16,8 @@ import { checkIdentity, listPids, readEnvironmentVariable, readProcStat, stillRu
 import { AbandonedError, NotReadyError, probeReadiness, waitUntilReady } from "../readiness.js";
 import type { StateDir, ProcessRecord } from "../state-dir.js";
 import { SpawnRunner } from "../spawn-runner.js";
+import { writeFileAtomic } from "../atomic.js";
+import { readPidLine } from "../safe-file.js";
 import { SwitchFailedError } from "../switch-result.js";
 import { terminate } from "../terminate.js";
 
@@ -247,6 +249,29 @@ async function recoverInterrupted(state: StateDir, onEvent: EventSink): Promise<
     await terminate({ name, pid, startTime: stat.startTime, stopSignal: "SIGTERM", stopTimeout: 10, tag });
   }
   await stopUnconfirmed(state, records, journal.startedAt, onEvent);
+  restorePidFiles(state, journal.startedAt);
+}
+
+/**
+ * A start's PID file is written after its record (off procman's thread, before it counts as
+ * ready): a procman killed in between leaves a recorded process without it. What runs on gets it.
+ */
+function restorePidFiles(state: StateDir, since: string): void {
+  for (const record of state.readRecords().values()) {
+    if (record.mode !== "foreground" || record.startedAt < since || !stillRuns(checkIdentity(record))) continue;
+    let text: string | undefined;
+    try {
+      text = readPidLine(record.pidFile);
+    } catch {
+      text = undefined;
+    }
+    if (text === String(record.pid)) continue;
+    try {
+      writeFileAtomic(record.pidFile, `${record.pid}\n`, 0o644, false);
+    } catch {
+      // Its directory is gone or unwritable: the record still says what runs.
+    }
+  }
 }
 
 /** Records written during the interrupted run whose process does not pass its readiness now. */
