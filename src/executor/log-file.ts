@@ -3,7 +3,7 @@
 // compared with the file procman created (device and inode, kept in the record). A link, a FIFO,
 // a device or another file in its place is refused: as root, "a" would append wherever a
 // service's symlink points.
-import { closeSync, fstatSync, mkdirSync } from "node:fs";
+import { closeSync, constants, fstatSync, mkdirSync, open } from "node:fs";
 import path from "node:path";
 import { createExclusive, openAppendNoFollow, openServiceFile, readServiceFile, UnsafeFileError } from "./safe-file.js";
 
@@ -18,13 +18,27 @@ export interface OpenedLog extends LogIdentity {
   readonly offset: number;
 }
 
-/** Opens (or creates) the log for a start; `known` is the log recorded at an earlier start, if any. */
-export function openLog(file: string, known?: LogIdentity): OpenedLog {
-  mkdirSync(path.dirname(file), { recursive: true, mode: 0o755 });
+/**
+ * Opens (or creates) the log for a start; `known` is the log recorded at an earlier start, if any.
+ * `made`: directories this command made already (made again if one went missing since).
+ */
+export function openLog(file: string, known?: LogIdentity, made?: Set<string>): OpenedLog {
+  const dir = path.dirname(file);
+  const makeDir = () => {
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    made?.add(dir);
+  };
+  if (made?.has(dir) !== true) makeDir();
   let fd: number;
   let created = true;
   try {
-    fd = createExclusive(file, 0o644);
+    try {
+      fd = createExclusive(file, 0o644);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT" || made === undefined) throw error;
+      makeDir();
+      fd = createExclusive(file, 0o644);
+    }
   } catch (error) {
     created = false;
     const code = (error as NodeJS.ErrnoException).code;
@@ -38,6 +52,53 @@ export function openLog(file: string, known?: LogIdentity): OpenedLog {
       throw reopen;
     }
   }
+  return checked(file, fd, created, known);
+}
+
+/**
+ * openLog through the thread pool: creating a file blocks for milliseconds on a busy disk, and a
+ * batch of starts should not wait on each other's. The same flags, checks and errors.
+ */
+export async function openLogAsync(file: string, known?: LogIdentity, made?: Set<string>): Promise<OpenedLog> {
+  const dir = path.dirname(file);
+  const makeDir = () => {
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    made?.add(dir);
+  };
+  if (made?.has(dir) !== true) makeDir();
+  const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_APPEND, O_NONBLOCK } = constants;
+  const create = () => openFd(file, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o644);
+  let fd: number;
+  let created = true;
+  try {
+    try {
+      fd = await create();
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT" || made === undefined) throw error;
+      makeDir();
+      fd = await create();
+    }
+  } catch (error) {
+    created = false;
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    try {
+      fd = await openFd(file, O_WRONLY | O_APPEND | O_NOFOLLOW | O_NONBLOCK, 0o644);
+    } catch (reopen) {
+      const why = (reopen as NodeJS.ErrnoException).code;
+      if (why === "ELOOP") throw new UnsafeFileError(file, "is a symbolic link; the log is not opened through it");
+      if (why === "ENXIO") throw new UnsafeFileError(file, "is a FIFO or socket, not the log procman created");
+      throw reopen;
+    }
+  }
+  return checked(file, fd, created, known);
+}
+
+/** A raw descriptor (a FileHandle would close it when collected). */
+function openFd(file: string, flags: number, mode: number): Promise<number> {
+  return new Promise((resolve, reject) => open(file, flags, mode, (error, fd) => (error !== null ? reject(error) : resolve(fd))));
+}
+
+function checked(file: string, fd: number, created: boolean, known: LogIdentity | undefined): OpenedLog {
   const stat = fstatSync(fd);
   const refuse = (why: string) => {
     closeSync(fd);

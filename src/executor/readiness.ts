@@ -2,7 +2,7 @@
 // says what it waited for and what happened; a process that is dead when it would be declared
 // ready is never ready. Waits wake on inotify (fs.watch) where that is cheap, with the interval
 // poll as the fallback.
-import { closeSync, lstatSync, readSync as readFd, watch, type FSWatcher } from "node:fs";
+import { closeSync, lstatSync, readSync as readFd, statSync, watch, type FSWatcher } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import type { Readiness, ResolvedProcess } from "../model/types.js";
@@ -10,7 +10,9 @@ import type { ExitStatus } from "./launch.js";
 import { addressesOf, anyListener, canonicalAddress, isLocalAddress, listenerOwnedBy, type ListenerOwner } from "./listeners.js";
 import type { NotifyChannel } from "./notify.js";
 import { checkIdentity, identityOf, stillRuns, type ProcessIdentity } from "./proc.js";
-import { runShellAs } from "./run-as.js";
+import { fileTestOf } from "./file-test.js";
+import { changesIdentity, runShellAs, wrapCommand } from "./run-as.js";
+import type { SpawnRunner } from "./spawn-runner.js";
 import { openServiceFile, readPidLine } from "./safe-file.js";
 
 export class NotReadyError extends Error {
@@ -26,9 +28,11 @@ export interface ReadyContext {
   readonly pgid?: number;
   readonly sid?: number;
   /** Foreground: the child's exit, to say how it ended. */
-  readonly exit?: Promise<ExitStatus>;
+  readonly exit?: PromiseLike<ExitStatus>;
   /** readiness notify: the channel launch opened. */
   readonly notify?: NotifyChannel;
+  /** readiness command: the shell that forks the checks (no fork of procman per poll). */
+  readonly runner?: SpawnRunner;
 }
 
 type CheckResult = { readonly ok: true } | { readonly ok: false; readonly why: string };
@@ -54,10 +58,16 @@ export async function waitUntilReady(
   const log = new LogScanner(spec.logFile, logOffset);
   const waker = new Waker(watchedPaths(spec));
   let last = "";
+  // A death is noticed within 100 ms (or the interval, if longer), not on every poll: /proc reads
+  // add up over a wide layer polled every 20 ms. A passing check always looks (below).
+  let lookedAt = 0;
   try {
     for (;;) {
       if (signal?.aborted === true) throw new AbandonedError();
-      if (!stillRuns(checkIdentity(identity))) throw await exitedError(spec, context);
+      if (Date.now() - lookedAt >= 100) {
+        if (!stillRuns(checkIdentity(identity))) throw await exitedError(spec, context);
+        lookedAt = Date.now();
+      }
       const remaining = deadline - Date.now();
       const result = await checkOnce(spec, readiness, Math.max(50, Math.min(remaining, 2000)), { owner, log, context, signal });
       if (result.ok) {
@@ -135,6 +145,18 @@ async function checkOnce(spec: ResolvedProcess, readiness: Readiness, timeoutMs:
     case "http":
       return httpReady(readiness.url, readiness.status, state.owner, timeoutMs);
     case "command": {
+      // Run as procman itself anyway: a bare `test -e FILE` needs no shell (file-test.ts).
+      const fileTest = changesIdentity(spec) ? undefined : fileTestOf(readiness.command);
+      if (fileTest !== undefined) return fileTest(spec.directory ?? "/") ? { ok: true } : { ok: false, why: "it exited with code 1" };
+      const runner = state.context.runner;
+      const argv = wrapCommand(spec, { executable: "/bin/sh", args: ["-c", readiness.command] });
+      if (runner !== undefined && runner.canRun(argv[0]!, spec.environment, argv)) {
+        try {
+          return await runner.check({ argv, environment: spec.environment, directory: spec.directory ?? "/", umask: spec.umask }, timeoutMs);
+        } catch {
+          // The shell is unavailable or gone: the check runs as before.
+        }
+      }
       const outcome = await runShellAs(spec, readiness.command, { timeoutMs });
       return outcome.ok ? outcome : { ok: false, why: outcome.why };
     }
@@ -257,16 +279,30 @@ async function notified(channel: NotifyChannel | undefined, ms: number, signal?:
  */
 export class LogScanner {
   private carry = "";
+  private seenSize = -1;
   constructor(private readonly file: string, private offset: number) {}
 
   scan(pattern: RegExp): CheckResult {
+    // Nothing written since the last look: one stat instead of an open, a read and a close. (It
+    // follows a link only to compare sizes; what is read is opened without following one.)
+    try {
+      const size = statSync(this.file).size;
+      if (size === this.seenSize) return { ok: false, why: "no line matched yet" };
+      this.seenSize = size;
+    } catch {
+      this.seenSize = -1;
+    }
     let opened;
     try {
       opened = openServiceFile(this.file);
     } catch (error) {
+      this.seenSize = -1;
       return { ok: false, why: (error as Error).message };
     }
-    if (opened === undefined) return { ok: false, why: "the log does not exist" };
+    if (opened === undefined) {
+      this.seenSize = -1;
+      return { ok: false, why: "the log does not exist" };
+    }
     try {
       const size = opened.stat.size;
       if (size < this.offset) {

@@ -4,6 +4,7 @@ import type { ResolvedProcess } from "../model/types.js";
 import { specHash } from "../plan/spec-hash.js";
 import { launch, type Launched } from "./launch.js";
 import { claimedIds } from "./pid-trust.js";
+import type { SpawnRunner } from "./spawn-runner.js";
 import type { ProcessRecord } from "./state-dir.js";
 
 export interface RecordedStart {
@@ -21,6 +22,7 @@ export async function launchRecorded(
   stateDir: string,
   records: ReadonlyMap<string, ProcessRecord>,
   exclude: readonly number[] = [],
+  runner?: SpawnRunner,
 ): Promise<RecordedStart> {
   const hash = specHash(spec);
   const previous = records.get(spec.name);
@@ -28,6 +30,7 @@ export async function launchRecorded(
     ...(spec.mode === "daemon" ? { claimed: claimedIds(records.values(), spec.name) } : {}),
     ...(previous?.logDev !== undefined && previous.logIno !== undefined ? { knownLog: { dev: previous.logDev, ino: previous.logIno } } : {}),
     ...(exclude.length > 0 ? { exclude } : {}),
+    ...(runner !== undefined ? { runner } : {}),
   });
   return { launched, record: recordOf(spec, launched) };
 }

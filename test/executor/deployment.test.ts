@@ -110,7 +110,11 @@ test("tcp, http, command, logLine and pidFile readiness each gate their dependen
       model[`user-${kind}`] = service(`user-${kind}`, events, {}, { activatesAfter: [`dep-${kind}`] });
     }
     await deploy(dir, model);
-    const log = readEvents(events);
+    // A dependent counts as started once alive 100 ms: its own "start" line may come a moment later.
+    const log = await waitFor(() => {
+      const seen = readEvents(events);
+      return ["tcp", "http", "command", "logLine", "pidfile"].every((kind) => seen.some((event) => event.name === `user-${kind}` && event.event === "start")) ? seen : undefined;
+    }, 10_000, "every dependent's start event");
     for (const kind of ["tcp", "http", "command", "logLine", "pidfile"]) {
       const ready = log.find((event) => event.name === `dep-${kind}` && event.event === "ready");
       const started = log.find((event) => event.name === `user-${kind}` && event.event === "start");

@@ -15,6 +15,9 @@ import { sweepTagged, type SweepSettings } from "../tag-sweep.js";
 import { checkIdentity, listPids, readEnvironmentVariable, readProcStat, scanProc, stillRuns } from "../proc.js";
 import { AbandonedError, NotReadyError, probeReadiness, waitUntilReady } from "../readiness.js";
 import type { StateDir, ProcessRecord } from "../state-dir.js";
+import { SpawnRunner } from "../spawn-runner.js";
+import { writeFileAtomic } from "../atomic.js";
+import { readPidLine } from "../safe-file.js";
 import { SwitchFailedError } from "../switch-result.js";
 import { terminate } from "../terminate.js";
 
@@ -37,6 +40,10 @@ export function directBackend(state: StateDir, startForeground?: () => Promise<v
   const removeRecord = removedTogether(state);
   // Names the supervisor was told of for the whole plan (expectStops): their stops need not tell it again.
   const announced = new Set<string>();
+  // Fork this command's starts and its readiness commands (made on first use, ended with the
+  // command): two shells, so that starts never queue behind a layer's polls.
+  let runner: SpawnRunner | undefined;
+  let checker: SpawnRunner | undefined;
 
   return {
     manager: "direct",
@@ -103,12 +110,16 @@ export function directBackend(state: StateDir, startForeground?: () => Promise<v
     },
 
     finish: async (ok, wanted, onEvent) => {
+      runner?.close();
+      checker?.close();
+      runner = checker = undefined;
       if (ok) for (const event of await link.finish(wanted)) onEvent(event);
       else await link.abandon();
     },
 
     start: async (requests, context) => {
-      for (const request of requests) await startOne(state, request, context, records, link, supervise !== "none");
+      const shells = { spawner: () => (runner ??= new SpawnRunner()), checker: () => (checker ??= new SpawnRunner()) };
+      for (const request of requests) await startOne(state, request, context, records, link, supervise !== "none", shells);
       reread();
     },
 
@@ -205,6 +216,7 @@ async function startOne(
   records: ReadonlyMap<string, ProcessRecord>,
   link: SupervisorLink,
   supervise: boolean,
+  shells: { readonly spawner: () => SpawnRunner; readonly checker: () => SpawnRunner },
 ): Promise<void> {
   const { onEvent } = context;
   const began = Date.now();
@@ -218,7 +230,7 @@ async function startOne(
       launched = await link.spawn(spec, specHash(spec));
       record = recordOf(spec, launched);
     } else {
-      ({ launched, record } = await launchRecorded(spec, state.stateDir, records, link.pid !== undefined ? [link.pid] : []));
+      ({ launched, record } = await launchRecorded(spec, state.stateDir, records, link.pid !== undefined ? [link.pid] : [], shells.spawner()));
     }
   } catch (error) {
     const message = error instanceof StartError || error instanceof ProcmanError ? error.message : String(error);
@@ -230,13 +242,14 @@ async function startOne(
     state.writeRecord(record);
   } catch (error) {
     // Unrecorded, it would run on untracked and be started twice: stop it before failing.
+    await launched.pidFileWritten?.catch(() => undefined);
     await terminate({ ...record, tag: tagFor(record.name, record.specHash, state.stateDir) });
     const message = `cannot write its record: ${(error as Error).message}`;
     onEvent({ type: "failed", name: spec.name, message, logTail: "" });
     throw new SwitchFailedError(`${spec.name}: ${message}`);
   }
   onEvent({ type: "started", name: spec.name, pid: record.pid });
-  await readyOrFail(spec, record, launched, state.stateDir, onEvent, context.signal, began);
+  await readyOrFail(spec, record, launched, state.stateDir, onEvent, context.signal, began, spec.readiness.kind === "command" ? shells.checker() : undefined);
 }
 
 async function readyOrFail(
@@ -247,6 +260,7 @@ async function readyOrFail(
   onEvent: EventSink,
   signal: AbortSignal,
   began: number,
+  runner: SpawnRunner | undefined,
 ): Promise<void> {
   try {
     await waitUntilReady(spec, record, launched.logOffset, signal, {
@@ -255,10 +269,14 @@ async function readyOrFail(
       sid: launched.sid,
       exit: launched.exit,
       ...(launched.notify !== undefined ? { notify: launched.notify } : {}),
+      ...(runner !== undefined ? { runner } : {}),
     });
+    await launched.pidFileWritten;
   } catch (error) {
+    // Written before anything stops it (a stop removes the PID file naming it; a late write would stay).
+    await launched.pidFileWritten?.catch(() => undefined);
     if (error instanceof AbandonedError) throw error; // the failure that caused it is reported
-    const message = error instanceof NotReadyError ? error.message : String(error);
+    const message = error instanceof NotReadyError || error instanceof StartError ? error.message : String(error);
     onEvent({ type: "failed", name: spec.name, message, logTail: logTail(spec.logFile, launched.logOffset) });
     throw new SwitchFailedError(`${spec.name}: ${message}`);
   }
@@ -294,6 +312,29 @@ async function recoverInterrupted(state: StateDir, onEvent: EventSink): Promise<
     await terminate({ name, pid, startTime: stat.startTime, stopSignal: "SIGTERM", stopTimeout: 10, tag });
   }
   await stopUnconfirmed(state, records, journal.startedAt, onEvent);
+  restorePidFiles(state, journal.startedAt);
+}
+
+/**
+ * A start's PID file is written after its record (off procman's thread, before it counts as
+ * ready): a procman killed in between leaves a recorded process without it. What runs on gets it.
+ */
+function restorePidFiles(state: StateDir, since: string): void {
+  for (const record of state.readRecords().values()) {
+    if (record.mode !== "foreground" || record.startedAt < since || !stillRuns(checkIdentity(record))) continue;
+    let text: string | undefined;
+    try {
+      text = readPidLine(record.pidFile);
+    } catch {
+      text = undefined;
+    }
+    if (text === String(record.pid)) continue;
+    try {
+      writeFileAtomic(record.pidFile, `${record.pid}\n`, 0o644, false);
+    } catch {
+      // Its directory is gone or unwritable: the record still says what runs.
+    }
+  }
 }
 
 /** Records written during the interrupted run whose process does not pass its readiness now. */

@@ -1,0 +1,67 @@
+// `readiness: { command: "test -e FILE" }` is the commonest check and, polled every interval for
+// every waiting process, the costliest one: a shell per poll (a fork and three execs), hundreds a
+// second in a wide layer. A command that is nothing but one `test` (or `[ … ]`) of a file type with
+// a literal path is answered here with the system call sh's builtin makes: the same answer, as
+// long as procman would run the shell as itself anyway (the caller checks: no user switch). Any
+// expansion, operator or other command goes to the shell as before.
+import { lstatSync, statSync, type Stats } from "node:fs";
+import path from "node:path";
+
+type FileTest = (directory: string) => boolean;
+
+const TESTS: Readonly<Record<string, { readonly link: boolean; readonly holds: (stat: Stats) => boolean }>> = {
+  "-e": { link: false, holds: () => true },
+  "-f": { link: false, holds: (stat) => stat.isFile() },
+  "-d": { link: false, holds: (stat) => stat.isDirectory() },
+  "-s": { link: false, holds: (stat) => stat.size > 0 },
+  "-p": { link: false, holds: (stat) => stat.isFIFO() },
+  "-S": { link: false, holds: (stat) => stat.isSocket() },
+  "-b": { link: false, holds: (stat) => stat.isBlockDevice() },
+  "-c": { link: false, holds: (stat) => stat.isCharacterDevice() },
+  "-h": { link: true, holds: (stat) => stat.isSymbolicLink() },
+  "-L": { link: true, holds: (stat) => stat.isSymbolicLink() },
+};
+
+const parsed = new Map<string, FileTest | null>();
+
+/** The command as a file test, or undefined when it must go to the shell. */
+export function fileTestOf(command: string): FileTest | undefined {
+  let known = parsed.get(command);
+  if (known === undefined) {
+    known = parse(command) ?? null;
+    if (parsed.size < 1000) parsed.set(command, known);
+  }
+  return known ?? undefined;
+}
+
+function parse(command: string): FileTest | undefined {
+  const words = command.trim().split(/[ \t]+/).map(literal);
+  if (words.some((word) => word === undefined)) return undefined;
+  let operands = words as string[];
+  if (operands[0] === "[" && operands.at(-1) === "]") operands = operands.slice(1, -1);
+  else if (operands[0] === "test") operands = operands.slice(1);
+  else return undefined;
+  if (operands.length !== 2) return undefined;
+  const [operator, file] = operands as [string, string];
+  const test = TESTS[operator];
+  if (test === undefined) return undefined;
+  return (directory) => {
+    if (file === "") return false;
+    let stat: Stats | undefined;
+    try {
+      stat = (test.link ? lstatSync : statSync)(path.resolve(directory, file));
+    } catch {
+      return false;
+    }
+    return test.holds(stat);
+  };
+}
+
+/** One word without anything sh would expand or treat as syntax; undefined if it has any. */
+function literal(word: string): string | undefined {
+  if (/^'[^']*'$/.test(word)) return word.slice(1, -1);
+  if (/^"[^"$`\\]*"$/.test(word)) return word.slice(1, -1);
+  // No quotes, globs, tilde, variables, redirections, separators, comments, assignments.
+  if (/^[A-Za-z0-9_./+,:@%[\]-]+$/.test(word) && !/[[\]]/.test(word.slice(1)) && !(word.startsWith("[") && word.length > 1)) return word;
+  return undefined;
+}

@@ -1,0 +1,267 @@
+// Starting many processes without forking procman for each. libuv forks the whole procman process
+// for every spawn: its page tables are copied, then every page procman writes faults back in; on
+// these machines that is 3–9 ms per spawn, all of it on procman's one thread, and it grows with
+// procman's memory. One /bin/sh per command forks instead: a fork of a shell costs what the C
+// floor's does, it runs beside procman (the other core), and procman only writes a line per start.
+//
+// The child is what spawn({ detached: true }) makes: its own session (util-linux setsid: a
+// background job of a shell without job control is no group leader, so setsid does not fork and
+// the PID stays the one sh reports), exactly the given environment with every signal back to its
+// default (GNU env -i --default-signal: sh ignores SIGINT and SIGQUIT in what it runs in the
+// background), stdin /dev/null, stdout and stderr on the log procman opened (sh opens the same file
+// again through /proc/PID/fd: a descriptor, never a path a service could have replaced), the
+// process's umask and directory.
+//
+// sh keeps each child's exit status until asked (`wait PID`). procman asks only once /proc shows
+// the child dead, so the shell never blocks on a live one; a zombie's status is read from /proc.
+import { spawn, type ChildProcess } from "node:child_process";
+import { accessSync, constants, readFileSync, statSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { ExitStatus } from "./launch.js";
+
+const SETSID = "/usr/bin/setsid";
+const ENV = "/usr/bin/env";
+
+export interface RunnerRequest {
+  /** argv[0] is run by env(1) with the PATH of `environment` (as spawn does). */
+  readonly argv: readonly string[];
+  readonly environment: Readonly<Record<string, string>>;
+  readonly directory: string;
+  readonly umask: string | undefined;
+  /** procman's descriptor of the log: the child's stdout and stderr. */
+  readonly logFd: number;
+}
+
+/** The shell is missing a tool (no util-linux setsid, no GNU env): nothing was started, spawn directly. */
+export class RunnerUnavailableError extends Error {}
+
+interface Pending {
+  readonly resolve: (value: string) => void;
+  readonly reject: (error: Error) => void;
+  /** A "C" line before the answer: the PID of a check under way. */
+  readonly onPid?: (pid: number) => void;
+}
+
+export class SpawnRunner {
+  private readonly child: ChildProcess;
+  private readonly pending = new Map<number, Pending>();
+  private next = 1;
+  private buffer = "";
+  private state: "starting" | "ready" | "unavailable" | "gone" = "starting";
+  private corked = false;
+  private readonly found = new Map<string, boolean>();
+  /** Directories made or checked during this command (mkdir -p once per directory, not per process). */
+  readonly directories = new Set<string>();
+
+  constructor() {
+    this.child = spawn("/bin/sh", ["-s"], { stdio: ["pipe", "pipe", "ignore"], env: {}, cwd: "/" });
+    this.child.unref();
+    this.child.on("error", () => this.gone(new RunnerUnavailableError("cannot run /bin/sh")));
+    this.child.once("exit", () => this.gone(new Error("the spawning shell exited")));
+    this.child.stdin!.on("error", () => undefined); // EPIPE once it exited: reported through "exit"
+    const out = this.child.stdout!;
+    out.setEncoding("latin1");
+    out.on("data", (chunk: string) => this.received(chunk));
+    this.unref();
+    // The tools, checked by the shell itself before anything else it reads (no extra fork here).
+    this.child.stdin!.write(
+      `if [ -x ${SETSID} ] && ${ENV} --default-signal -i /bin/true 2>/dev/null; then echo OK; else echo NO; exit 0; fi\n`,
+    );
+  }
+
+  /** Starts one process; resolves with its PID once the shell forked it. */
+  async spawn(request: RunnerRequest): Promise<number> {
+    if (this.state === "unavailable") throw new RunnerUnavailableError("no setsid or GNU env");
+    const command = `${childOf(request)} </dev/null >&9 2>&9 9>&- &`;
+    const answer = await this.ask((id) => `{ ${command} echo "P ${id} $!"; } 9>>/proc/${process.pid}/fd/${request.logFd} || echo "E ${id}"`);
+    if (answer === "") throw new Error("the spawning shell could not open the log descriptor");
+    return Number(answer);
+  }
+
+  /**
+   * Runs a readiness command to its end as runShellAs does (its own session, killed as a group on
+   * timeout, output nowhere), forked by the shell: a poll costs procman a line, not a fork. A
+   * subshell of the runner waits for it, so the runner itself never does.
+   */
+  async check(request: Omit<RunnerRequest, "logFd">, timeoutMs: number): Promise<{ ok: true } | { ok: false; why: string }> {
+    if (this.state === "unavailable") throw new RunnerUnavailableError("no setsid or GNU env");
+    let timedOut = false;
+    let timer: NodeJS.Timeout | undefined;
+    const answer = await this.ask(
+      (id) => `(${childOf(request)} </dev/null >/dev/null 2>&1 & p=$!; echo "C ${id} $p"; wait $p; echo "X ${id} $?") &`,
+      (pid) => {
+        timer = setTimeout(() => {
+          timedOut = true;
+          try {
+            process.kill(-pid, "SIGKILL");
+          } catch {
+            // already gone
+          }
+        }, timeoutMs);
+      },
+    );
+    clearTimeout(timer);
+    const status = Number(answer);
+    if (status === 0) return { ok: true };
+    if (timedOut) return { ok: false, why: `it did not finish within ${timeoutMs / 1000} s` };
+    const signal = status > 128 ? signalName(status - 128) : undefined;
+    return { ok: false, why: signal !== undefined ? `it was killed by ${signal}` : `it exited with code ${status}` };
+  }
+
+  /**
+   * Whether the runner can run argv[0] as spawn would find it; otherwise spawn directly, which
+   * names the problem (ENOENT, EACCES) as procman always did. An executable with "=" in its name
+   * would be taken by env(1) for an assignment.
+   */
+  canRun(argv0: string, environment: Readonly<Record<string, string>>, argv: readonly string[] = []): boolean {
+    if (this.state === "unavailable" || this.state === "gone" || argv0.includes("=") || argv0 === "") return false;
+    // A NUL cannot be in an argument or the environment: spawn says so, a shell's input would break.
+    if (argv.some((arg) => arg.includes("\0")) || Object.entries(environment).some(([key, value]) => key.includes("\0") || value.includes("\0"))) return false;
+    const search = argv0.includes("/") ? [argv0] : (environment.PATH ?? "/bin:/usr/bin").split(":").map((dir) => path.join(dir || ".", argv0));
+    const key = `${environment.PATH ?? ""}\0${argv0}`;
+    let ok = this.found.get(key);
+    if (ok === undefined) {
+      ok = search.some(executableFile);
+      this.found.set(key, ok);
+    }
+    return ok;
+  }
+
+  /**
+   * How a child of the shell ended, looked up on first use (only a failure message needs it): a
+   * zombie's status from /proc, else the status the shell kept. Pending while it runs.
+   */
+  exitOf(pid: number, startTime: string): PromiseLike<ExitStatus> {
+    let promise: Promise<ExitStatus> | undefined;
+    const start = async (): Promise<ExitStatus> => {
+      const deadline = Date.now() + 5000;
+      for (;;) {
+        const stat = zombieOrLive(pid, startTime);
+        if (stat === "live") {
+          if (Date.now() > deadline) return new Promise<never>(() => undefined);
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          continue;
+        }
+        if (stat !== "gone") return stat;
+        const answer = await this.ask((id) => `wait ${pid}; echo "X ${id} $?"`);
+        const status = Number(answer);
+        const signal = status > 128 ? signalName(status - 128) : undefined;
+        return signal !== undefined ? { code: null, signal } : { code: status, signal: null };
+      }
+    };
+    return {
+      then: (onFulfilled, onRejected) => (promise ??= start()).then(onFulfilled, onRejected),
+    };
+  }
+
+  close(): void {
+    this.child.stdin!.end();
+  }
+
+  private ask(line: (id: number) => string, onPid?: (pid: number) => void): Promise<string> {
+    if (this.state === "gone") return Promise.reject(new Error("the spawning shell exited"));
+    const id = this.next++;
+    const answer = new Promise<string>((resolve, reject) => this.pending.set(id, { resolve, reject, ...(onPid !== undefined ? { onPid } : {}) }));
+    this.ref();
+    const stdin = this.child.stdin!;
+    // One write per tick for a batch of starts.
+    if (!this.corked) {
+      this.corked = true;
+      stdin.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        stdin.uncork();
+      });
+    }
+    // A procman that died must not have processes started after it: the next command's recovery
+    // may already have looked.
+    stdin.write(`kill -0 ${process.pid} 2>/dev/null || exit 0; ${line(id)}\n`);
+    return answer;
+  }
+
+  private received(chunk: string): void {
+    this.buffer += chunk;
+    let end: number;
+    while ((end = this.buffer.indexOf("\n")) >= 0) {
+      const line = this.buffer.slice(0, end);
+      this.buffer = this.buffer.slice(end + 1);
+      if (line === "OK") this.state = "ready";
+      else if (line === "NO") this.gone(new RunnerUnavailableError("no setsid or GNU env"), "unavailable");
+      else {
+        const [kind, id, value] = line.split(" ");
+        const waiter = this.pending.get(Number(id));
+        if (waiter === undefined) continue;
+        if (kind === "C") {
+          waiter.onPid?.(Number(value));
+          continue;
+        }
+        this.pending.delete(Number(id));
+        waiter.resolve(kind === "E" ? "" : (value ?? ""));
+      }
+    }
+    if (this.pending.size === 0) this.unref();
+  }
+
+  private gone(error: Error, state: "unavailable" | "gone" = "gone"): void {
+    if (this.state !== "unavailable") this.state = state;
+    for (const waiter of this.pending.values()) waiter.reject(error);
+    this.pending.clear();
+    this.unref();
+  }
+
+  // Only a pending answer keeps procman's event loop alive: an idle shell never does.
+  private ref(): void {
+    (this.child.stdout as unknown as { ref?: () => void }).ref?.();
+  }
+  private unref(): void {
+    (this.child.stdout as unknown as { unref?: () => void }).unref?.();
+    (this.child.stdin as unknown as { unref?: () => void }).unref?.();
+  }
+}
+
+/** The child as a subshell: umask, directory, then setsid and env -i exec it (the PID stays the subshell's). */
+function childOf(request: Omit<RunnerRequest, "logFd">): string {
+  const umask = request.umask === undefined ? "" : `umask ${Number.parseInt(request.umask, 8).toString(8).padStart(4, "0")} && `;
+  const assignments = Object.entries(request.environment).map(([key, value]) => quote(`${key}=${value}`));
+  return `(${umask}cd -P -- ${quote(request.directory)} && exec ${SETSID} ${ENV} --default-signal -i -- ${assignments.join(" ")} ${request.argv.map(quote).join(" ")})`;
+}
+
+function executableFile(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** sh single quotes: everything literal, a quote as '\''. */
+function quote(text: string): string {
+  return `'${text.replaceAll("'", "'\\''")}'`;
+}
+
+/** "live", "gone" (or another process under the PID now), or the exit status a zombie holds. */
+function zombieOrLive(pid: number, startTime: string): "live" | "gone" | ExitStatus {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, "latin1");
+  } catch {
+    return "gone";
+  }
+  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+  if (fields[19] !== startTime) return "gone";
+  if (fields[0] !== "Z") return "live";
+  // Field 52: the wait status (Linux ≥ 3.5), exactly as waitpid would return it.
+  const raw = Number(fields[52 - 3]);
+  if (!Number.isInteger(raw)) return "gone";
+  const signal = raw & 0x7f;
+  if (signal === 0) return { code: (raw >> 8) & 0xff, signal: null };
+  const name = signalName(signal);
+  return name !== undefined ? { code: null, signal: name } : { code: (raw >> 8) & 0xff, signal: null };
+}
+
+function signalName(number: number): NodeJS.Signals | undefined {
+  for (const [name, value] of Object.entries(os.constants.signals)) if (value === number) return name as NodeJS.Signals;
+  return undefined;
+}
