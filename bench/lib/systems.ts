@@ -124,7 +124,9 @@ export const SUPERVISED_RESTART = { policy: "always", delay: 0.1 } as const;
 
 /**
  * procman's direct manager. `supervised`: every process has a restart policy, so `switch` starts
- * (or hands the generation to) the resident supervisor; without, there is nothing to supervise.
+ * (or hands the generation to) the resident supervisor; without, every process says
+ * `restart: "no"` (as supervisord's `autorestart=false` and PM2's `autorestart: false` here):
+ * nothing to supervise. The model's default is `on-failure`, which would be supervised.
  */
 export function procmanSystem(tools: Tools, readiness: DagReadiness = "command", supervised = false): System {
   const stateDir = (d: Deployment) => path.join(d.dir, "state");
@@ -155,7 +157,7 @@ export function procmanSystem(tools: Tools, readiness: DagReadiness = "command",
 export function procmanModel(d: Deployment, readiness: DagReadiness = "command", supervised = false): Record<string, unknown> {
   const model: Record<string, unknown> = {};
   for (const proc of d.procs) {
-    const entry: Record<string, unknown> = { process: proc.argv[0], args: proc.argv.slice(1), ...(supervised ? { restart: SUPERVISED_RESTART } : {}) };
+    const entry: Record<string, unknown> = { process: proc.argv[0], args: proc.argv.slice(1), restart: supervised ? SUPERVISED_RESTART : "no" };
     if (proc.dependency !== undefined) entry.activatesAfter = [d.procs[proc.dependency]!.name];
     if (proc.readyFile !== undefined) {
       entry.readiness =
