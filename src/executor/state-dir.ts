@@ -209,6 +209,12 @@ export class StateDir {
     return { records: new Map(read.records), damaged: [...read.damaged] };
   }
 
+  /** The good records as last read, not copied: for a look that changes nothing (a spawn's checks). */
+  peekRecords(): ReadonlyMap<string, ProcessRecord> {
+    this.checkTrust();
+    return this.loadRecords().records;
+  }
+
   writeRecord(record: ProcessRecord): void {
     let line = formatLine({ layout: STATE_LAYOUT, put: record });
     if (line.length > MAX_LINE) {

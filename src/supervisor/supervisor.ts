@@ -181,7 +181,7 @@ export class Supervisor {
   /** Spawns a process as its child (the caller waits for readiness and writes the record). */
   async spawn(spec: ResolvedProcess, _hash: string): Promise<Launched> {
     // The caller writes the record (with the same hash, which launchRecorded derives from the spec).
-    const { launched } = await launchRecorded(spec, this.stateDir, this.state.readRecordsLenient().records, [process.pid]);
+    const { launched } = await launchRecorded(spec, this.stateDir, this.state.peekRecords(), [process.pid]);
     this.watchExit(spec, launched);
     // A daemon double-forked: what runs is not its child, and only /proc tells of its death.
     if (spec.mode === "foreground" && !this.exits.has(launched.pid)) this.children.add(launched.pid);

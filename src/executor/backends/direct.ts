@@ -119,8 +119,8 @@ export function directBackend(state: StateDir, startForeground?: () => Promise<v
 
     start: async (requests, context) => {
       const shells = { spawner: () => (runner ??= new SpawnRunner()), checker: () => (checker ??= new SpawnRunner()) };
-      for (const request of requests) await startOne(state, request, context, records, link, supervise !== "none", shells);
-      reread();
+      // What it recorded joins the records read at the start (no re-read of the whole log per start).
+      for (const request of requests) records.set(request.spec.name, await startOne(state, request, context, records, link, supervise !== "none", shells));
     },
 
     // One sweep per command for what the stopped processes left (setsid'd children, daemon workers).
@@ -217,7 +217,7 @@ async function startOne(
   link: SupervisorLink,
   supervise: boolean,
   shells: { readonly spawner: () => SpawnRunner; readonly checker: () => SpawnRunner },
-): Promise<void> {
+): Promise<ProcessRecord> {
   const { onEvent } = context;
   const began = Date.now();
   let launched: Launched;
@@ -250,6 +250,7 @@ async function startOne(
   }
   onEvent({ type: "started", name: spec.name, pid: record.pid });
   await readyOrFail(spec, record, launched, state.stateDir, onEvent, context.signal, began, spec.readiness.kind === "command" ? shells.checker() : undefined);
+  return record;
 }
 
 async function readyOrFail(
