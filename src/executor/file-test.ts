@@ -35,7 +35,8 @@ export function fileTestOf(command: string): FileTest | undefined {
 }
 
 function parse(command: string): FileTest | undefined {
-  const words = command.trim().split(/[ \t]+/).map(literal);
+  // Only the blanks sh splits on: anything else around the words (NBSP, a BOM) is sh's to reject.
+  const words = command.replace(/^[ \t\n]+|[ \t\n]+$/g, "").split(/[ \t]+/).map(literal);
   if (words.some((word) => word === undefined)) return undefined;
   let operands = words as string[];
   if (operands[0] === "[" && operands.at(-1) === "]") operands = operands.slice(1, -1);
@@ -44,17 +45,33 @@ function parse(command: string): FileTest | undefined {
   if (operands.length !== 2) return undefined;
   const [operator, file] = operands as [string, string];
   const test = TESTS[operator];
-  if (test === undefined) return undefined;
+  if (test === undefined || !answerable(file)) return undefined;
   return (directory) => {
-    if (file === "") return false;
+    // The shell runs the check after `cd -P` into the process's directory: no directory, no pass.
+    try {
+      if (!statSync(directory).isDirectory()) return false;
+    } catch {
+      return false;
+    }
     let stat: Stats | undefined;
     try {
-      stat = (test.link ? lstatSync : statSync)(path.resolve(directory, file));
+      stat = (test.link ? lstatSync : statSync)(file);
     } catch {
       return false;
     }
     return test.holds(stat);
   };
+}
+
+/**
+ * A path whose meaning here is the shell's: absolute and already normal (no `.`, `..`, `//` or
+ * trailing slash, which the kernel resolves through links where a lexical resolve would not), and
+ * not one that names the process asking (/proc/self, /dev/fd, /dev/stdin: procman here, the
+ * shell there). A relative path or any other goes to the shell.
+ */
+function answerable(file: string): boolean {
+  if (!file.startsWith("/") || file.length < 2 || file.endsWith("/") || path.posix.normalize(file) !== file) return false;
+  return !/^\/(proc\/(self|thread-self)|dev\/(fd|stdin|stdout|stderr))(\/|$)/.test(file);
 }
 
 /** One word without anything sh would expand or treat as syntax; undefined if it has any. */

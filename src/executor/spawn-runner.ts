@@ -55,10 +55,16 @@ export class SpawnRunner {
   readonly directories = new Set<string>();
 
   constructor() {
-    this.child = spawn("/bin/sh", ["-s"], { stdio: ["pipe", "pipe", "ignore"], env: {}, cwd: "/" });
+    // Its own process group: a Ctrl-C at procman's terminal is procman's to handle (it undoes the
+    // command), not the shell's to die of with starts half made.
+    this.child = spawn("/bin/sh", ["-s"], { stdio: ["pipe", "pipe", "ignore"], env: {}, cwd: "/", detached: true });
     this.child.unref();
     this.child.on("error", () => this.gone(new RunnerUnavailableError("cannot run /bin/sh")));
-    this.child.once("exit", () => this.gone(new Error("the spawning shell exited")));
+    // "close", not "exit": every line it wrote (its OK or NO first) is read before it counts as
+    // gone. Gone before its OK, it started nothing: spawn directly instead.
+    this.child.once("close", () =>
+      this.state === "starting" ? this.gone(new RunnerUnavailableError("the spawning shell ended before it was ready"), "unavailable") : this.gone(new Error("the spawning shell exited")),
+    );
     this.child.stdin!.on("error", () => undefined); // EPIPE once it exited: reported through "exit"
     const out = this.child.stdout!;
     out.setEncoding("latin1");
@@ -88,20 +94,25 @@ export class SpawnRunner {
     if (this.state === "unavailable") throw new RunnerUnavailableError("no setsid or GNU env");
     let timedOut = false;
     let timer: NodeJS.Timeout | undefined;
-    const answer = await this.ask(
-      (id) => `(${childOf(request)} </dev/null >/dev/null 2>&1 & p=$!; echo "C ${id} $p"; wait $p; echo "X ${id} $?") &`,
-      (pid) => {
-        timer = setTimeout(() => {
-          timedOut = true;
-          try {
-            process.kill(-pid, "SIGKILL");
-          } catch {
-            // already gone
-          }
-        }, timeoutMs);
-      },
-    );
-    clearTimeout(timer);
+    let answer: string;
+    try {
+      answer = await this.ask(
+        (id) => `(${childOf(request)} </dev/null >/dev/null 2>&1 & p=$!; echo "C ${id} $p"; wait $p; echo "X ${id} $?") &`,
+        (pid) => {
+          timer = setTimeout(() => {
+            timedOut = true;
+            try {
+              process.kill(-pid, "SIGKILL");
+            } catch {
+              // already gone
+            }
+          }, timeoutMs);
+        },
+      );
+    } finally {
+      // Also when the shell went away: no kill later of a group whose check is over.
+      clearTimeout(timer);
+    }
     const status = Number(answer);
     if (status === 0) return { ok: true };
     if (timedOut) return { ok: false, why: `it did not finish within ${timeoutMs / 1000} s` };
@@ -116,6 +127,10 @@ export class SpawnRunner {
    */
   canRun(argv0: string, environment: Readonly<Record<string, string>>, argv: readonly string[] = []): boolean {
     if (this.state === "unavailable" || this.state === "gone" || argv0.includes("=") || argv0 === "") return false;
+    // Relative to what? env(1) resolves it in the process's directory, this check could not: spawn
+    // directly, which resolves and names the problem as it always did.
+    if (argv0.includes("/") && !argv0.startsWith("/")) return false;
+    if (!argv0.includes("/") && (environment.PATH ?? "/bin:/usr/bin").split(":").some((dir) => !dir.startsWith("/"))) return false;
     // A NUL cannot be in an argument or the environment: spawn says so, a shell's input would break.
     if (argv.some((arg) => arg.includes("\0")) || Object.entries(environment).some(([key, value]) => key.includes("\0") || value.includes("\0"))) return false;
     const search = argv0.includes("/") ? [argv0] : (environment.PATH ?? "/bin:/usr/bin").split(":").map((dir) => path.join(dir || ".", argv0));

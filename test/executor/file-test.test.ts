@@ -24,7 +24,8 @@ test("a bare test of a literal path answers as sh does", () => {
   mkdirSync(path.join(dir, "sub"));
   symlinkSync(path.join(dir, "missing"), path.join(dir, "dangling"));
   symlinkSync(path.join(dir, "full"), path.join(dir, "link"));
-  const files = ["full", "empty", "sub", "dangling", "link", "missing", path.join(dir, "full"), "''", `'${path.join(dir, "sub")}'`, `"empty"`];
+  const at = (name: string) => path.join(dir, name);
+  const files = [at("full"), at("empty"), at("sub"), at("dangling"), at("link"), at("missing"), `'${at("sub")}'`, `"${at("empty")}"`];
   let answered = 0;
   for (const operator of ["-e", "-f", "-d", "-s", "-h", "-L", "-p", "-S"]) {
     for (const file of files) {
@@ -37,6 +38,27 @@ test("a bare test of a literal path answers as sh does", () => {
     }
   }
   assert.ok(answered > 100);
+});
+
+test("a path the kernel resolves otherwise than a lexical resolve, or that names the asker, goes to the shell", () => {
+  const dir = makeTempDir();
+  writeFileSync(path.join(dir, "file"), "x");
+  mkdirSync(path.join(dir, "sub"));
+  symlinkSync(path.join(dir, "sub"), path.join(dir, "ld"));
+  for (const file of ["file", "./file", "sub/../file", `${dir}/ld/../file`, `${dir}/file/`, `${dir}/file/.`, `${dir}//file`, `${dir}/ld/`, "''", "/proc/self/status", "/dev/fd/0", "/dev/stdin"]) {
+    for (const command of [`test -e ${file}`, `test -h ${file}`, `[ -f ${file} ]`]) assert.is(fileTestOf(command), undefined, command);
+  }
+  // Blanks other than space, tab and newline are not sh's word separators.
+  assert.is(fileTestOf(`\u00a0test -e ${dir}/file`), undefined);
+});
+
+test("the check runs in the process's directory: where that is gone, it fails as sh's cd does", () => {
+  const dir = makeTempDir();
+  writeFileSync(path.join(dir, "file"), "x");
+  const fileTest = fileTestOf(`test -e ${dir}/file`)!;
+  assert.is(fileTest(dir), true);
+  assert.is(fileTest(path.join(dir, "gone")), false);
+  assert.is(fileTest(path.join(dir, "file")), false, "a file is no directory");
 });
 
 test("anything with an expansion, an operator or another command goes to the shell", () => {
