@@ -46,10 +46,7 @@ export function openLog(file: string, known?: LogIdentity, made?: Set<string>): 
     try {
       fd = openAppendNoFollow(file);
     } catch (reopen) {
-      const why = (reopen as NodeJS.ErrnoException).code;
-      if (why === "ELOOP") throw new UnsafeFileError(file, "is a symbolic link; the log is not opened through it");
-      if (why === "ENXIO") throw new UnsafeFileError(file, "is a FIFO or socket, not the log procman created");
-      throw reopen;
+      throw refusedReopen(file, reopen);
     }
   }
   return checked(file, fd, created, known);
@@ -84,13 +81,18 @@ export async function openLogAsync(file: string, known?: LogIdentity, made?: Set
     try {
       fd = await openFd(file, O_WRONLY | O_APPEND | O_NOFOLLOW | O_NONBLOCK, 0o644);
     } catch (reopen) {
-      const why = (reopen as NodeJS.ErrnoException).code;
-      if (why === "ELOOP") throw new UnsafeFileError(file, "is a symbolic link; the log is not opened through it");
-      if (why === "ENXIO") throw new UnsafeFileError(file, "is a FIFO or socket, not the log procman created");
-      throw reopen;
+      throw refusedReopen(file, reopen);
     }
   }
   return checked(file, fd, created, known);
+}
+
+/** Why an existing log was not reopened: a link or a FIFO/socket is refused by name, else the error. */
+function refusedReopen(file: string, error: unknown): unknown {
+  const why = (error as NodeJS.ErrnoException).code;
+  if (why === "ELOOP") return new UnsafeFileError(file, "is a symbolic link; the log is not opened through it");
+  if (why === "ENXIO") return new UnsafeFileError(file, "is a FIFO or socket, not the log procman created");
+  return error;
 }
 
 /** A raw descriptor (a FileHandle would close it when collected). */
