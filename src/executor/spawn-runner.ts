@@ -15,9 +15,10 @@
 // sh keeps each child's exit status until asked (`wait PID`). procman asks only once /proc shows
 // the child dead, so the shell never blocks on a live one; a zombie's status is read from /proc.
 import { spawn, type ChildProcess } from "node:child_process";
-import { accessSync, constants, readFileSync, statSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { isExecutableFile } from "./executable.js";
 import type { ExitStatus } from "./launch.js";
 
 const SETSID = "/usr/bin/setsid";
@@ -137,7 +138,7 @@ export class SpawnRunner {
     const key = `${environment.PATH ?? ""}\0${argv0}`;
     let ok = this.found.get(key);
     if (ok === undefined) {
-      ok = search.some(executableFile);
+      ok = search.some(isExecutableFile);
       this.found.set(key, ok);
     }
     return ok;
@@ -240,15 +241,6 @@ function childOf(request: Omit<RunnerRequest, "logFd">): string {
   const umask = request.umask === undefined ? "" : `umask ${Number.parseInt(request.umask, 8).toString(8).padStart(4, "0")} && `;
   const assignments = Object.entries(request.environment).map(([key, value]) => quote(`${key}=${value}`));
   return `(${umask}cd -P -- ${quote(request.directory)} && exec ${SETSID} ${ENV} --default-signal -i -- ${assignments.join(" ")} ${request.argv.map(quote).join(" ")})`;
-}
-
-function executableFile(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return statSync(file).isFile();
-  } catch {
-    return false;
-  }
 }
 
 /** sh single quotes: everything literal, a quote as '\''. */

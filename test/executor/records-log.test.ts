@@ -7,23 +7,12 @@ import path from "node:path";
 import { crc32 } from "node:zlib";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { StateDir, type ProcessRecord } from "../../src/executor/state-dir.js";
+import { StateDir } from "../../src/executor/state-dir.js";
 import { MAX_LINE } from "../../src/executor/records-log.js";
 import { ROOT } from "../helpers/paths.js";
+import { record } from "../helpers/records.js";
 import { makeTempDir } from "../helpers/tmp.js";
 
-const record = (name: string, pid = 1234, extra: Partial<ProcessRecord> = {}): ProcessRecord => ({
-  name,
-  pid,
-  startTime: "987654",
-  mode: "foreground",
-  specHash: "0".repeat(32),
-  pidFile: `/run/${name}.pid`,
-  stopSignal: "SIGTERM",
-  stopTimeout: 10,
-  startedAt: new Date(0).toISOString(),
-  ...extra,
-});
 
 function fresh(): StateDir {
   const state = new StateDir(makeTempDir());

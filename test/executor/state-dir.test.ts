@@ -6,25 +6,15 @@ import path from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { writeFileAtomic } from "../../src/executor/atomic.js";
-import { LockedError, STATE_LAYOUT, StateDir, type ProcessRecord } from "../../src/executor/state-dir.js";
+import { LockedError, STATE_LAYOUT, StateDir } from "../../src/executor/state-dir.js";
 import { UntrustedDirError, setTrustWarningSink } from "../../src/executor/dir-trust.js";
 import { ProcmanError, StateFileError } from "../../src/errors.js";
 import { resolve } from "../helpers/model.js";
 import { ROOT } from "../helpers/paths.js";
+import { record } from "../helpers/records.js";
 import { makeTempDir } from "../helpers/tmp.js";
 import { waitFor } from "../helpers/processes.js";
 
-const record = (name: string, pid = 1234): ProcessRecord => ({
-  name,
-  pid,
-  startTime: "987654",
-  mode: "foreground",
-  specHash: "0".repeat(32),
-  pidFile: `/run/${name}.pid`,
-  stopSignal: "SIGTERM",
-  stopTimeout: 10,
-  startedAt: new Date(0).toISOString(),
-});
 
 /** The layout before the records log: one file per record, still read while no snapshot exists. */
 function legacyDir(state: StateDir): string {

@@ -12,18 +12,15 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, rmdirSync, statSync } from "node:fs";
 import path from "node:path";
+import type { CliRun } from "./cli.js";
 import { ROOT } from "./paths.js";
 import { haveTool, type ToolCheckOptions } from "./tools.js";
 
 /** Cgroup names and machine names of the test containers start with this; the sweep keys on it. */
 export const CONTAINER_PREFIX = "procman-nspawn-";
 
-export interface ExecResult {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+/** What a command run in the container did: the same shape as a CLI run on the host. */
+export type ExecResult = CliRun;
 
 export interface ExecOptions {
   /** Added to the minimal environment (PATH, HOME, LANG); NODE_EXTRA_CA_CERTS is never passed. */

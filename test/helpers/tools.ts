@@ -1,23 +1,9 @@
 // External tools the tests drive for real (Graphviz `dot`, …). On a developer machine a missing tool
 // skips the test, saying so; in CI (CI=true) a missing tool fails it: nothing may skip there.
-import { accessSync, constants, statSync } from "node:fs";
-import path from "node:path";
+import { findExecutable } from "../../src/executor/executable.js";
 
-/** The absolute path of `name` on PATH, or undefined. */
-export function findTool(name: string, searchPath: string = process.env.PATH ?? ""): string | undefined {
-  for (const dir of searchPath.split(path.delimiter)) {
-    if (dir === "") continue;
-    const candidate = path.join(dir, name);
-    try {
-      if (!statSync(candidate).isFile()) continue;
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
+/** The absolute path of `name` on PATH, or undefined (as procman itself looks). */
+export const findTool = findExecutable;
 
 export interface ToolCheckOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;

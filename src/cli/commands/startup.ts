@@ -3,7 +3,7 @@
 // --install. An existing file is overwritten only when procman startup wrote it; anything else is
 // refused (exit 2) and left as it is.
 import { spawnSync } from "node:child_process";
-import { accessSync, constants, existsSync, statSync } from "node:fs";
+import { constants, existsSync } from "node:fs";
 import { chmod, lstat, mkdir, open, rename, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -12,6 +12,7 @@ import { Option, type Command } from "commander";
 import { shQuote } from "../../../generators/quote.js";
 import { GeneratorError } from "../../../generators/types.js";
 import { ProcmanError } from "../../errors.js";
+import { findExecutable } from "../../executor/executable.js";
 import { StateDir } from "../../executor/state-dir.js";
 import { resolveStateDir, stateDirOption } from "../options.js";
 import type { Output } from "../output.js";
@@ -224,18 +225,3 @@ function shellWord(word: string): string {
   return /^[A-Za-z0-9_/.,:=+@%-]+$/.test(word) ? word : shQuote(word);
 }
 
-/** The absolute path of `tool` on PATH, or undefined. */
-function findExecutable(tool: string): string | undefined {
-  for (const dir of (process.env.PATH ?? "").split(path.delimiter)) {
-    if (dir === "") continue;
-    const candidate = path.join(dir, tool);
-    try {
-      if (!statSync(candidate).isFile()) continue;
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
