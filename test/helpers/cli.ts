@@ -52,17 +52,24 @@ export function procman(args: readonly string[], options: CliOptions = {}): Prom
     NO_COLOR: "1",
     ...options.env,
   };
+  return runCaptured(process.execPath, [BIN, ...args], { cwd: options.cwd ?? ROOT, env }, options.timeoutMs ?? 20_000, `procman ${args.join(" ")}`);
+}
+
+/**
+ * Runs a command to its end, capturing its output; never throws for a non-zero exit. Past
+ * `timeoutMs` it is SIGKILLed and the promise rejects with what it printed (`what` names it).
+ */
+export function runCaptured(file: string, argv: readonly string[], options: { cwd?: string; env: Record<string, string> }, timeoutMs: number, what: string): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd ?? ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(file, argv, { ...options, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
     child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-    const timeout = options.timeoutMs ?? 20_000;
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
-      reject(new Error(`procman ${args.join(" ")} did not finish within ${timeout} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
-    }, timeout);
+      reject(new Error(`${what} did not finish within ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
+    }, timeoutMs);
     child.on("error", (error) => {
       clearTimeout(timer);
       reject(error);

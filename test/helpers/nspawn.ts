@@ -12,7 +12,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, rmdirSync, statSync } from "node:fs";
 import path from "node:path";
-import type { CliRun } from "./cli.js";
+import { runCaptured, type CliRun } from "./cli.js";
 import { ROOT } from "./paths.js";
 import { haveTool, type ToolCheckOptions } from "./tools.js";
 
@@ -156,26 +156,7 @@ function makeContainer(name: string, leader: number, nspawnPid: number, halt: ()
     // `-w` takes PID 1's working directory (/); nsenter resolves `--wd=DIR` outside, so cd inside.
     const inDir = options.cwd === undefined ? args : ["/bin/sh", "-c", 'cd "$0" && exec "$@"', options.cwd, ...args];
     const argv = ["-t", String(leader), "-m", "-u", "-i", "-n", "-p", "-w", "--", ...inDir];
-    return new Promise((resolve, reject) => {
-      const child = spawn("nsenter", argv, { env, stdio: ["ignore", "pipe", "pipe"] });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-      child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-      const timeout = options.timeoutMs ?? 60_000;
-      const timer = setTimeout(() => {
-        child.kill("SIGKILL");
-        reject(new Error(`in ${name}: ${args.join(" ")} did not finish within ${timeout} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
-      }, timeout);
-      child.on("error", (error) => {
-        clearTimeout(timer);
-        reject(error);
-      });
-      child.on("close", (code, signal) => {
-        clearTimeout(timer);
-        resolve({ code, signal, stdout, stderr });
-      });
-    });
+    return runCaptured("nsenter", argv, { env }, options.timeoutMs ?? 60_000, `in ${name}: ${args.join(" ")}`);
   };
   return {
     name,
