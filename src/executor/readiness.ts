@@ -2,7 +2,7 @@
 // says what it waited for and what happened; a process that is dead when it would be declared
 // ready is never ready. Waits wake on inotify (fs.watch) where that is cheap, with the interval
 // poll as the fallback.
-import { closeSync, lstatSync, readSync as readFd, statSync, watch, type FSWatcher } from "node:fs";
+import { closeSync, lstatSync, statSync, watch, type FSWatcher } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import type { Readiness, ResolvedProcess } from "../model/types.js";
@@ -13,7 +13,7 @@ import { checkIdentity, identityOf, stillRuns, type ProcessIdentity } from "./pr
 import { fileTestOf } from "./file-test.js";
 import { changesIdentity, runShellAs, wrapCommand } from "./run-as.js";
 import type { SpawnRunner } from "./spawn-runner.js";
-import { openServiceFile, readPidLine } from "./safe-file.js";
+import { openServiceFile, readAt, readPidLine } from "./safe-file.js";
 
 export class NotReadyError extends Error {
   constructor(message: string, readonly exited: boolean) {
@@ -312,15 +312,9 @@ export class LogScanner {
       }
       const length = Math.min(size - this.offset, 1024 * 1024);
       if (length > 0) {
-        const buffer = Buffer.alloc(length);
-        let done = 0;
-        while (done < length) {
-          const n = readFd(opened.fd, buffer, done, length - done, this.offset + done);
-          if (n === 0) break;
-          done += n;
-        }
-        this.offset += done;
-        const lines = (this.carry + buffer.subarray(0, done).toString("utf8")).split("\n");
+        const read = readAt(opened.fd, this.offset, length);
+        this.offset += read.length;
+        const lines = (this.carry + read.toString("utf8")).split("\n");
         this.carry = lines.pop()!.slice(-64 * 1024);
         if (lines.some((line) => pattern.test(line))) return { ok: true };
       }

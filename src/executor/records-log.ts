@@ -16,7 +16,7 @@ import path from "node:path";
 import { crc32 } from "node:zlib";
 import { FileError } from "../errors.js";
 import { makeDirectories, writeFileAtomic } from "./atomic.js";
-import { createExclusive } from "./safe-file.js";
+import { createExclusive, readAt } from "./safe-file.js";
 
 const { O_RDONLY, O_RDWR, O_APPEND, O_NOFOLLOW, O_NONBLOCK } = constants;
 
@@ -96,13 +96,8 @@ export function readLogFd(fd: number, file: string, from: number): LogRead {
   const stat = fstatSync(fd);
   if (!stat.isFile()) throw new FileError(file, "read", Object.assign(new Error("not a regular file"), { code: "EINVAL" }));
   const start = Math.min(from, stat.size);
-  const buffer = Buffer.allocUnsafe(stat.size - start);
-  let got = 0;
-  while (got < buffer.length) {
-    const n = readSync(fd, buffer, got, buffer.length - got, start + got);
-    if (n === 0) break;
-    got += n;
-  }
+  const buffer = readAt(fd, start, stat.size - start);
+  const got = buffer.length;
   let id: string | undefined;
   const entries: LogRead["entries"][number][] = [];
   let at = 0;

@@ -34,20 +34,24 @@ export function openServiceFile(file: string): { fd: number; stat: Stats } | und
   return { fd, stat };
 }
 
+/** Up to `length` bytes of `fd` from `position` (fewer where the file ends sooner). */
+export function readAt(fd: number, position: number, length: number): Buffer {
+  const buffer = Buffer.alloc(length);
+  let done = 0;
+  while (done < length) {
+    const n = readSync(fd, buffer, done, length - done, position + done);
+    if (n === 0) break;
+    done += n;
+  }
+  return buffer.subarray(0, done);
+}
+
 /** Reads at most `limit` bytes from `offset` of a service-writable file. */
 export function readServiceFile(file: string, limit: number, offset = 0): Buffer | undefined {
   const opened = openServiceFile(file);
   if (opened === undefined) return undefined;
   try {
-    const size = Math.max(0, Math.min(limit, opened.stat.size - offset));
-    const buffer = Buffer.alloc(size);
-    let done = 0;
-    while (done < size) {
-      const n = readSync(opened.fd, buffer, done, size - done, offset + done);
-      if (n === 0) break;
-      done += n;
-    }
-    return buffer.subarray(0, done);
+    return readAt(opened.fd, offset, Math.max(0, Math.min(limit, opened.stat.size - offset)));
   } finally {
     closeSync(opened.fd);
   }
@@ -79,14 +83,7 @@ export function readWholeFile(file: string, limit: number): Buffer | undefined {
   if (opened === undefined) return undefined;
   try {
     if (opened.stat.size > limit) throw new UnsafeFileError(file, `is larger than ${limit} bytes`);
-    const buffer = Buffer.alloc(opened.stat.size);
-    let done = 0;
-    while (done < buffer.length) {
-      const n = readSync(opened.fd, buffer, done, buffer.length - done, done);
-      if (n === 0) break;
-      done += n;
-    }
-    return buffer.subarray(0, done);
+    return readAt(opened.fd, 0, opened.stat.size);
   } finally {
     closeSync(opened.fd);
   }

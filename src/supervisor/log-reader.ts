@@ -1,8 +1,8 @@
 // Reading what processes logged: the tail of a log and its rotated files as one stream, and
 // following what is appended (across a rotation). Logs are service-writable: opened without
 // following a symlink, never a FIFO, read within bounds.
-import { closeSync, readSync } from "node:fs";
-import { openServiceFile, UnsafeFileError } from "../executor/safe-file.js";
+import { closeSync } from "node:fs";
+import { openServiceFile, readAt, UnsafeFileError } from "../executor/safe-file.js";
 
 const MAX_ROTATED = 1000;
 /** Most bytes one poll takes from one log (the rest comes with the next poll). */
@@ -56,17 +56,11 @@ export function readTail(file: string, count: number, limit: number): Tail {
       while (end > 0) {
         if (read >= limit) break outer;
         const length = Math.min(64 * 1024, end, limit - read);
-        const buffer = Buffer.alloc(length);
-        let got = 0;
-        while (got < length) {
-          const n = readSync(part.fd, buffer, got, length - got, end - length + got);
-          if (n === 0) break;
-          got += n;
-        }
-        chunks.unshift(buffer.subarray(0, got));
-        read += got;
+        const chunk = readAt(part.fd, end - length, length);
+        chunks.unshift(chunk);
+        read += chunk.length;
         end -= length;
-        for (const byte of buffer.subarray(0, got)) if (byte === 0x0a) newlines++;
+        for (const byte of chunk) if (byte === 0x0a) newlines++;
         // count lines need count + 1 newlines (the one before the first), or the stream's start.
         if (newlines > count) break outer;
       }
@@ -114,16 +108,10 @@ export class LogFollower {
       this.ino = ino;
       if (size <= this.offset) return [];
       const length = Math.min(FOLLOW_CHUNK, size - this.offset);
-      const buffer = Buffer.alloc(length);
-      let got = 0;
-      while (got < length) {
-        const n = readSync(opened.fd, buffer, got, length - got, this.offset + got);
-        if (n === 0) break;
-        got += n;
-      }
-      this.offset += got;
+      const chunk = readAt(opened.fd, this.offset, length);
+      this.offset += chunk.length;
       // Kept as bytes: a multi-byte character may be cut between two polls.
-      const bytes = Buffer.concat([this.partial, buffer.subarray(0, got)]);
+      const bytes = Buffer.concat([this.partial, chunk]);
       const end = bytes.lastIndexOf(0x0a);
       this.partial = Buffer.from(bytes.subarray(end + 1));
       if (end < 0) return [];
