@@ -114,7 +114,7 @@ export async function launch(spec: ResolvedProcess, specHash: string, stateDir: 
     notify?.close();
     // Nothing records it yet: what the start left running (a double-forked child, a daemon's
     // workers, initialize's background jobs) carries this start's tag and goes now.
-    await sweepTagged(new Map([[tag, { stopSignal: spec.stop.signal, stopTimeout: spec.stop.timeout }]]), { exclude: options.exclude });
+    await sweepTagged(new Map([[tag, { stopSignal: spec.stop.signal, stopTimeout: spec.stop.timeout }]]), { exclude: options.exclude, confirmMs: 50 });
     if (error instanceof StartError) throw new StartError(spec.name, error.message, log.offset);
     throw new StartError(spec.name, (error as Error).message, log.offset);
   } finally {

@@ -44,13 +44,22 @@ export function findTagged(tags: ReadonlySet<string>, exclude: readonly number[]
  */
 export async function sweepTagged(
   targets: ReadonlyMap<string, SweepSettings>,
-  options: { readonly exclude?: readonly number[] } = {},
+  options: { readonly exclude?: readonly number[]; readonly confirmMs?: number } = {},
 ): Promise<Swept[]> {
   const swept: Swept[] = [];
   // A process may fork between the scan and its signal: scan again until a scan finds nobody.
-  for (let round = 0; round < 5; round++) {
+  // `confirmMs`: right after a start, a child may be inside execve, where its environment reads
+  // empty for a moment: a scan that finds nobody is taken only when a second one, that much
+  // later, agrees.
+  let confirmed = options.confirmMs === undefined;
+  for (let round = 0; round < 6; round++) {
     const found = findTagged(new Set(targets.keys()), options.exclude);
-    if (found.length === 0) break;
+    if (found.length === 0) {
+      if (confirmed) break;
+      confirmed = true;
+      await new Promise((resolve) => setTimeout(resolve, options.confirmMs));
+      continue;
+    }
     swept.push(...(await stopAll(found, targets)));
   }
   return swept;
