@@ -65,6 +65,8 @@ export interface Launched extends ProcessIdentity {
    * counts as ready; it rejects with a StartError.
    */
   readonly pidFileWritten?: Promise<void>;
+  /** Forked by the runner (options.runner), not by procman: its exit comes from the runner. */
+  readonly viaRunner?: true;
 }
 
 export interface LaunchOptions {
@@ -178,17 +180,17 @@ async function launchForeground(
     new StartError(spec.name, `cannot write its PID file ${spec.pidFile}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
   // procman created its session and group: the one group procman may signal as a whole.
   const started = { ...identity, pgid: pid, sid: pid, launchedAt, exit };
+  // Written by the runner before it answered: a failure is a failed start (launch's sweep stops it).
   if (runnerWritesPidFile) {
-    const pidFileWritten = spawned!.pidFileError === undefined ? Promise.resolve() : Promise.reject(cannotWrite({ code: spawned!.pidFileError }));
-    pidFileWritten.catch(() => undefined); // awaited by the caller; never an unhandled rejection
-    return { ...started, pidFileWritten };
+    if (spawned!.pidFileError !== undefined) throw cannotWrite({ code: spawned!.pidFileError });
+    return { ...started, viaRunner: true };
   }
   if (spawned !== undefined && spec.readiness.kind !== "pidFile") {
     const pidFileWritten = writePidFile(spec.pidFile, pid).catch((error: unknown) => {
       throw cannotWrite(error);
     });
     pidFileWritten.catch(() => undefined); // awaited by the caller; never an unhandled rejection
-    return { ...started, pidFileWritten };
+    return { ...started, pidFileWritten, viaRunner: true };
   }
   // Without a runner (the supervisor's starts): written here, synchronously. Through the thread
   // pool it measured slower there (3.6 → 4.5 s for 500 supervised starts).

@@ -14,9 +14,13 @@ import type { RunnerRequest } from "./spawn-runner.js";
 
 export const PERL = "/usr/bin/perl";
 
-/** argv for spawn(): the script itself, with procman's PID (a procman gone means: start nothing more). */
-export function perlRunnerArgs(owner: number): string[] {
-  return ["-e", SCRIPT, String(owner)];
+/**
+ * argv for spawn(): the script itself, with procman's PID (a procman gone means: start nothing
+ * more). `reap`: the runner reaps its children as they exit and reports each (`D pid status`), for
+ * a parent that lives on (the supervisor); otherwise it keeps them as zombies until asked (`W`).
+ */
+export function perlRunnerArgs(owner: number, reap = false): string[] {
+  return ["-e", SCRIPT, String(owner), reap ? "1" : "0"];
 }
 
 const hex = (text: string): string => Buffer.from(text, "utf8").toString("hex");
@@ -49,9 +53,19 @@ use strict;
 use POSIX ();
 use Fcntl qw(O_RDONLY O_WRONLY O_APPEND O_CREAT O_EXCL O_NOFOLLOW);
 my $owner = shift @ARGV;
+my $reap = shift @ARGV;
 $| = 1;
 my %checks;
+my $chld = POSIX::SigSet->new(POSIX::SIGCHLD());
+my $none = POSIX::SigSet->new();
 $SIG{CHLD} = sub {
+  if ($reap) {
+    while ((my $pid = waitpid(-1, POSIX::WNOHANG())) > 0) {
+      if (exists $checks{$pid}) { print "X $checks{$pid} ", status($?), "\n"; delete $checks{$pid} }
+      else { print "D $pid $?\n" }
+    }
+    return;
+  }
   for my $pid (keys %checks) {
     next unless waitpid($pid, POSIX::WNOHANG()) == $pid;
     print "X $checks{$pid} ", status($?), "\n";
@@ -70,6 +84,7 @@ sub lists {
 sub child {
   my ($out, $umask, $dir, $argv, $env) = @_;
   $SIG{CHLD} = 'DEFAULT';
+  POSIX::sigprocmask(POSIX::SIG_SETMASK(), $none);
   POSIX::setsid();
   umask(oct($umask)) if $umask ne '-';
   POSIX::dup2($out, 1); POSIX::dup2($out, 2);
@@ -118,23 +133,27 @@ while (defined(my $line = <STDIN>)) {
     my ($umask, $dir, $argv, $env) = lists(@f);
     my $out = POSIX::open("/proc/$owner/fd/$logfd", O_WRONLY | O_APPEND);
     unless (defined $out) { print "E $id\n"; next }
+    # Its exit is reported after its PID: SIGCHLD waits until the answer is written.
+    POSIX::sigprocmask(POSIX::SIG_BLOCK(), $chld);
     my $pid = fork();
-    unless (defined $pid) { POSIX::close($out); print "E $id\n"; next }
+    unless (defined $pid) { POSIX::close($out); POSIX::sigprocmask(POSIX::SIG_SETMASK(), $none); print "E $id\n"; next }
     child($out, $umask, $dir, $argv, $env) if $pid == 0;
     POSIX::close($out);
     my ($start, $state) = start_of($pid);
     my $written = $pidfile eq '-' ? '-' : pid_file(unhex($pidfile), $pid);
     print "P $id $pid $start $state $written\n";
+    POSIX::sigprocmask(POSIX::SIG_SETMASK(), $none);
   } elsif ($op eq 'C') {
     my ($umask, $dir, $argv, $env) = lists(@f);
     my $null = POSIX::open('/dev/null', O_WRONLY);
+    POSIX::sigprocmask(POSIX::SIG_BLOCK(), $chld);
     my $pid = fork();
-    unless (defined $pid) { POSIX::close($null) if defined $null; print "X $id 126\n"; next }
+    unless (defined $pid) { POSIX::close($null) if defined $null; POSIX::sigprocmask(POSIX::SIG_SETMASK(), $none); print "X $id 126\n"; next }
     child($null, $umask, $dir, $argv, $env) if $pid == 0;
     POSIX::close($null);
     print "C $id $pid\n";
     $checks{$pid} = $id;
-    &{$SIG{CHLD}}();
+    POSIX::sigprocmask(POSIX::SIG_SETMASK(), $none);
   } elsif ($op eq 'W') {
     my $pid = shift @f;
     my $got = waitpid($pid, 0);

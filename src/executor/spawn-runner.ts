@@ -77,15 +77,29 @@ export class SpawnRunner {
   /** The runner writes the PID files of its starts (RunnerRequest.pidFile) and reads their start times. */
   readonly writesPidFiles: boolean;
 
-  constructor(options: { readonly kind?: RunnerKind } = {}) {
+  /** reap: exits reported as they happen (`D pid status`), by PID; an early one waits for its exitOf. */
+  private readonly reaped = new Map<number, ExitStatus>();
+  private readonly exitWaiters = new Map<number, (status: ExitStatus) => void>();
+  private readonly reap: boolean;
+  private readonly onGone: (() => void) | undefined;
+
+  /**
+   * `reap` (Perl only): the runner reaps its children and reports each exit as it happens, for a
+   * parent that lives on (the supervisor); `onGone` is told if the runner itself goes away (its
+   * children's exits are unknown from then on: look at /proc).
+   */
+  constructor(options: { readonly kind?: RunnerKind; readonly reap?: boolean; readonly onGone?: () => void } = {}) {
     this.kind = options.kind ?? (isExecutableFile(PERL) ? "perl" : "sh");
     this.writesPidFiles = this.kind === "perl";
+    this.reap = options.reap === true;
+    this.onGone = options.onGone;
+    if (this.reap && this.kind !== "perl") throw new Error("only the Perl runner reaps");
     // Its own process group: a Ctrl-C at procman's terminal is procman's to handle (it undoes the
     // command), not the runner's to die of with starts half made. An empty environment: nothing
     // (PERL5OPT, ENV) reaches the runner's own start.
     this.child =
       this.kind === "perl"
-        ? spawn(PERL, perlRunnerArgs(process.pid), { stdio: ["pipe", "pipe", "ignore"], env: {}, cwd: "/", detached: true })
+        ? spawn(PERL, perlRunnerArgs(process.pid, this.reap), { stdio: ["pipe", "pipe", "ignore"], env: {}, cwd: "/", detached: true })
         : spawn("/bin/sh", ["-s"], { stdio: ["pipe", "pipe", "ignore"], env: {}, cwd: "/", detached: true });
     this.child.unref();
     this.child.on("error", () => this.gone(new RunnerUnavailableError("cannot run /bin/sh")));
@@ -196,6 +210,15 @@ export class SpawnRunner {
    * zombie's status from /proc, else the status the shell kept. Pending while it runs.
    */
   exitOf(pid: number, startTime: string): PromiseLike<ExitStatus> {
+    if (this.reap) {
+      const known = this.reaped.get(pid);
+      this.reaped.delete(pid);
+      // Never resolves if the runner goes first (onGone): /proc tells of the death then.
+      if (known !== undefined) return Promise.resolve(known);
+      // A child's exit awaited keeps the event loop alive, as a child of procman's own would.
+      this.ref();
+      return new Promise((resolve) => this.exitWaiters.set(pid, resolve));
+    }
     let promise: Promise<ExitStatus> | undefined;
     const start = async (): Promise<ExitStatus> => {
       const deadline = Date.now() + 5000;
@@ -258,6 +281,10 @@ export class SpawnRunner {
         const kind = line.slice(0, afterKind);
         const id = Number(afterId < 0 ? line.slice(afterKind + 1) : line.slice(afterKind + 1, afterId));
         const value = afterId < 0 ? "" : line.slice(afterId + 1);
+        if (kind === "D") {
+          this.exited(id, Number(value));
+          continue;
+        }
         const waiter = this.pending.get(id);
         if (waiter === undefined) continue;
         if (kind === "C") {
@@ -268,11 +295,27 @@ export class SpawnRunner {
         waiter.resolve(kind === "E" ? "" : value);
       }
     }
-    if (this.pending.size === 0) this.unref();
+    if (this.pending.size === 0 && this.exitWaiters.size === 0) this.unref();
+  }
+
+  /** reap: a child's wait status (as waitpid gives it), reported as it exited. */
+  private exited(pid: number, raw: number): void {
+    const signal = raw & 0x7f;
+    const name = signal === 0 ? undefined : signalName(signal);
+    const status: ExitStatus = name !== undefined ? { code: null, signal: name } : { code: (raw >> 8) & 0xff, signal: null };
+    const waiter = this.exitWaiters.get(pid);
+    this.exitWaiters.delete(pid);
+    if (waiter !== undefined) waiter(status);
+    else this.reaped.set(pid, status);
   }
 
   private gone(error: Error, state: "unavailable" | "gone" = "gone"): void {
+    const wasUp = this.state === "ready" || this.state === "starting";
     if (this.state !== "unavailable") this.state = state;
+    if (wasUp && this.reap) {
+      this.exitWaiters.clear();
+      this.onGone?.();
+    }
     for (const waiter of this.pending.values()) waiter.reject(error);
     this.pending.clear();
     this.unref();

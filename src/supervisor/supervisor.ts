@@ -12,6 +12,9 @@ import path from "node:path";
 import { spawn } from "node:child_process";
 import { tagFor, wrapCommand, type Launched } from "../executor/launch.js";
 import { launchRecorded, recordOf } from "../executor/start-process.js";
+import { isExecutableFile } from "../executor/executable.js";
+import { PERL } from "../executor/perl-runner.js";
+import { SpawnRunner } from "../executor/spawn-runner.js";
 import { checkIdentity, stillRuns } from "../executor/proc.js";
 import { AbandonedError, NotReadyError, waitUntilReady } from "../executor/readiness.js";
 import { StateDir, type ProcessRecord } from "../executor/state-dir.js";
@@ -109,6 +112,14 @@ export class Supervisor {
    *  the PID they were about: the hand-over reports them unless the lock holder replaced it. */
   private held: { readonly event: HandoverEvent; readonly pid: number | undefined }[] = [];
   private persistQueued: Promise<void> | undefined;
+  /**
+   * Forks its children where Perl is installed (perl-runner.ts, reaping: each exit is reported as
+   * it happens): a fork of Perl per start instead of one of this process (libuv forks the whole
+   * supervisor for every spawn).
+   */
+  private runner: SpawnRunner | undefined;
+  /** Children forked by the runner: if it goes away, their exits will never be reported. */
+  private readonly runnerChildren = new Set<number>();
 
   constructor(options: SupervisorOptions) {
     this.stateDir = options.stateDir;
@@ -171,20 +182,43 @@ export class Supervisor {
     return collected.filter(isHandoverEvent);
   }
 
-  /** A foreground child's exit status reaches its parent, this supervisor; a daemon's never does. */
-  private watchExit(spec: ResolvedProcess, launched: Launched): void {
+  /** A foreground child's exit status reaches its parent, this supervisor (or its runner); a daemon's never does. */
+  private watchExit(spec: ResolvedProcess, launched: Launched, runner: SpawnRunner | undefined): void {
+    // A daemon double-forked: what runs is not its child, and only /proc tells of its death.
     if (spec.mode !== "foreground") return;
     const pid = launched.pid; // not `launched`: held until the child exits, for each child
     void launched.exit.then(({ code, signal }) => this.childExited(pid, code, signal));
+    if (this.exits.has(pid)) return;
+    if (launched.viaRunner === true) {
+      // The runner went away during the start: no exit will come, /proc tells.
+      if (runner === undefined || runner !== this.runner) return;
+      this.runnerChildren.add(pid);
+    }
+    this.children.add(pid);
+  }
+
+  private spawner(): SpawnRunner | undefined {
+    if (this.runner !== undefined || this.ended || !isExecutableFile(PERL)) return this.runner;
+    const runner = new SpawnRunner({
+      kind: "perl",
+      reap: true,
+      onGone: () => {
+        if (this.runner === runner) this.runner = undefined;
+        // Their exits will never come: from now on /proc tells of their deaths, as of adopted ones.
+        for (const pid of this.runnerChildren) this.children.delete(pid);
+        this.runnerChildren.clear();
+      },
+    });
+    this.runner = runner;
+    return runner;
   }
 
   /** Spawns a process as its child (the caller waits for readiness and writes the record). */
   async spawn(spec: ResolvedProcess, _hash: string): Promise<Launched> {
     // The caller writes the record (with the same hash, which launchRecorded derives from the spec).
-    const { launched } = await launchRecorded(spec, this.stateDir, this.state.peekRecords(), [process.pid]);
-    this.watchExit(spec, launched);
-    // A daemon double-forked: what runs is not its child, and only /proc tells of its death.
-    if (spec.mode === "foreground" && !this.exits.has(launched.pid)) this.children.add(launched.pid);
+    const runner = this.spawner();
+    const { launched } = await launchRecorded(spec, this.stateDir, this.state.peekRecords(), [process.pid], runner);
+    this.watchExit(spec, launched, runner);
     this.expecting.delete(spec.name);
     this.readyAt.delete(spec.name);
     this.due.delete(spec.name);
@@ -226,6 +260,7 @@ export class Supervisor {
     this.due.clear();
     await this.idle();
     this.persist();
+    this.runner?.close();
   }
 
   // ---- reading the disk ----
@@ -376,6 +411,7 @@ export class Supervisor {
     for (const resolve of this.exitWaiters.get(pid) ?? []) resolve({ code, signal });
     this.exitWaiters.delete(pid);
     this.children.delete(pid);
+    this.runnerChildren.delete(pid);
     // Crash detection is this event, not a poll: act on it at once.
     for (const [name, record] of this.records) {
       if (record.pid !== pid || this.starting.has(name)) continue;
@@ -452,8 +488,9 @@ export class Supervisor {
       if (this.ended || this.paused) return; // still in backoff: the next resume restarts it
       let launched: Launched;
       try {
-        launched = (await launchRecorded(spec, this.stateDir, this.records, [process.pid])).launched;
-        this.watchExit(spec, launched);
+        const runner = this.spawner();
+        launched = (await launchRecorded(spec, this.stateDir, this.records, [process.pid], runner)).launched;
+        this.watchExit(spec, launched, runner);
       } catch (error) {
         // Not started at all (initialize failed, a missing executable): a failed start.
         record = old;
@@ -465,7 +502,6 @@ export class Supervisor {
       }
       record = recordOf(spec, launched);
       logOffset = launched.logOffset;
-      if (spec.mode === "foreground" && !this.exits.has(launched.pid)) this.children.add(launched.pid);
       this.state.writeRecord(record);
       this.records.set(name, record);
       this.handled.delete(old.pid); // no record names it any more

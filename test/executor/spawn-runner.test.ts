@@ -144,4 +144,25 @@ test("perl: a PID file it cannot write is reported with its errno, and no temp f
   }
 });
 
+test("perl, reaping (the supervisor's runner): each exit is reported as it happens, an immediate one too", async () => {
+  if (!kinds.includes("perl")) return;
+  const dir = makeTempDir();
+  const fd = openSync(path.join(dir, "log"), "a");
+  const runner = new SpawnRunner({ kind: "perl", reap: true });
+  try {
+    const spawn = (argv: string[]) => runner.spawn({ argv, environment: {}, directory: "/", umask: undefined, logFd: fd });
+    // Exits before its PID reaches procman, possibly: the exit must still be the one of this PID.
+    const quick = await spawn(["/bin/sh", "-c", "exit 5"]);
+    const long = await spawn(["/bin/sleep", "30"]);
+    assert.equal(await runner.exitOf(quick.pid, quick.startTime ?? ""), { code: 5, signal: null });
+    process.kill(long.pid, "SIGTERM");
+    assert.equal(await runner.exitOf(long.pid, long.startTime ?? ""), { code: null, signal: "SIGTERM" });
+    // Reaped: no zombie stays behind.
+    assert.is(readProcStat(quick.pid)?.startTime === quick.startTime ? readProcStat(quick.pid)?.state : "gone", "gone");
+  } finally {
+    closeSync(fd);
+    runner.close();
+  }
+});
+
 test.run();
