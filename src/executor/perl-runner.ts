@@ -81,8 +81,15 @@ sub lists {
   my $envc = shift @f; my @env = map { unhex($_) } splice(@f, 0, $envc);
   return ($umask, $dir, \@argv, \@env);
 }
+# The environment is the runner's own when it forks (set_env, before the fork): the child touches
+# as little of Perl's memory as it can (every page it writes is copied) before its exec.
+sub set_env {
+  my $env = shift;
+  %ENV = ();
+  for (@$env) { my ($k, $v) = split(/=/, $_, 2); $ENV{$k} = $v }
+}
 sub child {
-  my ($out, $umask, $dir, $argv, $env) = @_;
+  my ($out, $umask, $dir, $argv) = @_;
   $SIG{CHLD} = 'DEFAULT';
   POSIX::sigprocmask(POSIX::SIG_SETMASK(), $none);
   POSIX::setsid();
@@ -92,8 +99,6 @@ sub child {
   my $in = POSIX::open('/dev/null', O_RDONLY);
   if (defined $in && $in != 0) { POSIX::dup2($in, 0); POSIX::close($in) }
   unless (chdir($dir)) { print STDERR "procman: cannot change to directory $dir: $!\n"; POSIX::_exit(1) }
-  %ENV = ();
-  for (@$env) { my ($k, $v) = split(/=/, $_, 2); $ENV{$k} = $v }
   { exec { $argv->[0] } @$argv; }
   print STDERR "procman: cannot run $argv->[0]: $!\n";
   POSIX::_exit(127);
@@ -135,9 +140,10 @@ while (defined(my $line = <STDIN>)) {
     unless (defined $out) { print "E $id\n"; next }
     # Its exit is reported after its PID: SIGCHLD waits until the answer is written.
     POSIX::sigprocmask(POSIX::SIG_BLOCK(), $chld);
+    set_env($env);
     my $pid = fork();
     unless (defined $pid) { POSIX::close($out); POSIX::sigprocmask(POSIX::SIG_SETMASK(), $none); print "E $id\n"; next }
-    child($out, $umask, $dir, $argv, $env) if $pid == 0;
+    child($out, $umask, $dir, $argv) if $pid == 0;
     POSIX::close($out);
     my ($start, $state) = start_of($pid);
     my $written = $pidfile eq '-' ? '-' : pid_file(unhex($pidfile), $pid);
@@ -147,9 +153,10 @@ while (defined(my $line = <STDIN>)) {
     my ($umask, $dir, $argv, $env) = lists(@f);
     my $null = POSIX::open('/dev/null', O_WRONLY);
     POSIX::sigprocmask(POSIX::SIG_BLOCK(), $chld);
+    set_env($env);
     my $pid = fork();
     unless (defined $pid) { POSIX::close($null) if defined $null; POSIX::sigprocmask(POSIX::SIG_SETMASK(), $none); print "X $id 126\n"; next }
-    child($null, $umask, $dir, $argv, $env) if $pid == 0;
+    child($null, $umask, $dir, $argv) if $pid == 0;
     POSIX::close($null);
     print "C $id $pid\n";
     $checks{$pid} = $id;
