@@ -37,12 +37,12 @@ export function perlSpawnLine(id: number, request: RunnerRequest): string {
   return `S ${id} ${request.logFd} ${pidFile} ${lists(request)}`;
 }
 
-/** Answered by `C id pid` once forked, then `X id status` (as sh's $?). */
+/** Answered by `C id pid` once forked, then `X id status` (the wait status, as waitpid gives it). */
 export function perlCheckLine(id: number, request: Omit<RunnerRequest, "logFd">): string {
   return `C ${id} ${lists(request)}`;
 }
 
-/** Answered by `X id status` once the child is reaped (asked only once /proc shows it dead). */
+/** Answered by `X id status` (the wait status) once the child is reaped (asked only once /proc shows it dead). */
 export function perlWaitLine(id: number, pid: number): string {
   return `W ${id} ${pid}`;
 }
@@ -61,18 +61,17 @@ my $none = POSIX::SigSet->new();
 $SIG{CHLD} = sub {
   if ($reap) {
     while ((my $pid = waitpid(-1, POSIX::WNOHANG())) > 0) {
-      if (exists $checks{$pid}) { print "X $checks{$pid} ", status($?), "\n"; delete $checks{$pid} }
+      if (exists $checks{$pid}) { print "X $checks{$pid} $?\n"; delete $checks{$pid} }
       else { print "D $pid $?\n" }
     }
     return;
   }
   for my $pid (keys %checks) {
     next unless waitpid($pid, POSIX::WNOHANG()) == $pid;
-    print "X $checks{$pid} ", status($?), "\n";
+    print "X $checks{$pid} $?\n";
     delete $checks{$pid};
   }
 };
-sub status { my $s = shift; return $s & 127 ? 128 + ($s & 127) : $s >> 8 }
 sub unhex { return pack("H*", $_[0]) }
 sub lists {
   my @f = @_;
@@ -155,7 +154,7 @@ while (defined(my $line = <STDIN>)) {
     POSIX::sigprocmask(POSIX::SIG_BLOCK(), $chld);
     set_env($env);
     my $pid = fork();
-    unless (defined $pid) { POSIX::close($null) if defined $null; POSIX::sigprocmask(POSIX::SIG_SETMASK(), $none); print "X $id 126\n"; next }
+    unless (defined $pid) { POSIX::close($null) if defined $null; POSIX::sigprocmask(POSIX::SIG_SETMASK(), $none); print "X $id ", 126 << 8, "\n"; next }
     child($null, $umask, $dir, $argv) if $pid == 0;
     POSIX::close($null);
     print "C $id $pid\n";
@@ -164,7 +163,7 @@ while (defined(my $line = <STDIN>)) {
   } elsif ($op eq 'W') {
     my $pid = shift @f;
     my $got = waitpid($pid, 0);
-    print "X $id ", ($got == $pid ? status($?) : 127), "\n";
+    print "X $id ", ($got == $pid ? $? : 127 << 8), "\n";
   }
 }
 `;

@@ -175,11 +175,10 @@ export class SpawnRunner {
       // Also when the shell went away: no kill later of a group whose check is over.
       clearTimeout(timer);
     }
-    const status = Number(answer);
-    if (status === 0) return { ok: true };
+    const status = this.statusOf(answer);
+    if (status.code === 0) return { ok: true };
     if (timedOut) return { ok: false, why: `it did not finish within ${timeoutMs / 1000} s` };
-    const signal = status > 128 ? signalName(status - 128) : undefined;
-    return { ok: false, why: signal !== undefined ? `it was killed by ${signal}` : `it exited with code ${status}` };
+    return { ok: false, why: status.signal !== null ? `it was killed by ${status.signal}` : `it exited with code ${status.code}` };
   }
 
   /**
@@ -231,9 +230,7 @@ export class SpawnRunner {
         }
         if (stat !== "gone") return stat;
         const answer = await this.ask((id) => (this.kind === "perl" ? perlWaitLine(id, pid) : `wait ${pid}; echo "X ${id} $?"`));
-        const status = Number(answer);
-        const signal = status > 128 ? signalName(status - 128) : undefined;
-        return signal !== undefined ? { code: null, signal } : { code: status, signal: null };
+        return this.statusOf(answer);
       }
     };
     return {
@@ -298,11 +295,20 @@ export class SpawnRunner {
     if (this.pending.size === 0 && this.exitWaiters.size === 0) this.unref();
   }
 
+  /**
+   * An `X` answer: Perl gives the wait status itself; sh only $?, where 128 + N may be a death by
+   * signal N or an exit with that code (read as the signal, as shells do).
+   */
+  private statusOf(answer: string): ExitStatus {
+    const value = Number(answer);
+    if (this.kind === "perl") return waitStatus(value);
+    const signal = value > 128 ? signalName(value - 128) : undefined;
+    return signal !== undefined ? { code: null, signal } : { code: value, signal: null };
+  }
+
   /** reap: a child's wait status (as waitpid gives it), reported as it exited. */
   private exited(pid: number, raw: number): void {
-    const signal = raw & 0x7f;
-    const name = signal === 0 ? undefined : signalName(signal);
-    const status: ExitStatus = name !== undefined ? { code: null, signal: name } : { code: (raw >> 8) & 0xff, signal: null };
+    const status = waitStatus(raw);
     const waiter = this.exitWaiters.get(pid);
     this.exitWaiters.delete(pid);
     if (waiter !== undefined) waiter(status);
@@ -356,10 +362,13 @@ function zombieOrLive(pid: number, startTime: string): "live" | "gone" | ExitSta
   if (fields[0] !== "Z") return "live";
   // Field 52: the wait status (Linux ≥ 3.5), exactly as waitpid would return it.
   const raw = Number(fields[52 - 3]);
-  if (!Number.isInteger(raw)) return "gone";
+  return Number.isInteger(raw) ? waitStatus(raw) : "gone";
+}
+
+/** A wait status as waitpid(2) gives it. */
+function waitStatus(raw: number): ExitStatus {
   const signal = raw & 0x7f;
-  if (signal === 0) return { code: (raw >> 8) & 0xff, signal: null };
-  const name = signalName(signal);
+  const name = signal === 0 ? undefined : signalName(signal);
   return name !== undefined ? { code: null, signal: name } : { code: (raw >> 8) & 0xff, signal: null };
 }
 

@@ -80,6 +80,9 @@ for (const kind of kinds) {
       const request = (script: string) => ({ argv: ["/bin/sh", "-c", script], environment: { PATH: "/usr/bin:/bin" }, directory: "/", umask: undefined });
       assert.equal(await runner.check(request("test -d /"), 5000), { ok: true });
       assert.equal(await runner.check(request("exit 4"), 5000), { ok: false, why: "it exited with code 4" });
+    // Perl gives the wait status itself: an exit code above 128 is no signal.
+    if (kind === "perl") assert.equal(await runner.check(request("exit 130"), 5000), { ok: false, why: "it exited with code 130" });
+    if (kind === "perl") assert.equal(await runner.check(request("kill -USR1 $$"), 5000), { ok: false, why: "it was killed by SIGUSR1" });
       const began = Date.now();
       const slow = await runner.check(request("sleep 30 & sleep 30"), 300);
       assert.equal(slow, { ok: false, why: "it did not finish within 0.3 s" });
