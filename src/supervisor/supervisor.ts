@@ -27,6 +27,9 @@ import { FRESH, childExit, decide, describeExit, type ExitFacts } from "./policy
 import { rotateIfNeeded } from "./rotate.js";
 import { freshEntry, readSupervisionFile, writeSupervisionFile, type SupervisionEntry, type SupervisionFile } from "./status-file.js";
 
+/** The least time between two writes of the supervision file for a burst of spawns (persistSoon). */
+const PERSIST_GAP_MS = 20;
+
 export type SupervisorEvent =
   | { readonly type: "adopted"; readonly name: string; readonly pid: number }
   | { readonly type: "exited"; readonly name: string; readonly pid: number; readonly message: string }
@@ -112,6 +115,7 @@ export class Supervisor {
    *  the PID they were about: the hand-over reports them unless the lock holder replaced it. */
   private held: { readonly event: HandoverEvent; readonly pid: number | undefined }[] = [];
   private persistQueued: Promise<void> | undefined;
+  private lastPersist = 0;
   /**
    * Forks its children where Perl is installed (perl-runner.ts, reaping: each exit is reported as
    * it happens): a fork of Perl per start instead of one of this process (libuv forks the whole
@@ -668,19 +672,28 @@ export class Supervisor {
     return entry;
   }
 
-  /** One persist() for everything changed in this turn of the event loop; resolves once written. */
+  /**
+   * One persist() for everything changed meanwhile; resolves once written. Each write is the whole
+   * file (a temp file and a rename: ~1–2 ms on a busy disk), and a switch's spawns are answered one
+   * by one: so after a write the next waits until PERSIST_GAP_MS have passed, and every spawn
+   * answered within that gap shares it (a lone spawn is written in the next turn of the loop).
+   */
   private persistSoon(): Promise<void> {
-    this.persistQueued ??= new Promise((resolve) =>
-      setImmediate(() => {
+    this.persistQueued ??= new Promise((resolve) => {
+      const run = () => {
         this.persistQueued = undefined;
         this.persist();
         resolve();
-      }),
-    );
+      };
+      const wait = this.lastPersist + PERSIST_GAP_MS - Date.now();
+      if (wait <= 0) setImmediate(run);
+      else setTimeout(run, wait);
+    });
     return this.persistQueued;
   }
 
   private persist(): void {
+    this.lastPersist = Date.now();
     try {
       writeSupervisionFile(this.stateDir, this.file);
     } catch (error) {
