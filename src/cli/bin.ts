@@ -1,19 +1,25 @@
 #!/usr/bin/env node
 // `procman --version` alone loads nothing else: the commands' modules cost more than Node's start.
+// No top-level await: the bundle runs this file as CommonJS (scripts/bundle.mjs).
 const args = process.argv.slice(2);
-if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
-  const { packageVersion } = await import("./version.js");
-  process.stdout.write(`${packageVersion()}\n`);
-  process.exit(0);
-}
-const { runMain } = await import("./main.js");
 
-// exitCode first: output still buffered for a pipe is flushed before Node exits. A closed stdout
-// only silences the output (cli/output.ts): the work completes or undoes.
-process.exitCode = await runMain(args);
-// The command is over. A model may have left timers or sockets behind (user code ran in this
-// process): they must not keep procman alive. Exit once what was written has been flushed.
-const flushed = (stream: NodeJS.WriteStream) =>
-  new Promise<void>((resolve) => (stream.writableLength === 0 || stream.destroyed ? resolve() : stream.write("", () => resolve())));
-await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
-process.exit();
+async function main(): Promise<void> {
+  if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
+    const { packageVersion } = await import("./version.js");
+    process.stdout.write(`${packageVersion()}\n`);
+    process.exit(0);
+  }
+  const { runMain } = await import("./main.js");
+
+  // exitCode first: output still buffered for a pipe is flushed before Node exits. A closed stdout
+  // only silences the output (cli/output.ts): the work completes or undoes.
+  process.exitCode = await runMain(args);
+  // The command is over. A model may have left timers or sockets behind (user code ran in this
+  // process): they must not keep procman alive. Exit once what was written has been flushed.
+  const flushed = (stream: NodeJS.WriteStream) =>
+    new Promise<void>((resolve) => (stream.writableLength === 0 || stream.destroyed ? resolve() : stream.write("", () => resolve())));
+  await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+  process.exit();
+}
+
+void main();

@@ -19,12 +19,34 @@ process.stderr.on("error", (error: NodeJS.ErrnoException) => {
   stderrClosed = true;
 });
 
+// The lines of one turn of the event loop go out in one write per stream (a stop of 500 prints
+// 1,000 lines: 1,000 write(2) calls otherwise), in the order they were printed across both streams.
+// Flushed after the turn, when the command ends (flushOutput) and on any exit.
+const queue: { stream: "out" | "err"; text: string }[] = [];
+let flushScheduled = false;
+
+export function flushOutput(): void {
+  flushScheduled = false;
+  let at = 0;
+  while (at < queue.length) {
+    const { stream } = queue[at]!;
+    let text = "";
+    for (; at < queue.length && queue[at]!.stream === stream; at++) text += queue[at]!.text;
+    if (stream === "out" ? !stdoutClosed : !stderrClosed) (stream === "out" ? process.stdout : process.stderr).write(text);
+  }
+  queue.length = 0;
+}
+process.on("exit", flushOutput);
+
+const enqueue = (stream: "out" | "err", text: string) => {
+  queue.push({ stream, text });
+  if (flushScheduled) return;
+  flushScheduled = true;
+  setImmediate(flushOutput);
+};
+
 export const processOutput: Output = {
-  out: (text) => {
-    if (!stdoutClosed) process.stdout.write(text);
-  },
-  err: (text) => {
-    if (!stderrClosed) process.stderr.write(text);
-  },
+  out: (text) => enqueue("out", text),
+  err: (text) => enqueue("err", text),
   colour: process.stdout.isTTY === true && process.env.NO_COLOR === undefined,
 };
