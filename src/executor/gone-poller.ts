@@ -4,16 +4,14 @@
 // says "look" (a zombie answers too), and the waiters that must look read their own
 // /proc/PID/stat; a dead leader whose group still answers after a grace for its reaping needs a
 // scan of /proc, at most one per round (liveGroups() keeps it for twice as long as it took, for the
-// waiters older than it). Rounds back off from 1 to 20 ms and
-// start again at 1 ms whenever a new stop begins to wait.
+// leaders seen dead before it began). Rounds back off from 1 to 20 ms and start again at 1 ms
+// whenever a new stop begins to wait.
 import { checkIdentity, groupMaybeAlive, liveGroups, pidMaybeAlive, type ProcessIdentity } from "./proc.js";
 
 interface Waiter {
   readonly identity: ProcessIdentity;
   readonly group: boolean;
   readonly deadline: number;
-  /** performance.now() when it began to wait: only a /proc scan begun later tells of its group. */
-  readonly since: number;
   /** performance.now() when its leader was first seen dead (a zombie) while the group still answered. */
   deadAt?: number;
   readonly settle: (gone: boolean) => void;
@@ -33,7 +31,7 @@ let pause = FIRST_PAUSE;
  */
 export function waitGone(identity: ProcessIdentity, group: boolean, ms: number): Promise<boolean> {
   return new Promise((resolve) => {
-    waiters.add({ identity, group, deadline: Date.now() + ms, since: performance.now(), settle: resolve });
+    waiters.add({ identity, group, deadline: Date.now() + ms, settle: resolve });
     pause = FIRST_PAUSE;
     schedule(FIRST_PAUSE);
   });
@@ -65,23 +63,29 @@ function round(): void {
   schedule(pause);
 }
 
-// A dead leader whose group still answers is most often a zombie its parent reaps within a few
-// milliseconds, after which kill(-pgid, 0) answers alone: a /proc scan (about 10 ms for 600
-// processes) is worth it only once the zombie has stayed that long.
-const ZOMBIE_GRACE = 10;
+// A dead leader whose group still answers is most often a zombie its parent has yet to reap, after
+// which kill(-pgid, 0) answers alone; until then only a /proc scan can tell whether a live member
+// is left. A parent that reaps at once (the supervisor, a usual init) does so within a millisecond
+// or two; an init that reaps late (seconds, on some VMs) would hold every stop — and, in a DAG,
+// every layer — for the whole grace, so it is short: one scan (a few ms) answers every waiter.
+const ZOMBIE_GRACE = 3;
 
 function isGone(waiter: Waiter): boolean {
-  const { identity, group, since } = waiter;
+  const { identity, group } = waiter;
   // The cheap answers first: no such process (and no such group) at all.
   const groupAnswers = group && groupMaybeAlive(identity.pid);
   if (!groupAnswers && !pidMaybeAlive(identity.pid)) return true;
+  const now = performance.now();
+  // Seen dead, and its PID still answers: its zombie (a PID is not reused before the reap). Nothing
+  // to read again about it until the grace is over; then the full look below.
+  if (waiter.deadAt !== undefined && now - waiter.deadAt < ZOMBIE_GRACE && pidMaybeAlive(identity.pid)) return false;
   const check = checkIdentity(identity);
   // A reused PID means the old group was empty when the kernel handed the number out again.
   if (check === "reused") return true;
   if (check !== "dead") return false;
   if (!groupAnswers) return true;
-  const now = performance.now();
   waiter.deadAt ??= now;
   if (now - waiter.deadAt < ZOMBIE_GRACE) return false;
-  return !liveGroups(since).has(identity.pid);
+  // Only a scan begun after the leader was seen dead tells: an older one lists the leader itself.
+  return !liveGroups(waiter.deadAt).has(identity.pid);
 }
