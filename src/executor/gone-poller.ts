@@ -3,8 +3,8 @@
 // kill(pid, 0) and kill(-pgid, 0) first: ESRCH means gone without reading anything. Success only
 // says "look" (a zombie answers too), and the waiters that must look read their own
 // /proc/PID/stat; a dead leader whose group still answers after a grace for its reaping needs a
-// scan of /proc, at most one per round (liveGroups() keeps it for twice as long as it took, for the
-// leaders seen dead before it began). Rounds back off from 1 to 20 ms and start again at 1 ms
+// scan of /proc, at most one per round and spaced by twice what the last took (one serves every
+// leader seen dead before it began). Rounds back off from 1 to 20 ms and start again at 1 ms
 // whenever a new stop begins to wait.
 import { checkIdentity, groupMaybeAlive, liveGroups, pidMaybeAlive, type ProcessIdentity } from "./proc.js";
 
@@ -86,6 +86,27 @@ function isGone(waiter: Waiter): boolean {
   if (!groupAnswers) return true;
   waiter.deadAt ??= now;
   if (now - waiter.deadAt < ZOMBIE_GRACE) return false;
-  // Only a scan begun after the leader was seen dead tells: an older one lists the leader itself.
-  return !liveGroups(waiter.deadAt).has(identity.pid);
+  return groupGoneSince(identity.pid, waiter.deadAt, now);
+}
+
+// The last /proc scan for live groups, and when the next may begin: a scan reads every process on
+// the machine (a few ms), so they are spaced by twice what the last took (at least 10 ms), and one
+// serves every waiter whose leader was seen dead before it began.
+let lastScan: { readonly at: number; readonly groups: ReadonlySet<number> } | undefined;
+let nextScan = 0;
+
+/**
+ * Whether a scan begun after `deadAt` (when the leader was seen dead: an older scan lists the
+ * leader itself) finds no live member of the group. Absent once is absent for good: only a live
+ * member could bring one back. Present: a later scan, once the spacing allows, looks again.
+ */
+function groupGoneSince(pgid: number, deadAt: number, now: number): boolean {
+  if (lastScan !== undefined && lastScan.at > deadAt && !lastScan.groups.has(pgid)) return true;
+  if (now < nextScan) return false;
+  const at = performance.now();
+  const groups = liveGroups(at);
+  const done = performance.now();
+  lastScan = { at, groups };
+  nextScan = done + Math.max(10, 2 * (done - at));
+  return !groups.has(pgid);
 }
