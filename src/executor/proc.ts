@@ -255,17 +255,18 @@ export function readEnvironmentVariable(pid: number, name: string): string | und
   // dir, as UTF-8).
   const length = readEnviron(pid);
   if (length === undefined) return undefined;
-  const prefix = Buffer.from(`${name}=`);
-  let at = 0;
-  while (at < length) {
-    let end = environBuffer.indexOf(0, at);
-    if (end < 0 || end > length) end = length;
-    if (end - at >= prefix.length && environBuffer.compare(prefix, 0, prefix.length, at, at + prefix.length) === 0) {
-      return environBuffer.toString("utf8", at + prefix.length, end);
-    }
-    at = end + 1;
+  // One native search for "\0NAME=" (or NAME= at the start), not a comparison per variable.
+  const environ = environBuffer.subarray(0, length);
+  const needle = Buffer.from(`\0${name}=`);
+  let at = environ.length >= needle.length - 1 && environ.compare(needle, 1, needle.length, 0, needle.length - 1) === 0 ? needle.length - 1 : -1;
+  if (at < 0) {
+    const found = environ.indexOf(needle);
+    if (found < 0) return undefined;
+    at = found + needle.length;
   }
-  return undefined;
+  let end = environ.indexOf(0, at);
+  if (end < 0) end = length;
+  return environ.toString("utf8", at, end);
 }
 
 let environBuffer = Buffer.allocUnsafe(65536);
