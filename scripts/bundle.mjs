@@ -1,8 +1,9 @@
 // Bundles the CLI and the library entry into dist/bundle with esbuild, as CommonJS files
 // (dist/bundle/package.json says "commonjs"; the package itself is "module"):
 //
-//   bin.js         the entry (package.json's bin): `--version` alone, else it requires cli.js
+//   bin.js         the entry (package.json's bin): `--version` alone, else it loads cli.js
 //   cli.js         every command (src/cli/main.ts and what it reaches)
+//   cli.js.cache   V8's code cache for cli.js (src/cli/code-cache.ts)
 //   yaml.js,       two large dependencies, each used by one module (YAML models; the other
 //   execa.js       managers' tools), required only when that runs
 //   index.js       the library entry
@@ -28,9 +29,10 @@
 // from "procman"` in a TS model resolves to bundle/index.js (see selfEntry in
 // src/loader/load-model.ts): its functions hold no state, so a model's copy behaves as the CLI's.
 import { build } from "esbuild";
-import { chmodSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const outdir = path.join(root, "dist", "bundle");
@@ -81,9 +83,10 @@ for (const name of ["yaml", "execa"]) {
   await build({ ...cjs, stdin: { contents: `module.exports = require(${JSON.stringify(name)});`, resolveDir: root }, outfile: path.join(outdir, `${name}.js`) });
 }
 await build({ ...cjs, entryPoints: ["src/index.ts"], outfile: path.join(outdir, "index.js") });
-// bin.js holds the version check only: everything else is cli.js's.
+await writeCodeCache(path.join(outdir, "cli.js"), path.join(outdir, "cli.js.cache"));
+// bin.js holds the version check and the loader of cli.js only: everything else is cli.js's.
 const binInputs = Object.keys((await build({ ...cjs, entryPoints: ["src/cli/bin.ts"], write: false, metafile: true, plugins: [siblings({ "./main.js": "cli.js" })] })).metafile.inputs);
-if (binInputs.some((input) => !/^(src\/cli\/(bin|version)\.ts|scripts\/import-meta-cjs\.js)$/.test(input))) throw new Error(`bin.js reaches more than the version check: ${binInputs.join(", ")}`);
+if (binInputs.some((input) => !/^(src\/cli\/(bin|version|code-cache)\.ts|scripts\/import-meta-cjs\.js)$/.test(input))) throw new Error(`bin.js reaches more than the version check: ${binInputs.join(", ")}`);
 if (Object.keys(cli.metafile.inputs).some((input) => /node_modules\/(yaml|execa)\//.test(input))) throw new Error("cli.js bundles yaml or execa: they are files of their own");
 // startSupervisor (src/supervisor/client.ts) runs this file when it runs from the bundle. It must
 // not reach the CLI's dependencies (commander, yaml, jiti, generators): the build fails if it does.
@@ -96,3 +99,26 @@ const supervisor = await build({
 });
 const strays = Object.keys(supervisor.metafile.inputs).filter((input) => input.includes("node_modules") || /^(src\/)?(cli|loader|generators)\//.test(input));
 if (strays.length > 0) throw new Error(`the supervisor's bundle reaches code it does not run: ${strays.join(", ")}`);
+
+/**
+ * V8's code cache for cli.js (loaded by src/cli/code-cache.ts): compiled here, then a few commands
+ * run in this process against a scratch state dir (help, validate, a dry-run switch, status and
+ * a stop of nothing), so that the cache holds the bytecode of what every command runs.
+ */
+async function writeCodeCache(file, cacheFile) {
+  const { codeCacheHeader, compileCommonJs } = await import(pathToFileURL(path.join(root, "dist", "src", "cli", "code-cache.js")).href);
+  const { exports, script, source } = compileCommonJs(file, undefined);
+  const scratch = mkdtempSync(path.join(os.tmpdir(), "procman-code-cache-"));
+  try {
+    const model = path.join(scratch, "model.json");
+    writeFileSync(model, JSON.stringify({ warm: { process: "/bin/true", restart: "no" } }));
+    const state = ["--state-dir", path.join(scratch, "state")];
+    const silent = { out: () => undefined, err: () => undefined, colour: false };
+    for (const argv of [["--help"], ["stop", "--help"], ["validate", model], ["switch", "--dry-run", model, ...state], ["status", ...state], ["status", "--json", ...state], ["stop", ...state]]) {
+      await exports.runMain(argv, silent);
+    }
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+  writeFileSync(cacheFile, Buffer.concat([Buffer.from(codeCacheHeader(source), "latin1"), script.createCachedData()]));
+}

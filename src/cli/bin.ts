@@ -9,7 +9,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${packageVersion()}\n`);
     process.exit(0);
   }
-  const { runMain } = await import("./main.js");
+  const { runMain } = await loadMain();
 
   // exitCode first: output still buffered for a pipe is flushed before Node exits. A closed stdout
   // only silences the output (cli/output.ts): the work completes or undoes.
@@ -20,6 +20,17 @@ async function main(): Promise<void> {
     new Promise<void>((resolve) => (stream.writableLength === 0 || stream.destroyed ? resolve() : stream.write("", () => resolve())));
   await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
   process.exit();
+}
+
+/** Defined (true) by scripts/bundle.mjs. */
+declare const PROCMAN_BUNDLED: boolean | undefined;
+
+/** The commands: from the bundle its cli.js with the code cache beside it (code-cache.ts). */
+async function loadMain(): Promise<typeof import("./main.js")> {
+  if (typeof PROCMAN_BUNDLED === "undefined" || !PROCMAN_BUNDLED) return import("./main.js");
+  const [{ compileCommonJs }, path, { fileURLToPath }] = await Promise.all([import("./code-cache.js"), import("node:path"), import("node:url")]);
+  const dir = path.dirname(fileURLToPath(import.meta.url));
+  return compileCommonJs(path.join(dir, "cli.js"), path.join(dir, "cli.js.cache")).exports as typeof import("./main.js");
 }
 
 void main();
