@@ -76,15 +76,16 @@ function isGone(waiter: Waiter): boolean {
   const groupAnswers = group && groupMaybeAlive(identity.pid);
   if (!groupAnswers && !pidMaybeAlive(identity.pid)) return true;
   const now = performance.now();
-  // Seen dead, and its PID still answers: its zombie (a PID is not reused before the reap). Nothing
-  // to read again about it until the grace is over; then the full look below.
-  if (waiter.deadAt !== undefined && now - waiter.deadAt < ZOMBIE_GRACE && pidMaybeAlive(identity.pid)) return false;
-  const check = checkIdentity(identity);
-  // A reused PID means the old group was empty when the kernel handed the number out again.
-  if (check === "reused") return true;
-  if (check !== "dead") return false;
-  if (!groupAnswers) return true;
-  waiter.deadAt ??= now;
+  // Seen dead before, and its PID still answers: its zombie (a PID is not reused before the reap),
+  // so there is nothing to read about it again. Reaped since: the full look.
+  if (waiter.deadAt === undefined || !pidMaybeAlive(identity.pid)) {
+    const check = checkIdentity(identity);
+    // A reused PID means the old group was empty when the kernel handed the number out again.
+    if (check === "reused") return true;
+    if (check !== "dead") return false;
+    if (!groupAnswers) return true;
+    waiter.deadAt ??= now;
+  }
   if (now - waiter.deadAt < ZOMBIE_GRACE) return false;
   return groupGoneSince(identity.pid, waiter.deadAt, now);
 }
