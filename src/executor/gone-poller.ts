@@ -3,8 +3,8 @@
 // kill(pid, 0) and kill(-pgid, 0) first: ESRCH means gone without reading anything. Success only
 // says "look" (a zombie answers too), and the waiters that must look read their own
 // /proc/PID/stat; a dead leader whose group still answers after a grace for its reaping needs a
-// scan of /proc, at most one per round and spaced by twice what the last took (one serves every
-// leader seen dead before it began). Rounds back off from 1 to 20 ms and start again at 1 ms
+// scan of /proc, at most one per round and spaced by what the last took (one serves every leader
+// seen dead before it began). Rounds back off from 1 to 20 ms and start again at 1 ms
 // whenever a new stop begins to wait.
 import { checkIdentity, groupMaybeAlive, liveGroups, pidMaybeAlive, type ProcessIdentity } from "./proc.js";
 
@@ -65,10 +65,10 @@ function round(): void {
 
 // A dead leader whose group still answers is most often a zombie its parent has yet to reap, after
 // which kill(-pgid, 0) answers alone; until then only a /proc scan can tell whether a live member
-// is left. A parent that reaps at once (the supervisor, a usual init) does so within a millisecond
-// or two; an init that reaps late (seconds, on some VMs) would hold every stop — and, in a DAG,
-// every layer — for the whole grace, so it is short: one scan (a few ms) answers every waiter.
-const ZOMBIE_GRACE = 3;
+// is left. A parent that reaps at once (the supervisor, procman, a usual init) does so within a
+// millisecond; an init that reaps late (every 2 s on the VM of the bench) would hold every stop —
+// and in a DAG every layer — for the whole grace: one scan (a few ms) answers every waiter instead.
+const ZOMBIE_GRACE = 1;
 
 function isGone(waiter: Waiter): boolean {
   const { identity, group } = waiter;
@@ -91,8 +91,8 @@ function isGone(waiter: Waiter): boolean {
 }
 
 // The last /proc scan for live groups, and when the next may begin: a scan reads every process on
-// the machine (a few ms), so they are spaced by twice what the last took (at least 10 ms), and one
-// serves every waiter whose leader was seen dead before it began.
+// the machine (a few ms), so the poller spends at most half its time scanning, and one scan serves
+// every waiter whose leader was seen dead before it began (in a DAG, each layer needs its own).
 let lastScan: { readonly at: number; readonly groups: ReadonlySet<number> } | undefined;
 let nextScan = 0;
 
@@ -108,6 +108,6 @@ function groupGoneSince(pgid: number, deadAt: number, now: number): boolean {
   const groups = liveGroups(at);
   const done = performance.now();
   lastScan = { at, groups };
-  nextScan = done + Math.max(10, 2 * (done - at));
+  nextScan = done + (done - at);
   return !groups.has(pgid);
 }
