@@ -60,7 +60,10 @@ function round(): void {
   if (waiters.size === 0) return;
   // Gently (×1.5): a process dies within a few ms of its signal, and a round is cheap (kill(2) calls).
   pause = Math.min(pause * 1.5, LAST_PAUSE);
-  schedule(pause);
+  // A waiter held back only by the spacing of scans is looked at again as soon as one may begin.
+  const scanIn = scanWanted ? Math.ceil(nextScan - performance.now()) : Infinity;
+  scanWanted = false;
+  schedule(Math.max(1, Math.min(pause, scanIn)));
 }
 
 // A dead leader whose group still answers is most often a zombie its parent has yet to reap, after
@@ -95,6 +98,7 @@ function isGone(waiter: Waiter): boolean {
 // every waiter whose leader was seen dead before it began (in a DAG, each layer needs its own).
 let lastScan: { readonly at: number; readonly groups: ReadonlySet<number> } | undefined;
 let nextScan = 0;
+let scanWanted = false;
 
 /**
  * Whether a scan begun after `deadAt` (when the leader was seen dead: an older scan lists the
@@ -103,7 +107,10 @@ let nextScan = 0;
  */
 function groupGoneSince(pgid: number, deadAt: number, now: number): boolean {
   if (lastScan !== undefined && lastScan.at > deadAt && !lastScan.groups.has(pgid)) return true;
-  if (now < nextScan) return false;
+  if (now < nextScan) {
+    scanWanted = true;
+    return false;
+  }
   const at = performance.now();
   const groups = liveGroups(at);
   const done = performance.now();
