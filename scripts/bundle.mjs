@@ -12,9 +12,9 @@
 // Every command pays its start-up. Node links the ~30 chunks of a code-split ESM build slower than
 // it compiles one CommonJS file, and V8 only pre-parses the functions a command does not run, so
 // what costs is the bytes parsed: measured for `procman stop --help` and a stop of nothing (CPU
-// time, medians of 21 interleaved runs), about 10–20 ms less than the code-split ESM build. Each
-// command's module is evaluated only when it runs (main.ts imports them lazily, esbuild keeps such
-// modules uninitialised until then). A third-party package may be its own file: it holds none of
+// time, medians of 21 interleaved runs, in three runs on a loaded machine), 10–40 ms less than the
+// code-split ESM build. Each command's module is evaluated only when it runs (main.ts imports
+// them lazily, esbuild keeps such modules uninitialised until then). A third-party package may be its own file: it holds none of
 // procman's classes (an `instanceof ProcmanError` must see one copy of errors.ts, so procman's own
 // modules are never split across files). jiti and @viz-js/viz stay in node_modules (both have a
 // CommonJS entry): jiti loads its own parts lazily by path, viz carries WebAssembly.

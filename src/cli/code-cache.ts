@@ -1,6 +1,6 @@
 // The bundle's cli.js, compiled with V8's code cache (cli.js.cache, written by scripts/bundle.mjs
 // after a warm-up of a few commands): the bytecode of what the warm-up ran is not compiled again by
-// every command. Measured for `procman stop` of nothing: about 20 ms less CPU of 105. What V8
+// every command. Measured for `procman stop` of nothing: 14–20 ms less CPU, of about 105. What V8
 // cannot use (another Node, other flags) it rejects, and the file is compiled as without a cache.
 //
 // V8 checks a cache against the source's length only: the cache's first line holds the length and
