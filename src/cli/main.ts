@@ -2,17 +2,37 @@
 import { Command, CommanderError } from "commander";
 import { ProcmanError, describeSystemError } from "../errors.js";
 import { setTrustWarningSink } from "../executor/dir-trust.js";
-import { registerDeploy } from "./commands/deploy.js";
-import { registerInspect } from "./commands/inspect.js";
-import { registerUp } from "./commands/up.js";
-import { registerGenerate } from "./commands/generate.js";
-import { registerStartup } from "./commands/startup.js";
-import { registerValidate } from "./commands/validate.js";
-import { registerVisualize } from "./commands/visualize.js";
-import { processOutput, type Output } from "./output.js";
+import { flushOutput, processOutput, type Output } from "./output.js";
 import { packageVersion } from "./version.js";
 
-export function buildProgram(io: Output): Command {
+type Register = (program: Command, io: Output) => void;
+
+/**
+ * Each command's module, in the order of the help. Loading them all costs more than Node's own
+ * start (commands pull in the loader, the generators, the executor), so a command loads only its
+ * own; the full help and anything unrecognised (commander's suggestions) load them all.
+ */
+const COMMAND_MODULES: readonly { readonly commands: readonly string[]; readonly load: () => Promise<Register> }[] = [
+  { commands: ["validate"], load: async () => (await import("./commands/validate.js")).registerValidate },
+  { commands: ["visualize"], load: async () => (await import("./commands/visualize.js")).registerVisualize },
+  { commands: ["switch", "stop", "start", "restart", "reload", "rollback"], load: async () => (await import("./commands/deploy.js")).registerDeploy },
+  { commands: ["status", "generations", "logs"], load: async () => (await import("./commands/inspect.js")).registerInspect },
+  { commands: ["up"], load: async () => (await import("./commands/up.js")).registerUp },
+  { commands: ["generate"], load: async () => (await import("./commands/generate.js")).registerGenerate },
+  { commands: ["startup"], load: async () => (await import("./commands/startup.js")).registerStartup },
+];
+
+/** The modules argv needs: the named command's alone, else (help, a typo, no command) all of them. */
+function modulesFor(argv: readonly string[]): readonly (typeof COMMAND_MODULES)[number][] {
+  // procman's own options take no value, so the first other word is the command.
+  const name = argv.find((arg) => !arg.startsWith("-"));
+  const named = name === undefined ? undefined : COMMAND_MODULES.find((module) => module.commands.includes(name));
+  return named === undefined ? COMMAND_MODULES : [named];
+}
+
+/** The program with the commands argv needs (all of them without argv). */
+export async function buildProgram(io: Output, argv?: readonly string[]): Promise<Command> {
+  const registers = await Promise.all((argv === undefined ? COMMAND_MODULES : modulesFor(argv)).map((module) => module.load()));
   const program = new Command("procman")
     .description("Declarative, dependency-based process manager: one processes model, run directly or as systemd, launchd, supervisord or sysvinit configs.")
     .version(packageVersion(), "-V, --version")
@@ -24,13 +44,7 @@ export function buildProgram(io: Output): Command {
       "after",
       "\nExit codes: 0 done, 1 operation failed (previous state restored), 2 bad input, 3 state dir locked.\nRun `procman <command> --help` for a command's flags.\n",
     );
-  registerValidate(program, io);
-  registerVisualize(program, io);
-  registerDeploy(program, io);
-  registerInspect(program, io);
-  registerUp(program, io);
-  registerGenerate(program, io);
-  registerStartup(program, io);
+  for (const register of registers) register(program, io);
   // Every command exits through runMain, never through commander's process.exit.
   const strict = (command: Command) => {
     command.exitOverride();
@@ -42,7 +56,15 @@ export function buildProgram(io: Output): Command {
 
 /** Runs procman with argv (without node and script); returns the exit code. */
 export async function runMain(argv: readonly string[], io: Output = processOutput): Promise<number> {
-  const program = buildProgram(io);
+  try {
+    return await run(argv, io);
+  } finally {
+    if (io === processOutput) flushOutput();
+  }
+}
+
+async function run(argv: readonly string[], io: Output): Promise<number> {
+  const program = await buildProgram(io, argv);
   setTrustWarningSink((message) => io.err(`procman: warning: ${message}\n`));
   try {
     if (argv.length === 0) {

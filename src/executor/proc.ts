@@ -184,10 +184,45 @@ export function liveGroups(notBefore: number): Set<number> {
   const now = performance.now();
   if (groupsCache !== undefined && groupsCache.at > notBefore && now < groupsCache.until) return groupsCache.groups;
   const groups = new Set<number>();
-  for (const stat of scanProc()) if (isLive(stat)) groups.add(stat.pgrp);
+  for (const pid of listPids()) {
+    const pgrp = livePgrp(pid);
+    if (pgrp !== undefined) groups.add(pgrp);
+  }
   const done = performance.now();
   groupsCache = { at: now, until: done + Math.max(10, 2 * (done - now)), groups };
   return groups;
+}
+
+/**
+ * The group of a live process, parsed in place from its stat (state and pgrp only): a scan for
+ * live groups reads every process on the machine, and a stop's poller may need several.
+ */
+function livePgrp(pid: number): number | undefined {
+  let fd: number;
+  try {
+    fd = openSync(`/proc/${pid}/stat`, "r");
+  } catch {
+    return undefined;
+  }
+  let length: number;
+  try {
+    length = readSync(fd, statBuffer, 0, statBuffer.length, 0);
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
+  if (length === statBuffer.length) return readProcStat(pid)?.pgrp; // longer than a stat can be: the slow way
+  // After the last ")": " S ppid pgrp …"
+  const close = statBuffer.lastIndexOf(0x29, length - 1);
+  if (close < 0 || close + 2 >= length) return undefined;
+  const state = statBuffer[close + 2];
+  if (state === 0x5a || state === 0x58) return undefined; // Z, X: not live
+  let at = close + 3;
+  for (let spaces = 0; at < length && spaces < 2; at++) if (statBuffer[at] === 0x20) spaces++;
+  let pgrp = 0;
+  for (; at < length && statBuffer[at]! >= 0x30 && statBuffer[at]! <= 0x39; at++) pgrp = pgrp * 10 + statBuffer[at]! - 0x30;
+  return pgrp;
 }
 
 /** One pass over /proc: the stat of every process (those that vanish meanwhile are left out). */
@@ -220,17 +255,18 @@ export function readEnvironmentVariable(pid: number, name: string): string | und
   // dir, as UTF-8).
   const length = readEnviron(pid);
   if (length === undefined) return undefined;
-  const prefix = Buffer.from(`${name}=`);
-  let at = 0;
-  while (at < length) {
-    let end = environBuffer.indexOf(0, at);
-    if (end < 0 || end > length) end = length;
-    if (end - at >= prefix.length && environBuffer.compare(prefix, 0, prefix.length, at, at + prefix.length) === 0) {
-      return environBuffer.toString("utf8", at + prefix.length, end);
-    }
-    at = end + 1;
+  // One native search for "\0NAME=" (or NAME= at the start), not a comparison per variable.
+  const environ = environBuffer.subarray(0, length);
+  const needle = Buffer.from(`\0${name}=`);
+  let at = environ.length >= needle.length - 1 && environ.compare(needle, 1, needle.length, 0, needle.length - 1) === 0 ? needle.length - 1 : -1;
+  if (at < 0) {
+    const found = environ.indexOf(needle);
+    if (found < 0) return undefined;
+    at = found + needle.length;
   }
-  return undefined;
+  let end = environ.indexOf(0, at);
+  if (end < 0) end = length;
+  return environ.toString("utf8", at, end);
 }
 
 let environBuffer = Buffer.allocUnsafe(65536);

@@ -157,7 +157,7 @@ export class StateDir {
    * its lock however long it is paused; a dead one's is taken over at once. The returned release
    * function also tells whether the lock is still held (`isHeld()`, `signal`).
    */
-  async lock(waitSeconds: number): Promise<LockRelease> {
+  async lock(waitSeconds: number, options: { readonly compact?: boolean } = {}): Promise<LockRelease> {
     this.ensure();
     const release = await acquireLock(this.lockFile, waitSeconds, {
       busy: () => new LockedError(this.stateDir, waitSeconds, lockHolder(this.lockFile)),
@@ -165,10 +165,14 @@ export class StateDir {
     // Once per command, and only here: compaction replaces files another writer appends to. It is
     // an optimisation: a failure (a full disk) at any step leaves records that read the same, and
     // must not keep `stop` from working; the command's own writes report such a disk.
-    try {
-      this.compact();
-    } catch {
-      this.cache = undefined;
+    // `compact: false` (stop): the records are read once and all removed, so a snapshot written
+    // now would be read once and stale at once; the next command folds the log instead.
+    if (options.compact !== false) {
+      try {
+        this.compact();
+      } catch {
+        this.cache = undefined;
+      }
     }
     this.heldLock = release;
     const unlock = Object.assign(async () => {

@@ -4,7 +4,7 @@
 // scan serves every name a command stopped. What wipes its environment (nginx and redis rewrite
 // their process title, which clears /proc/PID/environ) cannot be found this way.
 import { waitGone } from "./gone-poller.js";
-import { checkIdentity, isLive, readEnvironmentVariable, scanProc, stillRuns, type ProcessIdentity } from "./proc.js";
+import { checkIdentity, isLive, listPids, readEnvironmentVariable, readProcStat, stillRuns, type ProcessIdentity } from "./proc.js";
 
 /** Environment variable that marks every process procman spawns: `<name>:<specHash>:<stateDir>`. */
 export const TAG_VARIABLE = "PROCMAN_TAG";
@@ -26,13 +26,26 @@ export interface Swept extends ProcessIdentity {
 
 /** Live processes carrying one of these tags, found in one scan of /proc (never procman or `exclude`). */
 export function findTagged(tags: ReadonlySet<string>, exclude: readonly number[] = []): (ProcessIdentity & { tag: string })[] {
+  return tags.size === 0 ? [] : scanTagged((tag) => tags.has(tag), exclude);
+}
+
+/**
+ * Live processes whose tag `wanted` accepts, in one pass over /proc. The environment of each comes
+ * first (a zombie's and a kernel thread's read empty): most processes are not procman's, and cost
+ * that one read. A tagged one is then read as the identity checks have it, its stat before its
+ * tag: should its PID be reused in between, the identity is the old process's and is never signalled.
+ */
+export function scanTagged(wanted: (tag: string) => boolean, exclude: readonly number[] = []): (ProcessIdentity & { tag: string })[] {
   const found: (ProcessIdentity & { tag: string })[] = [];
-  if (tags.size === 0) return found;
   const skip = new Set([process.pid, ...exclude]);
-  for (const stat of scanProc()) {
-    if (skip.has(stat.pid) || !isLive(stat)) continue;
-    const tag = readEnvironmentVariable(stat.pid, TAG_VARIABLE);
-    if (tag !== undefined && tags.has(tag)) found.push({ pid: stat.pid, startTime: stat.startTime, tag });
+  for (const pid of listPids()) {
+    if (skip.has(pid)) continue;
+    const first = readEnvironmentVariable(pid, TAG_VARIABLE);
+    if (first === undefined || !wanted(first)) continue;
+    const stat = readProcStat(pid);
+    if (!isLive(stat)) continue;
+    const tag = readEnvironmentVariable(pid, TAG_VARIABLE);
+    if (tag !== undefined && wanted(tag)) found.push({ pid, startTime: stat.startTime, tag });
   }
   return found;
 }

@@ -1,7 +1,7 @@
 // Stopping: the only place procman signals a process, and only one whose identity (PID and start
 // time) matches what procman recorded when it started it. Stopping is done when the process and
 // its process group are gone, not when the signal was sent.
-import { unlink } from "node:fs/promises";
+import { unlinkSync } from "node:fs";
 import { ProcmanError } from "../errors.js";
 import { waitGone } from "./gone-poller.js";
 import { leadsGroup } from "./pid-trust.js";
@@ -44,7 +44,7 @@ export async function terminate(target: StopTarget): Promise<StopOutcome> {
   if (!stillRuns(check)) {
     // Dead, or its PID now names an unrelated process: nothing to signal, ever.
     if (check === "dead") await reapTagged(target);
-    await cleanupPidFile(target);
+    cleanupPidFile(target);
     return check === "dead" ? "already-gone" : "reused";
   }
   const pgid = target.pgid ?? stat!.pgrp;
@@ -74,7 +74,7 @@ export async function terminate(target: StopTarget): Promise<StopOutcome> {
       throw new StopError(target.name, `PID ${target.pid} is still alive after SIGKILL (uninterruptible?)`);
     }
   }
-  await cleanupPidFile(target);
+  cleanupPidFile(target);
   return outcome;
 }
 
@@ -110,13 +110,15 @@ function killGroup(pgid: number): void {
   }
 }
 
-async function cleanupPidFile(target: StopTarget): Promise<void> {
+function cleanupPidFile(target: StopTarget): void {
   if (target.pidFile === undefined) return;
   try {
-    // The service's file: read without following a link or blocking on a FIFO. The unlink goes to
-    // the thread pool: on a busy ext4 one can take a millisecond, and 500 of them must not hold up
-    // the signals and waits of the other stops.
-    if (readPidLine(target.pidFile) === String(target.pid)) await unlink(target.pidFile);
+    // The service's file: read without following a link or blocking on a FIFO. Unlinked here, not
+    // in the thread pool: a stop's signals all go out before the first cleanup (dependents' stops
+    // end, cleanup included, before their dependencies' begin), unlinks in one directory take its
+    // lock in turn anyway, and 500 promises through the thread pool cost the main thread more than
+    // the unlinks (with the poller change of the same commit: a stop of 500, 328 -> 275 ms CPU).
+    if (readPidLine(target.pidFile) === String(target.pid)) unlinkSync(target.pidFile);
   } catch {
     // no PID file, or not one procman reads
   }

@@ -57,7 +57,8 @@ export async function runTransaction(options: TransactionOptions): Promise<Switc
   const state = new StateDir(options.stateDir);
   let release: LockRelease | undefined;
   try {
-    release = await state.lock(options.lockWait);
+    // A stop removes every record it reads: compacting them first is wasted (state-dir.ts).
+    release = await state.lock(options.lockWait, { compact: options.command !== "stop" });
     let pointer: CurrentPointer | undefined;
     let current: GenerationRecord | undefined;
     if (options.command === "stop") {

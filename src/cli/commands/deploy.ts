@@ -3,7 +3,8 @@ import path from "node:path";
 import { Option, type Command } from "commander";
 import { ProcmanError } from "../../errors.js";
 import { changeProcesses, DEFAULT_PREFIX, reactivateDeployment, reloadProcesses, rollbackDeployment, stopDeployment, switchDeployment } from "../../executor/deployment.js";
-import { resolveModelFile } from "../../resolve-model.js";
+import type { ResolvedModel } from "../../model/types.js";
+import type { ResolveOptions } from "../../resolve-model.js";
 import { forceDisableUserChangeOption, loadTimeoutOption, jsonOption, processManagerOption, resolveOptions, resolveStateDir, stateDirOption, type CommonOptions } from "../options.js";
 import type { Output } from "../output.js";
 import { eventRenderer } from "../render.js";
@@ -17,6 +18,11 @@ const lockTimeoutOption = () =>
   new Option("--lock-timeout <seconds>", "how long to wait for another procman working on the state dir (then exit 3)")
     .env("PROCMAN_LOCK_TIMEOUT")
     .default("60");
+
+/** The loader, normalize and validation only for the command that loads a model (not stop, start, rollback). */
+async function resolveModelFile(file: string, options: ResolveOptions): Promise<ResolvedModel> {
+  return (await import("../../resolve-model.js")).resolveModelFile(file, options);
+}
 
 function lockWait(options: DeployOptions): number {
   const seconds = Number(options.lockTimeout);

@@ -101,12 +101,17 @@ export function registerStartup(program: Command, io: Output): void {
     });
 }
 
+/** Defined (true) by scripts/bundle.mjs. */
+declare const PROCMAN_BUNDLED: boolean | undefined;
+
 /**
- * The running procman's built CLI: dist/src/cli/bin.js beside this module once built, or, when this
- * runs from the TypeScript sources (tests), the one in dist of the same checkout, which must exist.
+ * The running procman's built CLI: from the bundle its bin.js beside this file (dist/bundle/cli.js),
+ * else dist/src/cli/bin.js beside this module once built, or, when this runs from the TypeScript
+ * sources (tests), the one in dist of the same checkout, which must exist.
  */
 function builtCli(): string {
   const here = fileURLToPath(import.meta.url);
+  if (typeof PROCMAN_BUNDLED !== "undefined" && PROCMAN_BUNDLED) return path.join(path.dirname(here), "bin.js");
   const beside = path.resolve(path.dirname(here), "..", "bin.js");
   if (here.endsWith(".js")) return beside;
   const root = path.resolve(path.dirname(here), "..", "..", "..");

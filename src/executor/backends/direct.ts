@@ -11,8 +11,8 @@ import { ProcmanError } from "../../errors.js";
 import { StartError, TAG_VARIABLE, logTail, tagFor, type Launched } from "../launch.js";
 import { launchRecorded, recordOf } from "../start-process.js";
 import { SupervisorLink } from "./supervision.js";
-import { sweepTagged, type SweepSettings } from "../tag-sweep.js";
-import { checkIdentity, listPids, readEnvironmentVariable, readProcStat, scanProc, stillRuns } from "../proc.js";
+import { scanTagged, sweepTagged, type SweepSettings } from "../tag-sweep.js";
+import { checkIdentity, listPids, readEnvironmentVariable, readProcStat, stillRuns } from "../proc.js";
 import { AbandonedError, NotReadyError, probeReadiness, waitUntilReady } from "../readiness.js";
 import type { StateDir, ProcessRecord } from "../state-dir.js";
 import { SpawnRunner } from "../spawn-runner.js";
@@ -370,15 +370,10 @@ async function stopEveryTagged(stateDir: string, settings: ReadonlyMap<string, S
   const suffix = `:${stateDir}`;
   for (let round = 0; round < 5; round++) {
     const stops: Promise<unknown>[] = [];
-    for (const stat of scanProc()) {
-      if (stat.pid === process.pid || stat.state === "Z") continue;
-      const tag = readEnvironmentVariable(stat.pid, TAG_VARIABLE);
-      if (tag === undefined || !tag.endsWith(suffix)) continue;
+    for (const { pid, startTime, tag } of scanTagged((tag) => tag.endsWith(suffix))) {
       const known = settings.get(tag);
       // All at once: one shared poller waits for them.
-      stops.push(
-        terminate({ name: tag.slice(0, tag.indexOf(":")), pid: stat.pid, startTime: stat.startTime, stopSignal: known?.stopSignal ?? "SIGTERM", stopTimeout: known?.stopTimeout ?? 10, tag }),
-      );
+      stops.push(terminate({ name: tag.slice(0, tag.indexOf(":")), pid, startTime, stopSignal: known?.stopSignal ?? "SIGTERM", stopTimeout: known?.stopTimeout ?? 10, tag }));
     }
     if (stops.length === 0) return;
     const failed = (await Promise.allSettled(stops)).find((result) => result.status === "rejected");
