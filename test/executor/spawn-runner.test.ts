@@ -1,11 +1,13 @@
 // The shell that forks a command's starts must make what procman's own spawn makes: a session of
 // its own, exactly the environment, no signal ignored or blocked, stdin /dev/null, the log procman
 // opened, the umask and directory; and it must tell how a child ended.
-import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { readProcStat } from "../../src/executor/proc.js";
+import { perlCheckLine, perlRunnerArgs, perlSpawnLine } from "../../src/executor/perl-runner.js";
 import { SpawnRunner, type RunnerKind } from "../../src/executor/spawn-runner.js";
 import { waitFor } from "../helpers/processes.js";
 import { makeTempDir } from "../helpers/tmp.js";
@@ -165,6 +167,48 @@ test("perl, reaping (the supervisor's runner): each exit is reported as it happe
   } finally {
     closeSync(fd);
     runner.close();
+  }
+});
+
+// procman killed while lines wait in the runner's pipe: nothing may start after its death. A dead
+// procman whose parent has not reaped it yet is a zombie, and kill(zombie, 0) succeeds: the owner
+// must be looked for as the runner's parent, not as a PID that answers signals.
+test("perl: nothing is started once its procman died, even while procman is an unreaped zombie", async () => {
+  if (!kinds.includes("perl")) return;
+  const dir = makeTempDir();
+  const go = path.join(dir, "go");
+  const out = path.join(dir, "runner.out");
+  // The "procman": starts the runner (stdout to a file, so no SIGPIPE ends it early), has it start
+  // a child and then wait for that child (W), queues a check behind the W, and exits.
+  const owner = String.raw`
+    my ($script, $sline, $cline, $out) = @ARGV;
+    open(my $log, '>>', '/dev/null') or die; die "log fd" unless fileno($log) == 3;
+    pipe(my $r, my $w) or die;
+    my $runner = fork();
+    if (!$runner) { open(STDIN, '<&', $r) or die; open(STDOUT, '>', $out) or die; exec '/usr/bin/perl', '-e', $script, getppid(), '0'; die }
+    close $r; $w->autoflush(1);
+    my $read = sub { my $n = shift; for (1..2000) { open(my $f, '<', $out) or next; my @l = <$f>; return @l if @l >= $n; select(undef, undef, undef, 0.01) } die "no answer" };
+    $read->(1);
+    print $w "$sline\n";
+    my @lines = $read->(2);
+    my (undef, undef, $child) = split(/ /, $lines[1]);
+    print $w "W 2 $child\n$cline\n";
+    print STDOUT "$$ $runner\n";
+    exit 0;`;
+  const sline = perlSpawnLine(1, { argv: ["/bin/sh", "-c", `while [ ! -e '${go}' ]; do sleep 0.02; done`], environment: {}, directory: dir, umask: undefined, logFd: 3 });
+  const cline = perlCheckLine(3, { argv: ["/bin/sh", "-c", "exit 0"], environment: {}, directory: dir, umask: undefined });
+  // The owner's parent never reaps it: once dead, the owner stays a zombie.
+  const holder = spawn("/usr/bin/perl", ["-e", "my $p = fork(); if (!$p) { exec @ARGV } sleep 120", "/usr/bin/perl", "-e", owner, perlRunnerArgs(0)[1]!, sline, cline, out], { stdio: ["ignore", "pipe", "inherit"] });
+  try {
+    let text = "";
+    holder.stdout!.on("data", (chunk: Buffer) => (text += chunk.toString()));
+    const [ownerPid, runnerPid] = await waitFor(() => (text.includes("\n") ? text.trim().split(" ").map(Number) : undefined), 10_000, "the owner's report");
+    await waitFor(() => readProcStat(ownerPid!)?.state === "Z" || undefined, 10_000, "the owner a zombie");
+    writeFileSync(go, "");
+    await waitFor(() => readProcStat(runnerPid!) === undefined || readProcStat(runnerPid!)?.state === "Z" || undefined, 10_000, "the runner gone");
+    assert.not.match(readFileSync(out, "latin1"), /^C 3 /m, "a check was forked after its procman died");
+  } finally {
+    holder.kill("SIGKILL");
   }
 });
 
