@@ -25,6 +25,8 @@ import type { ExitStatus } from "./launch.js";
 import { PERL, perlCheckLine, perlRunnerArgs, perlSpawnLine, perlWaitLine } from "./perl-runner.js";
 
 const SETSID = "/usr/bin/setsid";
+/** How often the runner's state is looked at (one read of /proc/PID/stat). */
+const STOPPED_CHECK_MS = 1000;
 const ENV = "/usr/bin/env";
 
 export interface RunnerRequest {
@@ -82,6 +84,9 @@ export class SpawnRunner {
   private readonly exitWaiters = new Map<number, (status: ExitStatus) => void>();
   private readonly reap: boolean;
   private readonly onGone: (() => void) | undefined;
+  /** Looks at the runner's state in /proc while it is up: a stopped one is ended (see stoppedRunner). */
+  private readonly watch: NodeJS.Timeout;
+  private stopped = false;
 
   /**
    * `reap` (Perl only): the runner reaps its children and reports each exit as it happens, for a
@@ -106,9 +111,13 @@ export class SpawnRunner {
     // "close", not "exit": every line it wrote (its OK or NO first) is read before it counts as
     // gone. Gone before its OK, it started nothing: spawn directly instead.
     this.child.once("close", () =>
-      this.state === "starting" ? this.gone(new RunnerUnavailableError("the spawning shell ended before it was ready"), "unavailable") : this.gone(new Error("the spawning shell exited")),
+      this.state === "starting"
+        ? this.gone(new RunnerUnavailableError("the spawning shell ended before it was ready"), "unavailable")
+        : this.gone(new Error(this.stopped ? "the spawning runner was stopped (SIGSTOP or a tracer) and is ended" : "the spawning shell exited")),
     );
     this.child.stdin!.on("error", () => undefined); // EPIPE once it exited: reported through "exit"
+    this.watch = setInterval(() => this.stoppedRunner(), STOPPED_CHECK_MS);
+    this.watch.unref();
     const out = this.child.stdout!;
     out.setEncoding("latin1");
     out.on("data", (chunk: string) => this.received(chunk));
@@ -315,7 +324,34 @@ export class SpawnRunner {
     else this.reaped.set(pid, status);
   }
 
+  /**
+   * Stopped (by a signal of someone who may: its user, a debugger), the runner answers nothing and
+   * reaps nothing: every start would wait forever, and the supervisor, which learns of its
+   * children's deaths from the runner only, would never see one. Ended, it counts as gone: what
+   * waits is rejected, its children's deaths are looked for in /proc (onGone), and the next start
+   * gets a new runner. It is procman's own child: the only process this signals.
+   */
+  private stoppedRunner(): void {
+    const pid = this.child.pid;
+    if (pid === undefined || this.stopped) return;
+    let state: string | undefined;
+    try {
+      const text = readFileSync(`/proc/${pid}/stat`, "latin1");
+      state = text.slice(text.lastIndexOf(")") + 2).split(" ")[0];
+    } catch {
+      return; // gone: "close" tells
+    }
+    if (state !== "T" && state !== "t") return;
+    this.stopped = true;
+    try {
+      this.child.kill("SIGKILL");
+    } catch {
+      // exited meanwhile
+    }
+  }
+
   private gone(error: Error, state: "unavailable" | "gone" = "gone"): void {
+    clearInterval(this.watch);
     const wasUp = this.state === "ready" || this.state === "starting";
     if (this.state !== "unavailable") this.state = state;
     if (wasUp && this.reap) {

@@ -76,6 +76,26 @@ for (const kind of kinds) {
     }
   });
 
+  test(`${kind}: a stopped runner is ended: a start waiting for it fails instead of waiting forever`, async () => {
+    const dir = makeTempDir();
+    const fd = openSync(path.join(dir, "log"), "a");
+    const runner = new SpawnRunner({ kind });
+    const pid = (runner as unknown as { child: { pid: number } }).child.pid;
+    try {
+      await runner.spawn({ argv: ["/bin/true"], environment: {}, directory: "/", umask: undefined, logFd: fd });
+      process.kill(pid, "SIGSTOP");
+      await waitFor(() => readProcStat(pid)?.state === "T" || undefined, 5000, "the runner stopped");
+      const start = runner.spawn({ argv: ["/bin/true"], environment: {}, directory: "/", umask: undefined, logFd: fd });
+      const outcome = await Promise.race([start.then(() => "started", (error: Error) => error.message), new Promise((resolve) => setTimeout(resolve, 10_000, "still waiting"))]);
+      assert.match(String(outcome), "stopped");
+      await waitFor(() => readProcStat(pid) === undefined || readProcStat(pid)?.state === "Z" || undefined, 5000, "the runner ended");
+    } finally {
+      if (readProcStat(pid)?.state === "T") process.kill(pid, "SIGKILL");
+      closeSync(fd);
+      runner.close();
+    }
+  });
+
   test(`${kind}: checks: exit 0, a failure's code, and a timeout that kills the check's group`, async () => {
     const runner = new SpawnRunner({ kind });
     try {
