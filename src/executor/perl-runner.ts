@@ -60,6 +60,9 @@ my %checks;
 my $chld = POSIX::SigSet->new(POSIX::SIGCHLD());
 my $none = POSIX::SigSet->new();
 $SIG{CHLD} = sub {
+  # Its waitpid sets $? (and $!): a handler run between a W's waitpid and its print would report a
+  # check's status for the process asked about.
+  local ($?, $!);
   if ($reap) {
     while ((my $pid = waitpid(-1, POSIX::WNOHANG())) > 0) {
       if (exists $checks{$pid}) { print "X $checks{$pid} $?\n"; delete $checks{$pid} }

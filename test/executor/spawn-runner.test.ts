@@ -1,8 +1,8 @@
 // The shell that forks a command's starts must make what procman's own spawn makes: a session of
 // its own, exactly the environment, no signal ignored or blocked, stdin /dev/null, the log procman
 // opened, the umask and directory; and it must tell how a child ended.
-import { spawn } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { closeSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -166,6 +166,64 @@ test("perl: a PID file it cannot write is reported with its errno, and no temp f
   } finally {
     closeSync(fd);
     runner.close();
+  }
+});
+
+// A service can plant things where its PID file goes: the runner replaces them, never writes
+// through a link, never blocks on a FIFO, and leaves no temp file behind.
+test("perl: a symlink or FIFO planted at the PID file is replaced, not written through", async () => {
+  if (!kinds.includes("perl")) return;
+  const dir = makeTempDir();
+  const fd = openSync(path.join(dir, "log"), "a");
+  const runner = new SpawnRunner({ kind: "perl" });
+  try {
+    const victim = path.join(dir, "victim");
+    writeFileSync(victim, "keep\n");
+    symlinkSync(victim, path.join(dir, "link.pid"));
+    execFileSync("mkfifo", [path.join(dir, "fifo.pid")]);
+    for (const name of ["link.pid", "fifo.pid"]) {
+      const pidFile = path.join(dir, name);
+      const spawned = await runner.spawn({ argv: ["/bin/true"], environment: {}, directory: "/", umask: undefined, logFd: fd, pidFile });
+      assert.is(spawned.pidFileError, undefined, name);
+      assert.ok(lstatSync(pidFile).isFile(), `${name} is a file now`);
+      assert.is(readFileSync(pidFile, "utf8"), `${spawned.pid}\n`);
+    }
+    assert.is(readFileSync(victim, "utf8"), "keep\n", "the link's target untouched");
+    assert.equal(readdirSync(dir).sort(), ["fifo.pid", "link.pid", "log", "victim"]);
+  } finally {
+    closeSync(fd);
+    runner.close();
+  }
+});
+
+// A full disk: the errno comes back (ENOSPC), the temp file goes. Needs a small tmpfs of its own.
+test("perl: a full disk is reported as ENOSPC and leaves no temp file", async () => {
+  if (!kinds.includes("perl")) return;
+  const mount = makeTempDir();
+  try {
+    execFileSync("mount", ["-t", "tmpfs", "-o", "size=16k,mode=0755", "tmpfs", mount], { stdio: "ignore" });
+  } catch {
+    console.log("  SKIP perl: a full disk: cannot mount a tmpfs here (needs root with CAP_SYS_ADMIN)");
+    return;
+  }
+  const dir = makeTempDir();
+  const fd = openSync(path.join(dir, "log"), "a");
+  const runner = new SpawnRunner({ kind: "perl" });
+  try {
+    // Filled until not one more byte fits (a file can still be created: the write fails).
+    try {
+      for (let i = 0; i < 100; i++) writeFileSync(path.join(mount, `fill${i}`), "x".repeat(4096));
+    } catch {
+      // full
+    }
+    const before = readdirSync(mount).sort();
+    const spawned = await runner.spawn({ argv: ["/bin/true"], environment: {}, directory: "/", umask: undefined, logFd: fd, pidFile: path.join(mount, "p.pid") });
+    assert.is(spawned.pidFileError, "ENOSPC");
+    assert.equal(readdirSync(mount).sort(), before, "no temp file, no PID file");
+  } finally {
+    closeSync(fd);
+    runner.close();
+    execFileSync("umount", [mount]);
   }
 });
 
