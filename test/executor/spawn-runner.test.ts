@@ -227,6 +227,45 @@ test("perl: a full disk is reported as ENOSPC and leaves no temp file", async ()
   }
 });
 
+// Its identity is read right after the fork, whatever the child execs: a comm with ")" and a
+// newline (a hostile program's name) must not shift the fields.
+test("perl: the start time is the child's, also for a program named with ')' and a newline, and one that exits at once", async () => {
+  if (!kinds.includes("perl")) return;
+  const dir = makeTempDir();
+  const fd = openSync(path.join(dir, "log"), "a");
+  const runner = new SpawnRunner({ kind: "perl" });
+  try {
+    const odd = path.join(dir, "x) Z 1 1\n(y");
+    symlinkSync("/bin/sleep", odd);
+    const long = await runner.spawn({ argv: [odd, "30"], environment: {}, directory: "/", umask: undefined, logFd: fd });
+    await waitFor(() => readFileSync(`/proc/${long.pid}/stat`, "latin1").includes("\n(y)") || undefined, 10_000, "exec'd under its odd name");
+    assert.is(long.startTime, readProcStat(long.pid)?.startTime);
+    assert.is(long.dead, undefined);
+    process.kill(long.pid, "SIGKILL");
+    assert.equal(await runner.exitOf(long.pid, long.startTime!), { code: null, signal: "SIGKILL" });
+    const quick = await runner.spawn({ argv: ["/bin/sh", "-c", "exit 7"], environment: {}, directory: "/", umask: undefined, logFd: fd });
+    assert.ok(quick.startTime !== undefined && /^[0-9]+$/.test(quick.startTime), `a start time: ${quick.startTime}`);
+    assert.equal(await runner.exitOf(quick.pid, quick.startTime), { code: 7, signal: null });
+  } finally {
+    closeSync(fd);
+    runner.close();
+  }
+});
+
+test("perl: the runner's own environment is empty (nothing of procman's: PERL5OPT, PERL5LIB, PERLIO)", async () => {
+  if (!kinds.includes("perl")) return;
+  const saved = { ...process.env };
+  Object.assign(process.env, { PERL5OPT: "-Mwarnings", PERL5LIB: "/nonexistent", PERLIO: ":crlf" });
+  const runner = new SpawnRunner({ kind: "perl" });
+  try {
+    const pid = (runner as unknown as { child: { pid: number } }).child.pid;
+    assert.is(readFileSync(`/proc/${pid}/environ`, "latin1"), "");
+  } finally {
+    for (const key of ["PERL5OPT", "PERL5LIB", "PERLIO"]) if (saved[key] === undefined) delete process.env[key];
+    runner.close();
+  }
+});
+
 test("perl, reaping (the supervisor's runner): each exit is reported as it happens, an immediate one too", async () => {
   if (!kinds.includes("perl")) return;
   const dir = makeTempDir();
