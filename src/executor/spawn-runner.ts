@@ -113,7 +113,7 @@ export class SpawnRunner {
     this.child.once("close", () =>
       this.state === "starting"
         ? this.gone(new RunnerUnavailableError("the spawning shell ended before it was ready"), "unavailable")
-        : this.gone(new Error(this.stopped ? "the spawning runner was stopped (SIGSTOP or a tracer) and is ended" : "the spawning shell exited")),
+        : this.gone(new Error(this.stopped ? "the spawning runner was stopped (SIGSTOP) and is ended" : "the spawning shell exited")),
     );
     this.child.stdin!.on("error", () => undefined); // EPIPE once it exited: reported through "exit"
     this.watch = setInterval(() => this.stoppedRunner(), STOPPED_CHECK_MS);
@@ -325,7 +325,7 @@ export class SpawnRunner {
   }
 
   /**
-   * Stopped (by a signal of someone who may: its user, a debugger), the runner answers nothing and
+   * Stopped (SIGSTOP, by someone who may signal it: its user, root), the runner answers nothing and
    * reaps nothing: every start would wait forever, and the supervisor, which learns of its
    * children's deaths from the runner only, would never see one. Ended, it counts as gone: what
    * waits is rejected, its children's deaths are looked for in /proc (onGone), and the next start
@@ -341,7 +341,8 @@ export class SpawnRunner {
     } catch {
       return; // gone: "close" tells
     }
-    if (state !== "T" && state !== "t") return;
+    // Only "T": a traced runner ("t") is in trace stops briefly at every system call under strace.
+    if (state !== "T") return;
     this.stopped = true;
     try {
       this.child.kill("SIGKILL");
