@@ -329,4 +329,28 @@ test("perl: nothing is started once its procman died, even while procman is an u
   }
 });
 
+// Its stdin closed (its parent ended it), the reaping runner exits: onGone is told, what waited is
+// rejected, and its children live on (reparented; /proc tells of their deaths from then on).
+test("perl, reaping: the runner's stdin closed: onGone is told, its children live on", async () => {
+  if (!kinds.includes("perl")) return;
+  const dir = makeTempDir();
+  const fd = openSync(path.join(dir, "log"), "a");
+  let gone = false;
+  const runner = new SpawnRunner({ kind: "perl", reap: true, onGone: () => (gone = true) });
+  const runnerPid = (runner as unknown as { child: { pid: number } }).child.pid;
+  try {
+    const child = await runner.spawn({ argv: ["/bin/sleep", "30"], environment: {}, directory: "/", umask: undefined, logFd: fd });
+    runner.close();
+    await waitFor(() => gone || undefined, 10_000, "onGone");
+    const after = await runner.spawn({ argv: ["/bin/true"], environment: {}, directory: "/", umask: undefined, logFd: fd }).then(() => "started", () => "rejected");
+    assert.is(after, "rejected", "nothing starts through a runner that is gone");
+    const stat = readProcStat(child.pid);
+    assert.is(stat?.startTime, child.startTime, "the child still runs");
+    assert.is.not(stat?.ppid, runnerPid);
+    process.kill(child.pid, "SIGKILL");
+  } finally {
+    closeSync(fd);
+  }
+});
+
 test.run();
