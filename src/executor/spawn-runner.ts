@@ -23,6 +23,7 @@ import path from "node:path";
 import { isExecutableFile } from "./executable.js";
 import type { ExitStatus } from "./launch.js";
 import { PERL, perlCheckLine, perlRunnerArgs, perlSpawnLine, perlWaitLine } from "./perl-runner.js";
+import { readProcStat } from "./proc.js";
 
 const SETSID = "/usr/bin/setsid";
 /** How often the runner's state is looked at (one read of /proc/PID/stat). */
@@ -162,6 +163,8 @@ export class SpawnRunner {
     if (this.state === "unavailable") throw new RunnerUnavailableError("no setsid or GNU env");
     let timedOut = false;
     let timer: NodeJS.Timeout | undefined;
+    /** The check as forked (it leads its own session): what to end if the runner goes first. */
+    let forked: { readonly pid: number; readonly startTime: string } | undefined;
     let answer: string;
     try {
       answer = await this.ask(
@@ -170,6 +173,8 @@ export class SpawnRunner {
             ? perlCheckLine(id, request)
             : `(${childOf(request)} </dev/null >/dev/null 2>&1 & p=$!; echo "C ${id} $p"; wait $p; echo "X ${id} $?") &`,
         (pid) => {
+          const startTime = readProcStat(pid)?.startTime;
+          if (startTime !== undefined) forked = { pid, startTime };
           timer = setTimeout(() => {
             timedOut = true;
             try {
@@ -180,6 +185,21 @@ export class SpawnRunner {
           }, timeoutMs);
         },
       );
+    } catch (error) {
+      // The Perl runner went away with the check under way: nobody will report its end, and its
+      // timeout is given up below. A hung check would stay forever: its group ends now, if the
+      // PID is still the check (its start time): the group it leads, or itself if it did not get
+      // to its setsid. (sh's check is waited for by a subshell that outlives the shell: its
+      // answer still comes.)
+      const stat = forked === undefined ? undefined : readProcStat(forked.pid);
+      if (forked !== undefined && stat?.startTime === forked.startTime) {
+        try {
+          process.kill(stat.session === forked.pid ? -forked.pid : forked.pid, "SIGKILL");
+        } catch {
+          // gone meanwhile
+        }
+      }
+      throw error;
     } finally {
       // Also when the shell went away: no kill later of a group whose check is over.
       clearTimeout(timer);

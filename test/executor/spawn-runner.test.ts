@@ -266,6 +266,38 @@ test("perl: the runner's own environment is empty (nothing of procman's: PERL5OP
   }
 });
 
+// The Perl runner gone (killed, or ended because it was stopped) while a check runs: nobody will
+// report the check's end, and its timeout is given up; a hung check must not stay behind. (The sh
+// runner's check is waited for by a subshell that outlives it: its answer and timeout still come.)
+test("perl: a check under way when the runner is killed is ended with it, not left running", async () => {
+  if (!kinds.includes("perl")) return;
+  const dir = makeTempDir();
+  const runner = new SpawnRunner({ kind: "perl" });
+  const runnerPid = (runner as unknown as { child: { pid: number } }).child.pid;
+  const marker = `hung-check-${process.pid}`;
+  const hung = () =>
+    readdirSync("/proc")
+      .filter((entry) => /^[0-9]+$/.test(entry))
+      .filter((pid) => {
+        try {
+          return readFileSync(`/proc/${pid}/environ`, "latin1").includes(`MARK=${marker}`) && readProcStat(Number(pid))?.state !== "Z";
+        } catch {
+          return false;
+        }
+      });
+  try {
+    const check = runner.check({ argv: ["/bin/sh", "-c", "sleep 300 & sleep 300"], environment: { PATH: "/usr/bin:/bin", MARK: marker }, directory: dir, umask: undefined }, 120_000);
+    const outcome = check.then((v) => `answered ${JSON.stringify(v)}`, () => "rejected");
+    await waitFor(() => hung().length >= 2 || undefined, 10_000, "the check and its background job running");
+    process.kill(runnerPid, "SIGKILL");
+    assert.is(await outcome, "rejected");
+    await waitFor(() => hung().length === 0 || undefined, 10_000, "the check's group ended");
+  } finally {
+    for (const pid of hung()) process.kill(Number(pid), "SIGKILL");
+    runner.close();
+  }
+});
+
 test("perl, reaping (the supervisor's runner): each exit is reported as it happens, an immediate one too", async () => {
   if (!kinds.includes("perl")) return;
   const dir = makeTempDir();
