@@ -385,4 +385,37 @@ test("perl, reaping: the runner's stdin closed: onGone is told, its children liv
   }
 });
 
+// A burst (one write of many lines): each child's output goes to its own log, and a reaping
+// runner's children start as clean as the others (no signal ignored or blocked, stdin /dev/null).
+for (const reap of [false, true]) {
+  test(`perl${reap ? ", reaping" : ""}: a burst of starts: each child on its own log, nothing ignored or blocked`, async () => {
+    if (!kinds.includes("perl")) return;
+    const dir = makeTempDir();
+    const runner = new SpawnRunner({ kind: "perl", reap });
+    const logs = Array.from({ length: 20 }, (_, i) => path.join(dir, `log${i}`));
+    const fds = logs.map((log) => openSync(log, "a"));
+    const pids: number[] = [];
+    try {
+      const spawned = await Promise.all(fds.map((fd) => runner.spawn({ argv: ["/bin/sleep", "30"], environment: {}, directory: dir, umask: "077", logFd: fd })));
+      pids.push(...spawned.map((one) => one.pid));
+      for (const [i, one] of spawned.entries()) {
+        await waitFor(() => readFileSync(`/proc/${one.pid}/cmdline`, "latin1").startsWith("/bin/sleep") || undefined, 10_000, "exec'd");
+        assert.is(readlinkSync(`/proc/${one.pid}/fd/1`), logs[i], `child ${i}'s stdout`);
+        assert.is(readlinkSync(`/proc/${one.pid}/fd/2`), logs[i], `child ${i}'s stderr`);
+        assert.is(readlinkSync(`/proc/${one.pid}/fd/0`), "/dev/null");
+        assert.equal(readdirSync(`/proc/${one.pid}/fd`).sort(), readdirSync(`/proc/${spawned[0]!.pid}/fd`).sort(), "the same descriptors as its siblings");
+        const fields = status(one.pid);
+        assert.is(fields.SigIgn, "0000000000000000");
+        assert.is(fields.SigBlk, "0000000000000000");
+        assert.is(fields.Umask, "0077");
+        assert.is(readProcStat(one.pid)?.session, one.pid);
+      }
+    } finally {
+      for (const pid of pids) process.kill(pid, "SIGKILL");
+      for (const fd of fds) closeSync(fd);
+      runner.close();
+    }
+  });
+}
+
 test.run();
