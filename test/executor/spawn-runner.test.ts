@@ -418,4 +418,28 @@ for (const reap of [false, true]) {
   });
 }
 
+// The directory: a symlink is followed (as spawn's cwd is); one that is gone by the time of the
+// chdir (removed after procman checked it) is a child that says so in its log and exits 1.
+test("perl: a symlinked directory is followed; a missing one fails the child with a message in its log", async () => {
+  if (!kinds.includes("perl")) return;
+  const dir = makeTempDir();
+  const log = path.join(dir, "log");
+  const fd = openSync(log, "a");
+  const runner = new SpawnRunner({ kind: "perl" });
+  try {
+    mkdirSync(path.join(dir, "real"));
+    symlinkSync(path.join(dir, "real"), path.join(dir, "link"));
+    const linked = await runner.spawn({ argv: ["/bin/sleep", "30"], environment: {}, directory: path.join(dir, "link"), umask: undefined, logFd: fd });
+    await waitFor(() => readFileSync(`/proc/${linked.pid}/cmdline`, "latin1").startsWith("/bin/sleep") || undefined, 10_000, "exec'd");
+    assert.is(readlinkSync(`/proc/${linked.pid}/cwd`), path.join(dir, "real"));
+    process.kill(linked.pid, "SIGKILL");
+    const missing = await runner.spawn({ argv: ["/bin/true"], environment: {}, directory: path.join(dir, "gone"), umask: undefined, logFd: fd });
+    assert.equal(await runner.exitOf(missing.pid, missing.startTime!), { code: 1, signal: null });
+    assert.match(readFileSync(log, "utf8"), `procman: cannot change to directory ${path.join(dir, "gone")}: No such file or directory`);
+  } finally {
+    closeSync(fd);
+    runner.close();
+  }
+});
+
 test.run();
