@@ -15,9 +15,10 @@ import type { RunnerRequest } from "./spawn-runner.js";
 export const PERL = "/usr/bin/perl";
 
 /**
- * argv for spawn(): the script itself, with procman's PID (a procman gone means: start nothing
- * more). `reap`: the runner reaps its children as they exit and reports each (`D pid status`), for
- * a parent that lives on (the supervisor); otherwise it keeps them as zombies until asked (`W`).
+ * argv for spawn(): the script itself, with procman's PID, which must be the runner's parent (a
+ * procman gone, the runner reparented, means: start nothing more). `reap`: the runner reaps its
+ * children as they exit and reports each (`D pid status`), for a parent that lives on (the
+ * supervisor); otherwise it keeps them as zombies until asked (`W`).
  */
 export function perlRunnerArgs(owner: number, reap = false): string[] {
   return ["-e", SCRIPT, String(owner), reap ? "1" : "0"];
@@ -59,6 +60,9 @@ my %checks;
 my $chld = POSIX::SigSet->new(POSIX::SIGCHLD());
 my $none = POSIX::SigSet->new();
 $SIG{CHLD} = sub {
+  # Its waitpid sets $? (and $!): a handler run between a W's waitpid and its print would report a
+  # check's status for the process asked about.
+  local ($?, $!);
   if ($reap) {
     while ((my $pid = waitpid(-1, POSIX::WNOHANG())) > 0) {
       if (exists $checks{$pid}) { print "X $checks{$pid} $?\n"; delete $checks{$pid} }
@@ -129,7 +133,9 @@ sub pid_file {
 print "OK\n";
 while (defined(my $line = <STDIN>)) {
   chomp $line;
-  exit 0 unless kill(0, $owner);
+  # Its owner is its parent: reparented means the owner died. Not kill(0): a dead procman that its
+  # own parent has not reaped yet is a zombie, and a zombie answers signals.
+  exit 0 unless getppid() == $owner;
   my @f = split(/ /, $line, -1);
   my $op = shift @f; my $id = shift @f;
   if ($op eq 'S') {

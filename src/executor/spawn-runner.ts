@@ -23,8 +23,11 @@ import path from "node:path";
 import { isExecutableFile } from "./executable.js";
 import type { ExitStatus } from "./launch.js";
 import { PERL, perlCheckLine, perlRunnerArgs, perlSpawnLine, perlWaitLine } from "./perl-runner.js";
+import { readProcStat } from "./proc.js";
 
 const SETSID = "/usr/bin/setsid";
+/** How often the runner's state is looked at (one read of /proc/PID/stat). */
+const STOPPED_CHECK_MS = 1000;
 const ENV = "/usr/bin/env";
 
 export interface RunnerRequest {
@@ -82,6 +85,9 @@ export class SpawnRunner {
   private readonly exitWaiters = new Map<number, (status: ExitStatus) => void>();
   private readonly reap: boolean;
   private readonly onGone: (() => void) | undefined;
+  /** Looks at the runner's state in /proc while it is up: a stopped one is ended (see stoppedRunner). */
+  private readonly watch: NodeJS.Timeout;
+  private stopped = false;
 
   /**
    * `reap` (Perl only): the runner reaps its children and reports each exit as it happens, for a
@@ -106,9 +112,13 @@ export class SpawnRunner {
     // "close", not "exit": every line it wrote (its OK or NO first) is read before it counts as
     // gone. Gone before its OK, it started nothing: spawn directly instead.
     this.child.once("close", () =>
-      this.state === "starting" ? this.gone(new RunnerUnavailableError("the spawning shell ended before it was ready"), "unavailable") : this.gone(new Error("the spawning shell exited")),
+      this.state === "starting"
+        ? this.gone(new RunnerUnavailableError("the spawning shell ended before it was ready"), "unavailable")
+        : this.gone(new Error(this.stopped ? "the spawning runner was stopped (SIGSTOP) and is ended" : "the spawning shell exited")),
     );
     this.child.stdin!.on("error", () => undefined); // EPIPE once it exited: reported through "exit"
+    this.watch = setInterval(() => this.stoppedRunner(), STOPPED_CHECK_MS);
+    this.watch.unref();
     const out = this.child.stdout!;
     out.setEncoding("latin1");
     out.on("data", (chunk: string) => this.received(chunk));
@@ -153,6 +163,8 @@ export class SpawnRunner {
     if (this.state === "unavailable") throw new RunnerUnavailableError("no setsid or GNU env");
     let timedOut = false;
     let timer: NodeJS.Timeout | undefined;
+    /** The check as forked (it leads its own session): what to end if the runner goes first. */
+    let forked: { readonly pid: number; readonly startTime: string } | undefined;
     let answer: string;
     try {
       answer = await this.ask(
@@ -161,6 +173,8 @@ export class SpawnRunner {
             ? perlCheckLine(id, request)
             : `(${childOf(request)} </dev/null >/dev/null 2>&1 & p=$!; echo "C ${id} $p"; wait $p; echo "X ${id} $?") &`,
         (pid) => {
+          const startTime = readProcStat(pid)?.startTime;
+          if (startTime !== undefined) forked = { pid, startTime };
           timer = setTimeout(() => {
             timedOut = true;
             try {
@@ -171,6 +185,21 @@ export class SpawnRunner {
           }, timeoutMs);
         },
       );
+    } catch (error) {
+      // The Perl runner went away with the check under way: nobody will report its end, and its
+      // timeout is given up below. A hung check would stay forever: its group ends now, if the
+      // PID is still the check (its start time): the group it leads, or itself if it did not get
+      // to its setsid. (sh's check is waited for by a subshell that outlives the shell: its
+      // answer still comes.)
+      const stat = forked === undefined ? undefined : readProcStat(forked.pid);
+      if (forked !== undefined && stat?.startTime === forked.startTime) {
+        try {
+          process.kill(stat.session === forked.pid ? -forked.pid : forked.pid, "SIGKILL");
+        } catch {
+          // gone meanwhile
+        }
+      }
+      throw error;
     } finally {
       // Also when the shell went away: no kill later of a group whose check is over.
       clearTimeout(timer);
@@ -315,7 +344,35 @@ export class SpawnRunner {
     else this.reaped.set(pid, status);
   }
 
+  /**
+   * Stopped (SIGSTOP, by someone who may signal it: its user, root), the runner answers nothing and
+   * reaps nothing: every start would wait forever, and the supervisor, which learns of its
+   * children's deaths from the runner only, would never see one. Ended, it counts as gone: what
+   * waits is rejected, its children's deaths are looked for in /proc (onGone), and the next start
+   * gets a new runner. It is procman's own child: the only process this signals.
+   */
+  private stoppedRunner(): void {
+    const pid = this.child.pid;
+    if (pid === undefined || this.stopped) return;
+    let state: string | undefined;
+    try {
+      const text = readFileSync(`/proc/${pid}/stat`, "latin1");
+      state = text.slice(text.lastIndexOf(")") + 2).split(" ")[0];
+    } catch {
+      return; // gone: "close" tells
+    }
+    // Only "T": a traced runner ("t") is in trace stops briefly at every system call under strace.
+    if (state !== "T") return;
+    this.stopped = true;
+    try {
+      this.child.kill("SIGKILL");
+    } catch {
+      // exited meanwhile
+    }
+  }
+
   private gone(error: Error, state: "unavailable" | "gone" = "gone"): void {
+    clearInterval(this.watch);
     const wasUp = this.state === "ready" || this.state === "starting";
     if (this.state !== "unavailable") this.state = state;
     if (wasUp && this.reap) {

@@ -1,11 +1,13 @@
 // The shell that forks a command's starts must make what procman's own spawn makes: a session of
 // its own, exactly the environment, no signal ignored or blocked, stdin /dev/null, the log procman
 // opened, the umask and directory; and it must tell how a child ended.
-import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { closeSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { readProcStat } from "../../src/executor/proc.js";
+import { perlCheckLine, perlRunnerArgs, perlSpawnLine } from "../../src/executor/perl-runner.js";
 import { SpawnRunner, type RunnerKind } from "../../src/executor/spawn-runner.js";
 import { waitFor } from "../helpers/processes.js";
 import { makeTempDir } from "../helpers/tmp.js";
@@ -69,6 +71,26 @@ for (const kind of kinds) {
       const startTime = readProcStat(quick)?.startTime ?? "";
       assert.equal(await runner.exitOf(quick, startTime), { code: 3, signal: null });
     } finally {
+      closeSync(fd);
+      runner.close();
+    }
+  });
+
+  test(`${kind}: a stopped runner is ended: a start waiting for it fails instead of waiting forever`, async () => {
+    const dir = makeTempDir();
+    const fd = openSync(path.join(dir, "log"), "a");
+    const runner = new SpawnRunner({ kind });
+    const pid = (runner as unknown as { child: { pid: number } }).child.pid;
+    try {
+      await runner.spawn({ argv: ["/bin/true"], environment: {}, directory: "/", umask: undefined, logFd: fd });
+      process.kill(pid, "SIGSTOP");
+      await waitFor(() => readProcStat(pid)?.state === "T" || undefined, 5000, "the runner stopped");
+      const start = runner.spawn({ argv: ["/bin/true"], environment: {}, directory: "/", umask: undefined, logFd: fd });
+      const outcome = await Promise.race([start.then(() => "started", (error: Error) => error.message), new Promise((resolve) => setTimeout(resolve, 10_000, "still waiting"))]);
+      assert.match(String(outcome), "stopped");
+      await waitFor(() => readProcStat(pid) === undefined || readProcStat(pid)?.state === "Z" || undefined, 5000, "the runner ended");
+    } finally {
+      if (readProcStat(pid)?.state === "T") process.kill(pid, "SIGKILL");
       closeSync(fd);
       runner.close();
     }
@@ -147,6 +169,135 @@ test("perl: a PID file it cannot write is reported with its errno, and no temp f
   }
 });
 
+// A service can plant things where its PID file goes: the runner replaces them, never writes
+// through a link, never blocks on a FIFO, and leaves no temp file behind.
+test("perl: a symlink or FIFO planted at the PID file is replaced, not written through", async () => {
+  if (!kinds.includes("perl")) return;
+  const dir = makeTempDir();
+  const fd = openSync(path.join(dir, "log"), "a");
+  const runner = new SpawnRunner({ kind: "perl" });
+  try {
+    const victim = path.join(dir, "victim");
+    writeFileSync(victim, "keep\n");
+    symlinkSync(victim, path.join(dir, "link.pid"));
+    execFileSync("mkfifo", [path.join(dir, "fifo.pid")]);
+    for (const name of ["link.pid", "fifo.pid"]) {
+      const pidFile = path.join(dir, name);
+      const spawned = await runner.spawn({ argv: ["/bin/true"], environment: {}, directory: "/", umask: undefined, logFd: fd, pidFile });
+      assert.is(spawned.pidFileError, undefined, name);
+      assert.ok(lstatSync(pidFile).isFile(), `${name} is a file now`);
+      assert.is(readFileSync(pidFile, "utf8"), `${spawned.pid}\n`);
+    }
+    assert.is(readFileSync(victim, "utf8"), "keep\n", "the link's target untouched");
+    assert.equal(readdirSync(dir).sort(), ["fifo.pid", "link.pid", "log", "victim"]);
+  } finally {
+    closeSync(fd);
+    runner.close();
+  }
+});
+
+// A full disk: the errno comes back (ENOSPC), the temp file goes. Needs a small tmpfs of its own.
+test("perl: a full disk is reported as ENOSPC and leaves no temp file", async () => {
+  if (!kinds.includes("perl")) return;
+  const mount = makeTempDir();
+  try {
+    execFileSync("mount", ["-t", "tmpfs", "-o", "size=16k,mode=0755", "tmpfs", mount], { stdio: "ignore" });
+  } catch {
+    console.log("  SKIP perl: a full disk: cannot mount a tmpfs here (needs root with CAP_SYS_ADMIN)");
+    return;
+  }
+  const dir = makeTempDir();
+  const fd = openSync(path.join(dir, "log"), "a");
+  const runner = new SpawnRunner({ kind: "perl" });
+  try {
+    // Filled until not one more byte fits (a file can still be created: the write fails).
+    try {
+      for (let i = 0; i < 100; i++) writeFileSync(path.join(mount, `fill${i}`), "x".repeat(4096));
+    } catch {
+      // full
+    }
+    const before = readdirSync(mount).sort();
+    const spawned = await runner.spawn({ argv: ["/bin/true"], environment: {}, directory: "/", umask: undefined, logFd: fd, pidFile: path.join(mount, "p.pid") });
+    assert.is(spawned.pidFileError, "ENOSPC");
+    assert.equal(readdirSync(mount).sort(), before, "no temp file, no PID file");
+  } finally {
+    closeSync(fd);
+    runner.close();
+    execFileSync("umount", [mount]);
+  }
+});
+
+// Its identity is read right after the fork, whatever the child execs: a comm with ")" and a
+// newline (a hostile program's name) must not shift the fields.
+test("perl: the start time is the child's, also for a program named with ')' and a newline, and one that exits at once", async () => {
+  if (!kinds.includes("perl")) return;
+  const dir = makeTempDir();
+  const fd = openSync(path.join(dir, "log"), "a");
+  const runner = new SpawnRunner({ kind: "perl" });
+  try {
+    const odd = path.join(dir, "x) Z 1 1\n(y");
+    symlinkSync("/bin/sleep", odd);
+    const long = await runner.spawn({ argv: [odd, "30"], environment: {}, directory: "/", umask: undefined, logFd: fd });
+    await waitFor(() => readFileSync(`/proc/${long.pid}/stat`, "latin1").includes("\n(y)") || undefined, 10_000, "exec'd under its odd name");
+    assert.is(long.startTime, readProcStat(long.pid)?.startTime);
+    assert.is(long.dead, undefined);
+    process.kill(long.pid, "SIGKILL");
+    assert.equal(await runner.exitOf(long.pid, long.startTime!), { code: null, signal: "SIGKILL" });
+    const quick = await runner.spawn({ argv: ["/bin/sh", "-c", "exit 7"], environment: {}, directory: "/", umask: undefined, logFd: fd });
+    assert.ok(quick.startTime !== undefined && /^[0-9]+$/.test(quick.startTime), `a start time: ${quick.startTime}`);
+    assert.equal(await runner.exitOf(quick.pid, quick.startTime), { code: 7, signal: null });
+  } finally {
+    closeSync(fd);
+    runner.close();
+  }
+});
+
+test("perl: the runner's own environment is empty (nothing of procman's: PERL5OPT, PERL5LIB, PERLIO)", async () => {
+  if (!kinds.includes("perl")) return;
+  const saved = { ...process.env };
+  Object.assign(process.env, { PERL5OPT: "-Mwarnings", PERL5LIB: "/nonexistent", PERLIO: ":crlf" });
+  const runner = new SpawnRunner({ kind: "perl" });
+  try {
+    const pid = (runner as unknown as { child: { pid: number } }).child.pid;
+    assert.is(readFileSync(`/proc/${pid}/environ`, "latin1"), "");
+  } finally {
+    for (const key of ["PERL5OPT", "PERL5LIB", "PERLIO"]) if (saved[key] === undefined) delete process.env[key];
+    runner.close();
+  }
+});
+
+// The Perl runner gone (killed, or ended because it was stopped) while a check runs: nobody will
+// report the check's end, and its timeout is given up; a hung check must not stay behind. (The sh
+// runner's check is waited for by a subshell that outlives it: its answer and timeout still come.)
+test("perl: a check under way when the runner is killed is ended with it, not left running", async () => {
+  if (!kinds.includes("perl")) return;
+  const dir = makeTempDir();
+  const runner = new SpawnRunner({ kind: "perl" });
+  const runnerPid = (runner as unknown as { child: { pid: number } }).child.pid;
+  const marker = `hung-check-${process.pid}`;
+  const hung = () =>
+    readdirSync("/proc")
+      .filter((entry) => /^[0-9]+$/.test(entry))
+      .filter((pid) => {
+        try {
+          return readFileSync(`/proc/${pid}/environ`, "latin1").includes(`MARK=${marker}`) && readProcStat(Number(pid))?.state !== "Z";
+        } catch {
+          return false;
+        }
+      });
+  try {
+    const check = runner.check({ argv: ["/bin/sh", "-c", "sleep 300 & sleep 300"], environment: { PATH: "/usr/bin:/bin", MARK: marker }, directory: dir, umask: undefined }, 120_000);
+    const outcome = check.then((v) => `answered ${JSON.stringify(v)}`, () => "rejected");
+    await waitFor(() => hung().length >= 2 || undefined, 10_000, "the check and its background job running");
+    process.kill(runnerPid, "SIGKILL");
+    assert.is(await outcome, "rejected");
+    await waitFor(() => hung().length === 0 || undefined, 10_000, "the check's group ended");
+  } finally {
+    for (const pid of hung()) process.kill(Number(pid), "SIGKILL");
+    runner.close();
+  }
+});
+
 test("perl, reaping (the supervisor's runner): each exit is reported as it happens, an immediate one too", async () => {
   if (!kinds.includes("perl")) return;
   const dir = makeTempDir();
@@ -162,6 +313,129 @@ test("perl, reaping (the supervisor's runner): each exit is reported as it happe
     assert.equal(await runner.exitOf(long.pid, long.startTime ?? ""), { code: null, signal: "SIGTERM" });
     // Reaped: no zombie stays behind.
     assert.is(readProcStat(quick.pid)?.startTime === quick.startTime ? readProcStat(quick.pid)?.state : "gone", "gone");
+  } finally {
+    closeSync(fd);
+    runner.close();
+  }
+});
+
+// procman killed while lines wait in the runner's pipe: nothing may start after its death. A dead
+// procman whose parent has not reaped it yet is a zombie, and kill(zombie, 0) succeeds: the owner
+// must be looked for as the runner's parent, not as a PID that answers signals.
+test("perl: nothing is started once its procman died, even while procman is an unreaped zombie", async () => {
+  if (!kinds.includes("perl")) return;
+  const dir = makeTempDir();
+  const go = path.join(dir, "go");
+  const out = path.join(dir, "runner.out");
+  // The "procman": starts the runner (stdout to a file, so no SIGPIPE ends it early), has it start
+  // a child and then wait for that child (W), queues a check behind the W, and exits.
+  const owner = String.raw`
+    my ($script, $sline, $cline, $out) = @ARGV;
+    open(my $log, '>>', '/dev/null') or die; die "log fd" unless fileno($log) == 3;
+    pipe(my $r, my $w) or die;
+    my $runner = fork();
+    if (!$runner) { open(STDIN, '<&', $r) or die; open(STDOUT, '>', $out) or die; exec '/usr/bin/perl', '-e', $script, getppid(), '0'; die }
+    close $r; $w->autoflush(1);
+    my $read = sub { my $n = shift; for (1..2000) { open(my $f, '<', $out) or next; my @l = <$f>; return @l if @l >= $n; select(undef, undef, undef, 0.01) } die "no answer" };
+    $read->(1);
+    print $w "$sline\n";
+    my @lines = $read->(2);
+    my (undef, undef, $child) = split(/ /, $lines[1]);
+    print $w "W 2 $child\n$cline\n";
+    print STDOUT "$$ $runner\n";
+    exit 0;`;
+  const sline = perlSpawnLine(1, { argv: ["/bin/sh", "-c", `while [ ! -e '${go}' ]; do sleep 0.02; done`], environment: {}, directory: dir, umask: undefined, logFd: 3 });
+  const cline = perlCheckLine(3, { argv: ["/bin/sh", "-c", "exit 0"], environment: {}, directory: dir, umask: undefined });
+  // The owner's parent never reaps it: once dead, the owner stays a zombie.
+  const holder = spawn("/usr/bin/perl", ["-e", "my $p = fork(); if (!$p) { exec @ARGV } sleep 120", "/usr/bin/perl", "-e", owner, perlRunnerArgs(0)[1]!, sline, cline, out], { stdio: ["ignore", "pipe", "inherit"] });
+  try {
+    let text = "";
+    holder.stdout!.on("data", (chunk: Buffer) => (text += chunk.toString()));
+    const [ownerPid, runnerPid] = await waitFor(() => (text.includes("\n") ? text.trim().split(" ").map(Number) : undefined), 10_000, "the owner's report");
+    await waitFor(() => readProcStat(ownerPid!)?.state === "Z" || undefined, 10_000, "the owner a zombie");
+    writeFileSync(go, "");
+    await waitFor(() => readProcStat(runnerPid!) === undefined || readProcStat(runnerPid!)?.state === "Z" || undefined, 10_000, "the runner gone");
+    assert.not.match(readFileSync(out, "latin1"), /^C 3 /m, "a check was forked after its procman died");
+  } finally {
+    holder.kill("SIGKILL");
+  }
+});
+
+// Its stdin closed (its parent ended it), the reaping runner exits: onGone is told, what waited is
+// rejected, and its children live on (reparented; /proc tells of their deaths from then on).
+test("perl, reaping: the runner's stdin closed: onGone is told, its children live on", async () => {
+  if (!kinds.includes("perl")) return;
+  const dir = makeTempDir();
+  const fd = openSync(path.join(dir, "log"), "a");
+  let gone = false;
+  const runner = new SpawnRunner({ kind: "perl", reap: true, onGone: () => (gone = true) });
+  const runnerPid = (runner as unknown as { child: { pid: number } }).child.pid;
+  try {
+    const child = await runner.spawn({ argv: ["/bin/sleep", "30"], environment: {}, directory: "/", umask: undefined, logFd: fd });
+    runner.close();
+    await waitFor(() => gone || undefined, 10_000, "onGone");
+    const after = await runner.spawn({ argv: ["/bin/true"], environment: {}, directory: "/", umask: undefined, logFd: fd }).then(() => "started", () => "rejected");
+    assert.is(after, "rejected", "nothing starts through a runner that is gone");
+    const stat = readProcStat(child.pid);
+    assert.is(stat?.startTime, child.startTime, "the child still runs");
+    assert.is.not(stat?.ppid, runnerPid);
+    process.kill(child.pid, "SIGKILL");
+  } finally {
+    closeSync(fd);
+  }
+});
+
+// A burst (one write of many lines): each child's output goes to its own log, and a reaping
+// runner's children start as clean as the others (no signal ignored or blocked, stdin /dev/null).
+for (const reap of [false, true]) {
+  test(`perl${reap ? ", reaping" : ""}: a burst of starts: each child on its own log, nothing ignored or blocked`, async () => {
+    if (!kinds.includes("perl")) return;
+    const dir = makeTempDir();
+    const runner = new SpawnRunner({ kind: "perl", reap });
+    const logs = Array.from({ length: 20 }, (_, i) => path.join(dir, `log${i}`));
+    const fds = logs.map((log) => openSync(log, "a"));
+    const pids: number[] = [];
+    try {
+      const spawned = await Promise.all(fds.map((fd) => runner.spawn({ argv: ["/bin/sleep", "30"], environment: {}, directory: dir, umask: "077", logFd: fd })));
+      pids.push(...spawned.map((one) => one.pid));
+      for (const [i, one] of spawned.entries()) {
+        await waitFor(() => readFileSync(`/proc/${one.pid}/cmdline`, "latin1").startsWith("/bin/sleep") || undefined, 10_000, "exec'd");
+        assert.is(readlinkSync(`/proc/${one.pid}/fd/1`), logs[i], `child ${i}'s stdout`);
+        assert.is(readlinkSync(`/proc/${one.pid}/fd/2`), logs[i], `child ${i}'s stderr`);
+        assert.is(readlinkSync(`/proc/${one.pid}/fd/0`), "/dev/null");
+        assert.equal(readdirSync(`/proc/${one.pid}/fd`).sort(), readdirSync(`/proc/${spawned[0]!.pid}/fd`).sort(), "the same descriptors as its siblings");
+        const fields = status(one.pid);
+        assert.is(fields.SigIgn, "0000000000000000");
+        assert.is(fields.SigBlk, "0000000000000000");
+        assert.is(fields.Umask, "0077");
+        assert.is(readProcStat(one.pid)?.session, one.pid);
+      }
+    } finally {
+      for (const pid of pids) process.kill(pid, "SIGKILL");
+      for (const fd of fds) closeSync(fd);
+      runner.close();
+    }
+  });
+}
+
+// The directory: a symlink is followed (as spawn's cwd is); one that is gone by the time of the
+// chdir (removed after procman checked it) is a child that says so in its log and exits 1.
+test("perl: a symlinked directory is followed; a missing one fails the child with a message in its log", async () => {
+  if (!kinds.includes("perl")) return;
+  const dir = makeTempDir();
+  const log = path.join(dir, "log");
+  const fd = openSync(log, "a");
+  const runner = new SpawnRunner({ kind: "perl" });
+  try {
+    mkdirSync(path.join(dir, "real"));
+    symlinkSync(path.join(dir, "real"), path.join(dir, "link"));
+    const linked = await runner.spawn({ argv: ["/bin/sleep", "30"], environment: {}, directory: path.join(dir, "link"), umask: undefined, logFd: fd });
+    await waitFor(() => readFileSync(`/proc/${linked.pid}/cmdline`, "latin1").startsWith("/bin/sleep") || undefined, 10_000, "exec'd");
+    assert.is(readlinkSync(`/proc/${linked.pid}/cwd`), path.join(dir, "real"));
+    process.kill(linked.pid, "SIGKILL");
+    const missing = await runner.spawn({ argv: ["/bin/true"], environment: {}, directory: path.join(dir, "gone"), umask: undefined, logFd: fd });
+    assert.equal(await runner.exitOf(missing.pid, missing.startTime!), { code: 1, signal: null });
+    assert.match(readFileSync(log, "utf8"), `procman: cannot change to directory ${path.join(dir, "gone")}: No such file or directory`);
   } finally {
     closeSync(fd);
     runner.close();

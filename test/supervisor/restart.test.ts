@@ -150,4 +150,37 @@ test("the spawning runner killed: a child's death is still seen and restarted (i
     assert.is(readProcStat(record.pid)?.ppid, runners()[0]);
   }));
 
+// Stopped (SIGSTOP), the runner neither reaps nor answers: a child's death would stay unseen (the
+// supervisor waits for its report, /proc is not polled for its children) and a restart would wait
+// for an answer forever. A stopped runner is ended and replaced.
+test("the spawning runner stopped: a child's death is still seen and restarted", () =>
+  withSupervisor(async (dir, client) => {
+    const runners = () =>
+      readdirSync("/proc")
+        .filter((entry) => /^[0-9]+$/.test(entry))
+        .map(Number)
+        .filter((pid) => readProcStat(pid)?.ppid === client.pid && readCmdline(pid).startsWith("/usr/bin/perl"));
+    const spec = processSpec(dir, "steady", { COUNT_FILE: `${dir}/count` }, { restart: { policy: "always" } });
+    const first = (await deploy(dir, [spec], client)).get("steady")!;
+    const [runner] = runners();
+    if (runner === undefined) {
+      if (!haveTool("perl", "the supervisor's runner", { searchPath: "/usr/bin" })) return;
+      assert.unreachable("the supervisor has Perl but no runner child");
+    }
+    process.kill(runner!, "SIGSTOP");
+    try {
+      await waitFor(() => readProcStat(runner!)?.state === "T" || undefined, 5000, "the runner stopped");
+      process.kill(first.pid, "SIGKILL");
+      await waitSupervision(dir, "steady", "one restart", (s) => s.restarts === 1);
+      const record = await waitFor(() => {
+        const r = recordOf(dir, "steady");
+        return r !== undefined && r.pid !== first.pid && checkIdentity(r) === "running" ? r : undefined;
+      }, 10_000, "a new record");
+      assert.is.not(readProcStat(record.pid)?.ppid, runner, "not forked by the stopped runner");
+    } finally {
+      // Ours to end if the supervisor did not.
+      if (readProcStat(runner!)?.state === "T") process.kill(runner!, "SIGKILL");
+    }
+  }));
+
 test.run();
