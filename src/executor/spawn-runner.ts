@@ -288,7 +288,9 @@ export class SpawnRunner {
     }
     // A procman that died must not have processes started after it: the next command's recovery
     // may already have looked. (The Perl runner looks before each line itself.)
-    stdin.write(this.kind === "perl" ? `${line(id)}\n` : `kill -0 ${process.pid} 2>/dev/null || exit 0; ${line(id)}\n`);
+    // sh: procman must still be its parent (field 4 of its own stat; its comm is "sh", no space):
+    // a dead procman not yet reaped is a zombie, which `kill -0` would still find.
+    stdin.write(this.kind === "perl" ? `${line(id)}\n` : `read -r _ _ _ p _ </proc/$$/stat; [ "$p" = ${process.pid} ] || exit 0; ${line(id)}\n`);
     return answer;
   }
 
