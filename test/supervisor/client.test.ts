@@ -36,4 +36,27 @@ test("spawn while paused; a failed spawn is a StartError naming the process", as
   }
 });
 
+// A command killed right after it started a supervisor leaves one that writes its PID file only
+// after the next command's begin() looked: that command's link must take it over (it holds the
+// lock), not fail to start a second one.
+test("the link takes over a supervisor that appeared after begin() looked", async () => {
+  const dir = stateDir();
+  const { SupervisorLink } = await import("../../src/executor/backends/supervision.js");
+  const link = new SupervisorLink(dir);
+  let other: SupervisorClient | undefined;
+  let client: SupervisorClient | undefined;
+  try {
+    await link.begin(); // none yet
+    other = await startSupervisor(dir);
+    client = await link.ensure();
+    assert.is(client.pid, other.pid);
+    const spec = processSpec(dir, "taken", {});
+    const launched = await link.spawn(spec, specHash(spec));
+    assert.is(checkIdentity(launched), "running");
+  } finally {
+    other?.close();
+    await teardown(dir, client);
+  }
+});
+
 test.run();

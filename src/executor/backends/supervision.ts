@@ -47,8 +47,20 @@ export class SupervisorLink {
     this.starting ??= (async () => {
       const { connectSupervisor, startSupervisor, SupervisorError } = await import("../../supervisor/client.js");
       let client: SupervisorClient | undefined;
-      if (this.startForeground === undefined) client = await startSupervisor(this.stateDir);
-      else {
+      if (this.startForeground === undefined) {
+        try {
+          client = await startSupervisor(this.stateDir);
+        } catch (error) {
+          // One began before begin() could see it (a killed command had just started it, and it
+          // wrote its PID file since): the lock is ours, so it is this command's to pause and use.
+          if (!(error instanceof SupervisorError) || error.code !== "ESUPERVISING") throw error;
+          const running = await connectSupervisor(this.stateDir);
+          if (running === undefined) throw error;
+          await running.pause();
+          this.client = running;
+          return running;
+        }
+      } else {
         await this.startForeground();
         client = await connectSupervisor(this.stateDir);
         if (client === undefined) throw new SupervisorError("procman up's own supervisor does not answer on its socket", "ESUPERVISOR");
