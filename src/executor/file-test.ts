@@ -7,7 +7,8 @@
 import { lstatSync, statSync, type Stats } from "node:fs";
 import path from "node:path";
 
-type FileTest = (directory: string) => boolean;
+/** Answers the test for a process in `directory`; `file` is what it looks at (to watch). */
+type FileTest = ((directory: string) => boolean) & { readonly file: string };
 
 const TESTS: Readonly<Record<string, { readonly link: boolean; readonly holds: (stat: Stats) => boolean }>> = {
   "-e": { link: false, holds: () => true },
@@ -46,7 +47,7 @@ function parse(command: string): FileTest | undefined {
   const [operator, file] = operands as [string, string];
   const test = TESTS[operator];
   if (test === undefined || !answerable(file)) return undefined;
-  return (directory) => {
+  const answer = (directory: string): boolean => {
     // The shell runs the check after `cd -P` into the process's directory: no directory, no pass.
     try {
       if (!statSync(directory).isDirectory()) return false;
@@ -61,6 +62,7 @@ function parse(command: string): FileTest | undefined {
     }
     return test.holds(stat);
   };
+  return Object.assign(answer, { file });
 }
 
 /**

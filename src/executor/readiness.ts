@@ -2,10 +2,12 @@
 // says what it waited for and what happened; a process that is dead when it would be declared
 // ready is never ready. Waits wake on inotify (fs.watch) where that is cheap, with the interval
 // poll as the fallback.
-import { closeSync, lstatSync, statSync, watch, type FSWatcher } from "node:fs";
+import { closeSync, lstatSync, statSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import type { Readiness, ResolvedProcess } from "../model/types.js";
+import { aliveAfter } from "./alive-wait.js";
+import { watchEntry, type DirSubscription } from "./dir-watch.js";
 import type { ExitStatus } from "./launch.js";
 import { addressesOf, anyListener, canonicalAddress, isLocalAddress, listenerOwnedBy, type ListenerOwner } from "./listeners.js";
 import type { NotifyChannel } from "./notify.js";
@@ -46,17 +48,26 @@ export async function waitUntilReady(
   context: ReadyContext = {},
 ): Promise<void> {
   const readiness = spec.readiness;
+  if (readiness.kind === "started") {
+    // The default: no loop of its own. Every such wait shares one queue and timer (alive-wait.ts)
+    // and is looked at once, when its interval is over.
+    const outcome = await aliveAfter(identity, readiness.interval * 1000, signal);
+    if (outcome === "alive") return;
+    if (outcome === "abandoned") throw new AbandonedError();
+    throw await exitedError(spec, context);
+  }
   const began = Date.now();
   const deadline = began + readiness.timeout * 1000;
   const interval = readiness.interval * 1000;
-  const owner: ListenerOwner = {
-    pid: identity.pid,
-    ...(context.pgid !== undefined ? { pgid: context.pgid } : {}),
-    ...(context.sid !== undefined ? { session: context.sid } : {}),
-    ...(context.tag !== undefined ? { tag: context.tag } : {}),
+  // Only what this kind of check uses is made (a wide layer makes hundreds of these waits).
+  const state: CheckState = {
+    owner: readiness.kind === "tcp" || readiness.kind === "http" ? ownerOf(identity, context) : undefined,
+    log: readiness.kind === "logLine" ? new LogScanner(spec.logFile, logOffset) : undefined,
+    context,
+    signal,
   };
-  const log = new LogScanner(spec.logFile, logOffset);
-  const waker = new Waker(watchedPaths(spec));
+  const targets = watchTargets(spec, readiness);
+  const waker = targets.length > 0 ? new Waker(targets) : undefined;
   let last = "";
   // A death is noticed within 100 ms (or the interval, if longer), not on every poll: /proc reads
   // add up over a wide layer polled every 20 ms. A passing check always looks (below).
@@ -69,7 +80,7 @@ export async function waitUntilReady(
         lookedAt = Date.now();
       }
       const remaining = deadline - Date.now();
-      const result = await checkOnce(spec, readiness, Math.max(50, Math.min(remaining, 2000)), { owner, log, context, signal });
+      const result = await checkOnce(spec, readiness, Math.max(50, Math.min(remaining, 2000)), state);
       if (result.ok) {
         // Dead when it would be declared ready: never ready (a listener, file or line left behind).
         if (stillRuns(checkIdentity(identity))) return;
@@ -79,12 +90,17 @@ export async function waitUntilReady(
       if (Date.now() >= deadline) {
         throw new NotReadyError(`waiting for ${describeReadiness(readiness)}: ${last} after ${readiness.timeout} s`, false);
       }
-      await waker.sleep(Math.min(interval, Math.max(0, deadline - Date.now())), signal);
+      const ms = Math.min(interval, Math.max(0, deadline - Date.now()));
+      await (waker !== undefined ? waker.sleep(ms, signal) : sleep(ms, signal));
     }
   } finally {
-    waker.close();
+    waker?.close();
     context.notify?.close(); // the child keeps its end: no SIGPIPE for it, ever
   }
+}
+
+function ownerOf(identity: ProcessIdentity, context: ReadyContext): ListenerOwner {
+  return { pid: identity.pid, pgid: context.pgid, session: context.sid, tag: context.tag };
 }
 
 async function exitedError(spec: ResolvedProcess, context: ReadyContext): Promise<NotReadyError> {
@@ -127,10 +143,10 @@ export async function probeReadiness(spec: ResolvedProcess, owner?: ListenerOwne
 }
 
 interface CheckState {
-  readonly owner?: ListenerOwner;
-  readonly log?: LogScanner;
+  readonly owner?: ListenerOwner | undefined;
+  readonly log?: LogScanner | undefined;
   readonly context: ReadyContext;
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
 }
 
 async function checkOnce(spec: ResolvedProcess, readiness: Readiness, timeoutMs: number, state: CheckState): Promise<CheckResult> {
@@ -325,37 +341,58 @@ export class LogScanner {
   }
 }
 
-function watchedPaths(spec: ResolvedProcess): string[] {
-  switch (spec.readiness.kind) {
-    case "file": return [path.dirname(spec.readiness.path)];
-    case "logLine": return [spec.logFile];
-    case "pidFile": return [path.dirname(spec.readiness.path)];
-    default: return [];
-  }
+interface WatchTarget {
+  readonly directory: string;
+  readonly name: string;
 }
 
-/** Sleeps that inotify cuts short when a watched path changes; without a watch, plain sleeps. */
+/** The directory entries whose changes may make the check pass: a change wakes the wait at once. */
+function watchTargets(spec: ResolvedProcess, readiness: Readiness): WatchTarget[] {
+  let file: string | undefined;
+  switch (readiness.kind) {
+    case "file":
+    case "pidFile":
+      file = readiness.path;
+      break;
+    case "logLine":
+      file = spec.logFile;
+      break;
+    case "command":
+      // Only a check procman answers itself says what it looks at; a shell command could look anywhere.
+      file = changesIdentity(spec) ? undefined : fileTestOf(readiness.command)?.file;
+      break;
+    default:
+      file = undefined;
+  }
+  return file === undefined ? [] : [{ directory: path.dirname(file), name: path.basename(file) }];
+}
+
+/**
+ * Sleeps that inotify cuts short when a watched entry changes (one shared watch per directory,
+ * dir-watch.ts); without a live watch, plain sleeps.
+ */
 class Waker {
-  private readonly watchers: FSWatcher[] = [];
+  private readonly subscriptions: (DirSubscription | undefined)[];
   private wake: (() => void) | undefined;
   /** A change seen while no sleep was under way (during a check): the next sleep ends at once. */
   private pending = false;
-  constructor(paths: readonly string[]) {
-    for (const file of paths) {
-      try {
-        const watcher = watch(file, { persistent: false }, () => {
-          if (this.wake !== undefined) this.wake();
-          else this.pending = true;
-        });
-        watcher.on("error", () => undefined);
-        this.watchers.push(watcher);
-      } catch {
-        // not there (yet): the poll covers it
-      }
-    }
+  private readonly onChange = (): void => {
+    if (this.wake !== undefined) this.wake();
+    else this.pending = true;
+  };
+  constructor(private readonly targets: readonly WatchTarget[]) {
+    // Before the first check: a change during it ends the first sleep.
+    this.subscriptions = targets.map((target) => watchEntry(target.directory, target.name, this.onChange));
   }
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
-    if (this.watchers.length === 0) return sleep(ms, signal);
+    let live = false;
+    for (let index = 0; index < this.targets.length; index++) {
+      // A directory that was missing may be there now (the process made it).
+      const target = this.targets[index]!;
+      this.subscriptions[index] ??= watchEntry(target.directory, target.name, this.onChange);
+      if (this.subscriptions[index] !== undefined) live = true;
+    }
+    if (!live) return sleep(ms, signal);
     return new Promise((resolve) => {
       if (this.pending || signal?.aborted === true) {
         this.pending = false;
@@ -373,7 +410,7 @@ class Waker {
     });
   }
   close(): void {
-    for (const watcher of this.watchers) watcher.close();
+    for (const subscription of this.subscriptions) subscription?.close();
   }
 }
 
