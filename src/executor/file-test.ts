@@ -23,6 +23,8 @@ const TESTS: Readonly<Record<string, { readonly link: boolean; readonly holds: (
   "-L": { link: true, holds: (stat) => stat.isSymbolicLink() },
 };
 
+const NO_THROW = { throwIfNoEntry: false } as const;
+
 const parsed = new Map<string, FileTest | null>();
 
 /** The command as a file test, or undefined when it must go to the shell. */
@@ -49,18 +51,16 @@ function parse(command: string): FileTest | undefined {
   if (test === undefined || !answerable(file)) return undefined;
   const answer = (directory: string): boolean => {
     // The shell runs the check after `cd -P` into the process's directory: no directory, no pass.
-    try {
-      if (!statSync(directory).isDirectory()) return false;
-    } catch {
-      return false;
-    }
+    // A missing file is the usual answer while a wait polls: no exception built for it.
     let stat: Stats | undefined;
     try {
-      stat = (test.link ? lstatSync : statSync)(file);
+      stat = statSync(directory, NO_THROW);
+      if (stat === undefined || !stat.isDirectory()) return false;
+      stat = (test.link ? lstatSync : statSync)(file, NO_THROW);
     } catch {
-      return false;
+      return false; // EACCES, ENOTDIR, ELOOP: sh's test says false too
     }
-    return test.holds(stat);
+    return stat !== undefined && test.holds(stat);
   };
   return Object.assign(answer, { file });
 }

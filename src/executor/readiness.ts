@@ -70,8 +70,9 @@ export async function waitUntilReady(
   const waker = targets.length > 0 ? new Waker(targets) : undefined;
   let last = "";
   // A death is noticed within 100 ms (or the interval, if longer), not on every poll: /proc reads
-  // add up over a wide layer polled every 20 ms. A passing check always looks (below).
-  let lookedAt = 0;
+  // add up over a wide layer polled every 20 ms. A passing check always looks (below); launch has
+  // just looked (its identity), so the first look is 100 ms from now.
+  let lookedAt = began;
   try {
     for (;;) {
       if (signal?.aborted === true) throw new AbandonedError();
