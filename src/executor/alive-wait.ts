@@ -48,6 +48,11 @@ export function aliveLooks(): number {
   return looks;
 }
 
+/** How many waits are queued (an abandoned one leaves at once: no timer kept for it). */
+export function alivePending(): number {
+  return queue.length;
+}
+
 function settle(pending: Pending, outcome: AliveOutcome): void {
   if (pending.settled) return;
   pending.settled = true;
