@@ -8,7 +8,7 @@ import { lstatSync, statSync, type Stats } from "node:fs";
 import path from "node:path";
 
 /** Answers the test for a process in `directory`; `file` is what it looks at (to watch). */
-type FileTest = ((directory: string) => boolean) & { readonly file: string };
+export type FileTest = ((directory: string) => boolean) & { readonly file: string };
 
 const TESTS: Readonly<Record<string, { readonly link: boolean; readonly holds: (stat: Stats) => boolean }>> = {
   "-e": { link: false, holds: () => true },
@@ -50,17 +50,16 @@ function parse(command: string): FileTest | undefined {
   const test = TESTS[operator];
   if (test === undefined || !answerable(file)) return undefined;
   const answer = (directory: string): boolean => {
-    // The shell runs the check after `cd -P` into the process's directory: no directory, no pass.
-    // A missing file is the usual answer while a wait polls: no exception built for it.
-    let stat: Stats | undefined;
+    // A missing file is the usual answer while a wait polls: one stat, no exception built for it.
+    // The shell runs the test after `cd -P` into the process's directory: no directory, no pass
+    // (looked at second: the same answer, and a poll that finds no file costs one system call).
     try {
-      stat = statSync(directory, NO_THROW);
-      if (stat === undefined || !stat.isDirectory()) return false;
-      stat = (test.link ? lstatSync : statSync)(file, NO_THROW);
+      const stat = (test.link ? lstatSync : statSync)(file, NO_THROW);
+      if (stat === undefined || !test.holds(stat)) return false;
+      return statSync(directory, NO_THROW)?.isDirectory() === true;
     } catch {
       return false; // EACCES, ENOTDIR, ELOOP: sh's test says false too
     }
-    return stat !== undefined && test.holds(stat);
   };
   return Object.assign(answer, { file });
 }

@@ -12,7 +12,7 @@ import type { ExitStatus } from "./launch.js";
 import { addressesOf, anyListener, canonicalAddress, isLocalAddress, listenerOwnedBy, type ListenerOwner } from "./listeners.js";
 import type { NotifyChannel } from "./notify.js";
 import { checkIdentity, identityOf, stillRuns, type ProcessIdentity } from "./proc.js";
-import { fileTestOf } from "./file-test.js";
+import { fileTestOf, type FileTest } from "./file-test.js";
 import { changesIdentity, runShellAs, wrapCommand } from "./run-as.js";
 import type { SpawnRunner } from "./spawn-runner.js";
 import { openServiceFile, readAt, readPidLine } from "./safe-file.js";
@@ -63,10 +63,11 @@ export async function waitUntilReady(
   const state: CheckState = {
     owner: readiness.kind === "tcp" || readiness.kind === "http" ? ownerOf(identity, context) : undefined,
     log: readiness.kind === "logLine" ? new LogScanner(spec.logFile, logOffset) : undefined,
+    fileTest: fileTestFor(spec, readiness),
     context,
     signal,
   };
-  const targets = watchTargets(spec, readiness);
+  const targets = watchTargets(spec, readiness, state.fileTest);
   const waker = targets.length > 0 ? new Waker(targets) : undefined;
   let last = "";
   // A death is noticed within 100 ms (or the interval, if longer), not on every poll: /proc reads
@@ -139,13 +140,15 @@ export function describeReadiness(readiness: Readiness): string {
 export async function probeReadiness(spec: ResolvedProcess, owner?: ListenerOwner): Promise<boolean> {
   const readiness = spec.readiness;
   if (readiness.kind === "started" || readiness.kind === "logLine" || readiness.kind === "notify") return true;
-  const result = await checkOnce(spec, readiness, 1000, { ...(owner !== undefined ? { owner } : {}), context: {} });
+  const result = await checkOnce(spec, readiness, 1000, { owner, fileTest: fileTestFor(spec, readiness), context: {} });
   return result.ok;
 }
 
 interface CheckState {
   readonly owner?: ListenerOwner | undefined;
   readonly log?: LogScanner | undefined;
+  /** readiness command: the file test procman answers itself, if it is one (once per wait). */
+  readonly fileTest?: FileTest | undefined;
   readonly context: ReadyContext;
   readonly signal?: AbortSignal | undefined;
 }
@@ -162,8 +165,7 @@ async function checkOnce(spec: ResolvedProcess, readiness: Readiness, timeoutMs:
     case "http":
       return httpReady(readiness.url, readiness.status, state.owner, timeoutMs);
     case "command": {
-      // Run as procman itself anyway: a bare `test -e FILE` needs no shell (file-test.ts).
-      const fileTest = changesIdentity(spec) ? undefined : fileTestOf(readiness.command);
+      const fileTest = state.fileTest;
       if (fileTest !== undefined) return fileTest(spec.directory ?? "/") ? { ok: true } : { ok: false, why: "it exited with code 1" };
       const runner = state.context.runner;
       const argv = wrapCommand(spec, { executable: "/bin/sh", args: ["-c", readiness.command] });
@@ -347,8 +349,13 @@ interface WatchTarget {
   readonly name: string;
 }
 
+/** readiness command run as procman itself anyway: a bare `test -e FILE` needs no shell (file-test.ts). */
+function fileTestFor(spec: ResolvedProcess, readiness: Readiness): FileTest | undefined {
+  return readiness.kind === "command" && !changesIdentity(spec) ? fileTestOf(readiness.command) : undefined;
+}
+
 /** The directory entries whose changes may make the check pass: a change wakes the wait at once. */
-function watchTargets(spec: ResolvedProcess, readiness: Readiness): WatchTarget[] {
+function watchTargets(spec: ResolvedProcess, readiness: Readiness, fileTest: FileTest | undefined): WatchTarget[] {
   let file: string | undefined;
   switch (readiness.kind) {
     case "file":
@@ -360,7 +367,7 @@ function watchTargets(spec: ResolvedProcess, readiness: Readiness): WatchTarget[
       break;
     case "command":
       // Only a check procman answers itself says what it looks at; a shell command could look anywhere.
-      file = changesIdentity(spec) ? undefined : fileTestOf(readiness.command)?.file;
+      file = fileTest?.file;
       break;
     default:
       file = undefined;
