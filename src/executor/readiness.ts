@@ -273,7 +273,9 @@ async function httpReady(url: string, status: number, owner: ListenerOwner | und
 /** readiness file: a regular file, never a symlink (launch removed any from an earlier run). */
 function fileAppeared(file: string): CheckResult {
   try {
-    const stat = lstatSync(file);
+    // Missing is the usual answer while a wait polls: no exception built for it.
+    const stat = lstatSync(file, { throwIfNoEntry: false });
+    if (stat === undefined) return { ok: false, why: "it does not exist" };
     if (stat.isSymbolicLink()) return { ok: false, why: "it is a symbolic link, which never counts" };
     if (!stat.isFile()) return { ok: false, why: "it is not a regular file" };
     return { ok: true };
