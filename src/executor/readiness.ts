@@ -7,7 +7,6 @@ import net from "node:net";
 import path from "node:path";
 import type { Readiness, ResolvedProcess } from "../model/types.js";
 import { aliveAfter } from "./alive-wait.js";
-import { watchEntry, type DirSubscription } from "./dir-watch.js";
 import type { ExitStatus } from "./launch.js";
 import { addressesOf, anyListener, canonicalAddress, isLocalAddress, listenerOwnedBy, type ListenerOwner } from "./listeners.js";
 import type { NotifyChannel } from "./notify.js";
@@ -16,6 +15,7 @@ import { fileTestOf, type FileTest } from "./file-test.js";
 import { changesIdentity, runShellAs, wrapCommand } from "./run-as.js";
 import type { SpawnRunner } from "./spawn-runner.js";
 import { openServiceFile, readAt, readPidLine } from "./safe-file.js";
+import { pollUntilReady, type CheckResult, type WatchTarget } from "./polled-wait.js";
 
 export class NotReadyError extends Error {
   constructor(message: string, readonly exited: boolean) {
@@ -36,8 +36,6 @@ export interface ReadyContext {
   /** readiness command: the shell that forks the checks (no fork of procman per poll). */
   readonly runner?: SpawnRunner;
 }
-
-type CheckResult = { readonly ok: true } | { readonly ok: false; readonly why: string };
 
 /** Polls the check until it passes, the process dies (fails at once), or the timeout runs out. */
 export async function waitUntilReady(
@@ -67,8 +65,29 @@ export async function waitUntilReady(
     context,
     signal,
   };
-  const targets = watchTargets(spec, readiness, state.fileTest);
-  const waker = targets.length > 0 ? new Waker(targets) : undefined;
+  const polled = polledCheck(spec, readiness, state);
+  if (polled !== undefined) {
+    try {
+      const outcome = await pollUntilReady({
+        identity,
+        check: polled,
+        intervalMs: interval,
+        timeoutMs: readiness.timeout * 1000,
+        targets: watchTargets(spec, readiness, state.fileTest),
+        signal,
+      });
+      switch (outcome.kind) {
+        case "ready": return;
+        case "abandoned": throw new AbandonedError();
+        case "dead": throw await exitedError(spec, context);
+        case "timeout": throw new NotReadyError(`waiting for ${describeReadiness(readiness)}: ${outcome.why} after ${readiness.timeout} s`, false);
+        case "error": throw outcome.error;
+      }
+    } finally {
+      context.notify?.close();
+    }
+  }
+  // A check that takes a connection or a shell: a loop of its own.
   let last = "";
   // A death is noticed within 100 ms (or the interval, if longer), not on every poll: /proc reads
   // add up over a wide layer polled every 20 ms. A passing check always looks (below); launch has
@@ -92,11 +111,9 @@ export async function waitUntilReady(
       if (Date.now() >= deadline) {
         throw new NotReadyError(`waiting for ${describeReadiness(readiness)}: ${last} after ${readiness.timeout} s`, false);
       }
-      const ms = Math.min(interval, Math.max(0, deadline - Date.now()));
-      await (waker !== undefined ? waker.sleep(ms, signal) : sleep(ms, signal));
+      await sleep(Math.min(interval, Math.max(0, deadline - Date.now())), signal);
     }
   } finally {
-    waker?.close();
     context.notify?.close(); // the child keeps its end: no SIGPIPE for it, ever
   }
 }
@@ -346,9 +363,30 @@ export class LogScanner {
   }
 }
 
-interface WatchTarget {
-  readonly directory: string;
-  readonly name: string;
+/**
+ * The check as one synchronous call, for the kinds that are one or two system calls (polled-wait.ts);
+ * undefined for a check that takes a connection, a shell or a descriptor's line.
+ */
+function polledCheck(spec: ResolvedProcess, readiness: Readiness, state: CheckState): (() => CheckResult) | undefined {
+  switch (readiness.kind) {
+    case "file":
+      return () => fileAppeared(readiness.path);
+    case "pidFile":
+      return () => pidFileNamesLive(readiness.path);
+    case "logLine": {
+      const log = state.log!;
+      const pattern = new RegExp(readiness.pattern);
+      return () => log.scan(pattern);
+    }
+    case "command": {
+      const fileTest = state.fileTest;
+      if (fileTest === undefined) return undefined;
+      const directory = spec.directory ?? "/";
+      return () => (fileTest(directory) ? { ok: true } : { ok: false, why: "it exited with code 1" });
+    }
+    default:
+      return undefined;
+  }
 }
 
 /** readiness command run as procman itself anyway: a bare `test -e FILE` needs no shell (file-test.ts). */
@@ -375,53 +413,6 @@ function watchTargets(spec: ResolvedProcess, readiness: Readiness, fileTest: Fil
       file = undefined;
   }
   return file === undefined ? [] : [{ directory: path.dirname(file), name: path.basename(file) }];
-}
-
-/**
- * Sleeps that inotify cuts short when a watched entry changes (one shared watch per directory,
- * dir-watch.ts); without a live watch, plain sleeps.
- */
-class Waker {
-  private readonly subscriptions: (DirSubscription | undefined)[];
-  private wake: (() => void) | undefined;
-  /** A change seen while no sleep was under way (during a check): the next sleep ends at once. */
-  private pending = false;
-  private readonly onChange = (): void => {
-    if (this.wake !== undefined) this.wake();
-    else this.pending = true;
-  };
-  constructor(private readonly targets: readonly WatchTarget[]) {
-    // Before the first check: a change during it ends the first sleep.
-    this.subscriptions = targets.map((target) => watchEntry(target.directory, target.name, this.onChange));
-  }
-  sleep(ms: number, signal?: AbortSignal): Promise<void> {
-    let live = false;
-    for (let index = 0; index < this.targets.length; index++) {
-      // A directory that was missing may be there now (the process made it).
-      const target = this.targets[index]!;
-      this.subscriptions[index] ??= watchEntry(target.directory, target.name, this.onChange);
-      if (this.subscriptions[index] !== undefined) live = true;
-    }
-    if (!live) return sleep(ms, signal);
-    return new Promise((resolve) => {
-      if (this.pending || signal?.aborted === true) {
-        this.pending = false;
-        return resolve();
-      }
-      const finish = () => {
-        clearTimeout(timer);
-        this.wake = undefined;
-        signal?.removeEventListener("abort", finish);
-        resolve();
-      };
-      const timer = setTimeout(finish, ms);
-      this.wake = finish;
-      signal?.addEventListener("abort", finish, { once: true });
-    });
-  }
-  close(): void {
-    for (const subscription of this.subscriptions) subscription?.close();
-  }
 }
 
 /** Resolves after ms, or as soon as the signal aborts. */
