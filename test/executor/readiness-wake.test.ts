@@ -146,4 +146,42 @@ test("started: an aborted wait is abandoned at once and leaves no timer behind",
   assert.is(alivePending(), 0);
 });
 
+test("a polled wait: the process dies first, it fails as exited; an abort gives it up; no watch stays", async () => {
+  const dir = makeTempDir();
+  const before = watchedDirectoryCount();
+  const identity = sleeper();
+  const dying = waitUntilReady(specWith({ command: `test -e ${path.join(dir, "never")}`, interval: 0.05, timeout: 30 }), identity, 0).then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  process.kill(identity.pid, "SIGKILL");
+  const error = await dying;
+  assert.instance(error, NotReadyError);
+  assert.ok((error as NotReadyError).exited);
+  assert.match((error as Error).message, /before it was ready \(waiting for command "test -e .*never" to exit 0\)$/);
+  const abort = new AbortController();
+  const given = waitUntilReady(specWith({ file: path.join(dir, "never"), interval: 8, timeout: 30 }), sleeper(), 0, abort.signal).then(
+    () => undefined,
+    (failure: unknown) => failure,
+  );
+  await tick();
+  assert.is(watchedDirectoryCount(), before + 1);
+  abort.abort();
+  assert.instance(await given, AbandonedError);
+  assert.is(watchedDirectoryCount(), before);
+});
+
+test("a polled wait times out naming what it saw last", async () => {
+  const dir = makeTempDir();
+  const spec = specWith({ command: `[ -s ${path.join(dir, "empty")} ]`, interval: 0.05, timeout: 0.3 });
+  writeFileSync(path.join(dir, "empty"), "");
+  const error = await waitUntilReady(spec, sleeper(), 0).then(
+    () => undefined,
+    (failure: unknown) => failure,
+  );
+  assert.instance(error, NotReadyError);
+  assert.not.ok((error as NotReadyError).exited);
+  assert.match((error as Error).message, /^waiting for command "\[ -s .*empty \]" to exit 0: it exited with code 1 after 0\.3 s$/);
+});
+
 test.run();
