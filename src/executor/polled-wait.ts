@@ -60,7 +60,7 @@ export function pollUntilReady(wait: PolledWait): Promise<PolledOutcome> {
       queued = true;
       setImmediate(() => {
         queued = false;
-        run();
+        poll();
       });
     };
     const watch = (): void => {
@@ -70,7 +70,7 @@ export function pollUntilReady(wait: PolledWait): Promise<PolledOutcome> {
         subscriptions[index] ??= watchEntry(target.directory, target.name, wake);
       }
     };
-    const run = (): void => {
+    const poll = (): void => {
       if (done) return;
       if (timer !== undefined) clearTimeout(timer);
       timer = undefined;
@@ -85,7 +85,7 @@ export function pollUntilReady(wait: PolledWait): Promise<PolledOutcome> {
         const now = Date.now();
         if (now >= deadline) return finish({ kind: "timeout", why: result.why });
         watch();
-        timer = setTimeout(run, Math.min(intervalMs, deadline - now));
+        timer = setTimeout(poll, Math.min(intervalMs, deadline - now));
       } catch (error) {
         finish({ kind: "error", error });
       }
@@ -94,6 +94,6 @@ export function pollUntilReady(wait: PolledWait): Promise<PolledOutcome> {
     signal?.addEventListener("abort", onAbort, { once: true });
     // Watched before the first check: a change during it wakes the wait again.
     watch();
-    run();
+    poll();
   });
 }
