@@ -54,6 +54,23 @@ function memory(pid: number): Memory {
   return { rss: kb("VmRSS"), anon: kb("RssAnon"), file: kb("RssFile") + kb("RssShmem") };
 }
 
+/** VmRSS (kB) of the supervisor's spawning runner (its Perl child), 0 without one. */
+function runnerKB(pid: number): number {
+  let total = 0;
+  for (const entry of readdirSync("/proc")) {
+    if (!/^[0-9]+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "latin1");
+      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) !== pid) continue;
+      if (!readFileSync(`/proc/${entry}/cmdline`, "latin1").startsWith("/usr/bin/perl\0")) continue;
+      total += memory(Number(entry)).rss;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
+}
+
 /** utime + stime of a process, in ms (clock ticks of 10 ms). */
 function cpuMs(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
@@ -156,6 +173,7 @@ try {
     const cpuBefore = cpuMs(pid);
     await sleep(settleMs);
     const settled = memory(pid);
+    const runnerSettled = runnerKB(pid);
     const cpuShare = (cpuMs(pid) - cpuBefore) / settleMs;
     // Crash to restart: SIGKILL one process, wait until status shows a new running PID.
     const restarts: number[] = [];
@@ -195,7 +213,7 @@ try {
       label,
       idleMem,
       `${cell(after)} (switch ${(switchMs / 1000).toFixed(2)} s)`,
-      `${cell(settled)}; CPU ${(cpuShare * 100).toFixed(1)} %`,
+      `${cell(settled)}; CPU ${(cpuShare * 100).toFixed(1)} %; its Perl runner ${mb(runnerSettled)}`,
       `${cell(afterKills)}; crash to restart median ${restarts[Math.floor(restarts.length / 2)]?.toFixed(0)} ms, max ${restarts.at(-1)?.toFixed(0)} ms (policy delay 100 ms); restarting → started median ${work[Math.floor(work.length / 2)] ?? "?"} ms`,
     ]);
     process.stderr.write(`${rows.at(-1)!.join(" | ")}\n`);

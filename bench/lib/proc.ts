@@ -114,6 +114,28 @@ export function verifyGone(fixture: string): string | undefined {
   return left === 0 ? undefined : `${left} fixture processes still running`;
 }
 
+/**
+ * The live children of `pid` that are not fixtures: the helper processes a daemon keeps beside
+ * itself (procman's supervisor: its spawning runner), whose memory is the daemon's as much.
+ */
+export function helperChildren(pid: number, fixture: string): number[] {
+  const helpers: number[] = [];
+  const needle = Buffer.from(`${fixture}\0`, "latin1");
+  for (const entry of readdirSync("/proc")) {
+    const first = entry.charCodeAt(0);
+    if (first < 48 || first > 57) continue;
+    const n = readProcFile(`/proc/${entry}/stat`);
+    if (n === undefined) continue;
+    const text = buffer.toString("latin1", 0, n);
+    const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+    if (Number(fields[1]) !== pid || fields[0] === "Z") continue;
+    const c = readProcFile(`/proc/${entry}/cmdline`);
+    if (c !== undefined && c >= needle.length && buffer.compare(needle, 0, needle.length, 0, needle.length) === 0) continue;
+    helpers.push(Number(entry));
+  }
+  return helpers;
+}
+
 /** Resident set size (VmRSS) of a live process, in kB. */
 export function residentKB(pid: number): number | undefined {
   return statusKB(pid, "VmRSS");

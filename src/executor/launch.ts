@@ -17,7 +17,7 @@ import { identityOf, readProcStat, ticksNow, type ProcessIdentity } from "./proc
 import { sleep } from "./readiness.js";
 import { changesIdentity, lookupUser, withUmask, wrapCommand } from "./run-as.js";
 import { readPidLine } from "./safe-file.js";
-import { RunnerUnavailableError, type SpawnRunner } from "./spawn-runner.js";
+import { RunnerUnavailableError, type SpawnRunner, type Spawned } from "./spawn-runner.js";
 import { TAG_VARIABLE, sweepTagged, tagFor } from "./tag-sweep.js";
 
 export { TAG_VARIABLE, tagFor } from "./tag-sweep.js";
@@ -65,6 +65,8 @@ export interface Launched extends ProcessIdentity {
    * counts as ready; it rejects with a StartError.
    */
   readonly pidFileWritten?: Promise<void>;
+  /** Forked by the runner (options.runner), not by procman: its exit comes from the runner. */
+  readonly viaRunner?: true;
 }
 
 export interface LaunchOptions {
@@ -138,20 +140,31 @@ async function launchForeground(
   let identity: ProcessIdentity | undefined;
   const argv = wrapCommand(spec, command);
   const viaRunner = runner !== undefined && notify === undefined && runner.canRun(argv[0]!, environment, argv);
-  let spawned: number | undefined;
+  let spawned: Spawned | undefined;
+  // The runner writes the PID file right after its fork where it can (not one the process itself writes).
+  const runnerWritesPidFile = viaRunner && runner.writesPidFiles && spec.readiness.kind !== "pidFile";
   if (viaRunner) {
     try {
-      spawned = await runner.spawn({ argv, environment, directory: spec.directory ?? "/", umask: spec.umask, logFd });
+      spawned = await runner.spawn({
+        argv,
+        environment,
+        directory: spec.directory ?? "/",
+        umask: spec.umask,
+        logFd,
+        ...(runnerWritesPidFile ? { pidFile: spec.pidFile } : {}),
+      });
     } catch (error) {
       // Nothing was started: spawn directly. Otherwise the shell may have forked it: fail (the tag sweep cleans up).
       if (!(error instanceof RunnerUnavailableError)) throw new StartError(spec.name, `cannot run ${command.executable}: ${(error as Error).message}`);
     }
   }
   if (spawned !== undefined) {
-    pid = spawned;
+    pid = spawned.pid;
     // Its start time, read right after the fork: the identity every later signal is checked against.
-    identity = identityOf(pid);
-    exit = identity !== undefined ? runner!.exitOf(pid, identity.startTime) : runner!.exitOf(pid, "");
+    identity = spawned.startTime === undefined ? identityOf(pid) : spawned.dead === true ? undefined : { pid, startTime: spawned.startTime };
+    exit = runner!.exitOf(pid, identity?.startTime ?? spawned.startTime ?? "");
+    // Dead at once: the PID file the runner wrote names no process of ours.
+    if (identity === undefined && runnerWritesPidFile) rmSync(spec.pidFile, { force: true });
   } else {
     const child = await spawnDetached(spec, argv, command, environment, logFd, notify);
     notify?.releaseChildEnd();
@@ -167,12 +180,17 @@ async function launchForeground(
     new StartError(spec.name, `cannot write its PID file ${spec.pidFile}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
   // procman created its session and group: the one group procman may signal as a whole.
   const started = { ...identity, pgid: pid, sid: pid, launchedAt, exit };
+  // Written by the runner before it answered: a failure is a failed start (launch's sweep stops it).
+  if (runnerWritesPidFile) {
+    if (spawned!.pidFileError !== undefined) throw cannotWrite({ code: spawned!.pidFileError });
+    return { ...started, viaRunner: true };
+  }
   if (spawned !== undefined && spec.readiness.kind !== "pidFile") {
     const pidFileWritten = writePidFile(spec.pidFile, pid).catch((error: unknown) => {
       throw cannotWrite(error);
     });
     pidFileWritten.catch(() => undefined); // awaited by the caller; never an unhandled rejection
-    return { ...started, pidFileWritten };
+    return { ...started, pidFileWritten, viaRunner: true };
   }
   // Without a runner (the supervisor's starts): written here, synchronously. Through the thread
   // pool it measured slower there (3.6 → 4.5 s for 500 supervised starts).

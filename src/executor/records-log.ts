@@ -40,8 +40,13 @@ export interface LogRead {
 
 export function formatLine(value: object): Buffer {
   const json = JSON.stringify(value);
-  const body = Buffer.from(json);
-  return Buffer.concat([Buffer.from(`${crc32(body).toString(16).padStart(8, "0")} `), body, Buffer.from("\n")]);
+  const length = Buffer.byteLength(json);
+  const line = Buffer.allocUnsafe(length + 10);
+  line.write(json, 9, "utf8");
+  line.write(crc32(line.subarray(9, 9 + length)).toString(16).padStart(8, "0"), 0, "latin1");
+  line[8] = 0x20;
+  line[9 + length] = 0x0a;
+  return line;
 }
 
 /** The JSON of a line whose checksum matches, else undefined. */
@@ -137,6 +142,7 @@ function createLog(file: string): void {
 
 /** Replaces the log by an empty one (compaction, under the lock, after the snapshot is in place). */
 export function replaceLog(file: string): void {
+  forget(file);
   const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
   try {
     const fd = createExclusive(temp, 0o600);
@@ -155,55 +161,94 @@ export function replaceLog(file: string): void {
 /**
  * Appends one line with one write(2). A short write is truncated back and fails (FileError naming
  * the log). If compaction replaced the log meanwhile, the line is appended to the new one as well
- * (an entry is absolute: applying it twice is applying it once).
+ * (an entry is absolute: applying it twice is applying it once). `exclusive`: the caller holds the
+ * lock, so nobody else compacts (replaces the log) meanwhile, and that check is skipped.
  */
-export function appendLine(file: string, line: Buffer): void {
-  appendLines(file, [line]);
+export function appendLine(file: string, line: Buffer, exclusive = false): void {
+  appendLines(file, [line], exclusive);
 }
 
 /**
  * Appends lines, each whole: one write(2) for up to 64 KiB of them (the stops of one round), and
  * the same short-write rule (truncated back, FileError).
  */
-export function appendLines(file: string, lines: readonly Buffer[]): void {
+export function appendLines(file: string, lines: readonly Buffer[], exclusive = false): void {
   let batch: Buffer[] = [];
   let size = 0;
   for (const line of lines) {
     if (batch.length > 0 && size + line.length > 65536) {
-      appendData(file, Buffer.concat(batch));
+      appendData(file, Buffer.concat(batch), exclusive);
       batch = [];
       size = 0;
     }
     batch.push(line);
     size += line.length;
   }
-  if (batch.length > 0) appendData(file, batch.length === 1 ? batch[0]! : Buffer.concat(batch));
+  if (batch.length > 0) appendData(file, batch.length === 1 ? batch[0]! : Buffer.concat(batch), exclusive);
 }
 
-function appendData(file: string, line: Buffer): void {
-  for (let attempt = 0; attempt < 5; attempt++) {
-    let fd: number;
+/**
+ * The log as this process last appended to it: kept open (a switch appends 500 records), with
+ * where its last own line ended, so that an append that finds no byte there knows the log ends in
+ * its own newline and needs no fstat (Node's Stats objects are costly by the thousand).
+ */
+interface AppendTarget {
+  readonly fd: number;
+  readonly ino: number;
+  end: number;
+}
+const targets = new Map<string, AppendTarget>();
+const probe = Buffer.alloc(1);
+
+function forget(file: string): void {
+  const target = targets.get(file);
+  if (target === undefined) return;
+  targets.delete(file);
+  try {
+    closeSync(target.fd);
+  } catch {
+    // closed already
+  }
+}
+
+function targetOf(file: string): AppendTarget | undefined {
+  let target = targets.get(file);
+  if (target !== undefined) return target;
+  let fd: number;
+  try {
+    fd = openSync(file, O_RDWR | O_APPEND | O_NOFOLLOW | O_NONBLOCK);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw new FileError(file, "write", error);
     try {
-      fd = openSync(file, O_RDWR | O_APPEND | O_NOFOLLOW | O_NONBLOCK);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw new FileError(file, "write", error);
-      try {
-        createLog(file);
-      } catch (created) {
-        throw created instanceof FileError ? created : new FileError(file, "write", created);
-      }
-      continue;
+      createLog(file);
+    } catch (created) {
+      throw created instanceof FileError ? created : new FileError(file, "write", created);
     }
-    let ino: number;
+    return undefined;
+  }
+  try {
+    target = { fd, ino: fstatSync(fd).ino, end: -1 };
+  } catch (error) {
+    closeSync(fd);
+    throw new FileError(file, "write", error);
+  }
+  targets.set(file, target);
+  return target;
+}
+
+function appendData(file: string, line: Buffer, exclusive: boolean): void {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const target = targetOf(file);
+    if (target === undefined) continue; // just created
+    const { fd } = target;
     try {
-      const before = fstatSync(fd);
-      ino = before.ino;
-      // A line left without its newline (a disk that filled up mid-line) must not swallow this one.
+      // Where the log ends: where this process's last line ended, unless a byte is there now.
+      let size = target.end;
+      if (size < 0 || readSync(fd, probe, 0, 1, size) !== 0) size = fstatSync(fd).size;
+      // A line left without its newline (a disk that filled up mid-line, another writer killed
+      // mid-line) must not swallow this one. After a line of this process's own, none is.
       let data = line;
-      if (before.size > 0) {
-        const last = Buffer.alloc(1);
-        if (readSync(fd, last, 0, 1, before.size - 1) === 1 && last[0] !== 0x0a) data = Buffer.concat([Buffer.from("\n"), line]);
-      }
+      if (size > 0 && size !== target.end && readSync(fd, probe, 0, 1, size - 1) === 1 && probe[0] !== 0x0a) data = Buffer.concat([Buffer.from("\n"), line]);
       let written: number;
       try {
         written = writeSync(fd, data);
@@ -219,11 +264,16 @@ function appendData(file: string, line: Buffer): void {
         }
         throw new FileError(file, "write", Object.assign(new Error(`short write (${written} of ${data.length} bytes): no space left on device?`), { code: "ENOSPC" }));
       }
-    } finally {
-      closeSync(fd);
+      // O_APPEND: another writer's line may have gone before this one; the next probe finds out.
+      target.end = size + written;
+    } catch (error) {
+      forget(file);
+      throw error;
     }
+    if (exclusive) return;
     const now = statLog(file);
-    if (now !== undefined && now.ino === ino) return;
+    if (now !== undefined && now.ino === target.ino) return;
+    forget(file);
   }
   throw new FileError(file, "write", Object.assign(new Error("replaced again and again while appending"), { code: "EAGAIN" }));
 }

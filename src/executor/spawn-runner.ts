@@ -1,8 +1,10 @@
 // Starting many processes without forking procman for each. libuv forks the whole procman process
 // for every spawn: its page tables are copied, then every page procman writes faults back in; on
 // these machines that is 3–9 ms per spawn, all of it on procman's one thread, and it grows with
-// procman's memory. One /bin/sh per command forks instead: a fork of a shell costs what the C
+// procman's memory. One small runner per command forks instead: a fork of it costs what the C
 // floor's does, it runs beside procman (the other core), and procman only writes a line per start.
+// The runner is Perl where it is installed (perl-runner.ts: one exec per child, and it reads the
+// start time and writes the PID file too), else /bin/sh, described here.
 //
 // The child is what spawn({ detached: true }) makes: its own session (util-linux setsid: a
 // background job of a shell without job control is no group leader, so setsid does not fork and
@@ -20,6 +22,7 @@ import os from "node:os";
 import path from "node:path";
 import { isExecutableFile } from "./executable.js";
 import type { ExitStatus } from "./launch.js";
+import { PERL, perlCheckLine, perlRunnerArgs, perlSpawnLine, perlWaitLine } from "./perl-runner.js";
 
 const SETSID = "/usr/bin/setsid";
 const ENV = "/usr/bin/env";
@@ -32,7 +35,22 @@ export interface RunnerRequest {
   readonly umask: string | undefined;
   /** procman's descriptor of the log: the child's stdout and stderr. */
   readonly logFd: number;
+  /** Only where `writesPidFiles`: the PID file the runner writes (atomically) right after the fork. */
+  readonly pidFile?: string;
 }
+
+export interface Spawned {
+  readonly pid: number;
+  /** Its start time, read by the runner right after the fork (undefined: read it yourself). */
+  readonly startTime?: string;
+  /** The runner found it dead already (a zombie) when it read the start time. */
+  readonly dead?: boolean;
+  /** The PID file asked for could not be written: the errno's name (EACCES, ENOSPC, …). */
+  readonly pidFileError?: string;
+}
+
+/** Which program forks: Perl where it is installed (one exec per child), else /bin/sh. */
+export type RunnerKind = "perl" | "sh";
 
 /** The shell is missing a tool (no util-linux setsid, no GNU env): nothing was started, spawn directly. */
 export class RunnerUnavailableError extends Error {}
@@ -55,10 +73,34 @@ export class SpawnRunner {
   /** Directories made or checked during this command (mkdir -p once per directory, not per process). */
   readonly directories = new Set<string>();
 
-  constructor() {
+  readonly kind: RunnerKind;
+  /** The runner writes the PID files of its starts (RunnerRequest.pidFile) and reads their start times. */
+  readonly writesPidFiles: boolean;
+
+  /** reap: exits reported as they happen (`D pid status`), by PID; an early one waits for its exitOf. */
+  private readonly reaped = new Map<number, ExitStatus>();
+  private readonly exitWaiters = new Map<number, (status: ExitStatus) => void>();
+  private readonly reap: boolean;
+  private readonly onGone: (() => void) | undefined;
+
+  /**
+   * `reap` (Perl only): the runner reaps its children and reports each exit as it happens, for a
+   * parent that lives on (the supervisor); `onGone` is told if the runner itself goes away (its
+   * children's exits are unknown from then on: look at /proc).
+   */
+  constructor(options: { readonly kind?: RunnerKind; readonly reap?: boolean; readonly onGone?: () => void } = {}) {
+    this.kind = options.kind ?? (isExecutableFile(PERL) ? "perl" : "sh");
+    this.writesPidFiles = this.kind === "perl";
+    this.reap = options.reap === true;
+    this.onGone = options.onGone;
+    if (this.reap && this.kind !== "perl") throw new Error("only the Perl runner reaps");
     // Its own process group: a Ctrl-C at procman's terminal is procman's to handle (it undoes the
-    // command), not the shell's to die of with starts half made.
-    this.child = spawn("/bin/sh", ["-s"], { stdio: ["pipe", "pipe", "ignore"], env: {}, cwd: "/", detached: true });
+    // command), not the runner's to die of with starts half made. An empty environment: nothing
+    // (PERL5OPT, ENV) reaches the runner's own start.
+    this.child =
+      this.kind === "perl"
+        ? spawn(PERL, perlRunnerArgs(process.pid, this.reap), { stdio: ["pipe", "pipe", "ignore"], env: {}, cwd: "/", detached: true })
+        : spawn("/bin/sh", ["-s"], { stdio: ["pipe", "pipe", "ignore"], env: {}, cwd: "/", detached: true });
     this.child.unref();
     this.child.on("error", () => this.gone(new RunnerUnavailableError("cannot run /bin/sh")));
     // "close", not "exit": every line it wrote (its OK or NO first) is read before it counts as
@@ -72,18 +114,34 @@ export class SpawnRunner {
     out.on("data", (chunk: string) => this.received(chunk));
     this.unref();
     // The tools, checked by the shell itself before anything else it reads (no extra fork here).
-    this.child.stdin!.write(
-      `if [ -x ${SETSID} ] && ${ENV} --default-signal -i /bin/true 2>/dev/null; then echo OK; else echo NO; exit 0; fi\n`,
-    );
+    // Perl says OK once its script compiled.
+    if (this.kind === "sh") {
+      this.child.stdin!.write(
+        `if [ -x ${SETSID} ] && ${ENV} --default-signal -i /bin/true 2>/dev/null; then echo OK; else echo NO; exit 0; fi\n`,
+      );
+    }
   }
 
-  /** Starts one process; resolves with its PID once the shell forked it. */
-  async spawn(request: RunnerRequest): Promise<number> {
+  /** Starts one process; resolves once the runner forked it. */
+  async spawn(request: RunnerRequest): Promise<Spawned> {
     if (this.state === "unavailable") throw new RunnerUnavailableError("no setsid or GNU env");
+    if (request.pidFile !== undefined && !this.writesPidFiles) throw new Error("this runner writes no PID files");
+    if (this.kind === "perl") {
+      const answer = await this.ask((id) => perlSpawnLine(id, request));
+      if (answer === "") throw new Error("the spawning runner could not open the log descriptor");
+      const [pid, startTime, state, written] = answer.split(" ");
+      const error = written === undefined || written === "-" || written === "0" ? undefined : errnoName(Number(written));
+      return {
+        pid: Number(pid),
+        ...(startTime !== undefined && startTime !== "-" ? { startTime } : {}),
+        ...(state === "Z" || state === "X" ? { dead: true } : {}),
+        ...(error !== undefined ? { pidFileError: error } : {}),
+      };
+    }
     const command = `${childOf(request)} </dev/null >&9 2>&9 9>&- &`;
     const answer = await this.ask((id) => `{ ${command} echo "P ${id} $!"; } 9>>/proc/${process.pid}/fd/${request.logFd} || echo "E ${id}"`);
     if (answer === "") throw new Error("the spawning shell could not open the log descriptor");
-    return Number(answer);
+    return { pid: Number(answer) };
   }
 
   /**
@@ -98,7 +156,10 @@ export class SpawnRunner {
     let answer: string;
     try {
       answer = await this.ask(
-        (id) => `(${childOf(request)} </dev/null >/dev/null 2>&1 & p=$!; echo "C ${id} $p"; wait $p; echo "X ${id} $?") &`,
+        (id) =>
+          this.kind === "perl"
+            ? perlCheckLine(id, request)
+            : `(${childOf(request)} </dev/null >/dev/null 2>&1 & p=$!; echo "C ${id} $p"; wait $p; echo "X ${id} $?") &`,
         (pid) => {
           timer = setTimeout(() => {
             timedOut = true;
@@ -114,11 +175,10 @@ export class SpawnRunner {
       // Also when the shell went away: no kill later of a group whose check is over.
       clearTimeout(timer);
     }
-    const status = Number(answer);
-    if (status === 0) return { ok: true };
+    const status = this.statusOf(answer);
+    if (status.code === 0) return { ok: true };
     if (timedOut) return { ok: false, why: `it did not finish within ${timeoutMs / 1000} s` };
-    const signal = status > 128 ? signalName(status - 128) : undefined;
-    return { ok: false, why: signal !== undefined ? `it was killed by ${signal}` : `it exited with code ${status}` };
+    return { ok: false, why: status.signal !== null ? `it was killed by ${status.signal}` : `it exited with code ${status.code}` };
   }
 
   /**
@@ -149,6 +209,15 @@ export class SpawnRunner {
    * zombie's status from /proc, else the status the shell kept. Pending while it runs.
    */
   exitOf(pid: number, startTime: string): PromiseLike<ExitStatus> {
+    if (this.reap) {
+      const known = this.reaped.get(pid);
+      this.reaped.delete(pid);
+      // Never resolves if the runner goes first (onGone): /proc tells of the death then.
+      if (known !== undefined) return Promise.resolve(known);
+      // A child's exit awaited keeps the event loop alive, as a child of procman's own would.
+      this.ref();
+      return new Promise((resolve) => this.exitWaiters.set(pid, resolve));
+    }
     let promise: Promise<ExitStatus> | undefined;
     const start = async (): Promise<ExitStatus> => {
       const deadline = Date.now() + 5000;
@@ -160,10 +229,8 @@ export class SpawnRunner {
           continue;
         }
         if (stat !== "gone") return stat;
-        const answer = await this.ask((id) => `wait ${pid}; echo "X ${id} $?"`);
-        const status = Number(answer);
-        const signal = status > 128 ? signalName(status - 128) : undefined;
-        return signal !== undefined ? { code: null, signal } : { code: status, signal: null };
+        const answer = await this.ask((id) => (this.kind === "perl" ? perlWaitLine(id, pid) : `wait ${pid}; echo "X ${id} $?"`));
+        return this.statusOf(answer);
       }
     };
     return {
@@ -191,8 +258,8 @@ export class SpawnRunner {
       });
     }
     // A procman that died must not have processes started after it: the next command's recovery
-    // may already have looked.
-    stdin.write(`kill -0 ${process.pid} 2>/dev/null || exit 0; ${line(id)}\n`);
+    // may already have looked. (The Perl runner looks before each line itself.)
+    stdin.write(this.kind === "perl" ? `${line(id)}\n` : `kill -0 ${process.pid} 2>/dev/null || exit 0; ${line(id)}\n`);
     return answer;
   }
 
@@ -205,22 +272,56 @@ export class SpawnRunner {
       if (line === "OK") this.state = "ready";
       else if (line === "NO") this.gone(new RunnerUnavailableError("no setsid or GNU env"), "unavailable");
       else {
-        const [kind, id, value] = line.split(" ");
-        const waiter = this.pending.get(Number(id));
+        // KIND ID VALUE…
+        const afterKind = line.indexOf(" ");
+        const afterId = line.indexOf(" ", afterKind + 1);
+        const kind = line.slice(0, afterKind);
+        const id = Number(afterId < 0 ? line.slice(afterKind + 1) : line.slice(afterKind + 1, afterId));
+        const value = afterId < 0 ? "" : line.slice(afterId + 1);
+        if (kind === "D") {
+          this.exited(id, Number(value));
+          continue;
+        }
+        const waiter = this.pending.get(id);
         if (waiter === undefined) continue;
         if (kind === "C") {
           waiter.onPid?.(Number(value));
           continue;
         }
-        this.pending.delete(Number(id));
-        waiter.resolve(kind === "E" ? "" : (value ?? ""));
+        this.pending.delete(id);
+        waiter.resolve(kind === "E" ? "" : value);
       }
     }
-    if (this.pending.size === 0) this.unref();
+    if (this.pending.size === 0 && this.exitWaiters.size === 0) this.unref();
+  }
+
+  /**
+   * An `X` answer: Perl gives the wait status itself; sh only $?, where 128 + N may be a death by
+   * signal N or an exit with that code (read as the signal, as shells do).
+   */
+  private statusOf(answer: string): ExitStatus {
+    const value = Number(answer);
+    if (this.kind === "perl") return waitStatus(value);
+    const signal = value > 128 ? signalName(value - 128) : undefined;
+    return signal !== undefined ? { code: null, signal } : { code: value, signal: null };
+  }
+
+  /** reap: a child's wait status (as waitpid gives it), reported as it exited. */
+  private exited(pid: number, raw: number): void {
+    const status = waitStatus(raw);
+    const waiter = this.exitWaiters.get(pid);
+    this.exitWaiters.delete(pid);
+    if (waiter !== undefined) waiter(status);
+    else this.reaped.set(pid, status);
   }
 
   private gone(error: Error, state: "unavailable" | "gone" = "gone"): void {
+    const wasUp = this.state === "ready" || this.state === "starting";
     if (this.state !== "unavailable") this.state = state;
+    if (wasUp && this.reap) {
+      this.exitWaiters.clear();
+      this.onGone?.();
+    }
     for (const waiter of this.pending.values()) waiter.reject(error);
     this.pending.clear();
     this.unref();
@@ -261,11 +362,19 @@ function zombieOrLive(pid: number, startTime: string): "live" | "gone" | ExitSta
   if (fields[0] !== "Z") return "live";
   // Field 52: the wait status (Linux ≥ 3.5), exactly as waitpid would return it.
   const raw = Number(fields[52 - 3]);
-  if (!Number.isInteger(raw)) return "gone";
+  return Number.isInteger(raw) ? waitStatus(raw) : "gone";
+}
+
+/** A wait status as waitpid(2) gives it. */
+function waitStatus(raw: number): ExitStatus {
   const signal = raw & 0x7f;
-  if (signal === 0) return { code: (raw >> 8) & 0xff, signal: null };
-  const name = signalName(signal);
+  const name = signal === 0 ? undefined : signalName(signal);
   return name !== undefined ? { code: null, signal: name } : { code: (raw >> 8) & 0xff, signal: null };
+}
+
+function errnoName(number: number): string {
+  for (const [name, value] of Object.entries(os.constants.errno)) if (value === number) return name;
+  return `errno ${number}`;
 }
 
 function signalName(number: number): NodeJS.Signals | undefined {

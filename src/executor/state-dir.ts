@@ -170,7 +170,18 @@ export class StateDir {
     } catch {
       this.cache = undefined;
     }
-    return release;
+    this.heldLock = release;
+    const unlock = Object.assign(async () => {
+      if (this.heldLock === release) this.heldLock = undefined;
+      await release();
+    }, { isHeld: () => release.isHeld(), signal: release.signal });
+    return unlock;
+  }
+
+  /** The lock this StateDir took; while held nobody else compacts (appends skip that check). */
+  private heldLock: LockRelease | undefined;
+  private get locked(): boolean {
+    return this.heldLock !== undefined && !this.heldLock.signal.aborted;
   }
 
   /** The live procman holding the lock, if any (a supervisor must not act while a switch runs). */
@@ -221,7 +232,7 @@ export class StateDir {
       writeLarge(this.largeDir, record.name, serialize(record, false));
       line = formatLine({ layout: STATE_LAYOUT, ref: record.name });
     }
-    appendLine(this.logFile, line);
+    appendLine(this.logFile, line, this.locked);
   }
 
   removeRecord(name: string): void {
@@ -231,7 +242,7 @@ export class StateDir {
   /** Removes several records with one append (the stops that ended in the same round). */
   removeRecords(names: readonly string[]): void {
     if (names.length === 0) return;
-    appendLines(this.logFile, names.map((name) => formatLine({ layout: STATE_LAYOUT, del: name })));
+    appendLines(this.logFile, names.map((name) => formatLine({ layout: STATE_LAYOUT, del: name })), this.locked);
   }
 
   /**

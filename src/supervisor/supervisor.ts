@@ -12,6 +12,9 @@ import path from "node:path";
 import { spawn } from "node:child_process";
 import { tagFor, wrapCommand, type Launched } from "../executor/launch.js";
 import { launchRecorded, recordOf } from "../executor/start-process.js";
+import { isExecutableFile } from "../executor/executable.js";
+import { PERL } from "../executor/perl-runner.js";
+import { SpawnRunner } from "../executor/spawn-runner.js";
 import { checkIdentity, stillRuns } from "../executor/proc.js";
 import { AbandonedError, NotReadyError, waitUntilReady } from "../executor/readiness.js";
 import { StateDir, type ProcessRecord } from "../executor/state-dir.js";
@@ -23,6 +26,9 @@ import { lockHeldByOther } from "./lock-watch.js";
 import { FRESH, childExit, decide, describeExit, type ExitFacts } from "./policy.js";
 import { rotateIfNeeded } from "./rotate.js";
 import { freshEntry, readSupervisionFile, writeSupervisionFile, type SupervisionEntry, type SupervisionFile } from "./status-file.js";
+
+/** The least time between two writes of the supervision file for a burst of spawns (persistSoon). */
+const PERSIST_GAP_MS = 20;
 
 export type SupervisorEvent =
   | { readonly type: "adopted"; readonly name: string; readonly pid: number }
@@ -109,6 +115,15 @@ export class Supervisor {
    *  the PID they were about: the hand-over reports them unless the lock holder replaced it. */
   private held: { readonly event: HandoverEvent; readonly pid: number | undefined }[] = [];
   private persistQueued: Promise<void> | undefined;
+  private lastPersist = 0;
+  /**
+   * Forks its children where Perl is installed (perl-runner.ts, reaping: each exit is reported as
+   * it happens): a fork of Perl per start instead of one of this process (libuv forks the whole
+   * supervisor for every spawn).
+   */
+  private runner: SpawnRunner | undefined;
+  /** Children forked by the runner: if it goes away, their exits will never be reported. */
+  private readonly runnerChildren = new Set<number>();
 
   constructor(options: SupervisorOptions) {
     this.stateDir = options.stateDir;
@@ -171,20 +186,43 @@ export class Supervisor {
     return collected.filter(isHandoverEvent);
   }
 
-  /** A foreground child's exit status reaches its parent, this supervisor; a daemon's never does. */
-  private watchExit(spec: ResolvedProcess, launched: Launched): void {
+  /** A foreground child's exit status reaches its parent, this supervisor (or its runner); a daemon's never does. */
+  private watchExit(spec: ResolvedProcess, launched: Launched, runner: SpawnRunner | undefined): void {
+    // A daemon double-forked: what runs is not its child, and only /proc tells of its death.
     if (spec.mode !== "foreground") return;
     const pid = launched.pid; // not `launched`: held until the child exits, for each child
     void launched.exit.then(({ code, signal }) => this.childExited(pid, code, signal));
+    if (this.exits.has(pid)) return;
+    if (launched.viaRunner === true) {
+      // The runner went away during the start: no exit will come, /proc tells.
+      if (runner === undefined || runner !== this.runner) return;
+      this.runnerChildren.add(pid);
+    }
+    this.children.add(pid);
+  }
+
+  private spawner(): SpawnRunner | undefined {
+    if (this.runner !== undefined || this.ended || !isExecutableFile(PERL)) return this.runner;
+    const runner = new SpawnRunner({
+      kind: "perl",
+      reap: true,
+      onGone: () => {
+        if (this.runner === runner) this.runner = undefined;
+        // Their exits will never come: from now on /proc tells of their deaths, as of adopted ones.
+        for (const pid of this.runnerChildren) this.children.delete(pid);
+        this.runnerChildren.clear();
+      },
+    });
+    this.runner = runner;
+    return runner;
   }
 
   /** Spawns a process as its child (the caller waits for readiness and writes the record). */
   async spawn(spec: ResolvedProcess, _hash: string): Promise<Launched> {
     // The caller writes the record (with the same hash, which launchRecorded derives from the spec).
-    const { launched } = await launchRecorded(spec, this.stateDir, this.state.peekRecords(), [process.pid]);
-    this.watchExit(spec, launched);
-    // A daemon double-forked: what runs is not its child, and only /proc tells of its death.
-    if (spec.mode === "foreground" && !this.exits.has(launched.pid)) this.children.add(launched.pid);
+    const runner = this.spawner();
+    const { launched } = await launchRecorded(spec, this.stateDir, this.state.peekRecords(), [process.pid], runner);
+    this.watchExit(spec, launched, runner);
     this.expecting.delete(spec.name);
     this.readyAt.delete(spec.name);
     this.due.delete(spec.name);
@@ -226,6 +264,7 @@ export class Supervisor {
     this.due.clear();
     await this.idle();
     this.persist();
+    this.runner?.close();
   }
 
   // ---- reading the disk ----
@@ -376,6 +415,7 @@ export class Supervisor {
     for (const resolve of this.exitWaiters.get(pid) ?? []) resolve({ code, signal });
     this.exitWaiters.delete(pid);
     this.children.delete(pid);
+    this.runnerChildren.delete(pid);
     // Crash detection is this event, not a poll: act on it at once.
     for (const [name, record] of this.records) {
       if (record.pid !== pid || this.starting.has(name)) continue;
@@ -452,8 +492,9 @@ export class Supervisor {
       if (this.ended || this.paused) return; // still in backoff: the next resume restarts it
       let launched: Launched;
       try {
-        launched = (await launchRecorded(spec, this.stateDir, this.records, [process.pid])).launched;
-        this.watchExit(spec, launched);
+        const runner = this.spawner();
+        launched = (await launchRecorded(spec, this.stateDir, this.records, [process.pid], runner)).launched;
+        this.watchExit(spec, launched, runner);
       } catch (error) {
         // Not started at all (initialize failed, a missing executable): a failed start.
         record = old;
@@ -465,7 +506,6 @@ export class Supervisor {
       }
       record = recordOf(spec, launched);
       logOffset = launched.logOffset;
-      if (spec.mode === "foreground" && !this.exits.has(launched.pid)) this.children.add(launched.pid);
       this.state.writeRecord(record);
       this.records.set(name, record);
       this.handled.delete(old.pid); // no record names it any more
@@ -632,19 +672,28 @@ export class Supervisor {
     return entry;
   }
 
-  /** One persist() for everything changed in this turn of the event loop; resolves once written. */
+  /**
+   * One persist() for everything changed meanwhile; resolves once written. Each write is the whole
+   * file (a temp file and a rename: ~1–2 ms on a busy disk), and a switch's spawns are answered one
+   * by one: so after a write the next waits until PERSIST_GAP_MS have passed, and every spawn
+   * answered within that gap shares it (a lone spawn is written in the next turn of the loop).
+   */
   private persistSoon(): Promise<void> {
-    this.persistQueued ??= new Promise((resolve) =>
-      setImmediate(() => {
+    this.persistQueued ??= new Promise((resolve) => {
+      const run = () => {
         this.persistQueued = undefined;
         this.persist();
         resolve();
-      }),
-    );
+      };
+      const wait = this.lastPersist + PERSIST_GAP_MS - Date.now();
+      if (wait <= 0) setImmediate(run);
+      else setTimeout(run, wait);
+    });
     return this.persistQueued;
   }
 
   private persist(): void {
+    this.lastPersist = Date.now();
     try {
       writeSupervisionFile(this.stateDir, this.file);
     } catch (error) {

@@ -2,9 +2,19 @@
 // restarted, a clean exit left alone under on-failure, always, growing backoff, the start limit.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { checkIdentity } from "../../src/executor/proc.js";
+import { readFileSync, readdirSync } from "node:fs";
+import { checkIdentity, readProcStat } from "../../src/executor/proc.js";
+import { haveTool } from "../helpers/tools.js";
 import { waitFor } from "../helpers/processes.js";
 import { deploy, eventsFile, processSpec, recordOf, starts, waitSupervision, withSupervisor } from "./helpers.js";
+
+const readCmdline = (pid: number): string => {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "latin1");
+  } catch {
+    return "";
+  }
+};
 
 
 test("a crash (exit 3) is restarted under on-failure; its exit is recorded with the code", () =>
@@ -106,6 +116,38 @@ test("a process that exits before it is ready counts as a failed start", () =>
     const status = await waitSupervision(dir, "early", "failed", (s) => s.state === "failed", 20_000);
     assert.is(status.restarts, 2);
     assert.match(status.reason ?? "", "before it was ready", JSON.stringify(status));
+  }));
+
+// Where Perl is installed the supervisor's children are forked (and reaped) by its runner
+// (perl-runner.ts), which reports each exit. Killed, its children's exits are lost: a death must
+// still be seen, from /proc, and restarted as one whose status is unknown.
+test("the spawning runner killed: a child's death is still seen and restarted (its exit unknown)", () =>
+  withSupervisor(async (dir, client) => {
+    const runners = () =>
+      readdirSync("/proc")
+        .filter((entry) => /^[0-9]+$/.test(entry))
+        .map(Number)
+        .filter((pid) => readProcStat(pid)?.ppid === client.pid && readCmdline(pid).startsWith("/usr/bin/perl"));
+    const spec = processSpec(dir, "steady", { COUNT_FILE: `${dir}/count` }, { restart: { policy: "always" } });
+    const first = (await deploy(dir, [spec], client)).get("steady")!;
+    const [runner] = runners();
+    if (runner === undefined) {
+      if (!haveTool("perl", "the supervisor's runner", { searchPath: "/usr/bin" })) return;
+      assert.unreachable("the supervisor has Perl but no runner child");
+    }
+    assert.is(readProcStat(first.pid)?.ppid, runner, "the runner is the child's parent");
+    process.kill(runner!, "SIGKILL");
+    await waitFor(() => readProcStat(runner!) === undefined || readProcStat(runner!)?.state === "Z" || undefined, 5000, "the runner gone");
+    process.kill(first.pid, "SIGKILL");
+    const status = await waitSupervision(dir, "steady", "one restart", (s) => s.restarts === 1);
+    assert.is(status.lastExit?.reason, "unknown");
+    const record = await waitFor(() => {
+      const r = recordOf(dir, "steady");
+      return r !== undefined && r.pid !== first.pid && checkIdentity(r) === "running" ? r : undefined;
+    }, 5000, "a new record");
+    // A new runner forks the restart, and reports its exit with the code again.
+    assert.is(runners().length, 1);
+    assert.is(readProcStat(record.pid)?.ppid, runners()[0]);
   }));
 
 test.run();

@@ -1,0 +1,169 @@
+// The spawning runner in Perl, when the machine has it (perl-base is Essential on Debian and
+// Ubuntu; elsewhere the /bin/sh runner or procman's own spawn do the same work). A shell needs
+// two extra programs per child — util-linux setsid for the session and GNU env for the exact
+// environment and the default signals — and each exec of them costs about as much as the fork
+// itself; Perl has setsid, %ENV, umask and chdir built in, so a child is one fork and one exec, as
+// in the C floor. It also does, beside procman instead of on procman's thread, the two things every
+// start needs right after the fork: reading the child's start time (its identity) and writing its
+// PID file (a temp file created without following a link, then one rename).
+//
+// The protocol is spawn-runner.ts's: one request per line, one answer per line. Every field that
+// comes from the model is hex, so no byte of it is ever parsed by Perl. Perl reaps nothing it is
+// not asked to (a child's status stays in its zombie until `W`), except the checks it runs.
+import type { RunnerRequest } from "./spawn-runner.js";
+
+export const PERL = "/usr/bin/perl";
+
+/**
+ * argv for spawn(): the script itself, with procman's PID (a procman gone means: start nothing
+ * more). `reap`: the runner reaps its children as they exit and reports each (`D pid status`), for
+ * a parent that lives on (the supervisor); otherwise it keeps them as zombies until asked (`W`).
+ */
+export function perlRunnerArgs(owner: number, reap = false): string[] {
+  return ["-e", SCRIPT, String(owner), reap ? "1" : "0"];
+}
+
+const hex = (text: string): string => Buffer.from(text, "utf8").toString("hex");
+
+function lists(request: Omit<RunnerRequest, "logFd">): string {
+  const environment = Object.entries(request.environment).map(([key, value]) => hex(`${key}=${value}`));
+  const umask = request.umask === undefined ? "-" : Number.parseInt(request.umask, 8).toString(8);
+  return `${umask} ${hex(request.directory)} ${request.argv.length} ${request.argv.map(hex).join(" ")} ${environment.length} ${environment.join(" ")}`;
+}
+
+/** Answered by `P id pid starttime state errno` (errno 0: the PID file is written, "-": none asked) or `E id`. */
+export function perlSpawnLine(id: number, request: RunnerRequest): string {
+  const pidFile = request.pidFile === undefined ? "-" : hex(request.pidFile);
+  return `S ${id} ${request.logFd} ${pidFile} ${lists(request)}`;
+}
+
+/** Answered by `C id pid` once forked, then `X id status` (the wait status, as waitpid gives it). */
+export function perlCheckLine(id: number, request: Omit<RunnerRequest, "logFd">): string {
+  return `C ${id} ${lists(request)}`;
+}
+
+/** Answered by `X id status` (the wait status) once the child is reaped (asked only once /proc shows it dead). */
+export function perlWaitLine(id: number, pid: number): string {
+  return `W ${id} ${pid}`;
+}
+
+// No `use warnings`: a warning would land in a service's log. Every print is one write ($| = 1).
+const SCRIPT = String.raw`
+use strict;
+use POSIX ();
+use Fcntl qw(O_RDONLY O_WRONLY O_APPEND O_CREAT O_EXCL O_NOFOLLOW);
+my $owner = shift @ARGV;
+my $reap = shift @ARGV;
+$| = 1;
+my %checks;
+my $chld = POSIX::SigSet->new(POSIX::SIGCHLD());
+my $none = POSIX::SigSet->new();
+$SIG{CHLD} = sub {
+  if ($reap) {
+    while ((my $pid = waitpid(-1, POSIX::WNOHANG())) > 0) {
+      if (exists $checks{$pid}) { print "X $checks{$pid} $?\n"; delete $checks{$pid} }
+      else { print "D $pid $?\n" }
+    }
+    return;
+  }
+  for my $pid (keys %checks) {
+    next unless waitpid($pid, POSIX::WNOHANG()) == $pid;
+    print "X $checks{$pid} $?\n";
+    delete $checks{$pid};
+  }
+};
+sub unhex { return pack("H*", $_[0]) }
+sub lists {
+  my @f = @_;
+  my $umask = shift @f; my $dir = unhex(shift @f);
+  my $argc = shift @f; my @argv = map { unhex($_) } splice(@f, 0, $argc);
+  my $envc = shift @f; my @env = map { unhex($_) } splice(@f, 0, $envc);
+  return ($umask, $dir, \@argv, \@env);
+}
+# The environment is the runner's own when it forks (set_env, before the fork): the child touches
+# as little of Perl's memory as it can (every page it writes is copied) before its exec.
+sub set_env {
+  my $env = shift;
+  %ENV = ();
+  for (@$env) { my ($k, $v) = split(/=/, $_, 2); $ENV{$k} = $v }
+}
+sub child {
+  my ($out, $umask, $dir, $argv) = @_;
+  $SIG{CHLD} = 'DEFAULT';
+  POSIX::sigprocmask(POSIX::SIG_SETMASK(), $none);
+  POSIX::setsid();
+  umask(oct($umask)) if $umask ne '-';
+  POSIX::dup2($out, 1); POSIX::dup2($out, 2);
+  POSIX::close($out) if $out > 2;
+  my $in = POSIX::open('/dev/null', O_RDONLY);
+  if (defined $in && $in != 0) { POSIX::dup2($in, 0); POSIX::close($in) }
+  unless (chdir($dir)) { print STDERR "procman: cannot change to directory $dir: $!\n"; POSIX::_exit(1) }
+  { exec { $argv->[0] } @$argv; }
+  print STDERR "procman: cannot run $argv->[0]: $!\n";
+  POSIX::_exit(127);
+}
+sub start_of {
+  my $pid = shift;
+  open(my $fh, '<', "/proc/$pid/stat") or return ('-', '-');
+  local $/; my $s = <$fh>; close($fh);
+  my $r = rindex($s, ')');
+  return ('-', '-') if $r < 0;
+  my @f = split(/ /, substr($s, $r + 2));
+  return (defined $f[19] ? $f[19] : '-', $f[0]);
+}
+sub pid_file {
+  my ($file, $pid) = @_;
+  my $slash = rindex($file, '/');
+  my $temp = substr($file, 0, $slash + 1) . '.' . substr($file, $slash + 1) . ".$owner." . sprintf('%08x%08x', int(rand(2**32)), int(rand(2**32))) . '.tmp';
+  my $fh;
+  sysopen($fh, $temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0644) or return $! + 0;
+  my $data = "$pid\n";
+  my $error = 0;
+  my $n = syswrite($fh, $data);
+  $error = $! + 0 || 5 unless defined $n && $n == length($data);
+  unless (close($fh)) { $error ||= $! + 0 || 5 }
+  if (!$error && !rename($temp, $file)) { $error = $! + 0 || 5 }
+  unlink($temp) if $error;
+  return $error;
+}
+print "OK\n";
+while (defined(my $line = <STDIN>)) {
+  chomp $line;
+  exit 0 unless kill(0, $owner);
+  my @f = split(/ /, $line, -1);
+  my $op = shift @f; my $id = shift @f;
+  if ($op eq 'S') {
+    my $logfd = shift @f; my $pidfile = shift @f;
+    my ($umask, $dir, $argv, $env) = lists(@f);
+    my $out = POSIX::open("/proc/$owner/fd/$logfd", O_WRONLY | O_APPEND);
+    unless (defined $out) { print "E $id\n"; next }
+    # Its exit is reported after its PID: SIGCHLD waits until the answer is written.
+    POSIX::sigprocmask(POSIX::SIG_BLOCK(), $chld);
+    set_env($env);
+    my $pid = fork();
+    unless (defined $pid) { POSIX::close($out); POSIX::sigprocmask(POSIX::SIG_SETMASK(), $none); print "E $id\n"; next }
+    child($out, $umask, $dir, $argv) if $pid == 0;
+    POSIX::close($out);
+    my ($start, $state) = start_of($pid);
+    my $written = $pidfile eq '-' ? '-' : pid_file(unhex($pidfile), $pid);
+    print "P $id $pid $start $state $written\n";
+    POSIX::sigprocmask(POSIX::SIG_SETMASK(), $none);
+  } elsif ($op eq 'C') {
+    my ($umask, $dir, $argv, $env) = lists(@f);
+    my $null = POSIX::open('/dev/null', O_WRONLY);
+    POSIX::sigprocmask(POSIX::SIG_BLOCK(), $chld);
+    set_env($env);
+    my $pid = fork();
+    unless (defined $pid) { POSIX::close($null) if defined $null; POSIX::sigprocmask(POSIX::SIG_SETMASK(), $none); print "X $id ", 126 << 8, "\n"; next }
+    child($null, $umask, $dir, $argv) if $pid == 0;
+    POSIX::close($null);
+    print "C $id $pid\n";
+    $checks{$pid} = $id;
+    POSIX::sigprocmask(POSIX::SIG_SETMASK(), $none);
+  } elsif ($op eq 'W') {
+    my $pid = shift @f;
+    my $got = waitpid($pid, 0);
+    print "X $id ", ($got == $pid ? $? : 127 << 8), "\n";
+  }
+}
+`;
