@@ -12,7 +12,13 @@ interface Shared {
   /** Wakes by entry name; `undefined` holds the waits on any change in the directory. */
   readonly byName: Map<string | undefined, Set<Wake>>;
   count: number;
+  /** Set while nobody subscribes: the watch is closed only if nobody does for LINGER_MS. */
+  linger: NodeJS.Timeout | undefined;
 }
+
+// Between two layers of a DAG every wait on a directory may have ended for a moment: the watch
+// stays a while rather than being closed and made again for the next layer.
+const LINGER_MS = 1000;
 
 const shared = new Map<string, Shared>();
 
@@ -34,7 +40,7 @@ export function watchEntry(directory: string, name: string | undefined, wake: Wa
     } catch {
       return undefined;
     }
-    entry = { watcher, byName: new Map(), count: 0 };
+    entry = { watcher, byName: new Map(), count: 0, linger: undefined };
     const created = entry;
     // The watch failed later (the directory went): every wait looks once, then polls; the next
     // subscription makes a new watch.
@@ -45,6 +51,10 @@ export function watchEntry(directory: string, name: string | undefined, wake: Wa
     shared.set(directory, entry);
   }
   const live = entry;
+  if (live.linger !== undefined) {
+    clearTimeout(live.linger);
+    live.linger = undefined;
+  }
   let wakes = live.byName.get(name);
   if (wakes === undefined) live.byName.set(name, (wakes = new Set()));
   // The same function may subscribe twice: each subscription is its own.
@@ -58,14 +68,19 @@ export function watchEntry(directory: string, name: string | undefined, wake: Wa
       closed = true;
       const set = live.byName.get(name);
       if (set !== undefined && set.delete(own) && set.size === 0) live.byName.delete(name);
-      if (--live.count === 0) drop(directory, live);
+      if (--live.count === 0) {
+        // Unref'd: a lingering watch never keeps procman running.
+        live.linger = setTimeout(() => drop(directory, live), LINGER_MS).unref();
+      }
     },
   };
 }
 
-/** How many directories are watched now (for tests: one per directory, none once all closed). */
+/** How many directories have subscribers now (for tests: one per directory, none once all closed). */
 export function watchedDirectoryCount(): number {
-  return shared.size;
+  let count = 0;
+  for (const entry of shared.values()) if (entry.count > 0) count++;
+  return count;
 }
 
 function deliver(directory: string, filename: string | Buffer | null): void {
@@ -82,6 +97,8 @@ function deliver(directory: string, filename: string | Buffer | null): void {
 }
 
 function drop(directory: string, entry: Shared): void {
+  if (entry.linger !== undefined) clearTimeout(entry.linger);
+  entry.linger = undefined;
   if (shared.get(directory) === entry) shared.delete(directory);
   entry.watcher.close();
 }
