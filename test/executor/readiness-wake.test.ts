@@ -184,4 +184,15 @@ test("a polled wait times out naming what it saw last", async () => {
   assert.match((error as Error).message, /^waiting for command "\[ -s .*empty \]" to exit 0: it exited with code 1 after 0\.3 s$/);
 });
 
+test("watchEntry: a watch kept a moment after its last subscription still wakes the next one", async () => {
+  const dir = makeTempDir();
+  watchEntry(dir, "a", () => undefined)!.close();
+  assert.is(watchedDirectoryCount(), 0, "nobody subscribes");
+  let woken = 0;
+  const again = watchEntry(dir, "b", () => woken++)!;
+  writeFileSync(path.join(dir, "b"), "x");
+  await waitFor(() => woken > 0, 5000, "the wake of b");
+  again.close();
+});
+
 test.run();
