@@ -1,7 +1,8 @@
 // A readiness wait whose check is one or two system calls (a file test, a file, a PID file, a log
 // scan) needs no async loop: a layer of 50 such waits polled every 20 ms made 2,500 promises, abort
-// listeners and sleeps a second. Here a wait is one promise, one timer re-armed after each check,
-// and a wake from inotify (dir-watch.ts) when what it looks at changes; the poll stays the fallback.
+// listeners and sleeps a second. Here a wait is one promise, polled by a timer shared with every
+// wait of the same interval, and woken by inotify (dir-watch.ts) when what it looks at changes;
+// the poll stays the fallback.
 import { watchEntry, type DirSubscription } from "./dir-watch.js";
 import { checkIdentity, stillRuns, type ProcessIdentity } from "./proc.js";
 
@@ -30,6 +31,41 @@ export interface PolledWait {
 }
 
 /**
+ * The polls of every wait with the same interval share one timer: a layer of 50 waits polled every
+ * 20 ms wakes procman 50 times a second, not 2,500. A wait joins after its first check, so its
+ * next poll comes within one interval (a wait nearer its deadline than that polls on a timer of
+ * its own, at the deadline).
+ */
+interface Ticker {
+  readonly polls: Set<() => void>;
+  readonly timer: NodeJS.Timeout;
+}
+
+const tickers = new Map<number, Ticker>();
+
+/** How many shared poll timers run now (for tests: one per interval, none once every wait ended). */
+export function pollTimerCount(): number {
+  return tickers.size;
+}
+
+function join(intervalMs: number, poll: () => void): void {
+  let ticker = tickers.get(intervalMs);
+  if (ticker === undefined) {
+    const polls = new Set<() => void>();
+    ticker = { polls, timer: setInterval(() => { for (const each of polls) each(); }, intervalMs) };
+    tickers.set(intervalMs, ticker);
+  }
+  ticker.polls.add(poll);
+}
+
+function leave(intervalMs: number, poll: () => void): void {
+  const ticker = tickers.get(intervalMs);
+  if (ticker === undefined || !ticker.polls.delete(poll) || ticker.polls.size > 0) return;
+  clearInterval(ticker.timer);
+  tickers.delete(intervalMs);
+}
+
+/**
  * Checks at once, then on every change of a target and at least every interval, until the check
  * passes (and the process still runs: "ready"), the process dies, the timeout runs out or the
  * signal aborts. A death is noticed within 100 ms (or the interval, if longer), not on every poll:
@@ -49,6 +85,7 @@ export function pollUntilReady(wait: PolledWait): Promise<PolledOutcome> {
     const finish = (outcome: PolledOutcome): void => {
       done = true;
       if (timer !== undefined) clearTimeout(timer);
+      leave(intervalMs, poll);
       for (const subscription of subscriptions) subscription?.close();
       signal?.removeEventListener("abort", onAbort);
       resolve(outcome);
@@ -85,7 +122,11 @@ export function pollUntilReady(wait: PolledWait): Promise<PolledOutcome> {
         const now = Date.now();
         if (now >= deadline) return finish({ kind: "timeout", why: result.why });
         watch();
-        timer = setTimeout(poll, Math.min(intervalMs, deadline - now));
+        if (deadline - now > intervalMs) join(intervalMs, poll);
+        else {
+          leave(intervalMs, poll);
+          timer = setTimeout(poll, deadline - now);
+        }
       } catch (error) {
         finish({ kind: "error", error });
       }

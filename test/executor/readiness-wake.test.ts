@@ -8,6 +8,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { aliveAfter, aliveLooks, alivePending } from "../../src/executor/alive-wait.js";
 import { watchEntry, watchedDirectoryCount } from "../../src/executor/dir-watch.js";
+import { pollTimerCount } from "../../src/executor/polled-wait.js";
 import { identityOf, type ProcessIdentity } from "../../src/executor/proc.js";
 import { AbandonedError, NotReadyError, waitUntilReady } from "../../src/executor/readiness.js";
 import { createContext } from "../../src/model/context.js";
@@ -76,12 +77,14 @@ test("50 waits on files of one directory share one watch; each passes on its own
   );
   await tick();
   assert.is(watchedDirectoryCount(), before + 1);
+  assert.is(pollTimerCount(), 1, "one poll timer for 50 waits of one interval");
   writeFileSync(path.join(dir, "p7"), "");
   await waitFor(() => done.has(7), 5000, "p7's wait to pass");
   assert.equal([...done], [7], "only the wait on p7 passed");
   for (let index = 0; index < 50; index++) if (index !== 7) writeFileSync(path.join(dir, `p${index}`), "");
   await Promise.all(waits);
   assert.is(watchedDirectoryCount(), before, "no watch left once every wait ended");
+  assert.is(pollTimerCount(), 0, "no poll timer left");
 });
 
 test("watchEntry: a change wakes the subscriptions on that entry and those on any entry, no others", async () => {
@@ -193,6 +196,19 @@ test("watchEntry: a watch kept a moment after its last subscription still wakes 
   writeFileSync(path.join(dir, "b"), "x");
   await waitFor(() => woken > 0, 5000, "the wake of b");
   again.close();
+});
+
+test("a polled wait near its deadline leaves the shared timer and times out at the deadline, not before", async () => {
+  const dir = makeTempDir();
+  const spec = specWith({ command: `test -e ${path.join(dir, "never")}`, interval: 0.25, timeout: 0.4 });
+  const began = performance.now();
+  const error = await waitUntilReady(spec, sleeper(), 0).then(
+    () => undefined,
+    (failure: unknown) => failure,
+  );
+  assert.instance(error, NotReadyError);
+  assert.ok(performance.now() - began >= 399, `timed out after ${performance.now() - began} ms`);
+  assert.is(pollTimerCount(), 0);
 });
 
 test.run();
