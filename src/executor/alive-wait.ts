@@ -4,6 +4,7 @@
 // timer fires when the earliest is due, and that firing looks once at every wait due by then (a
 // burst of spawns is due in a burst). A process is looked at no earlier than its due time, never
 // before: one that exits in 20 ms of a 100 ms interval is dead at its look and fails.
+import { onAbort } from "./abort-listeners.js";
 import { checkIdentity, stillRuns, type ProcessIdentity } from "./proc.js";
 
 export type AliveOutcome = "alive" | "dead" | "abandoned";
@@ -12,8 +13,7 @@ interface Pending {
   readonly identity: ProcessIdentity;
   readonly due: number;
   readonly resolve: (outcome: AliveOutcome) => void;
-  readonly signal: AbortSignal | undefined;
-  readonly onAbort: (() => void) | undefined;
+  unlisten: (() => void) | undefined;
   settled: boolean;
 }
 
@@ -32,9 +32,8 @@ export function aliveAfter(identity: ProcessIdentity, ms: number, signal?: Abort
   // A monotonic clock: a wall-clock step must not stretch or cut the interval.
   const due = performance.now() + ms;
   return new Promise((resolve) => {
-    const onAbort = signal === undefined ? undefined : () => abandon(pending);
-    const pending: Pending = { identity, due, resolve, signal, onAbort, settled: false };
-    signal?.addEventListener("abort", onAbort!, { once: true });
+    const pending: Pending = { identity, due, resolve, unlisten: undefined, settled: false };
+    if (signal !== undefined) pending.unlisten = onAbort(signal, () => abandon(pending));
     let at = queue.length;
     while (at > 0 && queue[at - 1]!.due > due) at--;
     if (at === queue.length) queue.push(pending);
@@ -56,7 +55,7 @@ export function alivePending(): number {
 function settle(pending: Pending, outcome: AliveOutcome): void {
   if (pending.settled) return;
   pending.settled = true;
-  if (pending.onAbort !== undefined) pending.signal!.removeEventListener("abort", pending.onAbort);
+  pending.unlisten?.();
   pending.resolve(outcome);
 }
 

@@ -3,6 +3,7 @@
 // listeners and sleeps a second. Here a wait is one promise, polled by a timer shared with every
 // wait of the same interval, and woken by inotify (dir-watch.ts) when what it looks at changes;
 // the poll stays the fallback.
+import { onAbort } from "./abort-listeners.js";
 import { watchEntry, type DirSubscription } from "./dir-watch.js";
 import { checkIdentity, stillRuns, type ProcessIdentity } from "./proc.js";
 
@@ -81,16 +82,16 @@ export function pollUntilReady(wait: PolledWait): Promise<PolledOutcome> {
     let lookedAt = Date.now();
     let done = false;
     let queued = false;
+    let unlisten: (() => void) | undefined;
 
     const finish = (outcome: PolledOutcome): void => {
       done = true;
       if (timer !== undefined) clearTimeout(timer);
       leave(intervalMs, poll);
       for (const subscription of subscriptions) subscription?.close();
-      signal?.removeEventListener("abort", onAbort);
+      unlisten?.();
       resolve(outcome);
     };
-    const onAbort = (): void => finish({ kind: "abandoned" });
     // The events of one read of inotify (a write, then a rename into place) make one check.
     const wake = (): void => {
       if (done || queued) return;
@@ -132,7 +133,7 @@ export function pollUntilReady(wait: PolledWait): Promise<PolledOutcome> {
       }
     };
 
-    signal?.addEventListener("abort", onAbort, { once: true });
+    if (signal !== undefined) unlisten = onAbort(signal, () => finish({ kind: "abandoned" }));
     // Watched before the first check: a change during it wakes the wait again.
     watch();
     poll();

@@ -6,6 +6,7 @@ import { closeSync, lstatSync, statSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import type { Readiness, ResolvedProcess } from "../model/types.js";
+import { onAbort } from "./abort-listeners.js";
 import { aliveAfter } from "./alive-wait.js";
 import type { ExitStatus } from "./launch.js";
 import { addressesOf, anyListener, canonicalAddress, isLocalAddress, listenerOwnedBy, type ListenerOwner } from "./listeners.js";
@@ -421,10 +422,10 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     if (signal?.aborted === true) return resolve();
     const done = () => {
       clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
+      unlisten?.();
       resolve();
     };
     const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
+    const unlisten = signal === undefined ? undefined : onAbort(signal, done);
   });
 }

@@ -211,4 +211,30 @@ test("a polled wait near its deadline leaves the shared timer and times out at t
   assert.is(pollTimerCount(), 0);
 });
 
+test("60 waits on one abort signal: no listener warning; one abort gives every one up", async () => {
+  const warnings: string[] = [];
+  const onWarning = (warning: Error) => warnings.push(warning.message);
+  process.on("warning", onWarning);
+  try {
+    const dir = makeTempDir();
+    const abort = new AbortController();
+    const identity = sleeper();
+    const waits = [
+      ...Array.from({ length: 30 }, () => waitUntilReady(startedWith(30), identity, 0, abort.signal)),
+      ...Array.from({ length: 30 }, (_, index) =>
+        waitUntilReady(specWith({ command: `test -e ${path.join(dir, `w${index}`)}`, interval: 8, timeout: 30 }), identity, 0, abort.signal),
+      ),
+    ].map((wait) => wait.then(() => undefined, (error: unknown) => error));
+    await tick();
+    abort.abort();
+    for (const outcome of await Promise.all(waits)) assert.instance(outcome, AbandonedError);
+    await tick();
+    assert.equal(warnings.filter((message) => /listener/i.test(message)), []);
+    assert.is(alivePending(), 0);
+    assert.is(pollTimerCount(), 0);
+  } finally {
+    process.off("warning", onWarning);
+  }
+});
+
 test.run();
