@@ -7,7 +7,8 @@
 import { lstatSync, statSync, type Stats } from "node:fs";
 import path from "node:path";
 
-type FileTest = (directory: string) => boolean;
+/** Answers the test for a process in `directory`; `file` is what it looks at (to watch). */
+export type FileTest = ((directory: string) => boolean) & { readonly file: string };
 
 const TESTS: Readonly<Record<string, { readonly link: boolean; readonly holds: (stat: Stats) => boolean }>> = {
   "-e": { link: false, holds: () => true },
@@ -21,6 +22,8 @@ const TESTS: Readonly<Record<string, { readonly link: boolean; readonly holds: (
   "-h": { link: true, holds: (stat) => stat.isSymbolicLink() },
   "-L": { link: true, holds: (stat) => stat.isSymbolicLink() },
 };
+
+const NO_THROW = { throwIfNoEntry: false } as const;
 
 const parsed = new Map<string, FileTest | null>();
 
@@ -46,21 +49,19 @@ function parse(command: string): FileTest | undefined {
   const [operator, file] = operands as [string, string];
   const test = TESTS[operator];
   if (test === undefined || !answerable(file)) return undefined;
-  return (directory) => {
-    // The shell runs the check after `cd -P` into the process's directory: no directory, no pass.
+  const answer = (directory: string): boolean => {
+    // A missing file is the usual answer while a wait polls: one stat, no exception built for it.
+    // The shell runs the test after `cd -P` into the process's directory: no directory, no pass
+    // (looked at second: the same answer, and a poll that finds no file costs one system call).
     try {
-      if (!statSync(directory).isDirectory()) return false;
+      const stat = (test.link ? lstatSync : statSync)(file, NO_THROW);
+      if (stat === undefined || !test.holds(stat)) return false;
+      return statSync(directory, NO_THROW)?.isDirectory() === true;
     } catch {
-      return false;
+      return false; // EACCES, ENOTDIR, ELOOP: sh's test says false too
     }
-    let stat: Stats | undefined;
-    try {
-      stat = (test.link ? lstatSync : statSync)(file);
-    } catch {
-      return false;
-    }
-    return test.holds(stat);
   };
+  return Object.assign(answer, { file });
 }
 
 /**

@@ -2,18 +2,21 @@
 // says what it waited for and what happened; a process that is dead when it would be declared
 // ready is never ready. Waits wake on inotify (fs.watch) where that is cheap, with the interval
 // poll as the fallback.
-import { closeSync, lstatSync, statSync, watch, type FSWatcher } from "node:fs";
+import { closeSync, lstatSync, statSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import type { Readiness, ResolvedProcess } from "../model/types.js";
+import { onAbort } from "./abort-listeners.js";
+import { aliveAfter } from "./alive-wait.js";
 import type { ExitStatus } from "./launch.js";
 import { addressesOf, anyListener, canonicalAddress, isLocalAddress, listenerOwnedBy, type ListenerOwner } from "./listeners.js";
 import type { NotifyChannel } from "./notify.js";
 import { checkIdentity, identityOf, stillRuns, type ProcessIdentity } from "./proc.js";
-import { fileTestOf } from "./file-test.js";
+import { fileTestOf, type FileTest } from "./file-test.js";
 import { changesIdentity, runShellAs, wrapCommand } from "./run-as.js";
 import type { SpawnRunner } from "./spawn-runner.js";
 import { openServiceFile, readAt, readPidLine } from "./safe-file.js";
+import { pollUntilReady, type CheckResult, type WatchTarget } from "./polled-wait.js";
 
 export class NotReadyError extends Error {
   constructor(message: string, readonly exited: boolean) {
@@ -35,8 +38,6 @@ export interface ReadyContext {
   readonly runner?: SpawnRunner;
 }
 
-type CheckResult = { readonly ok: true } | { readonly ok: false; readonly why: string };
-
 /** Polls the check until it passes, the process dies (fails at once), or the timeout runs out. */
 export async function waitUntilReady(
   spec: ResolvedProcess,
@@ -46,21 +47,53 @@ export async function waitUntilReady(
   context: ReadyContext = {},
 ): Promise<void> {
   const readiness = spec.readiness;
+  if (readiness.kind === "started") {
+    // The default: no loop of its own. Every such wait shares one queue and timer (alive-wait.ts)
+    // and is looked at once, when its interval is over.
+    const outcome = await aliveAfter(identity, readiness.interval * 1000, signal);
+    if (outcome === "alive") return;
+    if (outcome === "abandoned") throw new AbandonedError();
+    throw await exitedError(spec, context);
+  }
   const began = Date.now();
   const deadline = began + readiness.timeout * 1000;
   const interval = readiness.interval * 1000;
-  const owner: ListenerOwner = {
-    pid: identity.pid,
-    ...(context.pgid !== undefined ? { pgid: context.pgid } : {}),
-    ...(context.sid !== undefined ? { session: context.sid } : {}),
-    ...(context.tag !== undefined ? { tag: context.tag } : {}),
+  // Only what this kind of check uses is made (a wide layer makes hundreds of these waits).
+  const state: CheckState = {
+    owner: readiness.kind === "tcp" || readiness.kind === "http" ? ownerOf(identity, context) : undefined,
+    log: readiness.kind === "logLine" ? new LogScanner(spec.logFile, logOffset) : undefined,
+    fileTest: fileTestFor(spec, readiness),
+    context,
+    signal,
   };
-  const log = new LogScanner(spec.logFile, logOffset);
-  const waker = new Waker(watchedPaths(spec));
+  const polled = polledCheck(spec, readiness, state);
+  if (polled !== undefined) {
+    try {
+      const outcome = await pollUntilReady({
+        identity,
+        check: polled,
+        intervalMs: interval,
+        timeoutMs: readiness.timeout * 1000,
+        targets: watchTargets(spec, readiness, state.fileTest),
+        signal,
+      });
+      switch (outcome.kind) {
+        case "ready": return;
+        case "abandoned": throw new AbandonedError();
+        case "dead": throw await exitedError(spec, context);
+        case "timeout": throw new NotReadyError(`waiting for ${describeReadiness(readiness)}: ${outcome.why} after ${readiness.timeout} s`, false);
+        case "error": throw outcome.error;
+      }
+    } finally {
+      context.notify?.close();
+    }
+  }
+  // A check that takes a connection or a shell: a loop of its own.
   let last = "";
   // A death is noticed within 100 ms (or the interval, if longer), not on every poll: /proc reads
-  // add up over a wide layer polled every 20 ms. A passing check always looks (below).
-  let lookedAt = 0;
+  // add up over a wide layer polled every 20 ms. A passing check always looks (below); launch has
+  // just looked (its identity), so the first look is 100 ms from now.
+  let lookedAt = began;
   try {
     for (;;) {
       if (signal?.aborted === true) throw new AbandonedError();
@@ -69,7 +102,7 @@ export async function waitUntilReady(
         lookedAt = Date.now();
       }
       const remaining = deadline - Date.now();
-      const result = await checkOnce(spec, readiness, Math.max(50, Math.min(remaining, 2000)), { owner, log, context, signal });
+      const result = await checkOnce(spec, readiness, Math.max(50, Math.min(remaining, 2000)), state);
       if (result.ok) {
         // Dead when it would be declared ready: never ready (a listener, file or line left behind).
         if (stillRuns(checkIdentity(identity))) return;
@@ -79,12 +112,15 @@ export async function waitUntilReady(
       if (Date.now() >= deadline) {
         throw new NotReadyError(`waiting for ${describeReadiness(readiness)}: ${last} after ${readiness.timeout} s`, false);
       }
-      await waker.sleep(Math.min(interval, Math.max(0, deadline - Date.now())), signal);
+      await sleep(Math.min(interval, Math.max(0, deadline - Date.now())), signal);
     }
   } finally {
-    waker.close();
     context.notify?.close(); // the child keeps its end: no SIGPIPE for it, ever
   }
+}
+
+function ownerOf(identity: ProcessIdentity, context: ReadyContext): ListenerOwner {
+  return { pid: identity.pid, pgid: context.pgid, session: context.sid, tag: context.tag };
 }
 
 async function exitedError(spec: ResolvedProcess, context: ReadyContext): Promise<NotReadyError> {
@@ -122,15 +158,17 @@ export function describeReadiness(readiness: Readiness): string {
 export async function probeReadiness(spec: ResolvedProcess, owner?: ListenerOwner): Promise<boolean> {
   const readiness = spec.readiness;
   if (readiness.kind === "started" || readiness.kind === "logLine" || readiness.kind === "notify") return true;
-  const result = await checkOnce(spec, readiness, 1000, { ...(owner !== undefined ? { owner } : {}), context: {} });
+  const result = await checkOnce(spec, readiness, 1000, { owner, fileTest: fileTestFor(spec, readiness), context: {} });
   return result.ok;
 }
 
 interface CheckState {
-  readonly owner?: ListenerOwner;
-  readonly log?: LogScanner;
+  readonly owner?: ListenerOwner | undefined;
+  readonly log?: LogScanner | undefined;
+  /** readiness command: the file test procman answers itself, if it is one (once per wait). */
+  readonly fileTest?: FileTest | undefined;
   readonly context: ReadyContext;
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
 }
 
 async function checkOnce(spec: ResolvedProcess, readiness: Readiness, timeoutMs: number, state: CheckState): Promise<CheckResult> {
@@ -145,8 +183,7 @@ async function checkOnce(spec: ResolvedProcess, readiness: Readiness, timeoutMs:
     case "http":
       return httpReady(readiness.url, readiness.status, state.owner, timeoutMs);
     case "command": {
-      // Run as procman itself anyway: a bare `test -e FILE` needs no shell (file-test.ts).
-      const fileTest = changesIdentity(spec) ? undefined : fileTestOf(readiness.command);
+      const fileTest = state.fileTest;
       if (fileTest !== undefined) return fileTest(spec.directory ?? "/") ? { ok: true } : { ok: false, why: "it exited with code 1" };
       const runner = state.context.runner;
       const argv = wrapCommand(spec, { executable: "/bin/sh", args: ["-c", readiness.command] });
@@ -254,7 +291,9 @@ async function httpReady(url: string, status: number, owner: ListenerOwner | und
 /** readiness file: a regular file, never a symlink (launch removed any from an earlier run). */
 function fileAppeared(file: string): CheckResult {
   try {
-    const stat = lstatSync(file);
+    // Missing is the usual answer while a wait polls: no exception built for it.
+    const stat = lstatSync(file, { throwIfNoEntry: false });
+    if (stat === undefined) return { ok: false, why: "it does not exist" };
     if (stat.isSymbolicLink()) return { ok: false, why: "it is a symbolic link, which never counts" };
     if (!stat.isFile()) return { ok: false, why: "it is not a regular file" };
     return { ok: true };
@@ -325,56 +364,56 @@ export class LogScanner {
   }
 }
 
-function watchedPaths(spec: ResolvedProcess): string[] {
-  switch (spec.readiness.kind) {
-    case "file": return [path.dirname(spec.readiness.path)];
-    case "logLine": return [spec.logFile];
-    case "pidFile": return [path.dirname(spec.readiness.path)];
-    default: return [];
+/**
+ * The check as one synchronous call, for the kinds that are one or two system calls (polled-wait.ts);
+ * undefined for a check that takes a connection, a shell or a descriptor's line.
+ */
+function polledCheck(spec: ResolvedProcess, readiness: Readiness, state: CheckState): (() => CheckResult) | undefined {
+  switch (readiness.kind) {
+    case "file":
+      return () => fileAppeared(readiness.path);
+    case "pidFile":
+      return () => pidFileNamesLive(readiness.path);
+    case "logLine": {
+      const log = state.log!;
+      const pattern = new RegExp(readiness.pattern);
+      return () => log.scan(pattern);
+    }
+    case "command": {
+      const fileTest = state.fileTest;
+      if (fileTest === undefined) return undefined;
+      const directory = spec.directory ?? "/";
+      return () => (fileTest(directory) ? { ok: true } : { ok: false, why: "it exited with code 1" });
+    }
+    default:
+      return undefined;
   }
 }
 
-/** Sleeps that inotify cuts short when a watched path changes; without a watch, plain sleeps. */
-class Waker {
-  private readonly watchers: FSWatcher[] = [];
-  private wake: (() => void) | undefined;
-  /** A change seen while no sleep was under way (during a check): the next sleep ends at once. */
-  private pending = false;
-  constructor(paths: readonly string[]) {
-    for (const file of paths) {
-      try {
-        const watcher = watch(file, { persistent: false }, () => {
-          if (this.wake !== undefined) this.wake();
-          else this.pending = true;
-        });
-        watcher.on("error", () => undefined);
-        this.watchers.push(watcher);
-      } catch {
-        // not there (yet): the poll covers it
-      }
-    }
+/** readiness command run as procman itself anyway: a bare `test -e FILE` needs no shell (file-test.ts). */
+function fileTestFor(spec: ResolvedProcess, readiness: Readiness): FileTest | undefined {
+  return readiness.kind === "command" && !changesIdentity(spec) ? fileTestOf(readiness.command) : undefined;
+}
+
+/** The directory entries whose changes may make the check pass: a change wakes the wait at once. */
+function watchTargets(spec: ResolvedProcess, readiness: Readiness, fileTest: FileTest | undefined): WatchTarget[] {
+  let file: string | undefined;
+  switch (readiness.kind) {
+    case "file":
+    case "pidFile":
+      file = readiness.path;
+      break;
+    case "logLine":
+      file = spec.logFile;
+      break;
+    case "command":
+      // Only a check procman answers itself says what it looks at; a shell command could look anywhere.
+      file = fileTest?.file;
+      break;
+    default:
+      file = undefined;
   }
-  sleep(ms: number, signal?: AbortSignal): Promise<void> {
-    if (this.watchers.length === 0) return sleep(ms, signal);
-    return new Promise((resolve) => {
-      if (this.pending || signal?.aborted === true) {
-        this.pending = false;
-        return resolve();
-      }
-      const finish = () => {
-        clearTimeout(timer);
-        this.wake = undefined;
-        signal?.removeEventListener("abort", finish);
-        resolve();
-      };
-      const timer = setTimeout(finish, ms);
-      this.wake = finish;
-      signal?.addEventListener("abort", finish, { once: true });
-    });
-  }
-  close(): void {
-    for (const watcher of this.watchers) watcher.close();
-  }
+  return file === undefined ? [] : [{ directory: path.dirname(file), name: path.basename(file) }];
 }
 
 /** Resolves after ms, or as soon as the signal aborts. */
@@ -383,10 +422,10 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     if (signal?.aborted === true) return resolve();
     const done = () => {
       clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
+      unlisten?.();
       resolve();
     };
     const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
+    const unlisten = signal === undefined ? undefined : onAbort(signal, done);
   });
 }

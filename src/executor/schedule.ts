@@ -7,13 +7,33 @@
 // dependents' counts and starts those that reach zero, in one synchronous burst. O(N + E) in all:
 // no pass over the pending nodes and no Promise.race over the running ones (O(N²) at 500 nodes).
 // A node waited for that is not in `names` counts as finished.
+//
+// `outer` (an interrupt, a lost lock) aborts the signal given to the actions as well: one listener
+// for the whole run, not an AbortSignal.any per action (56 ms of a 500-process switch in Node 20).
 
 export async function runAsReady(
   names: readonly string[],
   waitsFor: (name: string) => readonly string[],
   action: (name: string, signal: AbortSignal) => Promise<void>,
+  outer?: AbortSignal,
 ): Promise<void> {
   const abort = new AbortController();
+  const onOuter = () => abort.abort();
+  if (outer?.aborted === true) abort.abort();
+  else outer?.addEventListener("abort", onOuter, { once: true });
+  try {
+    await run(names, waitsFor, action, abort);
+  } finally {
+    outer?.removeEventListener("abort", onOuter);
+  }
+}
+
+async function run(
+  names: readonly string[],
+  waitsFor: (name: string) => readonly string[],
+  action: (name: string, signal: AbortSignal) => Promise<void>,
+  abort: AbortController,
+): Promise<void> {
   const order = [...new Set(names)];
   const waiting = new Map<string, number>();
   const dependents = new Map<string, string[]>();
@@ -59,7 +79,7 @@ export async function runAsReady(
         running--;
         if (failure === undefined) {
           failure = { error };
-          abort.abort();
+          if (!abort.signal.aborted) abort.abort();
         }
         if (running === 0) settle();
       },

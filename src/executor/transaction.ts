@@ -374,13 +374,10 @@ async function startInOrder(
     waitsFor,
     async (name, signal) => {
       applied.started.push(name);
-      await backend.start([request(name)], { ...context, signal: anySignal(signal, context.signal) });
+      await backend.start([request(name)], { ...context, signal });
     },
+    context.signal,
   );
-}
-
-function anySignal(a: AbortSignal, b: AbortSignal): AbortSignal {
-  return AbortSignal.any([a, b]);
 }
 
 /**

@@ -25,13 +25,16 @@ test("a bare test of a literal path answers as sh does", () => {
   symlinkSync(path.join(dir, "missing"), path.join(dir, "dangling"));
   symlinkSync(path.join(dir, "full"), path.join(dir, "link"));
   const at = (name: string) => path.join(dir, name);
-  const files = [at("full"), at("empty"), at("sub"), at("dangling"), at("link"), at("missing"), `'${at("sub")}'`, `"${at("empty")}"`];
+  symlinkSync(path.join(dir, "loop"), path.join(dir, "loop"));
+  // ENOENT, ENOTDIR (under a regular file), ELOOP: each a plain "false" for sh's test.
+  const files = [at("full"), at("empty"), at("sub"), at("dangling"), at("link"), at("missing"), at("full/x"), at("loop"), at("loop/x"), `'${at("sub")}'`, `"${at("empty")}"`];
   let answered = 0;
   for (const operator of ["-e", "-f", "-d", "-s", "-h", "-L", "-p", "-S"]) {
     for (const file of files) {
       for (const command of [`test ${operator} ${file}`, `[ ${operator} ${file} ]`]) {
         const fileTest = fileTestOf(command);
         assert.ok(fileTest !== undefined, `${command} is a bare file test`);
+        assert.is(fileTest.file, file.replace(/^['"]|['"]$/g, ""), "what it looks at (to watch)");
         assert.is(fileTest(dir), shellSays(command, dir), command);
         answered++;
       }

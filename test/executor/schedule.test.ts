@@ -104,4 +104,28 @@ test("linear in nodes and edges: 20,000 nodes in a chain and a fan-in", async ()
   assert.is(count.value, 2 * n);
 });
 
+test("an outer signal aborts every running action's signal; none of its listeners stays", async () => {
+  const outer = new AbortController();
+  const { pending, action } = controlled();
+  const deps: Record<string, string[]> = { a: [], b: [] };
+  const run = runAsReady(Object.keys(deps), (name) => deps[name]!, action, outer.signal).then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  await tick();
+  assert.is(pending.get("a")!.signal.aborted, false);
+  outer.abort();
+  assert.ok(pending.get("a")!.signal.aborted && pending.get("b")!.signal.aborted);
+  pending.get("a")!.reject(new Error("abandoned a"));
+  pending.get("b")!.reject(new Error("abandoned b"));
+  assert.is(((await run) as Error).message, "abandoned a");
+  // Already aborted: the actions get an aborted signal from the start.
+  const late = controlled();
+  const again = runAsReady(["x"], () => [], late.action, outer.signal).catch(() => undefined);
+  await tick();
+  assert.ok(late.pending.get("x")!.signal.aborted);
+  late.pending.get("x")!.resolve();
+  await again;
+});
+
 test.run();
