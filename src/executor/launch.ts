@@ -164,7 +164,10 @@ async function launchForeground(
     identity = spawned.startTime === undefined ? identityOf(pid) : spawned.dead === true ? undefined : { pid, startTime: spawned.startTime };
     exit = runner!.exitOf(pid, identity?.startTime ?? spawned.startTime ?? "");
     // Dead at once: the PID file the runner wrote names no process of ours.
-    if (identity === undefined && runnerWritesPidFile) rmSync(spec.pidFile, { force: true });
+    if (identity === undefined && runnerWritesPidFile) {
+      await spawned.pidFileWritten; // written after the batch's forks: remove it only once it is there
+      rmSync(spec.pidFile, { force: true });
+    }
   } else {
     const child = await spawnDetached(spec, argv, command, environment, logFd, notify);
     notify?.releaseChildEnd();
@@ -180,9 +183,18 @@ async function launchForeground(
     new StartError(spec.name, `cannot write its PID file ${spec.pidFile}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
   // procman created its session and group: the one group procman may signal as a whole.
   const started = { ...identity, pgid: pid, sid: pid, launchedAt, exit };
-  // Written by the runner before it answered: a failure is a failed start (launch's sweep stops it).
   if (runnerWritesPidFile) {
+    // Written by the runner before it answered (the supervisor's): a failure is a failed start
+    // (launch's sweep stops it).
     if (spawned!.pidFileError !== undefined) throw cannotWrite({ code: spawned!.pidFileError });
+    // Or after the forks of a batch: awaited before the process counts as ready (pidFileWritten).
+    if (spawned!.pidFileWritten !== undefined) {
+      const pidFileWritten = spawned!.pidFileWritten.then((error) => {
+        if (error !== undefined) throw cannotWrite({ code: error });
+      });
+      pidFileWritten.catch(() => undefined); // awaited by the caller; never an unhandled rejection
+      return { ...started, pidFileWritten, viaRunner: true };
+    }
     return { ...started, viaRunner: true };
   }
   if (spawned !== undefined && spec.readiness.kind !== "pidFile") {

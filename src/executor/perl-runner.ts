@@ -32,7 +32,11 @@ function lists(request: Omit<RunnerRequest, "logFd">): string {
   return `${umask} ${hex(request.directory)} ${request.argv.length} ${request.argv.map(hex).join(" ")} ${environment.length} ${environment.join(" ")}`;
 }
 
-/** Answered by `P id pid starttime state errno` (errno 0: the PID file is written, "-": none asked) or `E id`. */
+/**
+ * Answered by `P id pid starttime state written` or `E id`. written: "-" (no PID file asked), an
+ * errno (0: written), or "later": then `F id errno` follows, once no request waits (the runner
+ * forks a batch first).
+ */
 export function perlSpawnLine(id: number, request: RunnerRequest): string {
   const pidFile = request.pidFile === undefined ? "-" : hex(request.pidFile);
   return `S ${id} ${request.logFd} ${pidFile} ${lists(request)}`;
@@ -131,8 +135,11 @@ sub pid_file {
   return $error;
 }
 print "OK\n";
-while (defined(my $line = <STDIN>)) {
-  chomp $line;
+# PID files a start asked for, written once no request is waiting (not in reap mode: there a child
+# may be reaped before its file names it): the forks of a batch of starts come first.
+my @deferred;
+sub handle {
+  my $line = shift;
   # Its owner is its parent: reparented means the owner died. Not kill(0): a dead procman that its
   # own parent has not reaped yet is a zombie, and a zombie answers signals.
   exit 0 unless getppid() == $owner;
@@ -142,16 +149,20 @@ while (defined(my $line = <STDIN>)) {
     my $logfd = shift @f; my $pidfile = shift @f;
     my ($umask, $dir, $argv, $env) = lists(@f);
     my $out = POSIX::open("/proc/$owner/fd/$logfd", O_WRONLY | O_APPEND);
-    unless (defined $out) { print "E $id\n"; next }
+    unless (defined $out) { print "E $id\n"; return }
     # Its exit is reported after its PID: SIGCHLD waits until the answer is written.
     POSIX::sigprocmask(POSIX::SIG_BLOCK(), $chld);
     set_env($env);
     my $pid = fork();
-    unless (defined $pid) { POSIX::close($out); POSIX::sigprocmask(POSIX::SIG_SETMASK(), $none); print "E $id\n"; next }
+    unless (defined $pid) { POSIX::close($out); POSIX::sigprocmask(POSIX::SIG_SETMASK(), $none); print "E $id\n"; return }
     child($out, $umask, $dir, $argv) if $pid == 0;
     POSIX::close($out);
     my ($start, $state) = start_of($pid);
-    my $written = $pidfile eq '-' ? '-' : pid_file(unhex($pidfile), $pid);
+    my $written = '-';
+    if ($pidfile ne '-') {
+      if ($reap) { $written = pid_file(unhex($pidfile), $pid) }
+      else { $written = 'later'; push(@deferred, [$id, unhex($pidfile), $pid]) }
+    }
     print "P $id $pid $start $state $written\n";
     POSIX::sigprocmask(POSIX::SIG_SETMASK(), $none);
   } elsif ($op eq 'C') {
@@ -160,7 +171,7 @@ while (defined(my $line = <STDIN>)) {
     POSIX::sigprocmask(POSIX::SIG_BLOCK(), $chld);
     set_env($env);
     my $pid = fork();
-    unless (defined $pid) { POSIX::close($null) if defined $null; POSIX::sigprocmask(POSIX::SIG_SETMASK(), $none); print "X $id ", 126 << 8, "\n"; next }
+    unless (defined $pid) { POSIX::close($null) if defined $null; POSIX::sigprocmask(POSIX::SIG_SETMASK(), $none); print "X $id ", 126 << 8, "\n"; return }
     child($null, $umask, $dir, $argv) if $pid == 0;
     POSIX::close($null);
     print "C $id $pid\n";
@@ -172,4 +183,26 @@ while (defined(my $line = <STDIN>)) {
     print "X $id ", ($got == $pid ? $? : 127 << 8), "\n";
   }
 }
+sub write_deferred {
+  my $d = shift(@deferred);
+  print "F $d->[0] ", pid_file($d->[1], $d->[2]), "\n";
+}
+my $buffer = '';
+for (;;) {
+  while (@deferred) {
+    my $in = '';
+    vec($in, 0, 1) = 1;
+    last if select(my $ready = $in, undef, undef, 0) > 0;
+    write_deferred();
+  }
+  my $got = sysread(STDIN, $buffer, 65536, length($buffer));
+  unless (defined $got) { next if $! == POSIX::EINTR(); last }
+  last if $got == 0;
+  while ((my $end = index($buffer, "\n")) >= 0) {
+    my $line = substr($buffer, 0, $end + 1, '');
+    chop($line);
+    handle($line);
+  }
+}
+write_deferred() while @deferred;
 `;

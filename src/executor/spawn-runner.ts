@@ -50,6 +50,11 @@ export interface Spawned {
   readonly dead?: boolean;
   /** The PID file asked for could not be written: the errno's name (EACCES, ENOSPC, …). */
   readonly pidFileError?: string;
+  /**
+   * The PID file, when the runner writes it after the forks of a batch (not in reap mode): resolves
+   * once written, with undefined or why not (an errno's name).
+   */
+  readonly pidFileWritten?: Promise<string | undefined>;
 }
 
 /** Which program forks: Perl where it is installed (one exec per child), else /bin/sh. */
@@ -84,6 +89,10 @@ export class SpawnRunner {
   private readonly reaped = new Map<number, ExitStatus>();
   private readonly exitWaiters = new Map<number, (status: ExitStatus) => void>();
   private readonly reap: boolean;
+  /** Perl: PID files written after the forks of a batch (`F id errno`), by request. */
+  private readonly pidFileWaiters = new Map<number, (error: string | undefined) => void>();
+  /** Requests whose `P` said "later": their `F` is still to come. */
+  private readonly pidFileLater = new Set<number>();
   private readonly onGone: (() => void) | undefined;
   /** Looks at the runner's state in /proc while it is up: a stopped one is ended (see stoppedRunner). */
   private readonly watch: NodeJS.Timeout;
@@ -137,15 +146,32 @@ export class SpawnRunner {
     if (this.state === "unavailable") throw new RunnerUnavailableError("no setsid or GNU env");
     if (request.pidFile !== undefined && !this.writesPidFiles) throw new Error("this runner writes no PID files");
     if (this.kind === "perl") {
-      const answer = await this.ask((id) => perlSpawnLine(id, request));
+      let requestId: number | undefined;
+      const asked = this.ask((id) => {
+        requestId = id;
+        return perlSpawnLine(id, request);
+      });
+      // Registered now: its `F` may be read in the same chunk as the `P`, before this resumes.
+      const later =
+        request.pidFile !== undefined && requestId !== undefined
+          ? new Promise<string | undefined>((resolve) => this.pidFileWaiters.set(requestId!, resolve))
+          : undefined;
+      let answer: string;
+      try {
+        answer = await asked;
+      } finally {
+        if (requestId !== undefined && !this.pidFileLater.has(requestId)) this.pidFileWaiters.delete(requestId);
+        if (requestId !== undefined) this.pidFileLater.delete(requestId);
+      }
       if (answer === "") throw new Error("the spawning runner could not open the log descriptor");
       const [pid, startTime, state, written] = answer.split(" ");
-      const error = written === undefined || written === "-" || written === "0" ? undefined : errnoName(Number(written));
+      const error = written === undefined || written === "-" || written === "0" || written === "later" ? undefined : errnoName(Number(written));
       return {
         pid: Number(pid),
         ...(startTime !== undefined && startTime !== "-" ? { startTime } : {}),
         ...(state === "Z" || state === "X" ? { dead: true } : {}),
         ...(error !== undefined ? { pidFileError: error } : {}),
+        ...(written === "later" && later !== undefined ? { pidFileWritten: later } : {}),
       };
     }
     const command = `${childOf(request)} </dev/null >&9 2>&9 9>&- &`;
@@ -313,6 +339,12 @@ export class SpawnRunner {
           this.exited(id, Number(value));
           continue;
         }
+        if (kind === "F") {
+          const written = this.pidFileWaiters.get(id);
+          this.pidFileWaiters.delete(id);
+          written?.(value === "0" ? undefined : errnoName(Number(value)));
+          continue;
+        }
         const waiter = this.pending.get(id);
         if (waiter === undefined) continue;
         if (kind === "C") {
@@ -320,10 +352,11 @@ export class SpawnRunner {
           continue;
         }
         this.pending.delete(id);
+        if (kind === "P" && value.endsWith(" later")) this.pidFileLater.add(id);
         waiter.resolve(kind === "E" ? "" : value);
       }
     }
-    if (this.pending.size === 0 && this.exitWaiters.size === 0) this.unref();
+    if (this.pending.size === 0 && this.exitWaiters.size === 0 && this.pidFileWaiters.size === 0) this.unref();
   }
 
   /**
@@ -383,6 +416,8 @@ export class SpawnRunner {
     }
     for (const waiter of this.pending.values()) waiter.reject(error);
     this.pending.clear();
+    for (const written of this.pidFileWaiters.values()) written("the spawning runner ended before writing it");
+    this.pidFileWaiters.clear();
     this.unref();
   }
 

@@ -8,10 +8,15 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { readProcStat } from "../../src/executor/proc.js";
 import { perlCheckLine, perlRunnerArgs, perlSpawnLine } from "../../src/executor/perl-runner.js";
-import { SpawnRunner, type RunnerKind } from "../../src/executor/spawn-runner.js";
+import { SpawnRunner, type RunnerKind, type Spawned } from "../../src/executor/spawn-runner.js";
 import { waitFor } from "../helpers/processes.js";
 import { makeTempDir } from "../helpers/tmp.js";
 import { haveTool } from "../helpers/tools.js";
+
+/** How the runner's PID file came out: at once, or once written after the batch's forks. */
+async function pidFileOutcome(spawned: Spawned): Promise<string | undefined> {
+  return spawned.pidFileError ?? (await spawned.pidFileWritten);
+}
 
 function status(pid: number): Record<string, string> {
   return Object.fromEntries(
@@ -127,7 +132,7 @@ test("perl: the start time and PID file come with the PID; arguments arrive byte
     const pidFile = path.join(dir, "p.pid");
     const spawned = await runner.spawn({ argv: ["/bin/sh", "-c", script, "sh", ...args], environment: { PATH: "/usr/bin:/bin", "ODD": "a=b\nc" }, directory: dir, umask: undefined, logFd: fd, pidFile });
     closeSync(fd);
-    assert.is(spawned.pidFileError, undefined);
+    assert.is(await pidFileOutcome(spawned), undefined);
     assert.is(readFileSync(pidFile, "utf8"), `${spawned.pid}\n`);
     assert.is(spawned.startTime, readProcStat(spawned.pid)?.startTime, "the start time /proc gives");
     const log = await waitFor(() => {
@@ -157,11 +162,11 @@ test("perl: a PID file it cannot write is reported with its errno, and no temp f
   const runner = new SpawnRunner({ kind: "perl" });
   try {
     const missing = await runner.spawn({ argv: ["/bin/true"], environment: {}, directory: "/", umask: undefined, logFd: fd, pidFile: path.join(dir, "no", "p.pid") });
-    assert.is(missing.pidFileError, "ENOENT");
+    assert.is(await pidFileOutcome(missing), "ENOENT");
     // A directory where the PID file goes: the rename fails, the temp file is removed.
     mkdirSync(path.join(dir, "p.pid"));
     const blocked = await runner.spawn({ argv: ["/bin/true"], environment: {}, directory: "/", umask: undefined, logFd: fd, pidFile: path.join(dir, "p.pid") });
-    assert.is(blocked.pidFileError, "EISDIR");
+    assert.is(await pidFileOutcome(blocked), "EISDIR");
     assert.equal(readdirSync(dir).sort(), ["log", "p.pid"]);
   } finally {
     closeSync(fd);
@@ -184,7 +189,7 @@ test("perl: a symlink or FIFO planted at the PID file is replaced, not written t
     for (const name of ["link.pid", "fifo.pid"]) {
       const pidFile = path.join(dir, name);
       const spawned = await runner.spawn({ argv: ["/bin/true"], environment: {}, directory: "/", umask: undefined, logFd: fd, pidFile });
-      assert.is(spawned.pidFileError, undefined, name);
+      assert.is(await pidFileOutcome(spawned), undefined, name);
       assert.ok(lstatSync(pidFile).isFile(), `${name} is a file now`);
       assert.is(readFileSync(pidFile, "utf8"), `${spawned.pid}\n`);
     }
@@ -218,7 +223,7 @@ test("perl: a full disk is reported as ENOSPC and leaves no temp file", async ()
     }
     const before = readdirSync(mount).sort();
     const spawned = await runner.spawn({ argv: ["/bin/true"], environment: {}, directory: "/", umask: undefined, logFd: fd, pidFile: path.join(mount, "p.pid") });
-    assert.is(spawned.pidFileError, "ENOSPC");
+    assert.is(await pidFileOutcome(spawned), "ENOSPC");
     assert.equal(readdirSync(mount).sort(), before, "no temp file, no PID file");
   } finally {
     closeSync(fd);
