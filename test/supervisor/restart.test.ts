@@ -5,6 +5,8 @@ import * as assert from "uvu/assert";
 import { readFileSync, readdirSync } from "node:fs";
 import { checkIdentity, readProcStat } from "../../src/executor/proc.js";
 import { haveTool } from "../helpers/tools.js";
+import type { ProcessRecord } from "../../src/executor/state-dir.js";
+import type { SupervisorClient } from "../../src/supervisor/client.js";
 import { waitFor } from "../helpers/processes.js";
 import { deploy, eventsFile, processSpec, recordOf, starts, waitSupervision, withSupervisor } from "./helpers.js";
 
@@ -135,16 +137,23 @@ function runnerOrSkip(supervisor: number): number | undefined {
   return undefined;
 }
 
+/** One process under `always`, deployed; with the supervisor's runner (undefined: no Perl, skip). */
+async function steadyWithRunner(dir: string, client: SupervisorClient): Promise<{ first: ProcessRecord; runner: number } | undefined> {
+  const spec = processSpec(dir, "steady", { COUNT_FILE: `${dir}/count` }, { restart: { policy: "always" } });
+  const first = (await deploy(dir, [spec], client)).get("steady")!;
+  const runner = runnerOrSkip(client.pid);
+  return runner === undefined ? undefined : { first, runner };
+}
+
 // Where Perl is installed the supervisor's children are forked (and reaped) by its runner
 // (perl-runner.ts), which reports each exit. Killed, its children's exits are lost: a death must
 // still be seen, from /proc, and restarted as one whose status is unknown.
 test("the spawning runner killed: a child's death is still seen and restarted (its exit unknown)", () =>
   withSupervisor(async (dir, client) => {
     const runners = () => runnersOf(client.pid);
-    const spec = processSpec(dir, "steady", { COUNT_FILE: `${dir}/count` }, { restart: { policy: "always" } });
-    const first = (await deploy(dir, [spec], client)).get("steady")!;
-    const runner = runnerOrSkip(client.pid);
-    if (runner === undefined) return;
+    const deployed = await steadyWithRunner(dir, client);
+    if (deployed === undefined) return;
+    const { first, runner } = deployed;
     assert.is(readProcStat(first.pid)?.ppid, runner, "the runner is the child's parent");
     process.kill(runner, "SIGKILL");
     await waitFor(() => readProcStat(runner) === undefined || readProcStat(runner)?.state === "Z" || undefined, 5000, "the runner gone");
@@ -166,10 +175,9 @@ test("the spawning runner killed: a child's death is still seen and restarted (i
 test("the spawning runner stopped: a child's death is still seen and restarted", () =>
   withSupervisor(async (dir, client) => {
     const runners = () => runnersOf(client.pid);
-    const spec = processSpec(dir, "steady", { COUNT_FILE: `${dir}/count` }, { restart: { policy: "always" } });
-    const first = (await deploy(dir, [spec], client)).get("steady")!;
-    const runner = runnerOrSkip(client.pid);
-    if (runner === undefined) return;
+    const deployed = await steadyWithRunner(dir, client);
+    if (deployed === undefined) return;
+    const { first, runner } = deployed;
     process.kill(runner, "SIGSTOP");
     try {
       await waitFor(() => readProcStat(runner)?.state === "T" || undefined, 5000, "the runner stopped");
