@@ -183,26 +183,28 @@ async function launchForeground(
     new StartError(spec.name, `cannot write its PID file ${spec.pidFile}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
   // procman created its session and group: the one group procman may signal as a whole.
   const started = { ...identity, pgid: pid, sid: pid, launchedAt, exit };
+  // A PID file written off procman's thread: awaited by the caller before the process counts as ready.
+  const later = (written: Promise<void>): Started => {
+    written.catch(() => undefined); // awaited by the caller; never an unhandled rejection
+    return { ...started, pidFileWritten: written, viaRunner: true };
+  };
   if (runnerWritesPidFile) {
     // Written by the runner before it answered (the supervisor's): a failure is a failed start
-    // (launch's sweep stops it).
+    // (launch's sweep stops it). Or after the forks of a batch.
     if (spawned!.pidFileError !== undefined) throw cannotWrite({ code: spawned!.pidFileError });
-    // Or after the forks of a batch: awaited before the process counts as ready (pidFileWritten).
-    if (spawned!.pidFileWritten !== undefined) {
-      const pidFileWritten = spawned!.pidFileWritten.then((error) => {
+    if (spawned!.pidFileWritten === undefined) return { ...started, viaRunner: true };
+    return later(
+      spawned!.pidFileWritten.then((error) => {
         if (error !== undefined) throw cannotWrite({ code: error });
-      });
-      pidFileWritten.catch(() => undefined); // awaited by the caller; never an unhandled rejection
-      return { ...started, pidFileWritten, viaRunner: true };
-    }
-    return { ...started, viaRunner: true };
+      }),
+    );
   }
   if (spawned !== undefined && spec.readiness.kind !== "pidFile") {
-    const pidFileWritten = writePidFile(spec.pidFile, pid).catch((error: unknown) => {
-      throw cannotWrite(error);
-    });
-    pidFileWritten.catch(() => undefined); // awaited by the caller; never an unhandled rejection
-    return { ...started, pidFileWritten, viaRunner: true };
+    return later(
+      writePidFile(spec.pidFile, pid).catch((error: unknown) => {
+        throw cannotWrite(error);
+      }),
+    );
   }
   // Without a runner (the supervisor's starts): written here, synchronously. Through the thread
   // pool it measured slower there (3.6 → 4.5 s for 500 supervised starts).

@@ -23,8 +23,8 @@ export interface ProcessIdentity {
 // stop reads this file thousands of times.
 const statBuffer = Buffer.allocUnsafe(4096);
 
-export function readProcStat(pid: number): ProcStat | undefined {
-  let text: string;
+/** /proc/PID/stat read into statBuffer: its length (statBuffer.length: longer, read it whole), or undefined. */
+function readStatInto(pid: number): number | undefined {
   let fd: number;
   try {
     fd = openSync(`/proc/${pid}/stat`, "r");
@@ -32,12 +32,22 @@ export function readProcStat(pid: number): ProcStat | undefined {
     return undefined;
   }
   try {
-    const length = readSync(fd, statBuffer, 0, statBuffer.length, 0);
-    text = length < statBuffer.length ? statBuffer.toString("latin1", 0, length) : readFileSync(`/proc/${pid}/stat`, "latin1");
+    return readSync(fd, statBuffer, 0, statBuffer.length, 0);
   } catch {
     return undefined;
   } finally {
     closeSync(fd);
+  }
+}
+
+export function readProcStat(pid: number): ProcStat | undefined {
+  const length = readStatInto(pid);
+  if (length === undefined) return undefined;
+  let text: string;
+  try {
+    text = length < statBuffer.length ? statBuffer.toString("latin1", 0, length) : readFileSync(`/proc/${pid}/stat`, "latin1");
+  } catch {
+    return undefined;
   }
   return parseStat(pid, text);
 }
@@ -198,20 +208,8 @@ export function liveGroups(notBefore: number): Set<number> {
  * live groups reads every process on the machine, and a stop's poller may need several.
  */
 function livePgrp(pid: number): number | undefined {
-  let fd: number;
-  try {
-    fd = openSync(`/proc/${pid}/stat`, "r");
-  } catch {
-    return undefined;
-  }
-  let length: number;
-  try {
-    length = readSync(fd, statBuffer, 0, statBuffer.length, 0);
-  } catch {
-    return undefined;
-  } finally {
-    closeSync(fd);
-  }
+  const length = readStatInto(pid);
+  if (length === undefined) return undefined;
   if (length === statBuffer.length) return readProcStat(pid)?.pgrp; // longer than a stat can be: the slow way
   // After the last ")": " S ppid pgrp …"
   const close = statBuffer.lastIndexOf(0x29, length - 1);

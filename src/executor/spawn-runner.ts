@@ -91,8 +91,6 @@ export class SpawnRunner {
   private readonly reap: boolean;
   /** Perl: PID files written after the forks of a batch (`F id errno`), by request. */
   private readonly pidFileWaiters = new Map<number, (error: string | undefined) => void>();
-  /** Requests whose `P` said "later": their `F` is still to come. */
-  private readonly pidFileLater = new Set<number>();
   private readonly onGone: (() => void) | undefined;
   /** Looks at the runner's state in /proc while it is up: a stopped one is ended (see stoppedRunner). */
   private readonly watch: NodeJS.Timeout;
@@ -156,13 +154,7 @@ export class SpawnRunner {
         request.pidFile !== undefined && requestId !== undefined
           ? new Promise<string | undefined>((resolve) => this.pidFileWaiters.set(requestId!, resolve))
           : undefined;
-      let answer: string;
-      try {
-        answer = await asked;
-      } finally {
-        if (requestId !== undefined && !this.pidFileLater.has(requestId)) this.pidFileWaiters.delete(requestId);
-        if (requestId !== undefined) this.pidFileLater.delete(requestId);
-      }
+      const answer = await asked;
       if (answer === "") throw new Error("the spawning runner could not open the log descriptor");
       const [pid, startTime, state, written] = answer.split(" ");
       const error = written === undefined || written === "-" || written === "0" || written === "later" ? undefined : errnoName(Number(written));
@@ -352,7 +344,8 @@ export class SpawnRunner {
           continue;
         }
         this.pending.delete(id);
-        if (kind === "P" && value.endsWith(" later")) this.pidFileLater.add(id);
+        // No `F` follows unless the `P` said "later".
+        if (kind !== "P" || !value.endsWith(" later")) this.pidFileWaiters.delete(id);
         waiter.resolve(kind === "E" ? "" : value);
       }
     }
