@@ -66,9 +66,12 @@ test("readProcStat: undefined for a PID that does not exist", () => {
 });
 
 test("a zombie is not live, and its identity counts as dead although kill(pid, 0) succeeds", async () => {
-  // sleep 0 exits at once; its parent (sh exec'ed into sleep 100) never reaps it.
-  const parent = start("/bin/sh", ["-c", "sleep 0 & echo $!; exec sleep 100"], { stdio: ["ignore", "pipe", "ignore"] });
+  // The child is killed only once its parent is sh exec'ed into sleep 100, which never reaps it
+  // (killed earlier, sh itself might reap it before its exec).
+  const parent = start("/bin/sh", ["-c", "sleep 100 & echo $!; exec sleep 100"], { stdio: ["ignore", "pipe", "ignore"] });
   const zombie = await new Promise<number>((resolve) => parent.stdout!.once("data", (data) => resolve(Number(String(data).trim()))));
+  await waitFor(() => readFileSync(`/proc/${parent.pid}/cmdline`, "latin1").startsWith("sleep\0") || undefined, 5000, "the parent exec'ed");
+  process.kill(zombie, "SIGKILL");
   const stat = await waitFor(() => (readProcStat(zombie)?.state === "Z" ? readProcStat(zombie) : undefined), 5000, "the zombie");
   process.kill(zombie, 0); // does not throw: the PID exists
   assert.not.ok(isLive(stat));
