@@ -106,14 +106,21 @@ async function inner(root: string): Promise<void> {
     if (key === "floor") systems.push(floorSystem(tools));
     else if (key === "procman") systems.push(procmanSystem(tools));
     else if (key === "procman-supervised") systems.push(procmanSystem(tools, "command", true));
+    else if (key === "procman-base") systems.push(procmanSystem(tools, "command", false, baseBin()));
     else if (key === "supervisord") systems.push(supervisordSystem());
     else if (key === "pm2") systems.push(pm2System(tools));
-    else throw new Error(`BENCH_SYSTEMS: unknown system ${key} (floor, procman, procman-supervised, supervisord, pm2)`);
+    else throw new Error(`BENCH_SYSTEMS: unknown system ${key} (floor, procman, procman-supervised, procman-base, supervisord, pm2)`);
   }
   // The DAG adds a procman variant per extra readiness kind (command is the model's; logLine shows its cost).
   const dagSystems: System[] = systems.flatMap((system) =>
     system.key !== "procman" ? [system] : config.dagReadiness.map((kind) => procmanSystem(tools, kind === "logLine" ? "logLine" : "command")),
   );
+
+  function baseBin(): string {
+    const bin = process.env.BENCH_BASE_BIN;
+    if (bin === undefined || !existsSync(bin)) throw new Error("BENCH_SYSTEMS procman-base: set BENCH_BASE_BIN to another build's dist/bundle/bin.js");
+    return path.resolve(bin);
+  }
 
   const results = new Results();
   const runs = path.join(root, "runs");

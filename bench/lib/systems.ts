@@ -128,13 +128,14 @@ export const SUPERVISED_RESTART = { policy: "always", delay: 0.1 } as const;
  * `restart: "no"` (as supervisord's `autorestart=false` and PM2's `autorestart: false` here):
  * nothing to supervise. The model's default is `on-failure`, which would be supervised.
  */
-export function procmanSystem(tools: Tools, readiness: DagReadiness = "command", supervised = false): System {
+export function procmanSystem(tools: Tools, readiness: DagReadiness = "command", supervised = false, base?: string): System {
   const stateDir = (d: Deployment) => path.join(d.dir, "state");
   const modelFile = (d: Deployment) => path.join(d.dir, "model.json");
-  const cli = (...args: string[]) => [tools.node, tools.procman, ...args];
+  const cli = (...args: string[]) => [tools.node, base ?? tools.procman, ...args];
   return {
-    key: supervised ? "procman-supervised" : readiness === "command" ? "procman" : "procman-logline",
-    label: supervised ? "procman (supervised)" : readiness === "command" ? "procman" : "procman (logLine)",
+    // `base`: another build's bin.js (BENCH_BASE_BIN), to compare two versions in one run.
+    key: base !== undefined ? "procman-base" : supervised ? "procman-supervised" : readiness === "command" ? "procman" : "procman-logline",
+    label: base !== undefined ? "procman (base build)" : supervised ? "procman (supervised)" : readiness === "command" ? "procman" : "procman (logLine)",
     ordersDag: true,
     prepare(d) {
       writeFileSync(modelFile(d), JSON.stringify(procmanModel(d, readiness, supervised), null, 1));
