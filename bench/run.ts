@@ -51,7 +51,7 @@ function readConfig(): Config {
     reps: envInt("BENCH_REPS", quick ? 2 : 3),
     ns,
     scenarios: new Set(envList("BENCH_SCENARIOS", ["1", "2", "3", "4"])),
-    systems: envList("BENCH_SYSTEMS", ["floor", "procman", "procman-supervised", "supervisord", "pm2"]),
+    systems: envList("BENCH_SYSTEMS", ["floor", "floor-logs", "procman", "procman-supervised", "supervisord", "pm2"]),
     dagReadiness: envList("BENCH_DAG_READINESS", ["command", "logLine"]),
     layers: envInt("BENCH_DAG_LAYERS", 10),
     delayMs: envInt("BENCH_DAG_DELAY_MS", 100),
@@ -104,12 +104,13 @@ async function inner(root: string): Promise<void> {
   for (const key of config.systems) {
     if (!available(key)) continue;
     if (key === "floor") systems.push(floorSystem(tools));
+    else if (key === "floor-logs") systems.push(floorSystem(tools, true));
     else if (key === "procman") systems.push(procmanSystem(tools));
     else if (key === "procman-supervised") systems.push(procmanSystem(tools, "command", true));
     else if (key === "procman-base") systems.push(procmanSystem(tools, "command", false, baseBin()));
     else if (key === "supervisord") systems.push(supervisordSystem());
     else if (key === "pm2") systems.push(pm2System(tools));
-    else throw new Error(`BENCH_SYSTEMS: unknown system ${key} (floor, procman, procman-supervised, procman-base, supervisord, pm2)`);
+    else throw new Error(`BENCH_SYSTEMS: unknown system ${key} (floor, floor-logs, procman, procman-supervised, procman-base, supervisord, pm2)`);
   }
   // The DAG adds a procman variant per extra readiness kind (command is the model's; logLine shows its cost).
   const dagSystems: System[] = systems.flatMap((system) =>
@@ -735,20 +736,20 @@ function render(
       rows.push([
         `resident daemon while N = ${maxN} run (VmRSS)`,
         ...columns.map((column) =>
-          column.key === "procman" ? "**none** (nothing to supervise: no resident daemon)" : column.key === "floor" ? "none" : rssCell("s1", column.key, maxN, "daemonRss"),
+          column.key === "procman" ? "**none** (nothing to supervise: no resident daemon)" : column.key.startsWith("floor") ? "none" : rssCell("s1", column.key, maxN, "daemonRss"),
         ),
       ]);
       rows.push([
         `of which anonymous (RssAnon: its heap and stacks, not its interpreter's shared code)`,
-        ...columns.map((column) => (column.key === "procman" || column.key === "floor" ? "" : rssCell("s1", column.key, maxN, "daemonAnon"))),
+        ...columns.map((column) => (column.key === "procman" || column.key.startsWith("floor") ? "" : rssCell("s1", column.key, maxN, "daemonAnon"))),
       ]);
       rows.push([
         `its helper processes (VmRSS; procman's supervisor: its Perl spawning runner)`,
-        ...columns.map((column) => (column.key === "procman" || column.key === "floor" ? "" : rssCell("s1", column.key, maxN, "helperRss"))),
+        ...columns.map((column) => (column.key === "procman" || column.key.startsWith("floor") ? "" : rssCell("s1", column.key, maxN, "helperRss"))),
       ]);
       rows.push([
         `daemon and helpers together (VmRSS)`,
-        ...columns.map((column) => (column.key === "procman" || column.key === "floor" ? "" : rssCell("s1", column.key, maxN, "withHelpersRss"))),
+        ...columns.map((column) => (column.key === "procman" || column.key.startsWith("floor") ? "" : rssCell("s1", column.key, maxN, "withHelpersRss"))),
       ]);
       const supervisor = results.summary("s1", "procman-supervised", maxN, "withHelpersRss");
       const supervisord = results.summary("s1", "supervisord", maxN, "withHelpersRss");

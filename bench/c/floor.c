@@ -1,12 +1,13 @@
 /*
  * The floor: the least a process manager has to do, as a C program.
  *
- *   floor up PID_DIR SPEC_FILE POLL_MS
+ *   floor up PID_DIR SPEC_FILE POLL_MS [LOG_DIR]
  *       SPEC_FILE has one line per process: DEP<TAB>READY_FILE<TAB>ARGV0<TAB>ARG1...
  *       (DEP: the line number, from 0, of the process it waits for, or -1; READY_FILE: "-" for none).
  *       Each process is fork/exec'd with setsid, stdin/stdout/stderr on /dev/null, as soon as its
  *       dependency's READY_FILE exists (checked every POLL_MS), and its PID written to
  *       PID_DIR/<line>.pid. Exits once every process is started and every READY_FILE exists.
+ *       With LOG_DIR, stdout and stderr go to LOG_DIR/<line>.log instead (opened before the fork).
  *   floor down PID_DIR
  *       SIGTERM to every PID in the PID files of PID_DIR, then waits until each is gone (no /proc entry, or a
  *       zombie), then removes the PID files.
@@ -48,17 +49,30 @@ static char *slurp(const char *file) {
   return text;
 }
 
+/* LOG_DIR given: each child's stdout and stderr go to LOG_DIR/INDEX.log, created (or appended to)
+ * by the floor before the fork, as a manager that keeps logs must: the "floor + logs" variant. */
+static const char *log_dir;
+
 static void start(const char *pid_dir, int index, struct proc *p) {
+  int out = -1;
+  if (log_dir != NULL) {
+    char log[4096];
+    snprintf(log, sizeof log, "%s/%d.log", log_dir, index);
+    out = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (out < 0) { perror(log); exit(1); }
+  }
   pid_t pid = fork();
   if (pid < 0) { perror("fork"); exit(1); }
   if (pid == 0) {
     setsid();
     int null = open("/dev/null", O_RDWR);
-    dup2(null, 0); dup2(null, 1); dup2(null, 2);
+    dup2(null, 0);
+    dup2(out >= 0 ? out : null, 1); dup2(out >= 0 ? out : null, 2);
     if (null > 2) close(null);
     execv(p->argv[0], p->argv);
     _exit(127);
   }
+  if (out >= 0) close(out);
   char file[4096], text[32];
   snprintf(file, sizeof file, "%s/%d.pid", pid_dir, index);
   int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -158,8 +172,11 @@ static int down(const char *pid_dir) {
 }
 
 int main(int argc, char **argv) {
-  if (argc == 5 && strcmp(argv[1], "up") == 0) return up(argv[2], argv[3], atol(argv[4]));
+  if ((argc == 5 || argc == 6) && strcmp(argv[1], "up") == 0) {
+    if (argc == 6) log_dir = argv[5];
+    return up(argv[2], argv[3], atol(argv[4]));
+  }
   if (argc == 3 && strcmp(argv[1], "down") == 0) return down(argv[2]);
-  fprintf(stderr, "usage: floor up PID_DIR SPEC_FILE POLL_MS | floor down PID_DIR\n");
+  fprintf(stderr, "usage: floor up PID_DIR SPEC_FILE POLL_MS [LOG_DIR] | floor down PID_DIR\n");
   return 2;
 }

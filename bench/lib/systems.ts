@@ -96,22 +96,29 @@ function readSupervisorPid(file: string): number | undefined {
 
 // ---- the floor ----
 
-export function floorSystem(tools: Tools): System {
-  const pidDir = (d: Deployment) => path.join(d.dir, "pids");
+/**
+ * `logs`: the "floor + logs" variant, whose children write to a log file each that it creates (or
+ * appends to) before the fork, as every manager here does: what keeping a log costs at best.
+ */
+export function floorSystem(tools: Tools, logs = false): System {
+  const pidDir = (d: Deployment) => path.join(d.dir, logs ? "floor-logs-pids" : "pids");
+  const logDir = (d: Deployment) => path.join(d.dir, "floor-logs");
   return {
-    key: "floor",
-    label: "floor (C)",
+    key: logs ? "floor-logs" : "floor",
+    label: logs ? "floor + logs (C)" : "floor (C)",
     ordersDag: true,
     prepare(d) {
       mkdirSync(pidDir(d), { recursive: true });
+      if (logs) mkdirSync(logDir(d), { recursive: true });
       const lines = d.procs.map((proc) => [proc.dependency ?? -1, proc.readyFile ?? "-", ...proc.argv].join("\t"));
       writeFileSync(path.join(d.dir, "floor.spec"), `${lines.join("\n")}\n`);
     },
     up: (d) =>
-      runCommand([tools.floor, "up", pidDir(d), path.join(d.dir, "floor.spec"), String(Math.round((d.interval ?? 0.02) * 1000))], {
-        logFile: log(d, "floor-up"),
-      }),
-    down: (d) => runCommand([tools.floor, "down", pidDir(d)], { logFile: log(d, "floor-down") }),
+      runCommand(
+        [tools.floor, "up", pidDir(d), path.join(d.dir, "floor.spec"), String(Math.round((d.interval ?? 0.02) * 1000)), ...(logs ? [logDir(d)] : [])],
+        { logFile: log(d, logs ? "floor-logs-up" : "floor-up") },
+      ),
+    down: (d) => runCommand([tools.floor, "down", pidDir(d)], { logFile: log(d, logs ? "floor-logs-down" : "floor-down") }),
   };
 }
 
