@@ -17,7 +17,7 @@
 // sh keeps each child's exit status until asked (`wait PID`). procman asks only once /proc shows
 // the child dead, so the shell never blocks on a live one; a zombie's status is read from /proc.
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { lstatSync, readFileSync, readdirSync, unlinkSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { isExecutableFile } from "./executable.js";
@@ -90,7 +90,7 @@ export class SpawnRunner {
   private readonly exitWaiters = new Map<number, (status: ExitStatus) => void>();
   private readonly reap: boolean;
   /** Perl: PID files written after the forks of a batch (`F id errno`), by request. */
-  private readonly pidFileWaiters = new Map<number, (error: string | undefined) => void>();
+  private readonly pidFileWaiters = new Map<number, { readonly file: string; readonly written: (error: string | undefined) => void }>();
   private readonly onGone: (() => void) | undefined;
   /** Looks at the runner's state in /proc while it is up: a stopped one is ended (see stoppedRunner). */
   private readonly watch: NodeJS.Timeout;
@@ -152,7 +152,7 @@ export class SpawnRunner {
       // Registered now: its `F` may be read in the same chunk as the `P`, before this resumes.
       const later =
         request.pidFile !== undefined && requestId !== undefined
-          ? new Promise<string | undefined>((resolve) => this.pidFileWaiters.set(requestId!, resolve))
+          ? new Promise<string | undefined>((resolve) => this.pidFileWaiters.set(requestId!, { file: request.pidFile!, written: resolve }))
           : undefined;
       const answer = await asked;
       if (answer === "") throw new Error("the spawning runner could not open the log descriptor");
@@ -332,9 +332,9 @@ export class SpawnRunner {
           continue;
         }
         if (kind === "F") {
-          const written = this.pidFileWaiters.get(id);
+          const waiting = this.pidFileWaiters.get(id);
           this.pidFileWaiters.delete(id);
-          written?.(value === "0" ? undefined : errnoName(Number(value)));
+          waiting?.written(value === "0" ? undefined : errnoName(Number(value)));
           continue;
         }
         const waiter = this.pending.get(id);
@@ -409,7 +409,11 @@ export class SpawnRunner {
     }
     for (const waiter of this.pending.values()) waiter.reject(error);
     this.pending.clear();
-    for (const written of this.pidFileWaiters.values()) written("the spawning runner ended before writing it");
+    for (const { file, written } of this.pidFileWaiters.values()) {
+      // Killed between creating its temp file and the rename, it left the temp file behind.
+      removeRunnerTemp(file);
+      written("the spawning runner ended before writing it");
+    }
     this.pidFileWaiters.clear();
     this.unref();
   }
@@ -467,4 +471,27 @@ function errnoName(number: number): string {
 function signalName(number: number): NodeJS.Signals | undefined {
   for (const [name, value] of Object.entries(os.constants.signals)) if (value === number) return name as NodeJS.Signals;
   return undefined;
+}
+
+/**
+ * The Perl runner's temp file for `pidFile` (perl-runner.ts: `.NAME.OWNER.RANDOM.tmp` beside it,
+ * OWNER being this procman), if a runner that ended left one: removed by name, never followed.
+ */
+function removeRunnerTemp(pidFile: string): void {
+  const directory = path.dirname(pidFile);
+  const prefix = `.${path.basename(pidFile)}.${process.pid}.`;
+  let names: string[];
+  try {
+    names = readdirSync(directory);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !/^[0-9a-f]{16}\.tmp$/.test(name.slice(prefix.length))) continue;
+    try {
+      if (lstatSync(path.join(directory, name)).isFile()) unlinkSync(path.join(directory, name));
+    } catch {
+      // gone already
+    }
+  }
 }
