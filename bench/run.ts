@@ -108,9 +108,10 @@ async function inner(root: string): Promise<void> {
     else if (key === "procman") systems.push(procmanSystem(tools));
     else if (key === "procman-supervised") systems.push(procmanSystem(tools, "command", true));
     else if (key === "procman-base") systems.push(procmanSystem(tools, "command", false, baseBin()));
+    else if (key === "procman-base-supervised") systems.push(procmanSystem(tools, "command", true, baseBin()));
     else if (key === "supervisord") systems.push(supervisordSystem());
     else if (key === "pm2") systems.push(pm2System(tools));
-    else throw new Error(`BENCH_SYSTEMS: unknown system ${key} (floor, floor-logs, procman, procman-supervised, procman-base, supervisord, pm2)`);
+    else throw new Error(`BENCH_SYSTEMS: unknown system ${key} (floor, floor-logs, procman, procman-supervised, procman-base, procman-base-supervised, supervisord, pm2)`);
   }
   // The DAG adds a procman variant per extra readiness kind (command is the model's; logLine shows its cost).
   const dagSystems: System[] = systems.flatMap((system) =>

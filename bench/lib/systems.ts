@@ -141,8 +141,8 @@ export function procmanSystem(tools: Tools, readiness: DagReadiness = "command",
   const cli = (...args: string[]) => [tools.node, base ?? tools.procman, ...args];
   return {
     // `base`: another build's bin.js (BENCH_BASE_BIN), to compare two versions in one run.
-    key: base !== undefined ? "procman-base" : supervised ? "procman-supervised" : readiness === "command" ? "procman" : "procman-logline",
-    label: base !== undefined ? "procman (base build)" : supervised ? "procman (supervised)" : readiness === "command" ? "procman" : "procman (logLine)",
+    key: (base !== undefined ? "procman-base" : "procman") + (supervised ? "-supervised" : readiness === "command" ? "" : "-logline"),
+    label: `procman${base !== undefined ? " (base build)" : ""}${supervised ? " (supervised)" : readiness === "command" ? "" : " (logLine)"}`,
     ordersDag: true,
     prepare(d) {
       writeFileSync(modelFile(d), JSON.stringify(procmanModel(d, readiness, supervised), null, 1));
