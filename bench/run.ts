@@ -231,9 +231,10 @@ async function inner(root: string): Promise<void> {
       progress(`  ${id}: FAILED: ${message}`);
       if (options.record) results.failures.push({ scenario, system: system.key, n, rep, message });
       await rescue(system, d, daemon);
-    } finally {
-      rmSync(d.dir, { recursive: true, force: true });
     }
+    // The run's directory stays until the bench ends (the harness removes the whole temp dir then):
+    // removing its thousands of files here made creating a file in the next run up to 25 times
+    // dearer for some seconds (bench/README.md, "Creating a file on this disk").
   };
 
   // ---- scenario 1: independent processes ----
@@ -515,9 +516,8 @@ async function switchScenario(
         // best effort
       }
       for (const found of fixtureProcesses(tools.fixture)) process.kill(found.pid, "SIGKILL");
-    } finally {
-      rmSync(d.dir, { recursive: true, force: true });
     }
+    // Kept until the bench ends, as the runs of scenarios 1 and 2 are.
   }
 }
 
