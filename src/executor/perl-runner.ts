@@ -10,6 +10,8 @@
 // The protocol is spawn-runner.ts's: one request per line, one answer per line. Every field that
 // comes from the model is hex, so no byte of it is ever parsed by Perl. Perl reaps nothing it is
 // not asked to (a child's status stays in its zombie until `W`), except the checks it runs.
+import { lstatSync, readdirSync, unlinkSync } from "node:fs";
+import path from "node:path";
 import type { RunnerRequest } from "./spawn-runner.js";
 
 export const PERL = "/usr/bin/perl";
@@ -50,6 +52,30 @@ export function perlCheckLine(id: number, request: Omit<RunnerRequest, "logFd">)
 /** Answered by `X id status` (the wait status) once the child is reaped (asked only once /proc shows it dead). */
 export function perlWaitLine(id: number, pid: number): string {
   return `W ${id} ${pid}`;
+}
+
+/**
+ * The temp file pid_file (below) makes for `pidFile` — `.NAME.OWNER.RANDOM.tmp` beside it — left
+ * behind by a runner of `owner` that ended between creating it and the rename: removed by name,
+ * never followed.
+ */
+export function removePerlTemp(pidFile: string, owner: number): void {
+  const directory = path.dirname(pidFile);
+  const prefix = `.${path.basename(pidFile)}.${owner}.`;
+  let names: string[];
+  try {
+    names = readdirSync(directory);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !/^[0-9a-f]{16}\.tmp$/.test(name.slice(prefix.length))) continue;
+    try {
+      if (lstatSync(path.join(directory, name)).isFile()) unlinkSync(path.join(directory, name));
+    } catch {
+      // gone already
+    }
+  }
 }
 
 // No `use warnings`: a warning would land in a service's log. Every print is one write ($| = 1).

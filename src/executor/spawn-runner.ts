@@ -17,12 +17,12 @@
 // sh keeps each child's exit status until asked (`wait PID`). procman asks only once /proc shows
 // the child dead, so the shell never blocks on a live one; a zombie's status is read from /proc.
 import { spawn, type ChildProcess } from "node:child_process";
-import { lstatSync, readFileSync, readdirSync, unlinkSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { isExecutableFile } from "./executable.js";
 import type { ExitStatus } from "./launch.js";
-import { PERL, perlCheckLine, perlRunnerArgs, perlSpawnLine, perlWaitLine } from "./perl-runner.js";
+import { PERL, perlCheckLine, perlRunnerArgs, perlSpawnLine, perlWaitLine, removePerlTemp } from "./perl-runner.js";
 import { readProcStat } from "./proc.js";
 
 const SETSID = "/usr/bin/setsid";
@@ -411,7 +411,7 @@ export class SpawnRunner {
     this.pending.clear();
     for (const { file, written } of this.pidFileWaiters.values()) {
       // Killed between creating its temp file and the rename, it left the temp file behind.
-      removeRunnerTemp(file);
+      removePerlTemp(file, process.pid);
       written("the spawning runner ended before writing it");
     }
     this.pidFileWaiters.clear();
@@ -471,27 +471,4 @@ function errnoName(number: number): string {
 function signalName(number: number): NodeJS.Signals | undefined {
   for (const [name, value] of Object.entries(os.constants.signals)) if (value === number) return name as NodeJS.Signals;
   return undefined;
-}
-
-/**
- * The Perl runner's temp file for `pidFile` (perl-runner.ts: `.NAME.OWNER.RANDOM.tmp` beside it,
- * OWNER being this procman), if a runner that ended left one: removed by name, never followed.
- */
-function removeRunnerTemp(pidFile: string): void {
-  const directory = path.dirname(pidFile);
-  const prefix = `.${path.basename(pidFile)}.${process.pid}.`;
-  let names: string[];
-  try {
-    names = readdirSync(directory);
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    if (!name.startsWith(prefix) || !/^[0-9a-f]{16}\.tmp$/.test(name.slice(prefix.length))) continue;
-    try {
-      if (lstatSync(path.join(directory, name)).isFile()) unlinkSync(path.join(directory, name));
-    } catch {
-      // gone already
-    }
-  }
 }
