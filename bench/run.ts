@@ -734,23 +734,25 @@ function render(
     const rows: string[][] = [];
     const rssCell = (scenario: string, key: string, n: number, metric: string) => memoryCell(results.summary(scenario, key, n, metric));
     if (config.scenarios.has("1")) {
+      // The floors and unsupervised procman (this build or the base one) keep nothing resident.
+      const noDaemon = (key: string) => key === "procman" || key === "procman-base" || key.startsWith("floor");
       rows.push([
         `resident daemon while N = ${maxN} run (VmRSS)`,
         ...columns.map((column) =>
-          column.key === "procman" ? "**none** (nothing to supervise: no resident daemon)" : column.key.startsWith("floor") ? "none" : rssCell("s1", column.key, maxN, "daemonRss"),
+          column.key === "procman" ? "**none** (nothing to supervise: no resident daemon)" : noDaemon(column.key) ? "none" : rssCell("s1", column.key, maxN, "daemonRss"),
         ),
       ]);
       rows.push([
         `of which anonymous (RssAnon: its heap and stacks, not its interpreter's shared code)`,
-        ...columns.map((column) => (column.key === "procman" || column.key.startsWith("floor") ? "" : rssCell("s1", column.key, maxN, "daemonAnon"))),
+        ...columns.map((column) => (noDaemon(column.key) ? "" : rssCell("s1", column.key, maxN, "daemonAnon"))),
       ]);
       rows.push([
         `its helper processes (VmRSS; procman's supervisor: its Perl spawning runner)`,
-        ...columns.map((column) => (column.key === "procman" || column.key.startsWith("floor") ? "" : rssCell("s1", column.key, maxN, "helperRss"))),
+        ...columns.map((column) => (noDaemon(column.key) ? "" : rssCell("s1", column.key, maxN, "helperRss"))),
       ]);
       rows.push([
         `daemon and helpers together (VmRSS)`,
-        ...columns.map((column) => (column.key === "procman" || column.key.startsWith("floor") ? "" : rssCell("s1", column.key, maxN, "withHelpersRss"))),
+        ...columns.map((column) => (noDaemon(column.key) ? "" : rssCell("s1", column.key, maxN, "withHelpersRss"))),
       ]);
       const supervisor = results.summary("s1", "procman-supervised", maxN, "withHelpersRss");
       const supervisord = results.summary("s1", "supervisord", maxN, "withHelpersRss");
