@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { show, type CliRun } from "../helpers/cli.js";
-import { DAEMON, NODE, alive, freePort, readEvents, service, tagged, unrelatedProcess, waitFor, writeJson } from "../helpers/processes.js";
+import { DAEMON, NODE, alive, freePort, lineIn, readEvents, service, tagged, unrelatedProcess, waitFor, writeJson } from "../helpers/processes.js";
 import { run, scenario } from "../helpers/scenario.js";
 
 const LIAR = path.join(path.dirname(DAEMON), "liar-daemon.sh");
@@ -27,7 +27,7 @@ test("stop: a child that called setsid() and a daemon's worker in a session of i
     });
     const result = await switchTo(dir, model);
     assert.is(result.code, 0, show(result));
-    const child = Number(await waitFor(() => existsSync(childFile) && readFileSync(childFile, "utf8").trim(), 5000, "the setsid child"));
+    const child = Number(await lineIn(childFile, 5000));
     const worker = Number(readFileSync(workerFile, "utf8"));
     assert.ok(alive(child) && alive(worker));
     const stop = await run(["stop", "--state-dir", dir]);
@@ -62,7 +62,8 @@ test("a second switch whose new process forks into a session of its own and fail
     });
     const result = await switchTo(dir, second);
     assert.is(result.code, 1, show(result));
-    const child = Number(readFileSync(childFile, "utf8"));
+    const child = Number(await lineIn(childFile, 5_000));
+    assert.ok(child > 0, "the forker wrote its child's PID");
     assert.not.ok(alive(child), "the undo left the setsid'd child running");
     assert.equal(tagged(dir).map((entry) => entry.name), ["keep"]);
   });

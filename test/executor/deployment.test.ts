@@ -247,10 +247,13 @@ test("a second switch of the same model keeps every PID", async () => {
     const model = { a: service("a", events), b: service("b", events, {}, { activatesAfter: ["a"] }) };
     await deploy(dir, model);
     const first = pids(dir);
+    // b counts as ready once alive, which can be before its Node has written its start event.
+    const starts = () => readEvents(events).filter((event) => event.event === "start").length;
+    await waitFor(() => starts() === 2, 10_000, "both start events");
     const second = await deploy(dir, model);
     assert.equal(pids(dir), first);
     assert.not.ok(second.some((event) => event.type === "starting" || event.type === "stopping"));
-    assert.is(readEvents(events).filter((event) => event.event === "start").length, 2);
+    assert.is(starts(), 2);
     assert.equal(new StateDir(dir).listGenerations(), [1]);
   });
 });
@@ -258,10 +261,13 @@ test("a second switch of the same model keeps every PID", async () => {
 test("a changed environment restarts that process and its transitive dependents only", async () => {
   await withStateDir(async (dir, files) => {
     const events = eventsFile(files);
+    const started = (name: string) => ({ logLine: `^${name}: starting$`, timeout: 10 });
     const model = (version: string) => ({
-      db: service("db", events, { VERSION: version }),
-      app: service("app", events, {}, { activatesAfter: ["db"] }),
-      web: service("web", events, {}, { activatesAfter: ["app"] }),
+      // Ready once they printed their start line, which they write after their start event: the
+      // events then show the start order procman kept, whatever each Node's boot took.
+      db: service("db", events, { VERSION: version }, { readiness: started("db") }),
+      app: service("app", events, {}, { activatesAfter: ["db"], readiness: started("app") }),
+      web: service("web", events, {}, { activatesAfter: ["app"], readiness: started("web") }),
       other: service("other", events),
       base: service("base", events),
       dbUser: service("dbUser", events, {}, { activatesAfter: ["base"] }),

@@ -10,6 +10,7 @@ import { SUPERVISORD_CONF, generateSupervisord, supervisordArgv } from "../../ge
 import type { GeneratorOutput } from "../../generators/types.js";
 import type { ResolvedModel, ResolvedProcess } from "../../src/model/types.js";
 import { procman, show as showCli } from "../helpers/cli.js";
+import { stampIn } from "../helpers/processes.js";
 import { makeTempDir } from "../helpers/tmp.js";
 import {
   DAEMON,
@@ -267,9 +268,8 @@ test("readiness notify under a real supervisord: the dependent starts after the 
   const pids: number[] = [];
   try {
     supervisord = startSupervisord(config);
-    await waitFor("dep to start", () => existsSync(path.join(marks, "dep.started")), 30_000);
-    const readyAt = BigInt(readFileSync(path.join(marks, "talker.ready"), "utf8").trim());
-    const depAt = BigInt(readFileSync(path.join(marks, "dep.started"), "utf8").trim());
+    const depAt = await stampIn(path.join(marks, "dep.started"), 30_000);
+    const readyAt = await stampIn(path.join(marks, "talker.ready"));
     assert.ok(depAt > readyAt, "dep started only after talker's line ended");
     assert.ok(existsSync(path.join(dir, "state", "run", "talker.ready")), "the proxy's marker");
     await waitFor("talker's write after nobody reads", () => existsSync(path.join(marks, "alive")));

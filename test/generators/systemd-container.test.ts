@@ -8,6 +8,7 @@ import path from "node:path";
 import * as assert from "uvu/assert";
 import { generateSystemd } from "../../generators/systemd.js";
 import type { ResolvedProcess } from "../../src/model/types.js";
+import { lineIn, stampIn } from "../helpers/processes.js";
 import { TARGET, containerSuite, property, systemctl, unitOf } from "../systemd/support.js";
 import { resolveFor, run, writeOutput } from "./hostile.js";
 
@@ -68,11 +69,11 @@ test("P-dirs.service creates each process's directories with owner and mode befo
     assert.equal(owner(keeperData), { dir: true, uid: id("-u", "daemon"), gid: id("-g", "daemon"), mode: "750" });
     assert.equal(owner(workerRun), { dir: true, uid: id("-u", "bin"), gid: id("-g", "bin"), mode: "700" }, "bin's primary group");
     assert.equal(lstatSync(path.join(state, "log")).uid, 0, "the log directory is the manager's");
-    assert.is(readFileSync(path.join(marks, "keeper.uid"), "utf8").trim(), String(id("-u", "daemon")));
+    assert.is(await lineIn(path.join(marks, "keeper.uid")), String(id("-u", "daemon")));
     // after started once late wrote its file anew, not on the stale one.
-    const readyAt = BigInt(readFileSync(ready, "utf8").trim());
+    const readyAt = await stampIn(ready);
     assert.ok(readyAt > 0n, "late wrote its readiness file");
-    assert.ok(BigInt(readFileSync(path.join(marks, "after.started"), "utf8").trim()) > readyAt, "after started only once late was ready");
+    assert.ok((await stampIn(path.join(marks, "after.started"))) > readyAt, "after started only once late was ready");
 
     // A link planted in place of worker's directory: tmpfiles refuses to follow it, nothing is chowned.
     await systemctl(container, "stop", unitOf("worker"));

@@ -30,6 +30,25 @@ export async function waitFor<T>(predicate: () => T | Promise<T>, timeoutMs: num
   }
 }
 
+/**
+ * The line a process wrote to `file` with `cmd > file`: the shell creates the file before cmd has
+ * written, so this polls until a whole line is there (an empty read is not an answer).
+ */
+export async function lineIn(file: string, timeoutMs = 20_000): Promise<string> {
+  const text = await waitFor(() => {
+    const now = existsSync(file) ? readFileSync(file, "utf8") : "";
+    return /^[^\n]+\n$/.test(now) ? now : undefined;
+  }, timeoutMs, `a line in ${file}`);
+  return text.slice(0, -1);
+}
+
+/** The nanosecond timestamp a process wrote to `file` with `date +%s%N > file` (see lineIn). */
+export async function stampIn(file: string, timeoutMs = 20_000): Promise<bigint> {
+  const line = await lineIn(file, timeoutMs);
+  if (!/^\d+$/.test(line)) throw new Error(`${file}: not a timestamp: ${JSON.stringify(line)}`);
+  return BigInt(line);
+}
+
 /** A TCP port nobody listens on now (the kernel picks it; closed again before it is returned). */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

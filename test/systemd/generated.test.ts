@@ -7,6 +7,7 @@ import path from "node:path";
 import * as assert from "uvu/assert";
 import { HOSTILE_ARGS, HOSTILE_ENV, MINIMAL_PATH, MULTILINE_ARGS, MULTILINE_ENV, NODE, REPORT, assertStartedAsDeclared, readReport } from "../generators/hostile.js";
 import { procman, show } from "../helpers/cli.js";
+import { stampIn } from "../helpers/processes.js";
 import type { Container } from "../helpers/nspawn.js";
 import { TARGET, containerSuite, dirsFor, idleScript, mainPid, property, systemctl, unitOf, waitFor, writeModel, type Dirs } from "./support.js";
 
@@ -58,9 +59,9 @@ function mark(dirs: Dirs, name: string): string {
   return path.join(dirs.marks, name);
 }
 
-/** A nanosecond timestamp a process wrote with `date +%s%N`. */
-function stamp(dirs: Dirs, name: string): bigint {
-  return BigInt(readFileSync(mark(dirs, name), "utf8").trim());
+/** A nanosecond timestamp a process wrote with `date +%s%N` (waited for: the unit may be active before it is written). */
+function stamp(dirs: Dirs, name: string): Promise<bigint> {
+  return stampIn(mark(dirs, name));
 }
 
 test("start order is gated by readiness: each process starts after the one before it is ready", async () => {
@@ -81,8 +82,8 @@ test("start order is gated by readiness: each process starts after the one befor
     const start = await systemctl(container, "start", TARGET);
     assert.is(start.code, 0, start.stderr);
     for (const name of ["a", "b", "c"]) assert.is(await property(container, unitOf(name), "ActiveState"), "active", name);
-    assert.ok(stamp(dirs, "b.started") > stamp(dirs, "a.ready"), "b started after a was ready");
-    assert.ok(stamp(dirs, "c.started") > stamp(dirs, "b.ready"), "c started after b was ready");
+    assert.ok((await stamp(dirs, "b.started")) > (await stamp(dirs, "a.ready")), "b started after a was ready");
+    assert.ok((await stamp(dirs, "c.started")) > (await stamp(dirs, "b.ready")), "c started after b was ready");
   } finally {
     await uninstall(container, dirs);
   }
