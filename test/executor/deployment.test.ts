@@ -225,6 +225,8 @@ test("stop: dependents first (a <- b <- c: c, b, a), SIGKILL for one ignoring SI
     const child = Number(await waitFor(() => existsSync(childPidFile) && readFileSync(childPidFile, "utf8").trim(), 10_000, "c's child"));
     assert.ok(alive(child));
     for (const name of ["a", "b", "c"]) assert.ok(existsSync(path.join(dir, "run", `${name}.pid`)));
+    // Each must have set up its SIGTERM handler (its start event) for its term event to be written.
+    for (const name of ["a", "b"]) await waitFor(() => indexOfEvent(readEvents(events), name, "start") >= 0, 10_000, `${name}'s start event`);
 
     const stopEvents = await stop(dir);
     const terms = readEvents(events).filter((event) => event.event === "term").map((event) => event.name);

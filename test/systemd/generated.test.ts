@@ -133,7 +133,12 @@ test("Restart=: a kill -9 of the main PID restarts it, and its dependent runs af
     });
     assert.ok(again !== killed);
     assert.is(await property(container, unitOf("a"), "NRestarts"), "1");
-    assert.equal(readFileSync(mark(dirs, "a.starts"), "utf8").trim().split("\n"), ["start", "start"], "a's script ran twice");
+    // Active means its sh was exec'd, not that it ran its first command yet.
+    const starts = await waitFor("a's second start line", async () => {
+      const lines = readFileSync(mark(dirs, "a.starts"), "utf8").trim().split("\n");
+      return lines.length >= 2 ? lines : undefined;
+    });
+    assert.equal(starts, ["start", "start"], "a's script ran twice");
     await waitFor("b to be active again", async () => (await property(container, unitOf("b"), "ActiveState")) === "active" && (await mainPid(container, unitOf("b"))) !== undefined);
   } finally {
     await uninstall(container, dirs);
@@ -175,9 +180,12 @@ test("StandardOutput=append: works on a fresh state dir (its log directory does 
     await install(container, dirs);
     const start = await systemctl(container, "start", TARGET);
     assert.is(start.code, 0, `${start.stderr}\n${(await systemctl(container, "status", unitOf("talker"))).stdout}`);
-    const log = readFileSync(path.join(dirs.state, "log", "talker.log"), "utf8");
+    // Ready on the first line; the second is the next echo's, which may come a little later.
+    const log = await waitFor("talker's second line", async () => {
+      const text = readFileSync(path.join(dirs.state, "log", "talker.log"), "utf8");
+      return text.includes("to stderr") ? text : undefined;
+    });
     assert.match(log, "hello from talker");
-    assert.match(log, "to stderr");
   } finally {
     await uninstall(container, dirs);
   }
