@@ -2,41 +2,23 @@
 // `${stateDir}`, `${runtimeDir}`, `${logDir}`, `${tmpDir}`, `${cacheDir}` and `${modelDir}` are
 // replaced, `$${name}` writes a literal `${name}`, and every other `$` is left alone.
 import path from "node:path";
-import { LineCounter, parseDocument } from "yaml";
 import { LoadError } from "../errors.js";
 import type { ProcessContext } from "../model/types.js";
 
 const CONTEXT_KEYS = ["stateDir", "runtimeDir", "logDir", "tmpDir", "cacheDir", "modelDir"] as const;
 const REFERENCE = new RegExp(`(\\$?)\\$\\{(${CONTEXT_KEYS.join("|")})\\}`, "g");
 
-export function parseDataModel(text: string, file: string, context: ProcessContext): unknown {
+export async function parseDataModel(text: string, file: string, context: ProcessContext): Promise<unknown> {
   // JSON is YAML 1.2, but the YAML parser takes ~0.3 ms per process: a .json model goes through
   // JSON.parse, and only one that JSON.parse refuses, or that repeats a key (which JSON.parse would
-  // silently drop), goes through the YAML parser, for the error's line and column.
+  // silently drop), goes through the YAML parser, for the error's line and column. The parser is
+  // loaded only then (about 8 ms of every command's start for a file nothing else needs).
   if (path.extname(file).toLowerCase() === ".json") {
     const data = parseStrictJson(text);
     if (data !== undefined) return checked(data, file, context);
   }
-  return parseYaml(text, file, context);
-}
-
-function parseYaml(text: string, file: string, context: ProcessContext): unknown {
-  const lineCounter = new LineCounter();
-  // One parser for both gives line numbers and rejects duplicate keys.
-  const document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const problem = document.errors[0];
-  if (problem !== undefined) {
-    const position = lineCounter.linePos(problem.pos[0]);
-    throw new LoadError(file, `syntax error: ${problem.message.split("\n")[0]}`, { line: position.line, column: position.col });
-  }
-  let data: unknown;
-  try {
-    data = document.toJS({ maxAliasCount: 1000 });
-  } catch (error) {
-    // e.g. "Excessive alias count": bad input, not a bug in procman.
-    throw new LoadError(file, error instanceof Error ? error.message : String(error), { cause: error });
-  }
-  return checked(data, file, context);
+  const { parseYaml } = await import("./yaml-document.js");
+  return checked(parseYaml(text, file), file, context);
 }
 
 function checked(data: unknown, file: string, context: ProcessContext): unknown {

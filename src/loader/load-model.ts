@@ -47,8 +47,8 @@ export async function loadModel(file: string, context: ProcessContext, options: 
 
   if ((DATA_EXTENSIONS as readonly string[]).includes(extension)) {
     const text = readDataFile(absolute, file);
-    const { parseDataModel } = await import("./data-model.js"); // yaml only for data files
-    return { file: absolute, kind: "data", exported: parseDataModel(text, file, context) };
+    const { parseDataModel } = await import("./data-model.js");
+    return { file: absolute, kind: "data", exported: await parseDataModel(text, file, context) };
   }
   const exported = await guardLoad(file, options.timeoutSeconds ?? DEFAULT_LOAD_TIMEOUT_SECONDS, async () => {
     const module = await importModule(absolute, file);

@@ -10,9 +10,9 @@ import { fixture } from "../helpers/paths.js";
 
 const CONTEXT = createContext({ stateDir: "/srv/st", modelDir: "/srv/model" });
 
-function parseError(text: string, file = "m.yaml"): LoadError {
+async function parseError(text: string, file = "m.yaml"): Promise<LoadError> {
   try {
-    parseDataModel(text, file, CONTEXT);
+    await parseDataModel(text, file, CONTEXT);
   } catch (error) {
     if (error instanceof LoadError) return error;
     throw error;
@@ -21,16 +21,16 @@ function parseError(text: string, file = "m.yaml"): LoadError {
   throw new Error("unreachable");
 }
 
-test("a YAML mapping and a JSON list parse to plain data", () => {
-  assert.equal(parseDataModel("web:\n  process: /bin/web\n  args: [-v, '']\n", "m.yaml", CONTEXT), {
+test("a YAML mapping and a JSON list parse to plain data", async () => {
+  assert.equal(await parseDataModel("web:\n  process: /bin/web\n  args: [-v, '']\n", "m.yaml", CONTEXT), {
     web: { process: "/bin/web", args: ["-v", ""] },
   });
-  assert.equal(parseDataModel('[{"name": "web", "process": "/bin/web", "nice": 5}]', "m.json", CONTEXT), [
+  assert.equal(await parseDataModel('[{"name": "web", "process": "/bin/web", "nice": 5}]', "m.json", CONTEXT), [
     { name: "web", process: "/bin/web", nice: 5 },
   ]);
 });
 
-test("context references are replaced in every string, keys are not", () => {
+test("context references are replaced in every string, keys are not", async () => {
   const text = [
     "app:",
     "  process: ${modelDir}/bin/app",
@@ -38,7 +38,7 @@ test("context references are replaced in every string, keys are not", () => {
     "  environment: { '${stateDir}': '${logDir}/app.log' }",
     "  overrides: { direct: { nested: [{ deep: '${cacheDir}' }] } }",
   ].join("\n");
-  assert.equal(parseDataModel(text, "m.yaml", CONTEXT), {
+  assert.equal(await parseDataModel(text, "m.yaml", CONTEXT), {
     app: {
       process: "/srv/model/bin/app",
       args: ["/srv/st", "/srv/st/run", "/srv/st/log", "/srv/st/tmp", "/srv/st/cache", "/srv/model", "x/srv/sty/srv/stz"],
@@ -72,31 +72,31 @@ test("substitute leaves numbers, booleans and null as they are", () => {
   assert.equal(substitute({ a: 1, b: true, c: null, d: ["${tmpDir}", 2] }, CONTEXT), { a: 1, b: true, c: null, d: ["/srv/st/tmp", 2] });
 });
 
-test("YAML types are kept: numbers stay numbers, so validation can reject them", () => {
-  assert.equal(parseDataModel("a:\n  umask: 022\n  nice: 5\n  environment: { PORT: 5000 }\n", "m.yaml", CONTEXT), {
+test("YAML types are kept: numbers stay numbers, so validation can reject them", async () => {
+  assert.equal(await parseDataModel("a:\n  umask: 022\n  nice: 5\n  environment: { PORT: 5000 }\n", "m.yaml", CONTEXT), {
     a: { umask: 22, nice: 5, environment: { PORT: 5000 } },
   });
 });
 
-test("syntax errors name the file, line and column", () => {
-  const error = parseError("web:\n  process: /bin/web\n\targs: x\n");
+test("syntax errors name the file, line and column", async () => {
+  const error = await parseError("web:\n  process: /bin/web\n\targs: x\n");
   assert.is(error.line, 3);
   assert.is(error.message, "m.yaml:3:1: syntax error: Tabs are not allowed as indentation");
-  const json = parseError('{\n  "a": 1,\n  "a": 2\n}\n', "m.json");
+  const json = await parseError('{\n  "a": 1,\n  "a": 2\n}\n', "m.json");
   assert.is(json.message, "m.json:3:3: syntax error: Map keys must be unique");
 });
 
-test("duplicate keys inside a process are rejected too", () => {
-  const error = parseError("web:\n  process: /bin/web\n  process: /bin/other\n");
+test("duplicate keys inside a process are rejected too", async () => {
+  const error = await parseError("web:\n  process: /bin/web\n  process: /bin/other\n");
   assert.is(error.message, "m.yaml:3:3: syntax error: Map keys must be unique");
 });
 
-test("scalars and empty documents are not models", () => {
-  assert.is(parseError("hello\n").message, "m.yaml: the model must be a mapping from name to process or a list of processes (got string)");
-  assert.is(parseError("42\n").message, "m.yaml: the model must be a mapping from name to process or a list of processes (got number)");
-  assert.is(parseError("").message, "m.yaml: the model is empty");
-  assert.is(parseError("~\n").message, "m.yaml: the model is empty");
-  assert.is(parseError("null").message, "m.yaml: the model is empty");
+test("scalars and empty documents are not models", async () => {
+  assert.is((await parseError("hello\n")).message, "m.yaml: the model must be a mapping from name to process or a list of processes (got string)");
+  assert.is((await parseError("42\n")).message, "m.yaml: the model must be a mapping from name to process or a list of processes (got number)");
+  assert.is((await parseError("")).message, "m.yaml: the model is empty");
+  assert.is((await parseError("~\n")).message, "m.yaml: the model is empty");
+  assert.is((await parseError("null")).message, "m.yaml: the model is empty");
 });
 
 test("a substitution fixture resolves through the whole pipeline", async () => {
@@ -119,46 +119,42 @@ test("a substitution fixture resolves through the whole pipeline", async () => {
   assert.is(app.environment.RAW, "${runtimeDir}");
 });
 
-test("a billion-laughs alias bomb is refused", () => {
+test("a billion-laughs alias bomb is refused", async () => {
   const lines = ["a: &a [x, x, x, x, x, x, x, x, x, x]"];
   for (let i = 1; i < 8; i++) lines.push(`${"abcdefgh"[i]}: &${"abcdefgh"[i]} [${Array(10).fill(`*${"abcdefgh"[i - 1]}`).join(", ")}]`);
-  const error = (() => {
-    try {
-      parseDataModel(lines.join("\n"), "bomb.yaml", CONTEXT);
-    } catch (caught) {
-      return caught;
-    }
-    return undefined;
-  })();
+  const error = await parseDataModel(lines.join("\n"), "bomb.yaml", CONTEXT).then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
   assert.instance(error, LoadError);
   assert.is((error as LoadError).message, "bomb.yaml: Excessive alias count indicates a resource exhaustion attack");
 });
 
-test("a .json model: JSON.parse's value, a duplicate key anywhere found, escaped keys decoded", () => {
+test("a .json model: JSON.parse's value, a duplicate key anywhere found, escaped keys decoded", async () => {
   const text = JSON.stringify({
     "a,b": { process: "/bin/x", args: ["{", "}", "[", "]", ",", '"', "\\"], environment: { K: "v", "K\"": "w" } },
     c: { process: "/bin/y", overrides: { direct: [{ a: 1 }, { a: 2 }] } },
   });
-  assert.equal(parseDataModel(text, "m.json", CONTEXT), JSON.parse(text));
+  assert.equal(await parseDataModel(text, "m.json", CONTEXT), JSON.parse(text));
   // The same key spelt with an escape is the same key; a repeat deep inside a list is found too.
-  assert.is(parseError('{"web": {"process": "/a", "\\u0070rocess": "/b"}}', "m.json").message, "m.json:1:27: syntax error: Map keys must be unique");
-  assert.match(parseError('[{"name": "w", "x": [{"k": 1, "k": 2}]}]', "m.json").message, /^m\.json:1:\d+: syntax error: Map keys must be unique$/);
+  assert.is((await parseError('{"web": {"process": "/a", "\\u0070rocess": "/b"}}', "m.json")).message, "m.json:1:27: syntax error: Map keys must be unique");
+  assert.match((await parseError('[{"name": "w", "x": [{"k": 1, "k": 2}]}]', "m.json")).message, /^m\.json:1:\d+: syntax error: Map keys must be unique$/);
   // Equal keys in different objects are no repeat.
-  assert.equal(parseDataModel('{"a": {"k": 1}, "b": {"k": 1}}', "M.JSON", CONTEXT), { a: { k: 1 }, b: { k: 1 } });
+  assert.equal(await parseDataModel('{"a": {"k": 1}, "b": {"k": 1}}', "M.JSON", CONTEXT), { a: { k: 1 }, b: { k: 1 } });
 });
 
-test("a .json model that JSON.parse refuses still gets the YAML parser's line and column", () => {
-  const error = parseError('{\n  "web": {"process": "/a",,}\n}\n', "m.json");
+test("a .json model that JSON.parse refuses still gets the YAML parser's line and column", async () => {
+  const error = await parseError('{\n  "web": {"process": "/a",,}\n}\n', "m.json");
   assert.match(error.message, /^m\.json:2:\d+: syntax error: /);
-  assert.is(parseError("", "m.json").message, "m.json: the model is empty");
-  assert.is(parseError("null", "m.json").message, "m.json: the model is empty");
-  assert.match(parseError("5", "m.json").message, /got number/);
+  assert.is((await parseError("", "m.json")).message, "m.json: the model is empty");
+  assert.is((await parseError("null", "m.json")).message, "m.json: the model is empty");
+  assert.match((await parseError("5", "m.json")).message, /got number/);
 });
 
-test("10,000 processes in JSON parse in well under a second", () => {
+test("10,000 processes in JSON parse in well under a second", async () => {
   const model = Object.fromEntries(Array.from({ length: 10_000 }, (_, i) => [`p${i}`, { process: "/bin/sleep", args: ["1000"], environment: { A: "${stateDir}" } }]));
   const started = performance.now();
-  const parsed = parseDataModel(JSON.stringify(model), "m.json", CONTEXT) as Record<string, { environment: { A: string } }>;
+  const parsed = (await parseDataModel(JSON.stringify(model), "m.json", CONTEXT)) as Record<string, { environment: { A: string } }>;
   assert.is(parsed.p9999!.environment.A, "/srv/st");
   assert.ok(performance.now() - started < 1000, "linear, not the YAML parser's pace");
 });

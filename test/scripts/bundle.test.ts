@@ -61,6 +61,27 @@ test("a JSON model with a repeated key is refused with its line (exit 2)", () =>
   assert.match(result.stderr, `${file}:3:3`);
 });
 
+test("the YAML parser is loaded for a YAML model, not for a JSON one", () => {
+  const dir = makeTempDir();
+  // Records every require of the run (the bundle's cli.js requires its yaml.js sibling by name).
+  const hook = path.join(dir, "loads.cjs");
+  writeFileSync(hook, 'const M = require("node:module"); const load = M._load; const seen = [];\nM._load = function (request, ...rest) { seen.push(request); return load.call(this, request, ...rest); };\nprocess.on("exit", () => require("node:fs").writeFileSync(process.env.LOADS_FILE, seen.join("\\n")));\n');
+  const loads = (model: string) => {
+    const file = path.join(dir, `${path.basename(model)}.loads`);
+    const env: NodeJS.ProcessEnv = { ...process.env, LOADS_FILE: file };
+    delete env.NODE_OPTIONS;
+    const result = spawnSync(process.execPath, ["--require", hook, BIN, "validate", model], { cwd: "/", env, encoding: "utf8", timeout: 60_000 });
+    assert.is(result.status, 0, result.stdout + result.stderr);
+    return readFileSync(file, "utf8").split("\n");
+  };
+  const json = path.join(dir, "m.json");
+  writeFileSync(json, JSON.stringify({ a: { process: "/bin/true" } }));
+  const yaml = path.join(dir, "m.yaml");
+  writeFileSync(yaml, "a:\n  process: /bin/true\n");
+  assert.ok(loads(yaml).some((request) => request.endsWith("yaml.js")), "the YAML model loaded yaml.js");
+  assert.not.ok(loads(json).some((request) => request.endsWith("yaml.js")), "the JSON model loaded yaml.js");
+});
+
 test("the bundle's supervisor is its own CommonJS file: it runs, restarts a killed process, and ends with stop", async () => {
   const dir = makeTempDir();
   const stateDir = path.join(dir, "state");
