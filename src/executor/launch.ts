@@ -160,7 +160,7 @@ async function launchForeground(
   }
   if (spawned !== undefined) {
     pid = spawned.pid;
-    // Its start time, read after the fork while nothing can reap it: the identity every later signal is checked against.
+    // Its start time, read right after the fork: the identity every later signal is checked against.
     identity = spawned.startTime === undefined ? identityOf(pid) : spawned.dead === true ? undefined : { pid, startTime: spawned.startTime };
     exit = runner!.exitOf(pid, identity?.startTime ?? spawned.startTime ?? "");
     // Dead at once: the PID file the runner wrote names no process of ours.

@@ -4,8 +4,8 @@
 // environment and the default signals — and each exec of them costs about as much as the fork
 // itself; Perl has setsid, %ENV, umask and chdir built in, so a child is one fork and one exec, as
 // in the C floor. It also does, beside procman instead of on procman's thread, the two things every
-// start needs after the fork: reading the child's start time (its identity) and writing its PID
-// file (a temp file created without following a link, then one rename), once a batch's forks are done.
+// start needs right after the fork: reading the child's start time (its identity) and writing its
+// PID file (a temp file created without following a link, then one rename).
 //
 // The protocol is spawn-runner.ts's: one request per line, one answer per line. Every field that
 // comes from the model is hex, so no byte of it is ever parsed by Perl. Perl reaps nothing it is
@@ -35,9 +35,9 @@ function lists(request: Omit<RunnerRequest, "logFd">): string {
 }
 
 /**
- * Answered by `P id pid starttime state written` or `E id`: at once in reap mode, else once no
- * request waits (the runner forks a batch first). written: "-" (no PID file asked), an errno (0:
- * written; reap mode), or "later": then `F id errno` follows.
+ * Answered by `P id pid starttime state written` or `E id`. written: "-" (no PID file asked), an
+ * errno (0: written), or "later": then `F id errno` follows, once no request waits (the runner
+ * forks a batch first).
  */
 export function perlSpawnLine(id: number, request: RunnerRequest): string {
   const pidFile = request.pidFile === undefined ? "-" : hex(request.pidFile);
@@ -161,9 +161,8 @@ sub pid_file {
   return $error;
 }
 print "OK\n";
-# Starts answered once no request is waiting — the start time read, the PID file written — so that
-# the forks of a batch come first (not in reap mode: there a child may be reaped before its file
-# names it, and its exit must be reported after its PID).
+# PID files a start asked for, written once no request is waiting (not in reap mode: there a child
+# may be reaped before its file names it): the forks of a batch of starts come first.
 my @deferred;
 sub handle {
   my $line = shift;
@@ -184,16 +183,12 @@ sub handle {
     unless (defined $pid) { POSIX::close($out); POSIX::sigprocmask(POSIX::SIG_SETMASK(), $none); print "E $id\n"; return }
     child($out, $umask, $dir, $argv) if $pid == 0;
     POSIX::close($out);
-    unless ($reap) {
-      # Answered once no request waits, after the batch's other forks: until its child has exec'd,
-      # a page the runner writes is copied (reading the start time right after the fork cost the
-      # runner about 0.19 ms a start, afterwards 0.035 ms). Nothing reaps it meanwhile: its stat stays.
-      POSIX::sigprocmask(POSIX::SIG_SETMASK(), $none);
-      push(@deferred, [$id, $pidfile eq '-' ? undef : unhex($pidfile), $pid]);
-      return;
-    }
     my ($start, $state) = start_of($pid);
-    my $written = $pidfile eq '-' ? '-' : pid_file(unhex($pidfile), $pid);
+    my $written = '-';
+    if ($pidfile ne '-') {
+      if ($reap) { $written = pid_file(unhex($pidfile), $pid) }
+      else { $written = 'later'; push(@deferred, [$id, unhex($pidfile), $pid]) }
+    }
     print "P $id $pid $start $state $written\n";
     POSIX::sigprocmask(POSIX::SIG_SETMASK(), $none);
   } elsif ($op eq 'C') {
@@ -215,11 +210,8 @@ sub handle {
   }
 }
 sub write_deferred {
-  my ($id, $file, $pid) = @{shift(@deferred)};
-  my ($start, $state) = start_of($pid);
-  # The answer before the file: procman records the start while the file is created.
-  print "P $id $pid $start $state ", (defined $file ? 'later' : '-'), "\n";
-  print "F $id ", pid_file($file, $pid), "\n" if defined $file;
+  my $d = shift(@deferred);
+  print "F $d->[0] ", pid_file($d->[1], $d->[2]), "\n";
 }
 my $buffer = '';
 for (;;) {
