@@ -418,13 +418,18 @@ export class SpawnRunner {
     this.unref();
   }
 
-  // Only a pending answer keeps procman's event loop alive: an idle shell never does.
+  // Only a pending answer keeps procman's event loop alive: an idle shell never does. The child's
+  // own handle too: a runner ended with answers pending (stopped, then killed) closes its stdout
+  // before its exit is reaped, and with nothing else alive procman would end there, its starts
+  // neither done nor failed ("close" needs the exit).
   private ref(): void {
     (this.child.stdout as unknown as { ref?: () => void }).ref?.();
+    this.child.ref();
   }
   private unref(): void {
     (this.child.stdout as unknown as { unref?: () => void }).unref?.();
     (this.child.stdin as unknown as { unref?: () => void }).unref?.();
+    this.child.unref();
   }
 }
 

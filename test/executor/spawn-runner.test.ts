@@ -1,7 +1,7 @@
 // The shell that forks a command's starts must make what procman's own spawn makes: a session of
 // its own, exactly the environment, no signal ignored or blocked, stdin /dev/null, the log procman
 // opened, the umask and directory; and it must tell how a child ended.
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { closeSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "uvu";
@@ -9,6 +9,7 @@ import * as assert from "uvu/assert";
 import { readProcStat } from "../../src/executor/proc.js";
 import { perlCheckLine, perlRunnerArgs, perlSpawnLine } from "../../src/executor/perl-runner.js";
 import { SpawnRunner, type RunnerKind, type Spawned } from "../../src/executor/spawn-runner.js";
+import { ROOT } from "../helpers/paths.js";
 import { waitFor } from "../helpers/processes.js";
 import { makeTempDir } from "../helpers/tmp.js";
 import { haveTool } from "../helpers/tools.js";
@@ -99,6 +100,33 @@ for (const kind of kinds) {
       closeSync(fd);
       runner.close();
     }
+  });
+
+  // procman's CLI has nothing else alive while it waits for a start: the runner's end must still
+  // settle it (before, the event loop emptied first and procman exited 0 in the middle of a switch).
+  test(`${kind}: a runner stopped with a start pending fails that start even with nothing else keeping Node alive`, () => {
+    const dir = makeTempDir();
+    const script = path.join(dir, "stopped.mts");
+    writeFileSync(
+      script,
+      [
+        'import { openSync, readFileSync } from "node:fs";',
+        `import { SpawnRunner } from ${JSON.stringify(path.join(ROOT, "src", "executor", "spawn-runner.ts"))};`,
+        `const runner = new SpawnRunner({ kind: ${JSON.stringify(kind)} });`,
+        "const pid = runner.child.pid;",
+        `const fd = openSync(${JSON.stringify(path.join(dir, "log"))}, "a");`,
+        'const request = { argv: ["/bin/true"], environment: {}, directory: "/", umask: undefined, logFd: fd };',
+        "await runner.spawn(request);",
+        'process.kill(pid, "SIGSTOP");',
+        'const state = () => { try { const t = readFileSync(`/proc/${pid}/stat`, "latin1"); return t.slice(t.lastIndexOf(")") + 2)[0]; } catch { return undefined; } };',
+        'while (state() !== "T") await new Promise((resolve) => setTimeout(resolve, 5));',
+        'try { await runner.spawn(request); console.log("started"); } catch (error) { console.log(`failed: ${error.message}`); }',
+        "",
+      ].join("\n"),
+    );
+    const result = spawnSync(process.execPath, ["--import", "tsx", script], { cwd: ROOT, encoding: "utf8", timeout: 60_000 });
+    assert.is(result.status, 0, result.stdout + result.stderr);
+    assert.match(result.stdout, /^failed: .*stopped/);
   });
 
   test(`${kind}: checks: exit 0, a failure's code, and a timeout that kills the check's group`, async () => {
