@@ -110,7 +110,8 @@ for (const kind of kinds) {
     writeFileSync(
       script,
       [
-        'import { openSync, readFileSync } from "node:fs";',
+        'import { openSync } from "node:fs";',
+        `import { readProcStat } from ${JSON.stringify(path.join(ROOT, "src", "executor", "proc.ts"))};`,
         `import { SpawnRunner } from ${JSON.stringify(path.join(ROOT, "src", "executor", "spawn-runner.ts"))};`,
         `const runner = new SpawnRunner({ kind: ${JSON.stringify(kind)} });`,
         "const pid = runner.child.pid;",
@@ -118,8 +119,7 @@ for (const kind of kinds) {
         'const request = { argv: ["/bin/true"], environment: {}, directory: "/", umask: undefined, logFd: fd };',
         "await runner.spawn(request);",
         'process.kill(pid, "SIGSTOP");',
-        'const state = () => { try { const t = readFileSync(`/proc/${pid}/stat`, "latin1"); return t.slice(t.lastIndexOf(")") + 2)[0]; } catch { return undefined; } };',
-        'while (state() !== "T") await new Promise((resolve) => setTimeout(resolve, 5));',
+        'while (readProcStat(pid)?.state !== "T") await new Promise((resolve) => setTimeout(resolve, 5));',
         'try { await runner.spawn(request); console.log("started"); } catch (error) { console.log(`failed: ${error.message}`); }',
         "",
       ].join("\n"),
