@@ -18,6 +18,7 @@ import { SpawnRunner } from "../executor/spawn-runner.js";
 import { checkIdentity, stillRuns } from "../executor/proc.js";
 import { AbandonedError, NotReadyError, waitUntilReady } from "../executor/readiness.js";
 import { StateDir, type ProcessRecord } from "../executor/state-dir.js";
+import { sweepTagged } from "../executor/tag-sweep.js";
 import { terminate } from "../executor/terminate.js";
 import type { ResolvedProcess } from "../model/types.js";
 import { livenessCheck, type Check } from "./liveness.js";
@@ -467,6 +468,8 @@ export class Supervisor {
       this.onEvent({ type: "backoff", name, delayMs: decision.delayMs, nextRestartAt: entry.nextRestartAt });
     }
     this.persist();
+    // Not restarted: what it left running goes now (a restart sweeps just before it starts).
+    if (decision.action !== "restart") void this.sweepLeftovers(spec, record, true);
     if (decision.action === "restart") {
       clearTimeout(this.wakeTimer);
       this.wakeTimer = setTimeout(() => this.tick(), Math.max(1, decision.delayMs));
@@ -487,8 +490,11 @@ export class Supervisor {
     // Told before the first await: a restart begun in a hand-over's first look is in its answer.
     this.onEvent({ type: "restarting", name, attempt: entry.restarts + 1 });
     try {
-      // What the dead one left in its group (tagged by it) goes, and its PID file if it names it.
+      // What the dead one left in its group (tagged by it) goes, and its PID file if it names it;
+      // then what it left outside the group (a setsid()'d child): restart after restart, those
+      // would pile up until the next stop.
       await terminate({ ...old, tag: tagFor(old.name, old.specHash, this.stateDir) });
+      await this.sweepLeftovers(spec, old);
       if (this.ended || this.paused) return; // still in backoff: the next resume restarts it
       let launched: Launched;
       try {
@@ -560,6 +566,26 @@ export class Supervisor {
     this.startLiveness(name);
     // It may have died between the check and now; the exit event was held back while starting.
     if (this.exits.has(record.pid) || !stillRuns(checkIdentity(record))) this.died(name, record);
+  }
+
+  /**
+   * Every live process still carrying a dead process's tag, in any session, stopped as its spec
+   * says. Counted in flight: a lock holder's pause waits for it, so it never meets a process the
+   * holder starts with the same tag. Never throws (a survivor of SIGKILL is reported).
+   */
+  private async sweepLeftovers(spec: ResolvedProcess, record: ProcessRecord, background = false): Promise<void> {
+    if (background) this.inFlight++;
+    try {
+      const tag = tagFor(record.name, record.specHash, this.stateDir);
+      await sweepTagged(new Map([[tag, { stopSignal: spec.stop.signal, stopTimeout: spec.stop.timeout }]]), { exclude: [process.pid] });
+    } catch (error) {
+      this.onEvent({ type: "error", message: `${record.name}: ${(error as Error).message}` });
+    } finally {
+      if (background) {
+        this.inFlight--;
+        this.notifyIdle();
+      }
+    }
   }
 
   /** A dead child's exit event follows its death shortly (Node reaps it): wait for it, boundedly. */

@@ -7,7 +7,7 @@ import { checkIdentity, readProcStat } from "../../src/executor/proc.js";
 import { haveTool } from "../helpers/tools.js";
 import type { ProcessRecord } from "../../src/executor/state-dir.js";
 import type { SupervisorClient } from "../../src/supervisor/client.js";
-import { waitFor } from "../helpers/processes.js";
+import { tagged, waitFor } from "../helpers/processes.js";
 import { deploy, eventsFile, processSpec, recordOf, starts, waitSupervision, withSupervisor } from "./helpers.js";
 
 const readCmdline = (pid: number): string => {
@@ -118,6 +118,44 @@ test("a process that exits before it is ready counts as a failed start", () =>
     const status = await waitSupervision(dir, "early", "failed", (s) => s.state === "failed", 20_000);
     assert.is(status.restarts, 2);
     assert.match(status.reason ?? "", "before it was ready", JSON.stringify(status));
+  }));
+
+/** Live `sleep`s carrying this state dir's tag: what the fixture's ESCAPE_FILE children are. */
+const escapedSleeps = (dir: string): number[] =>
+  tagged(dir)
+    .filter((entry) => readCmdline(entry.pid).startsWith("sleep\0"))
+    .map((entry) => entry.pid)
+    .sort((a, b) => a - b);
+
+const escapees = (file: string): number[] =>
+  readFileSync(file, "utf8").split("\n").filter((line) => line !== "").map(Number);
+
+// A crashed service's setsid()'d child is outside its process group: left alone, one more would
+// run after every restart, until the next stop.
+test("a restart first stops what the dead process left in another session (its tag)", () =>
+  withSupervisor(async (dir, client) => {
+    const events = eventsFile(dir);
+    const escapeFile = `${dir}/escaped`;
+    const spec = processSpec(dir, "leaky", { EVENTS: events, COUNT_FILE: `${dir}/count`, ESCAPE_FILE: escapeFile, EXIT_CODE: "1", EXIT_AFTER_MS: "300", CRASH_TIMES: "1" });
+    await deploy(dir, [spec], client);
+    await waitFor(() => starts(events, "leaky").length === 2, 10_000, "the restart");
+    // The sweep ends before the new start begins: by the second start the first child is gone.
+    const [first, second] = escapees(escapeFile);
+    assert.ok(first !== undefined && second !== undefined, "two children were started");
+    assert.equal(escapedSleeps(dir), [second], `only the restarted one's child runs (first was ${first})`);
+  }));
+
+test("a crash that is not restarted: what it left in another session goes too", () =>
+  withSupervisor(async (dir, client) => {
+    const escapeFile = `${dir}/escaped`;
+    const spec = processSpec(dir, "once", { ESCAPE_FILE: escapeFile, EXIT_CODE: "1", EXIT_AFTER_MS: "300" }, { restart: { policy: "no" } });
+    await deploy(dir, [spec], client);
+    await waitSupervision(dir, "once", "failed", (s) => s.state === "failed");
+    assert.equal(escapees(escapeFile).length, 1);
+    // The sweep is in flight from the death on: a pause returns once it is done.
+    await client.pause();
+    await client.resume();
+    assert.equal(escapedSleeps(dir), []);
   }));
 
 /** The supervisor's Perl runners (its children running /usr/bin/perl). */
