@@ -20,21 +20,28 @@ export function rotatedName(file: string, n: number): string {
 
 /** Rotates `file` when it is larger than maxSize (0: never); keeps `keep` rotated files. */
 export async function rotateIfNeeded(file: string, maxSize: number, keep: number): Promise<RotateOutcome> {
-  if (maxSize <= 0) return "none";
+  return (await rotateLog(file, maxSize, keep)).outcome;
+}
+
+/** rotateIfNeeded, telling the log's size as found and once rotated (what the schedule needs). */
+export async function rotateLog(file: string, maxSize: number, keep: number): Promise<{ outcome: RotateOutcome; size: number; after: number }> {
+  if (maxSize <= 0) return { outcome: "none", size: 0, after: 0 };
   let fd: number;
   try {
     // Never through a symlink a service planted; never blocking on a FIFO.
     fd = openSync(file, O_RDWR | O_NOFOLLOW | O_NONBLOCK);
   } catch {
-    return "none";
+    return { outcome: "none", size: 0, after: 0 };
   }
   try {
     const stat = fstatSync(fd);
-    if (!stat.isFile() || stat.size <= maxSize) return "none";
+    const size = stat.isFile() ? stat.size : 0;
+    const none = { outcome: "none" as const, size, after: size };
+    if (!stat.isFile() || stat.size <= maxSize) return none;
     const block = stat.blksize > 0 ? stat.blksize : 4096;
     // Collapse-range must end before the end of the file.
     const cut = Math.floor((stat.size - 1) / block) * block;
-    if (cut === 0) return "none";
+    if (cut === 0) return none;
     let out: number | undefined;
     let temp: string | undefined;
     if (keep > 0) {
@@ -46,11 +53,11 @@ export async function rotateIfNeeded(file: string, maxSize: number, keep: number
       if (out !== undefined) copyRange(fd, out, 0, cut);
       if (keep > 0) shift(file, keep);
       if (temp !== undefined) renameSync(temp, rotatedName(file, 1));
-      if (await collapse(fd, cut)) return "collapsed";
+      if (await collapse(fd, cut)) return { outcome: "collapsed", size, after: size - cut };
       // Copy-truncate: the rest too, then empty the file; lines written in between are lost.
       if (out !== undefined) copyRange(fd, out, cut, Number.MAX_SAFE_INTEGER);
       ftruncateSync(fd, 0);
-      return "copy-truncated";
+      return { outcome: "copy-truncated", size, after: 0 };
     } finally {
       if (out !== undefined) closeSync(out);
       if (temp !== undefined) rmSync(temp, { force: true });

@@ -25,7 +25,8 @@ import { livenessCheck, type Check } from "./liveness.js";
 import { isHandoverEvent, type HandoverEvent } from "./protocol.js";
 import { lockHeldByOther } from "./lock-watch.js";
 import { FRESH, childExit, decide, describeExit, type ExitFacts } from "./policy.js";
-import { rotateIfNeeded } from "./rotate.js";
+import { rotateLog } from "./rotate.js";
+import { RotationSchedule } from "./rotate-schedule.js";
 import { freshEntry, readSupervisionFile, writeSupervisionFile, type SupervisionEntry, type SupervisionFile } from "./status-file.js";
 
 /** The least time between two writes of the supervision file for a burst of spawns (persistSoon). */
@@ -110,6 +111,7 @@ export class Supervisor {
   private rotateTimer: NodeJS.Timeout | undefined;
   private wakeTimer: NodeJS.Timeout | undefined;
   private rotating = false;
+  private readonly rotation: RotationSchedule;
   /** While resume() evaluates: what it emits, for the answer to the lock holder. */
   private collected: SupervisorEvent[] | undefined;
   /** Decisions taken while paused (a liveness check under way when the pause came failed), with
@@ -140,7 +142,8 @@ export class Supervisor {
     this.paused = options.startPaused ?? false;
     this.reload(true);
     this.pollTimer = setInterval(() => this.tick(), this.pollMs);
-    this.rotateTimer = setInterval(() => void this.rotateLogs(), this.rotateMs);
+    this.rotation = new RotationSchedule(this.rotateMs);
+    this.scheduleRotation(this.rotateMs);
     if (!this.paused) this.tick();
   }
 
@@ -259,7 +262,7 @@ export class Supervisor {
     this.ended = true;
     this.readinessAbort.abort();
     clearInterval(this.pollTimer);
-    clearInterval(this.rotateTimer);
+    clearTimeout(this.rotateTimer);
     clearTimeout(this.wakeTimer);
     for (const name of [...this.liveness.keys()]) this.stopLiveness(name);
     this.due.clear();
@@ -668,21 +671,32 @@ export class Supervisor {
 
   // ---- logs ----
 
+  private scheduleRotation(ms: number): void {
+    if (this.ended) return;
+    clearTimeout(this.rotateTimer);
+    this.rotateTimer = setTimeout(() => void this.rotateLogs(), ms);
+  }
+
+  /** Each log that is due (rotate-schedule.ts) is looked at, and rotated past its cap. */
   private async rotateLogs(): Promise<void> {
     // Not while a lock holder (or a restart of its own) waits for a log line from a known offset:
     // collapsing the log would move the line out from under it.
-    if (this.rotating || this.blocked()) return;
+    if (this.rotating || this.blocked()) return this.scheduleRotation(this.rotateMs);
     this.rotating = true;
     try {
       for (const [name, spec] of this.specs) {
         if (spec.log.maxSize <= 0 || !this.records.has(name) || this.starting.has(name)) continue;
-        const how = await rotateIfNeeded(spec.logFile, spec.log.maxSize, spec.log.keep);
-        if (how !== "none") this.onEvent({ type: "rotated", name, how });
+        const now = Date.now();
+        if (!this.rotation.isDue(name, now)) continue;
+        const found = await rotateLog(spec.logFile, spec.log.maxSize, spec.log.keep);
+        this.rotation.observe(name, now, found.size, found.after, spec.log.maxSize);
+        if (found.outcome !== "none") this.onEvent({ type: "rotated", name, how: found.outcome });
       }
     } catch (error) {
       this.onEvent({ type: "error", message: `log rotation: ${(error as Error).message}` });
     } finally {
       this.rotating = false;
+      this.scheduleRotation(this.rotation.nextIn(Date.now()));
     }
   }
 
