@@ -13,7 +13,7 @@ import { readSupervision } from "../supervisor/status-file.js";
 export type ProcessState =
   | "paused" // identity verified, stopped by a signal (state T)
   | "running" // identity verified, ready
-  | "not-ready" // identity verified, fails its readiness check now
+  | "not-ready" // identity verified, fails its readiness check now (or restarted, not ready yet)
   | "changed" // running, but not as the current generation declares (an interrupted switch)
   | "dead" // was started, is gone
   | "pid-reused" // its PID now names an unrelated process
@@ -92,6 +92,7 @@ export async function readStatus(stateDir: string): Promise<DeploymentStatus> {
   }
   adoptSpecHashes(declared, generation?.specHashes, declared);
   const supervision = readSupervision(stateDir);
+  const supervisor = liveSupervisor(supervisorPaths(stateDir).pidFile);
   const statuses = await Promise.all(
     declared.map(async (spec: ResolvedProcess): Promise<ProcessStatus> => {
       const record = records.get(spec.name);
@@ -104,16 +105,21 @@ export async function readStatus(stateDir: string): Promise<DeploymentStatus> {
         restarts: supervised?.restarts ?? 0,
         lastExit: supervised?.lastExit ?? null,
         health: supervised?.health ?? (spec.liveness !== undefined ? "unknown" : null),
-        ...(supervised?.nextRestartAt !== undefined && supervised.state === "backoff" ? { nextRestartAt: supervised.nextRestartAt } : {}),
+        ...(supervised?.nextRestartAt !== undefined && supervised.state === "backoff" && supervisor !== undefined ? { nextRestartAt: supervised.nextRestartAt } : {}),
       } as const;
       const identity = record === undefined ? "dead" : checkIdentity(record);
       if (record === undefined || identity === "dead") {
         const stopped = current?.active === false || current?.stopped?.includes(spec.name) === true;
-        const gone: ProcessState = stopped ? "stopped" : supervised?.state ?? "dead";
+        // Backoff is a restart to come: with no supervisor running, none comes.
+        const told = supervised?.state === "starting" || (supervised?.state === "backoff" && supervisor === undefined) ? undefined : supervised?.state;
+        const gone: ProcessState = stopped ? "stopped" : told ?? "dead";
         return { ...base, state: gone, pid: null, startedAt: null };
       }
       let status: ProcessState = identity === "reused" ? "pid-reused" : identity;
       if (status === "running" && record.specHash !== specHash(spec)) status = "changed";
+      // Restarted by the supervisor, which still waits for its readiness (a log line, a notify
+      // line: nothing status could probe); the wait ends with the supervisor.
+      else if (status === "running" && supervised?.state === "starting" && supervisor !== undefined) status = "not-ready";
       // Its own listener, not someone else's on the port (trust-proc): the record knows its group, session and tag.
       else if (status === "running" && !(await probeReadiness(spec, { pid: record.pid, tag: tagFor(record.name, record.specHash, stateDir), ...(record.pgid !== undefined ? { pgid: record.pgid } : {}), ...(record.sid !== undefined ? { session: record.sid } : {}) }))) status = "not-ready";
       return { ...base, state: status, pid: record.pid, startedAt: record.startedAt };
@@ -134,7 +140,6 @@ export async function readStatus(stateDir: string): Promise<DeploymentStatus> {
     });
   }
   const active = current?.active ?? false;
-  const supervisor = liveSupervisor(supervisorPaths(stateDir).pidFile);
   return {
     generation: current?.generation ?? null,
     processManager: generation?.processManager ?? "direct",

@@ -13,7 +13,8 @@ export interface LastExit {
 }
 
 export type Health = "healthy" | "unhealthy" | "unknown";
-export type SupervisionState = "backoff" | "failed" | "stopped";
+/** "starting": restarted by the supervisor, its readiness not passed yet. */
+export type SupervisionState = "backoff" | "starting" | "failed" | "stopped";
 
 /** What `status` shows per process. */
 export interface SupervisionStatus {

@@ -324,10 +324,11 @@ export class Supervisor {
         }
         if (alive && adopting) this.onEvent({ type: "adopted", name, pid: record.pid });
       }
-      if (alive && !this.readyAt.has(name)) {
-        // What the lock holder started it also waited for: ready. Adopted ones ran before: ready.
+      if (alive && !this.readyAt.has(name) && !this.starting.has(name)) {
+        // What the lock holder started it also waited for: ready. Adopted ones ran before: ready
+        // (one a supervisor before this one restarted, and was killed waiting for, too).
         this.readyAt.set(name, now);
-        if (entry.state === "stopped") delete entry.state;
+        if (entry.state === "stopped" || entry.state === "starting") delete entry.state;
         this.startLiveness(name);
       }
       if (!alive && entry.state !== "backoff" && entry.lastExit !== null && Date.parse(entry.lastExit.at) >= Date.parse(record.startedAt)) {
@@ -520,7 +521,7 @@ export class Supervisor {
       this.handled.delete(old.pid); // no record names it any more
       this.diskStamp = this.readDiskStamp();
       entry.restarts += 1;
-      delete entry.state;
+      entry.state = "starting"; // status: not-ready, until its readiness (whatever its kind) passes
       delete entry.nextRestartAt;
       this.persist();
       this.onEvent({ type: "started", name, pid: record.pid });
@@ -541,6 +542,8 @@ export class Supervisor {
     } catch (error) {
       if (error instanceof AbandonedError || this.paused || this.ended) {
         this.starting.delete(name);
+        if (this.entry(name).state === "starting") delete this.entry(name).state;
+        this.persist();
         return; // the lock holder takes over
       }
       if (error instanceof NotReadyError && !error.exited) {
@@ -565,6 +568,8 @@ export class Supervisor {
     }
     this.starting.delete(name);
     this.readyAt.set(name, Date.now());
+    if (this.entry(name).state === "starting") delete this.entry(name).state;
+    this.persist();
     this.onEvent({ type: "ready", name, pid: record.pid });
     this.startLiveness(name);
     // It may have died between the check and now; the exit event was held back while starting.
