@@ -3,10 +3,16 @@
 // write lets them swap what procman — often root — opens, reads or signals on its word.
 //
 // A checked directory must be owned by procman's user or root and not be writable by others
-// without the sticky bit; group-writable earns a warning. Among its ancestors only "others may
-// write, no sticky bit" is refused (/tmp/x is fine: /tmp is sticky). Symbolic links on the way are
-// followed when root or procman's user owns them (/var/run -> /run), refused otherwise. A path that
-// does not exist yet is judged by the part that does: procman creates the rest.
+// without the sticky bit; group-writable earns a warning. Its ancestors too must belong to root or
+// procman's user (the owner of a directory can rename what is in it, and put a copy with forged
+// records in its place between two reads) and not be writable by others without the sticky bit
+// (/tmp/x is fine: /tmp is sticky). Symbolic links on the way are followed when root or procman's
+// user owns them (/var/run -> /run), refused otherwise. A path that does not exist yet is judged by
+// the part that does: procman creates the rest.
+//
+// A file a service writes (its PID file, its readiness file) may lie in a directory the service
+// owns, but nothing above that directory may be the service's: it could swap the directory for a
+// link, and procman would remove or write files wherever that points.
 import { lstatSync, readlinkSync, statSync, type Stats } from "node:fs";
 import path from "node:path";
 import { ProcmanError } from "../errors.js";
@@ -80,6 +86,33 @@ function walk(dir: string): { real: string; exists: boolean } {
 
 function checkAncestor(dir: string, stat: Stats): void {
   if (othersMayReplace(stat)) throw new UntrustedDirError(dir, "any user may write it (mode has o+w without the sticky bit)");
+  if (!trustedOwner(stat.uid)) throw new UntrustedDirError(dir, `it belongs to uid ${stat.uid}, who can replace what lies in it`);
+}
+
+/** Directories found safe to hold a service's files (cached for the command: root changes them only). */
+const serviceDirsChecked = new Set<string>();
+
+/**
+ * Throws UntrustedDirError unless every directory above the one holding `file` belongs to root or
+ * procman's user (that one may be the service's). Call it before removing or writing such a file.
+ */
+export function checkServiceFileDir(file: string): void {
+  const dir = path.dirname(path.resolve(file));
+  if (serviceDirsChecked.has(dir)) return;
+  try {
+    // walk() checks every component before the last: exactly the directories above `dir`.
+    const { real, exists } = walk(dir);
+    if (!exists) return; // procman makes the rest, as its own
+    // In a sticky directory anyone may write (/tmp), the owner of an entry may still rename it.
+    const stat = lstatSync(real);
+    if (!trustedOwner(stat.uid) && (lstatSync(path.dirname(real)).mode & S_IWOTH) !== 0) {
+      throw new UntrustedDirError(real, `it belongs to uid ${stat.uid} and lies in a directory anyone may write, so its owner can replace it`);
+    }
+    serviceDirsChecked.add(dir);
+  } catch (error) {
+    if (!(error instanceof UntrustedDirError)) throw error;
+    throw new UntrustedDirError(error.dir, `${error.why}: not trusted above ${file}`);
+  }
 }
 
 /**

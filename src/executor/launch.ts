@@ -17,6 +17,7 @@ import { identityOf, readProcStat, ticksNow, type ProcessIdentity } from "./proc
 import { sleep } from "./readiness.js";
 import { changesIdentity, lookupUser, withUmask, wrapCommand } from "./run-as.js";
 import { readPidLine } from "./safe-file.js";
+import { checkServiceFileDir } from "./dir-trust.js";
 import { RunnerUnavailableError, type SpawnRunner, type Spawned } from "./spawn-runner.js";
 import { TAG_VARIABLE, sweepTagged, tagFor } from "./tag-sweep.js";
 
@@ -86,6 +87,13 @@ export async function launch(spec: ResolvedProcess, specHash: string, stateDir: 
   // and before the check of a working directory that may be one of them.
   makeOwnDirectories(spec);
   checkDirectory(spec);
+  // Its PID file and readiness file are removed and written here, as procman's user (often root).
+  try {
+    checkServiceFileDir(spec.pidFile);
+    if (spec.readiness.kind === "file") checkServiceFileDir(spec.readiness.path);
+  } catch (error) {
+    throw new StartError(spec.name, (error as Error).message);
+  }
   const made = options.runner?.directories;
   mkdirFor(spec.pidFile, made);
   let log;

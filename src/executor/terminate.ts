@@ -6,6 +6,7 @@ import { ProcmanError } from "../errors.js";
 import { waitGone } from "./gone-poller.js";
 import { leadsGroup } from "./pid-trust.js";
 import { checkIdentity, groupHasLiveMembers, identityFromStat, isLive, readEnvironmentVariable, readProcStat, scanProc, stillRuns, type ProcessIdentity } from "./proc.js";
+import { checkServiceFileDir } from "./dir-trust.js";
 import { readPidLine } from "./safe-file.js";
 
 export interface StopTarget extends ProcessIdentity {
@@ -118,6 +119,7 @@ function cleanupPidFile(target: StopTarget): void {
     // end, cleanup included, before their dependencies' begin), unlinks in one directory take its
     // lock in turn anyway, and 500 promises through the thread pool cost the main thread more than
     // the unlinks (with the poller change of the same commit: a stop of 500, 328 -> 275 ms CPU).
+    checkServiceFileDir(target.pidFile); // else left where it is
     if (readPidLine(target.pidFile) === String(target.pid)) unlinkSync(target.pidFile);
   } catch {
     // no PID file, or not one procman reads

@@ -414,6 +414,35 @@ test("a start that fails after the spawn (its PID file cannot be written) leaves
   assert.equal(tagged(stateDir), [], "what the failed start forked runs on untracked");
 });
 
+// A service owns its stateDirectory; a PID file or readiness file one level deeper lies in a
+// directory it can swap for a link to one only root may write: procman, as root, must not remove
+// or write there.
+test("as root: a PID file or readiness file below a directory the service owns is refused; the link's target is untouched", async () => {
+  if (process.getuid?.() !== 0) {
+    console.log("  SKIP service-owned directories: needs root to chown");
+    return;
+  }
+  const base = makeTempDir("procman-svcdir-");
+  const victim = path.join(base, "victim");
+  mkdirSync(victim);
+  for (const file of ["postmaster.pid", "ready"]) writeFileSync(path.join(victim, file), "precious\n");
+  const own = path.join(base, "pg");
+  mkdirSync(own);
+  const { chownSync } = await import("node:fs");
+  chownSync(own, 65534, 65534);
+  symlinkSync(victim, path.join(own, "data")); // what the service did in the directory it owns
+  const byPid = model({ foregroundProcess: "/bin/sleep", args: ["100000"], pidFile: path.join(own, "data", "postmaster.pid") });
+  assert.match(await refused(byPid.process, byPid.stateDir), `${own}: it belongs to uid 65534`);
+  const byReady = model({ foregroundProcess: "/bin/sleep", args: ["100000"], readiness: { file: path.join(own, "data", "ready"), timeout: 2 } });
+  assert.match(await refused(byReady.process, byReady.stateDir), `not trusted above ${path.join(own, "data", "ready")}`);
+  for (const file of ["postmaster.pid", "ready"]) assert.is(readFileSync(path.join(victim, file), "utf8"), "precious\n", `victim/${file}`);
+  // Directly in the directory it owns: its own PID file, as before.
+  const direct = model({ foregroundProcess: "/bin/sleep", args: ["100000"], pidFile: path.join(own, "direct.pid") });
+  const started = await start(direct.process, direct.stateDir);
+  await waitFor(() => existsSync(path.join(own, "direct.pid")) || undefined, 5000, "its PID file");
+  assert.is(readFileSync(path.join(own, "direct.pid"), "utf8"), `${started.pid}\n`);
+});
+
 test("as root, user without group: the user's primary group and exactly its supplementary groups, never root's", async () => {
   if (process.getuid?.() !== 0) {
     console.log("  SKIP user without group: needs root");

@@ -287,6 +287,18 @@ test("dir trust: an ancestor others may write (no sticky bit) is refused; /tmp/x
   new StateDir(path.join(makeTempDir(), "state")).ensure();
 });
 
+// The owner of a directory can rename what is in it: a copy of the state dir with forged records
+// swapped in between two of procman's reads would make it signal what they name.
+test("dir trust: an ancestor owned by another user is refused, however closed its mode", () => {
+  if (!root) return console.log("  SKIP dir trust ancestor owner: needs root to chown");
+  const home = makeTempDir();
+  chmodSync(home, 0o755);
+  chownSync(home, NOBODY, NOBODY);
+  expectUntrusted(path.join(home, "state"), `${home}: it belongs to uid ${NOBODY}, who can replace what lies in it`);
+  mkdirSync(path.join(home, "state"));
+  expectUntrusted(path.join(home, "state"), `${home}: it belongs to uid ${NOBODY}`);
+});
+
 test("dir trust: group-writable earns one warning", () => {
   const dir = makeTempDir();
   chmodSync(dir, 0o770);

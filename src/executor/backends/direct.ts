@@ -18,6 +18,7 @@ import type { StateDir, ProcessRecord } from "../state-dir.js";
 import { SpawnRunner } from "../spawn-runner.js";
 import { writeFileAtomic } from "../atomic.js";
 import { readPidLine } from "../safe-file.js";
+import { checkServiceFileDir } from "../dir-trust.js";
 import { SwitchFailedError } from "../switch-result.js";
 import { terminate } from "../terminate.js";
 
@@ -324,6 +325,11 @@ function restorePidFiles(state: StateDir, since: string): void {
   for (const record of state.readRecords().values()) {
     if (record.mode !== "foreground" || record.startedAt < since || !stillRuns(checkIdentity(record))) continue;
     let text: string | undefined;
+    try {
+      checkServiceFileDir(record.pidFile);
+    } catch {
+      continue; // a directory above it is no longer procman's to write in
+    }
     try {
       text = readPidLine(record.pidFile);
     } catch {
