@@ -89,6 +89,12 @@ export function mayKillGroup(identity: ProcessIdentity, pgid: number | undefined
 
 /** mayKillGroup on a stat of the process read just now. */
 export function leadsGroup(identity: ProcessIdentity, pgid: number | undefined, stat: ProcStat | undefined): boolean {
-  if (pgid === undefined || pgid !== identity.pid) return false;
+  if (pgid === undefined || pgid !== identity.pid || pgid === ownGroup()) return false;
   return isLive(stat) && stat.pid === identity.pid && stat.startTime === identity.startTime && stat.pgrp === pgid;
+}
+
+let ownPgrp: number | undefined;
+/** procman's own process group: never signalled as a whole (it would reach procman). */
+function ownGroup(): number | undefined {
+  return (ownPgrp ??= readProcStat(process.pid)?.pgrp);
 }

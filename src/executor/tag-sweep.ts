@@ -4,7 +4,7 @@
 // scan serves every name a command stopped. What wipes its environment (nginx and redis rewrite
 // their process title, which clears /proc/PID/environ) cannot be found this way.
 import { waitGone } from "./gone-poller.js";
-import { checkIdentity, isLive, listPids, readEnvironmentVariable, readProcStat, stillRuns, type ProcessIdentity } from "./proc.js";
+import { ancestorsOf, checkIdentity, isLive, listPids, readEnvironmentVariable, readProcStat, stillRuns, type ProcessIdentity } from "./proc.js";
 
 /** Environment variable that marks every process procman spawns: `<name>:<specHash>:<stateDir>`. */
 export const TAG_VARIABLE = "PROCMAN_TAG";
@@ -24,7 +24,7 @@ export interface Swept extends ProcessIdentity {
   readonly killed: boolean;
 }
 
-/** Live processes carrying one of these tags, found in one scan of /proc (never procman or `exclude`). */
+/** Live processes carrying one of these tags, found in one scan of /proc (never procman, its ancestors or `exclude`). */
 export function findTagged(tags: ReadonlySet<string>, exclude: readonly number[] = []): (ProcessIdentity & { tag: string })[] {
   return tags.size === 0 ? [] : scanTagged((tag) => tags.has(tag), exclude);
 }
@@ -37,7 +37,9 @@ export function findTagged(tags: ReadonlySet<string>, exclude: readonly number[]
  */
 export function scanTagged(wanted: (tag: string) => boolean, exclude: readonly number[] = []): (ProcessIdentity & { tag: string })[] {
   const found: (ProcessIdentity & { tag: string })[] = [];
-  const skip = new Set([process.pid, ...exclude]);
+  // A tag is only an environment variable: a shell that runs procman inside a managed service's
+  // environment carries one too. procman and its ancestors are never swept.
+  const skip = new Set([process.pid, ...ancestorsOf(process.pid), ...exclude]);
   for (const pid of listPids()) {
     if (skip.has(pid)) continue;
     const first = readEnvironmentVariable(pid, TAG_VARIABLE);

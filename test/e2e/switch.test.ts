@@ -8,7 +8,7 @@ import * as assert from "uvu/assert";
 import { identityOf } from "../../src/executor/proc.js";
 import { StateDir } from "../../src/executor/state-dir.js";
 import { MINIMAL_PATH } from "../../src/model/normalize.js";
-import { procman, show, type CliRun } from "../helpers/cli.js";
+import { BIN, procman, runCaptured, show, type CliRun } from "../helpers/cli.js";
 import {
   DAEMON,
   NODE,
@@ -372,6 +372,22 @@ test("rollback walks back one generation at a time (a rollback generation counts
     assert.is(first.code, 2, show(first));
     assert.match(first.stderr, "nothing to roll back to");
     assert.is(await argOf(), "1001", "a refused rollback changes nothing");
+  });
+});
+
+// A tag is an environment variable: a deploy script run inside a managed service's environment
+// carries one of this state dir's tags. The stop's sweep must not take procman's caller (nor,
+// through the caller's process group, procman itself) for a leftover.
+test("stop run by a shell that carries a tag of this state dir: the shell and procman are not swept", async () => {
+  await scenario(async (dir, files) => {
+    const model = writeJson(path.join(files, "model.json"), { a: { foregroundProcess: "/bin/sleep", args: ["100000"], restart: "no" } });
+    ok(await run(["switch", model, "--state-dir", dir]));
+    const [state] = (await status(dir)).processes;
+    const script = `"$0" "$1" stop --state-dir "$2"; echo "exit=$?"; echo "the caller lives on"`;
+    const result = await runCaptured("/usr/bin/setsid", ["/bin/sh", "-c", script, process.execPath, BIN, dir], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", NO_COLOR: "1", PROCMAN_TAG: `a:x:${dir}` } }, 30_000, "a tagged caller's stop");
+    assert.match(result.stdout, "exit=0", show(result));
+    assert.match(result.stdout, "the caller lives on", show(result));
+    assert.not.ok(alive(state!.pid!), "the process itself was stopped");
   });
 });
 
