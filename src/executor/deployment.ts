@@ -35,11 +35,27 @@ export interface SwitchOptions extends Common {
   readonly foreground?: () => Promise<void>;
 }
 
-function backendFactory(options: Common, startForeground?: () => Promise<void>) {
+/** The install dir is the target's: stored with its generation, so stop, rollback and status find the files. */
+function backendFactory(options: Omit<Common, "installDir">, startForeground?: () => Promise<void>) {
   const onWarning = options.onWarning ?? (() => undefined);
-  return (manager: ProcessManagerName, context: ResolvedModel["context"], prefix: string, state: StateDir) =>
-    createBackend(manager, context, prefix, state, { installDir: options.installDir, onWarning, startForeground });
+  return (manager: ProcessManagerName, context: ResolvedModel["context"], prefix: string, state: StateDir, installDir: string | undefined) =>
+    createBackend(manager, context, prefix, state, { installDir, onWarning, startForeground });
 }
+
+/** A switch's install dir: as given, else where the running deployment put its files. Moving them is refused. */
+function switchInstallDir(given: string | undefined, current: GenerationRecord | undefined, active: boolean): string | undefined {
+  if (given === undefined) return active ? current?.installDir : undefined;
+  if (active && current !== undefined && current.processManager !== "direct" && current.installDir !== given) {
+    throw new ProcmanError(
+      "EINSTALLDIR",
+      `generation ${current.generation} installed its files in ${current.installDir ?? "the default place"}; run procman stop first to install them in ${given}`,
+      2,
+    );
+  }
+  return given;
+}
+
+const withInstallDir = (installDir: string | undefined) => (installDir !== undefined ? { installDir } : {});
 
 export function switchDeployment(options: SwitchOptions): Promise<SwitchResult> {
   const manager = options.processManager ?? "direct";
@@ -50,11 +66,12 @@ export function switchDeployment(options: SwitchOptions): Promise<SwitchResult> 
     ...(options.dryRun !== undefined ? { dryRun: options.dryRun } : {}),
     onEvent: options.onEvent,
     backend: backendFactory(options, options.foreground),
-    target: () => ({
+    target: (current, active) => ({
       model: options.model,
       manager,
       ...(options.modelFile !== undefined ? { modelFile: options.modelFile } : {}),
       prefix: options.prefix ?? DEFAULT_PREFIX,
+      ...withInstallDir(manager === "direct" ? undefined : switchInstallDir(options.installDir, current, active)),
       ...(options.supervise === false ? { supervise: false } : {}),
       ...(options.foreground !== undefined ? { foreground: true } : {}),
     }),
@@ -69,7 +86,7 @@ export async function stopDeployment(stateDir: string, lockWait: number, onEvent
     lockWait,
     onEvent,
     backend: backendFactory({ ...options, lockWait, onEvent }),
-    target: (current) => ({ model: undefined, manager: current?.processManager ?? "direct", prefix: current?.prefix ?? DEFAULT_PREFIX }),
+    target: (current) => ({ model: undefined, manager: current?.processManager ?? "direct", prefix: current?.prefix ?? DEFAULT_PREFIX, ...withInstallDir(current?.installDir) }),
   });
 }
 
@@ -99,6 +116,7 @@ export function rollbackDeployment(options: RollbackOptions): Promise<SwitchResu
         ...(target.modelFile !== undefined ? { modelFile: target.modelFile } : {}),
         rollbackOf: target.generation,
         prefix: target.prefix ?? DEFAULT_PREFIX,
+        ...withInstallDir(target.installDir),
         ...(target.supervise === false ? { supervise: false } : {}),
       };
     },
@@ -144,6 +162,7 @@ export function changeProcesses(options: OnlyOptions): Promise<SwitchResult> {
         model: current.model,
         manager: current.processManager,
         prefix: current.prefix ?? DEFAULT_PREFIX,
+        ...withInstallDir(current.installDir),
         ...(current.supervise === false ? { supervise: false } : {}),
         only: options.change,
       };
@@ -169,6 +188,7 @@ export function reactivateDeployment(options: Common & { readonly stateDir: stri
         manager: current.processManager,
         ...(current.modelFile !== undefined ? { modelFile: current.modelFile } : {}),
         prefix: current.prefix ?? DEFAULT_PREFIX,
+        ...withInstallDir(current.installDir),
         ...(current.supervise === false ? { supervise: false } : {}),
       };
     },
@@ -190,7 +210,7 @@ export async function reloadProcesses(options: {
     const specs = new Map(current.model.processes.map((spec) => [spec.name, spec]));
     const unknown = options.names.filter((name) => !specs.has(name));
     if (unknown.length > 0) throw new ProcmanError("EUNKNOWN", `not in generation ${current.generation}: ${unknown.join(", ")}`, 2);
-    const backend = await backendFactory({ ...options, onEvent: () => undefined })(current.processManager, current.model.context, current.prefix ?? DEFAULT_PREFIX, state);
+    const backend = await backendFactory({ ...options, onEvent: () => undefined })(current.processManager, current.model.context, current.prefix ?? DEFAULT_PREFIX, state, current.installDir);
     if (backend.reload === undefined) throw new ProcmanError("EUNSUPPORTED", `procman reload is not supported under ${current.processManager}`, 2);
     const notRunning: string[] = [];
     const sent: { name: string; signal: string }[] = [];

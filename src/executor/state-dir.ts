@@ -57,6 +57,8 @@ export interface GenerationRecord {
   readonly prefix?: string;
   /** false: switched with --no-supervise (no supervisor until a switch without it). */
   readonly supervise?: boolean;
+  /** Other managers: where --install-dir put the generated files (absent: their default place). */
+  readonly installDir?: string;
   /** specHash of each process when the generation was written: status and a no-op switch need not hash 500 specs again. */
   readonly specHashes?: Readonly<Record<string, string>>;
 }
@@ -459,6 +461,7 @@ export class StateDir {
     rollbackOf?: number,
     prefix?: string,
     supervise?: boolean,
+    installDir?: string,
   ): number {
     const generation = (this.listGenerations().at(-1) ?? 0) + 1;
     const record: GenerationRecord = {
@@ -470,10 +473,16 @@ export class StateDir {
       ...(rollbackOf !== undefined ? { rollbackOf } : {}),
       ...(prefix !== undefined ? { prefix } : {}),
       ...(supervise === false ? { supervise } : {}),
+      ...(installDir !== undefined ? { installDir } : {}),
       specHashes: Object.fromEntries(model.processes.map((spec) => [spec.name, specHash(spec)])),
     };
     writeFileAtomic(this.generationFile(generation), serialize(record, true));
     return generation;
+  }
+
+  /** Removes a generation this command wrote but could not make current (an undone switch). */
+  removeGeneration(generation: number): void {
+    rmSync(this.generationFile(generation), { force: true });
   }
 
   // ---- journal ----

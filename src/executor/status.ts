@@ -69,7 +69,7 @@ export async function readStatus(stateDir: string): Promise<DeploymentStatus> {
   const declared = generation?.model.processes ?? [];
   if (generation !== undefined && generation.processManager !== "direct") {
     const { createBackend } = await import("./backends/index.js");
-    const backend = await createBackend(generation.processManager, generation.model.context, generation.prefix ?? "procman", state, { onWarning: () => undefined });
+    const backend = await createBackend(generation.processManager, generation.model.context, generation.prefix ?? "procman", state, { installDir: generation.installDir, onWarning: () => undefined });
     const observed = await backend.observe();
     const running = new Map([...observed].map(([name, seen]) => [name, seen.state === "running"]));
     return {

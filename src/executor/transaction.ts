@@ -26,6 +26,8 @@ export interface Target {
   readonly modelFile?: string;
   readonly rollbackOf?: number;
   readonly prefix: string;
+  /** Other managers: where the generated files go (undefined: their default place). */
+  readonly installDir?: string;
   /** false: no supervisor for this deployment (`switch --no-supervise`). */
   readonly supervise?: boolean;
   /** `procman up`: this process supervises afterwards (no detached supervisor). */
@@ -47,7 +49,7 @@ export interface TransactionOptions {
   readonly onEvent: EventSink;
   /** Decides the target once the lock is held (a rollback's target must not race a switch). */
   readonly target: (current: GenerationRecord | undefined, active: boolean, state: StateDir) => Target;
-  readonly backend: (manager: ProcessManagerName, context: ResolvedModel["context"], prefix: string, state: StateDir) => Promise<Backend>;
+  readonly backend: (manager: ProcessManagerName, context: ResolvedModel["context"], prefix: string, state: StateDir, installDir: string | undefined) => Promise<Backend>;
 }
 
 export async function runTransaction(options: TransactionOptions): Promise<SwitchResult> {
@@ -85,7 +87,7 @@ export async function runTransaction(options: TransactionOptions): Promise<Switc
     }
     // No generation yet (an interrupted first switch): the records alone say what runs.
     const context = target.model?.context ?? current?.model.context ?? createContext({ stateDir: options.stateDir, modelDir: options.stateDir });
-    const backend = await options.backend(target.manager, context, target.prefix, state);
+    const backend = await options.backend(target.manager, context, target.prefix, state, target.installDir);
     const supervise = wantsSupervisor(target);
     await backend.begin?.(supervise);
     let finished = false;
@@ -134,24 +136,34 @@ export async function runTransaction(options: TransactionOptions): Promise<Switc
         throw undoneError(error, failures, interrupts);
       }
 
-      if (target.model !== undefined) backend.commit?.(target.model);
       let generation: number | undefined = pointer?.generation;
-      if (target.only !== undefined && pointer !== undefined) {
-        const stopped = new Set(pointer.stopped ?? []);
-        if (target.only.kind === "stop") for (const step of plan.stop) stopped.add(step.name);
-        else for (const step of plan.start) stopped.delete(step.name);
-        state.setCurrent({ generation: pointer.generation, active: pointer.active, ...(stopped.size > 0 ? { stopped: [...stopped] } : {}) });
-      } else if (target.model !== undefined) {
-        const same = current !== undefined && sameDeployment(current, target);
-        if (!same || !active) {
-          generation = same
-            ? current!.generation
-            : state.writeGeneration(target.model, target.manager, target.modelFile, target.rollbackOf, target.prefix, target.supervise);
+      let written: number | undefined;
+      try {
+        if (target.model !== undefined) backend.commit?.(target.model);
+        if (target.only !== undefined && pointer !== undefined) {
+          const stopped = new Set(pointer.stopped ?? []);
+          if (target.only.kind === "stop") for (const step of plan.stop) stopped.add(step.name);
+          else for (const step of plan.start) stopped.delete(step.name);
+          state.setCurrent({ generation: pointer.generation, active: pointer.active, ...(stopped.size > 0 ? { stopped: [...stopped] } : {}) });
+        } else if (target.model !== undefined) {
+          const same = current !== undefined && sameDeployment(current, target);
+          if (!same || !active) {
+            generation = same
+              ? current!.generation
+              : (written = state.writeGeneration(target.model, target.manager, target.modelFile, target.rollbackOf, target.prefix, target.supervise, target.installDir));
+          }
+          // Unchanged (a no-op switch): the pointer is not rewritten.
+          if (!(same && active && pointer !== undefined && pointer.stopped === undefined)) state.setCurrent({ generation: generation!, active: true });
+        } else if (target.model === undefined) {
+          if (pointer !== undefined) state.setCurrent({ generation: pointer.generation, active: false });
         }
-        // Unchanged (a no-op switch): the pointer is not rewritten.
-        if (!(same && active && pointer !== undefined && pointer.stopped === undefined)) state.setCurrent({ generation: generation!, active: true });
-      } else if (target.model === undefined) {
-        if (pointer !== undefined) state.setCurrent({ generation: pointer.generation, active: false });
+      } catch (error) {
+        // Recording failed (a full disk): what ran before must run again, or exit 1 would lie.
+        if (options.command === "stop") throw error; // the journal makes the next command look again
+        if (written !== undefined) state.removeGeneration(written);
+        const failures = await undo(backend, install, previous, observed, applied, onEvent);
+        state.clearJournal();
+        throw undoneError(error, failures, interrupts);
       }
       state.clearJournal();
       const interrupted = interrupts.received();
@@ -248,6 +260,7 @@ function sameDeployment(current: GenerationRecord, target: Target): boolean {
   return (
     current.processManager === target.manager &&
     (current.prefix ?? "procman") === target.prefix &&
+    current.installDir === target.installDir &&
     (current.supervise ?? true) === (target.supervise ?? true) &&
     JSON.stringify(current.model.processes) === JSON.stringify(target.model!.processes) &&
     JSON.stringify({ ...current.model.context, modelDir: "" }) === JSON.stringify({ ...target.model!.context, modelDir: "" })

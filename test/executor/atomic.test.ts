@@ -8,24 +8,7 @@ import * as assert from "uvu/assert";
 import { removeFile, writeFileAtomic } from "../../src/executor/atomic.js";
 import { FileError, ProcmanError } from "../../src/errors.js";
 import { makeTempDir } from "../helpers/tmp.js";
-
-/** Mounts a tmpfs of `options` on a fresh dir, runs `body`, unmounts. Skips (saying so) when it cannot mount. */
-async function withTmpfs(name: string, options: string, body: (dir: string) => void | Promise<void>): Promise<void> {
-  const dir = path.join(makeTempDir(), "mnt");
-  mkdirSync(dir);
-  const mount = spawnSync("mount", ["-t", "tmpfs", "-o", options, "tmpfs", dir], { encoding: "utf8" });
-  if (mount.status !== 0) {
-    const why = `cannot mount a tmpfs (${(mount.stderr || mount.error?.message || "").trim() || "not root?"})`;
-    if (process.env.CI === "true") throw new Error(`${name}: ${why}; required in CI`);
-    console.log(`  SKIP ${name}: ${why}`);
-    return;
-  }
-  try {
-    await body(dir);
-  } finally {
-    spawnSync("umount", [dir]);
-  }
-}
+import { withTmpfs } from "../helpers/tmpfs.js";
 
 function expectFileError(fn: () => void, file: string, errno: string): FileError {
   try {

@@ -187,6 +187,38 @@ for (const manager of ["sysvinit", "supervisord", "launchd"] as const) {
   });
 }
 
+// The install dir is part of the deployment: stop, status, start and rollback find the files
+// where switch put them, and a switch without --install-dir keeps them there.
+test("sysvinit --install-dir: remembered by status, a plain switch, stop and start; moving it is refused", () => {
+  const state = makeTempDir();
+  const models = makeTempDir();
+  const dir = path.join(makeTempDir(), "init");
+  const model = writeModel(models, "a1");
+  try {
+    const first = procman(["switch", model, "-P", "sysvinit", "--install-dir", dir, "--state-dir", state]);
+    assert.is(first.status, 0, first.stderr);
+    assert.ok(existsSync(path.join(dir, "init.d", "procman-a")), "installed there");
+    const pidA = pidOf(path.join(state, "run", "a.pid"));
+    assert.ok(pidA !== undefined, "a runs");
+    const status = procman(["status", "--json", "--state-dir", state]);
+    assert.is(status.status, 0, status.stdout + status.stderr);
+    assert.equal((JSON.parse(status.stdout) as { processes: { state: string }[] }).processes.map((entry) => entry.state), ["running", "running"]);
+    assert.is(procman(["switch", model, "-P", "sysvinit", "--state-dir", state]).status, 0, "a plain switch");
+    assert.is(pidOf(path.join(state, "run", "a.pid")), pidA, "nothing restarted: the same deployment");
+    const moved = procman(["switch", model, "-P", "sysvinit", "--install-dir", path.join(models, "elsewhere"), "--state-dir", state]);
+    assert.is(moved.status, 2, moved.stdout + moved.stderr);
+    assert.match(moved.stderr, `installed its files in ${dir}`);
+    assert.is(procman(["stop", "--state-dir", state]).status, 0);
+    assert.is(pidOf(path.join(state, "run", "a.pid")), undefined, "stop stopped a");
+    assert.equal(sleeping("1021"), []);
+    assert.is(procman(["start", "--state-dir", state]).status, 0);
+    assert.ok(pidOf(path.join(state, "run", "a.pid")) !== undefined, "start brought it back from the same scripts");
+  } finally {
+    assert.is(procman(["stop", "--state-dir", state]).status, 0);
+  }
+  assert.equal(sleeping("1021"), []);
+});
+
 test("a generated name that exists and is not this state dir's is refused (exit 2) and nothing changes", () => {
   const state = makeTempDir();
   const models = makeTempDir();
