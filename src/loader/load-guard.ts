@@ -1,6 +1,7 @@
 // A model is user code running inside procman. Two ways it used to end procman with exit 0 and
 // nothing done: a promise that never settles (Node exits when nothing is left to run) and
 // `process.exit()` while it loads. Both are bad input naming the model file (exit 2).
+import { Worker } from "node:worker_threads";
 import { LoadError } from "../errors.js";
 
 /** Default of `--load-timeout`: how long a model may keep work scheduled before it must be done. */
@@ -42,6 +43,7 @@ export async function guardLoad<T>(file: string, timeoutSeconds: number, work: (
     );
     timer.unref();
   });
+  const watchdog = startWatchdog(timeoutSeconds * 1000 + WATCHDOG_GRACE_MS);
   try {
     const result = await Promise.race([work(), stalled]);
     if (exitCalled !== undefined) throw exitError(file, exitCalled.code);
@@ -50,6 +52,7 @@ export async function guardLoad<T>(file: string, timeoutSeconds: number, work: (
     if (exitCalled !== undefined) throw exitError(file, exitCalled.code);
     throw error;
   } finally {
+    watchdog.stop();
     if (process.exit === interceptedExit) process.exit = realExit;
     process.removeListener("beforeExit", onDrain!);
     clearTimeout(timer);
@@ -61,3 +64,40 @@ function exitError(file: string, code: unknown): LoadError {
   return new LoadError(file, `the model called process.exit(${shown}) while loading; a model must export its processes, not exit`);
 }
 
+/** After the load timeout, how long the timer gets to fire on its own before the watchdog acts. */
+const WATCHDOG_GRACE_MS = 250;
+
+// Runs in a thread of its own: a model stuck in synchronous code (`for (;;) {}`) never lets the
+// timeout's timer run. Past its deadline, while the main thread still says it is loading, it ends
+// the main thread's running JavaScript through the in-process inspector (no port is opened); the
+// overdue timer then rejects, naming the model.
+const WATCHDOG_SOURCE = `
+const { workerData } = require("node:worker_threads");
+const { Session } = require("node:inspector");
+const loading = new Int32Array(workerData.flag);
+const session = new Session();
+session.connectToMainThread();
+setTimeout(() => {
+  if (Atomics.load(loading, 0) === 1) session.post("Runtime.terminateExecution");
+}, workerData.ms);
+`;
+
+function startWatchdog(ms: number): { stop: () => void } {
+  const flag = new SharedArrayBuffer(4);
+  const loading = new Int32Array(flag);
+  Atomics.store(loading, 0, 1);
+  let worker: Worker | undefined;
+  try {
+    worker = new Worker(WATCHDOG_SOURCE, { eval: true, workerData: { flag, ms }, stdout: true, stderr: true });
+    worker.unref();
+    worker.on("error", () => undefined); // no inspector in this Node build: the timer alone guards
+  } catch {
+    worker = undefined;
+  }
+  return {
+    stop: () => {
+      Atomics.store(loading, 0, 0);
+      void worker?.terminate();
+    },
+  };
+}

@@ -36,6 +36,15 @@ test("validate of a model that stays pending with work scheduled: exit 2 after -
   assertNamed(run, 2, `procman: ${file}: the model did not finish loading within 1 s (--load-timeout)`);
 });
 
+// The timer cannot fire while the model's code runs: a watchdog thread ends that code.
+for (const fixtureName of ["spins", "spins-in-function"]) {
+  test(`validate of a model stuck in a synchronous loop (${fixtureName}): exit 2 after --load-timeout`, async () => {
+    const file = fixture(`loader/${fixtureName}/processes.ts`);
+    const run = await procman(["validate", file, "--load-timeout", "1"], { env: stateEnv(), timeoutMs: 15_000 });
+    assertNamed(run, 2, `procman: ${file}: the model did not finish loading within 1 s (--load-timeout)`);
+  });
+}
+
 test("--load-timeout must be a positive number (flag and PROCMAN_LOAD_TIMEOUT)", async () => {
   const [flag, env] = await Promise.all([
     procman(["validate", WEBAPP_TS, "--load-timeout", "soon"], { env: stateEnv() }),
