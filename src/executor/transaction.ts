@@ -413,9 +413,10 @@ async function undo(
   // What no longer runs needs no stop; when the backend cannot tell, every started one is stopped.
   const now = await backend.observe().catch(() => undefined);
   for (const name of [...applied.started].reverse()) {
-    if (now !== undefined && now.get(name)?.state !== "running") continue;
     try {
-      await backend.stop(name, context, { kind: "undo" });
+      // Died on its own (the failure, often): its record goes, or status lists it under the old generation.
+      if (now !== undefined && now.get(name)?.state !== "running") await backend.forget(name);
+      else await backend.stop(name, context, { kind: "undo" });
     } catch (error) {
       failures.push(`stop ${name}: ${(error as Error).message}`);
     }

@@ -198,6 +198,25 @@ test("reload NAME sends the reload signal to that process only; nothing restarts
   });
 });
 
+test("a failed switch whose new process died on its own: undone, and no record of it is left for status", async () => {
+  await scenario(async (dir, files) => {
+    const events = path.join(files, "events.jsonl");
+    const before = writeJson(path.join(files, "g1.json"), { a: { ...service("a", events), restart: "no" } });
+    const after = writeJson(path.join(files, "g2.json"), {
+      a: { ...service("a", events), restart: "no" },
+      x: { foregroundProcess: "/bin/false", activatesAfter: ["a"], restart: "no" },
+    });
+    ok(await run(["switch", before, "--state-dir", dir]));
+    const failed = await run(["switch", after, "--state-dir", dir]);
+    assert.is(failed.code, 1, show(failed));
+    const now = await status(dir);
+    assert.is(now.generation, 1);
+    assert.equal(statesOf(now), { a: "running" }, "x is in no generation that ran: not listed");
+    const plain = await run(["status", "--state-dir", dir]);
+    assert.is(plain.code, 0, show(plain));
+  });
+});
+
 test("a switch that changes nothing records no generation but starts what died", async () => {
   await scenario(async (dir, files) => {
     const events = path.join(files, "events.jsonl");
