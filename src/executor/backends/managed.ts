@@ -212,7 +212,9 @@ async function install(state: StateDir, adapter: ManagerAdapter, change: Install
   // Regular files before the links that point at them.
   const ordered = [...change.files].sort((a, b) => Number(a.link !== undefined) - Number(b.link !== undefined));
   for (const file of ordered) {
-    if (currentHash(file.path)?.hash === file.hash) continue;
+    // Unchanged and no wider than its mode: a file holding an environment that someone (or an
+    // older procman) left readable by others is written again, as a new file with its own mode.
+    if (currentHash(file.path)?.hash === file.hash && (file.link !== undefined || !widerThan(file.path, file.mode ?? 0o644))) continue;
     mkdirSync(path.dirname(file.path), { recursive: true, mode: 0o755 });
     if (file.link !== undefined) {
       if (exists(file.path)) rmSync(file.path, { force: true });
@@ -221,6 +223,15 @@ async function install(state: StateDir, adapter: ManagerAdapter, change: Install
   }
   writeInstallRecord(state.lib, change.after);
   await adapter.reload([...removedNames], change.after === undefined || change.after.files.length === 0);
+}
+
+/** The file's permission bits grant something `mode` does not. */
+function widerThan(file: string, mode: number): boolean {
+  try {
+    return (lstatSync(file).mode & 0o7777 & ~mode) !== 0;
+  } catch {
+    return true;
+  }
 }
 
 function exists(file: string): boolean {
