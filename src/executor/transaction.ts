@@ -11,6 +11,7 @@ import { adoptSpecHashes } from "../plan/spec-hash.js";
 import type { Backend, StepContext, SupervisionMode } from "./backend.js";
 import type { EventSink } from "./events.js";
 import { NO_CHANGE, type InstallChange } from "./install-record.js";
+import { preflight } from "./preflight.js";
 import { catchInterrupts, InterruptedError, type Interrupts } from "./interrupt.js";
 import { identityOf } from "./proc.js";
 import { runAsReady } from "./schedule.js";
@@ -106,6 +107,8 @@ export async function runTransaction(options: TransactionOptions): Promise<Switc
         target.only !== undefined
           ? planOnly(target.only, desired, observed)
           : withRecordedOrder(planSwitch(desired, observed, previous, (spec) => backend.hashOf(spec)), previous, backend.recordedEdges?.() ?? []);
+      const starting = new Set(plan.start.map((step) => step.name));
+      preflight(desired.processes.filter((spec) => starting.has(spec.name)), target.manager);
       onEvent({ type: "plan", plan, install: install.files.map((file) => ({ path: file.path, link: file.link })) });
       if (options.dryRun === true) return { plan, generation: undefined };
 

@@ -198,6 +198,27 @@ test("reload NAME sends the reload signal to that process only; nothing restarts
   });
 });
 
+test("as root, a user or group that does not exist is bad input found before anything changes (exit 2)", async () => {
+  if (process.getuid?.() !== 0) return console.log("  SKIP unknown user: procman switches identities only as root");
+  await scenario(async (dir, files) => {
+    const events = path.join(files, "events.jsonl");
+    const before = writeJson(path.join(files, "g1.json"), { a: { ...service("a", events), restart: "no" } });
+    const after = writeJson(path.join(files, "g2.json"), {
+      a: { ...service("a", events), restart: "no", environment: { CHANGED: "1" } },
+      b: { ...service("b", events), restart: "no", user: "procman-no-such-user", group: "procman-no-such-group" },
+    });
+    ok(await run(["switch", before, "--state-dir", dir]));
+    const first = pidsOf(await status(dir));
+    const refused = await run(["switch", after, "--state-dir", dir]);
+    assert.is(refused.code, 2, show(refused));
+    assert.match(refused.stderr, 'b: user: user "procman-no-such-user" does not exist');
+    assert.match(refused.stderr, 'b: group: group "procman-no-such-group" does not exist');
+    const now = await status(dir);
+    assert.is(now.generation, 1);
+    assert.equal(pidsOf(now), first, "a, which the switch would restart, was not touched");
+  });
+});
+
 test("a failed switch whose new process died on its own: undone, and no record of it is left for status", async () => {
   await scenario(async (dir, files) => {
     const events = path.join(files, "events.jsonl");
