@@ -104,6 +104,7 @@ export function rollbackDeployment(options: RollbackOptions): Promise<SwitchResu
     stateDir: options.stateDir,
     command: "rollback",
     lockWait: options.lockWait,
+    needsDeployment: true,
     ...(options.dryRun !== undefined ? { dryRun: options.dryRun } : {}),
     onEvent: options.onEvent,
     backend: backendFactory(options),
@@ -151,6 +152,7 @@ export function changeProcesses(options: OnlyOptions): Promise<SwitchResult> {
     stateDir: options.stateDir,
     command: options.change.kind === "stop" ? "stop" : options.change.kind,
     lockWait: options.lockWait,
+    needsDeployment: true,
     onEvent: options.onEvent,
     backend: backendFactory(options),
     target: (current, active, state) => {
@@ -179,6 +181,7 @@ export function reactivateDeployment(options: Common & { readonly stateDir: stri
     stateDir: options.stateDir,
     command: "switch",
     lockWait: options.lockWait,
+    needsDeployment: true,
     onEvent: options.onEvent,
     backend: backendFactory(options),
     target: (current, _active, state) => {
@@ -202,6 +205,7 @@ export async function reloadProcesses(options: {
   readonly names: readonly string[];
 }): Promise<{ readonly name: string; readonly signal: string }[]> {
   const state = new StateDirClass(options.stateDir);
+  if (!state.inUse()) throw new ProcmanError("ENOGEN", `nothing is deployed in ${state.stateDir}`, 2); // and nothing made
   const release = await state.lock(options.lockWait);
   try {
     const pointer = state.readCurrent();

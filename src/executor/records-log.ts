@@ -36,6 +36,8 @@ export interface LogRead {
   /** Bytes read: up to and including the last complete line. */
   readonly end: number;
   readonly ino: number;
+  /** Offsets of complete lines whose checksum failed (skipped). */
+  readonly bad: readonly number[];
 }
 
 export function formatLine(value: object): Buffer {
@@ -105,6 +107,7 @@ export function readLogFd(fd: number, file: string, from: number): LogRead {
   const got = buffer.length;
   let id: string | undefined;
   const entries: LogRead["entries"][number][] = [];
+  const bad: number[] = [];
   let at = 0;
   while (at < got) {
     const newline = buffer.indexOf(0x0a, at);
@@ -113,12 +116,15 @@ export function readLogFd(fd: number, file: string, from: number): LogRead {
     const value = parseLine(buffer.subarray(at, newline));
     const offset = start + at;
     at = newline + 1;
-    if (value === undefined) continue;
+    if (value === undefined) {
+      bad.push(offset);
+      continue;
+    }
     if (typeof value.log === "string") {
       if (offset === 0) id = value.log;
     } else entries.push({ entry: value, offset, raw });
   }
-  return { id, entries, end: start + at, ino: stat.ino };
+  return { id, entries, end: start + at, ino: stat.ino, bad };
 }
 
 /** A new log holding only its header, put in place by link(2): never over one that exists. */

@@ -83,6 +83,8 @@ export interface Journal extends ProcessIdentity {
 export interface DamagedFile {
   readonly file: string;
   readonly problem: string;
+  /** A line of records.log that failed its checksum (what it held is unknown). */
+  readonly line?: true;
 }
 
 /** One state file read: its value, absent (ENOENT), or damaged. */
@@ -141,6 +143,11 @@ export class StateDir {
   }
 
   /** Creates the layout (0700), and tightens what older versions created 0755/0644. */
+  /** Whether procman ever used this state dir (its lib/procman exists). */
+  inUse(): boolean {
+    return existsSync(this.lib);
+  }
+
   ensure(): void {
     this.checkTrust();
     // stateDir/lib also holds the services' own stateDirectory: it stays traversable.
@@ -269,7 +276,7 @@ export class StateDir {
    * Only under the lock (lock() does it). Does nothing while anything is damaged: what cannot be
    * read must not be dropped. Lines appended meanwhile to the old log are carried to the new one.
    */
-  compact(): void {
+  compact(options: { readonly dropDamagedLines?: boolean } = {}): void {
     const snapshotStat = statLog(this.snapshotFile);
     const legacy = snapshotStat === undefined && existsSync(this.recordsDir);
     const fd = openLog(this.logFile);
@@ -277,7 +284,8 @@ export class StateDir {
       const log = fd === undefined ? undefined : readLogFd(fd, this.logFile, 0);
       if (snapshotStat !== undefined && !legacy && (log === undefined || log.entries.length === 0)) return;
       const loaded = this.loadFresh(log);
-      if (loaded.damaged.length > 0) return;
+      // Lines failing their checksum go only once the caller made sure no process lost its record to them.
+      if (loaded.damaged.some((damage) => damage.line !== true || options.dropDamagedLines !== true)) return;
       const snapshot = { layout: STATE_LAYOUT, records: [...loaded.records.values()] };
       writeFileAtomic(this.snapshotFile, `${JSON.stringify(snapshot)}\n`, 0o600, false);
       if (log !== undefined) {
@@ -302,7 +310,7 @@ export class StateDir {
       if (logStat.size > cache.end) {
         const tail = readLog(this.logFile, cache.end);
         if (tail !== undefined && tail.ino === cache.logIno) {
-          this.apply(cache, tail.entries);
+          this.apply(cache, tail.entries, tail.bad);
           cache.end = tail.end;
           return cache;
         }
@@ -329,12 +337,15 @@ export class StateDir {
         });
       }
     } else this.readLegacy(cache);
-    if (log !== undefined) this.apply(cache, log.entries);
+    if (log !== undefined) this.apply(cache, log.entries, log.bad);
     return cache;
   }
 
-  private apply(cache: RecordsCache, entries: LogRead["entries"]): void {
+  private apply(cache: RecordsCache, entries: LogRead["entries"], bad: readonly number[] = []): void {
     const logFile = this.logFile;
+    for (const offset of bad) {
+      cache.damaged.push({ file: `${logFile} (the line at byte ${offset})`, problem: "its checksum does not match (torn or altered): skipped", line: true });
+    }
     for (const { entry, offset } of entries) {
       const { layout = 0 } = entry;
       if (layout === STATE_LAYOUT && typeof entry.del === "string") {

@@ -47,6 +47,8 @@ export interface TransactionOptions {
   readonly command: "switch" | "stop" | "rollback" | "start" | "restart";
   readonly lockWait: number;
   readonly dryRun?: boolean;
+  /** rollback, start, stop/restart NAME: refused (by `target`) when nothing was ever deployed. */
+  readonly needsDeployment?: boolean;
   readonly onEvent: EventSink;
   /** Decides the target once the lock is held (a rollback's target must not race a switch). */
   readonly target: (current: GenerationRecord | undefined, active: boolean, state: StateDir) => Target;
@@ -60,8 +62,11 @@ export async function runTransaction(options: TransactionOptions): Promise<Switc
   const state = new StateDir(options.stateDir);
   let release: LockRelease | undefined;
   try {
+    // A state dir never used is not made by a dry run, nor by a command that needs a deployment
+    // (it is refused below): with nothing in it there is nothing to lock either.
+    const untouched = (options.dryRun === true || options.needsDeployment === true) && !state.inUse();
     // A stop removes every record it reads: compacting them first is wasted (state-dir.ts).
-    release = await state.lock(options.lockWait, { compact: options.command !== "stop" });
+    if (!untouched) release = await state.lock(options.lockWait, { compact: options.command !== "stop" });
     let pointer: CurrentPointer | undefined;
     let current: GenerationRecord | undefined;
     if (options.command === "stop") {
@@ -76,6 +81,8 @@ export async function runTransaction(options: TransactionOptions): Promise<Switc
     }
     const active = pointer?.active === true;
     const target = options.target(current, active, state);
+    // Only a first switch, running right now beside this command, gets here unlocked.
+    if (untouched && options.dryRun !== true) throw new ProcmanError("EBUSY", `${options.stateDir} was deployed to while this command began; run it again`, 1);
     if (options.command === "switch" || options.command === "rollback") {
       if (active && current !== undefined && current.processManager !== target.manager) {
         // Its processes run under another manager: starting them here too would run them twice.
@@ -127,7 +134,7 @@ export async function runTransaction(options: TransactionOptions): Promise<Switc
       }
       const applied = new Applied();
       try {
-        await apply(state, backend, plan, install, desired, applied, interrupts, release, onEvent, options.command === "stop", target.only?.kind === "stop");
+        await apply(state, backend, plan, install, desired, applied, interrupts, release!, onEvent, options.command === "stop", target.only?.kind === "stop");
       } catch (error) {
         if (options.command === "stop") {
           // A stop is never undone: what could not be stopped is named and the journal makes the

@@ -283,7 +283,7 @@ export class Supervisor {
       generation = current.generation;
       if (record.processManager === "direct") specs = new Map(record.model.processes.map((spec) => [spec.name, spec]));
     }
-    const records = this.state.readRecords();
+    const records = this.state.readRecordsLenient().records; // a damaged line: the next switch deals with it
     const file = readSupervisionFile(this.stateDir);
     if (file.generation !== generation) {
       // A new generation (a switch): counters, failed and stopped states begin anew.

@@ -137,6 +137,18 @@ test("visualize of a deployment whose current.json is {}: exit 1 naming current.
 
 // ---- who may change the state dir ----
 
+test("a dry run, and commands refused because nothing is deployed, leave a fresh state dir unmade", async () => {
+  const state = path.join(makeTempDir(), "state");
+  const dry = await procman(["switch", WEBAPP_TS, "--dry-run", "--state-dir", state]);
+  assert.is(dry.code, 0, show(dry));
+  assert.match(dry.stdout, "webapp", "the plan is shown");
+  for (const command of [["rollback"], ["start"], ["start", "x"], ["stop", "x"], ["restart", "x"], ["reload", "x"]]) {
+    const run = await procman([...command, "--state-dir", state]);
+    assertNamed(run, 2, `nothing`);
+  }
+  assert.not.ok(existsSync(state), "nothing was written");
+});
+
 test("switch into a state dir others may write (no sticky bit): exit 2, nothing started", async () => {
   const dir = makeTempDir();
   chmodSync(dir, 0o777);

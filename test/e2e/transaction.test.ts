@@ -1,13 +1,13 @@
 // The one transaction through the CLI: interruptions undo (or, for stop, complete), a closed stdout
 // never interrupts, a switch that changes nothing records nothing, rollback --to, and the
 // per-process commands start, stop and restart NAME. Build first: `npx tsc -p .`.
-import { existsSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { spawn } from "node:child_process";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { BIN, show } from "../helpers/cli.js";
-import { NODE, alive, indexOfEvent, readEvents, service, startProcman, tagged, waitFor, writeJson } from "../helpers/processes.js";
+import { NODE, alive, indexOfEvent, instances, readEvents, service, startProcman, tagged, waitFor, writeJson } from "../helpers/processes.js";
 import { ok, run, scenario, statusJson } from "../helpers/scenario.js";
 
 interface Status {
@@ -235,6 +235,31 @@ test("a failed switch whose new process died on its own: undone, and no record o
     assert.equal(statesOf(now), { a: "running" }, "x is in no generation that ran: not listed");
     const plain = await run(["status", "--state-dir", dir]);
     assert.is(plain.code, 0, show(plain));
+  });
+});
+
+test("a record line altered in records.log: status names the damage; the next switch runs one instance, not two", async () => {
+  await scenario(async (dir, files) => {
+    const events = path.join(files, "events.jsonl");
+    const model = writeJson(path.join(files, "m.json"), { a: { ...service("a", events), restart: "no" }, b: { ...service("b", events), restart: "no" } });
+    ok(await run(["switch", model, "--state-dir", dir]));
+    const first = pidsOf(await status(dir));
+    // Bit rot inside a's line: its checksum no longer matches.
+    const log = path.join(dir, "lib", "procman", "records.log");
+    const bytes = readFileSync(log);
+    const at = bytes.indexOf(Buffer.from(`"pid":${first.a}`)) + 6;
+    bytes[at] = bytes[at] === 0x39 ? 0x38 : 0x39;
+    writeFileSync(log, bytes);
+    const seen = JSON.parse((await run(["status", "--json", "--state-dir", dir])).stdout) as { damaged: string[] };
+    assert.is(seen.damaged.length, 1, JSON.stringify(seen.damaged));
+    assert.match(seen.damaged[0]!, "records.log (the line at byte");
+    const again = ok(await run(["switch", model, "--state-dir", dir]));
+    assert.match(again.stderr + again.stdout, `a (PID ${first.a}), running on a tag without a record`);
+    assert.equal([...instances(dir).entries()].map(([name, pids]) => [name, pids.length]).sort(), [["a", 1], ["b", 1]], "one of each");
+    const after = JSON.parse((await run(["status", "--json", "--state-dir", dir])).stdout) as Status & { damaged: string[] };
+    assert.equal(after.damaged, [], "the damaged line is gone once nothing depends on it");
+    assert.equal(statesOf(after), { a: "running", b: "running" });
+    assert.is(pidsOf(after).b, first.b, "b was not touched");
   });
 });
 

@@ -27,9 +27,14 @@ export function directBackend(state: StateDir, startForeground?: () => Promise<v
   const link = new SupervisorLink(state.stateDir, startForeground);
   let supervise: SupervisionMode = "none";
   // Lenient: a damaged record must not stop `stop` (its process is found by the tag at shutdown).
-  let records = state.readRecordsLenient().records;
+  let read = state.readRecordsLenient();
+  let records = read.records;
+  // A damaged record file may have lost a record whose process still runs: found by its tag.
+  let damaged = read.damaged.length > 0;
   const reread = () => {
-    records = state.readRecordsLenient().records;
+    read = state.readRecordsLenient();
+    records = read.records;
+    damaged ||= read.damaged.length > 0;
     return records;
   };
   const tagOf = (record: ProcessRecord) => tagFor(record.name, record.specHash, state.stateDir);
@@ -114,6 +119,12 @@ export function directBackend(state: StateDir, startForeground?: () => Promise<v
       runner?.close();
       checker?.close();
       runner = checker = undefined;
+      if (ok && damaged) {
+        // Every process now has a good record; what runs under a tag of a name without one lost
+        // its record to the damage: it goes, and the damaged lines with it.
+        await stopUnrecorded(state.stateDir, reread(), undefined, onEvent);
+        state.compact({ dropDamagedLines: true });
+      }
       if (ok) for (const event of await link.finish(wanted)) onEvent(event);
       else await link.abandon();
     },
@@ -121,7 +132,11 @@ export function directBackend(state: StateDir, startForeground?: () => Promise<v
     start: async (requests, context) => {
       const shells = { spawner: () => (runner ??= new SpawnRunner()), checker: () => (checker ??= new SpawnRunner()) };
       // What it recorded joins the records read at the start (no re-read of the whole log per start).
-      for (const request of requests) records.set(request.spec.name, await startOne(state, request, context, records, link, supervise !== "none", shells));
+      for (const request of requests) {
+        // Its record may be among the damaged: an instance running on its tag goes before a second starts.
+        if (damaged && !records.has(request.spec.name)) await stopUnrecorded(state.stateDir, records, request.spec, context.onEvent);
+        records.set(request.spec.name, await startOne(state, request, context, records, link, supervise !== "none", shells));
+      }
     },
 
     // One sweep per command for what the stopped processes left (setsid'd children, daemon workers).
@@ -295,7 +310,7 @@ async function readyOrFail(
 async function recoverInterrupted(state: StateDir, onEvent: EventSink): Promise<void> {
   const journal = state.readJournal();
   if (journal === undefined) return;
-  const records = state.readRecords();
+  const records = state.readRecordsLenient().records; // what a damaged line lost runs on a tag: stopped below
   const known = new Set([...records.values()].map((record) => record.pid));
   // A name whose record runs was never a lost spawn (a name's record goes before it starts again):
   // a tagged session leader under that name is its own child that called setsid, and stays.
@@ -322,7 +337,7 @@ async function recoverInterrupted(state: StateDir, onEvent: EventSink): Promise<
  * ready): a procman killed in between leaves a recorded process without it. What runs on gets it.
  */
 function restorePidFiles(state: StateDir, since: string): void {
-  for (const record of state.readRecords().values()) {
+  for (const record of state.readRecordsLenient().records.values()) {
     if (record.mode !== "foreground" || record.startedAt < since || !stillRuns(checkIdentity(record))) continue;
     let text: string | undefined;
     try {
@@ -372,6 +387,20 @@ async function stopUnconfirmed(state: StateDir, records: ReadonlyMap<string, Pro
  * of /proc, again until a scan finds nobody (a process may fork between the scan and its signal).
  * Only tagged processes are ever signalled; `settings` gives the stop signal of known tags.
  */
+/**
+ * Live processes tagged for this state dir whose name has no record (only `spec`'s name, when
+ * given), stopped: their records were lost to a damaged file.
+ */
+async function stopUnrecorded(stateDir: string, records: ReadonlyMap<string, ProcessRecord>, spec: ResolvedProcess | undefined, onEvent: EventSink): Promise<void> {
+  const suffix = `:${stateDir}`;
+  const nameOf = (tag: string) => tag.slice(0, tag.indexOf(":"));
+  const lost = scanTagged((tag) => tag.endsWith(suffix) && (spec === undefined ? !records.has(nameOf(tag)) : nameOf(tag) === spec.name));
+  if (lost.length === 0) return;
+  const settings: SweepSettings = spec !== undefined ? { stopSignal: spec.stop.signal, stopTimeout: spec.stop.timeout } : { stopSignal: "SIGTERM", stopTimeout: 10 };
+  onEvent({ type: "recovering", message: `the records are damaged: stopping ${lost.map((found) => `${nameOf(found.tag)} (PID ${found.pid})`).join(", ")}, running on a tag without a record` });
+  await sweepTagged(new Map(lost.map((found) => [found.tag, settings])));
+}
+
 async function stopEveryTagged(stateDir: string, settings: ReadonlyMap<string, SweepSettings> = new Map()): Promise<void> {
   const suffix = `:${stateDir}`;
   for (let round = 0; round < 5; round++) {
