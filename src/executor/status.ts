@@ -84,6 +84,10 @@ export async function readStatus(stateDir: string): Promise<DeploymentStatus> {
         state: running.get(spec.name) === true ? "running" : current?.active === false ? "stopped" : "dead",
         pid: null,
         startedAt: null,
+        // The other manager restarts; procman does not count its restarts or check liveness there.
+        restarts: 0,
+        lastExit: null,
+        health: null,
         mode: spec.mode,
         pidFile: spec.pidFile,
         logFile: spec.logFile,

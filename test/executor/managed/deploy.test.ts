@@ -202,7 +202,10 @@ test("sysvinit --install-dir: remembered by status, a plain switch, stop and sta
     assert.ok(pidA !== undefined, "a runs");
     const status = procman(["status", "--json", "--state-dir", state]);
     assert.is(status.status, 0, status.stdout + status.stderr);
-    assert.equal((JSON.parse(status.stdout) as { processes: { state: string }[] }).processes.map((entry) => entry.state), ["running", "running"]);
+    const shown = (JSON.parse(status.stdout) as { processes: Record<string, unknown>[] }).processes;
+    assert.equal(shown.map((entry) => entry.state), ["running", "running"]);
+    // The keys DESIGN gives every process, whatever the manager.
+    for (const entry of shown) for (const key of ["name", "state", "pid", "restarts", "lastExit", "health"]) assert.ok(key in entry, `${key} in ${JSON.stringify(entry)}`);
     assert.is(procman(["switch", model, "-P", "sysvinit", "--state-dir", state]).status, 0, "a plain switch");
     assert.is(pidOf(path.join(state, "run", "a.pid")), pidA, "nothing restarted: the same deployment");
     const moved = procman(["switch", model, "-P", "sysvinit", "--install-dir", path.join(models, "elsewhere"), "--state-dir", state]);
