@@ -3,15 +3,55 @@ import { Graph } from "@dagrejs/graphlib";
 import type { ModelIssue } from "../errors.js";
 import type { DependencyEdges } from "../model/types.js";
 
-export function buildGraph(processes: readonly DependencyEdges[]): Graph {
-  const graph = new Graph({ directed: true });
-  for (const { name } of processes) graph.setNode(name);
-  for (const { name, activatesAfter } of processes) {
-    for (const dependency of activatesAfter) {
-      if (graph.hasNode(dependency)) graph.setEdge(dependency, name);
+/**
+ * graphlib keeps nodes as keys of plain objects, where a process called "constructor" or
+ * "__proto__" would find Object.prototype's members (and "1" would sort before "b"): inside, each
+ * name is a node id behind a prefix that no such key has, and only names come out.
+ */
+export class DependencyGraph {
+  private readonly graph = new Graph({ directed: true });
+
+  constructor(processes: readonly DependencyEdges[]) {
+    for (const { name } of processes) this.graph.setNode(id(name));
+    for (const { name, activatesAfter } of processes) {
+      for (const dependency of activatesAfter) {
+        if (this.hasNode(dependency)) this.graph.setEdge(id(dependency), id(name));
+      }
     }
   }
-  return graph;
+
+  nodes(): string[] {
+    return this.graph.nodes().map(nameOf);
+  }
+
+  nodeCount(): number {
+    return this.graph.nodeCount();
+  }
+
+  hasNode(name: string): boolean {
+    return this.graph.hasNode(id(name));
+  }
+
+  hasEdge(from: string, to: string): boolean {
+    return this.graph.hasEdge(id(from), id(to));
+  }
+
+  /** What `name` activatesAfter; empty for an unknown name. */
+  predecessors(name: string): string[] {
+    return (this.graph.predecessors(id(name)) ?? []).map(nameOf);
+  }
+
+  /** What activatesAfter `name`; empty for an unknown name. */
+  successors(name: string): string[] {
+    return (this.graph.successors(id(name)) ?? []).map(nameOf);
+  }
+}
+
+const id = (name: string) => `#${name}`;
+const nameOf = (node: string) => node.slice(1);
+
+export function buildGraph(processes: readonly DependencyEdges[]): DependencyGraph {
+  return new DependencyGraph(processes);
 }
 
 /**
@@ -34,7 +74,7 @@ export function findCycles(processes: readonly DependencyEdges[]): string[][] {
     let last: string | undefined;
     while (queue.length > 0 && last === undefined) {
       const node = queue.shift()!;
-      for (const next of (graph.predecessors(node) ?? []).sort(byOrder)) {
+      for (const next of graph.predecessors(node).sort(byOrder)) {
         if (next === start) {
           last = node;
           break;
@@ -69,13 +109,13 @@ export function activationLayers(processes: readonly DependencyEdges[]): string[
   const graph = buildGraph(processes);
   // Kahn's algorithm: iterative, so a chain of any length is fine (graphlib's topsort and tarjan
   // recurse once per node and overflow the stack on long chains).
-  const waiting = new Map(graph.nodes().map((name) => [name, (graph.predecessors(name) ?? []).length]));
+  const waiting = new Map(graph.nodes().map((name) => [name, graph.predecessors(name).length]));
   const depth = new Map<string, number>();
   const queue = graph.nodes().filter((name) => waiting.get(name) === 0);
   for (const name of queue) depth.set(name, 0);
   for (let index = 0; index < queue.length; index++) {
     const name = queue[index]!;
-    for (const next of graph.successors(name) ?? []) {
+    for (const next of graph.successors(name)) {
       depth.set(next, Math.max(depth.get(next) ?? 0, depth.get(name)! + 1));
       const left = waiting.get(next)! - 1;
       waiting.set(next, left);
@@ -105,13 +145,13 @@ export function withTransitiveDependents(processes: readonly DependencyEdges[], 
     const name = stack.pop()!;
     if (out.has(name)) continue;
     out.add(name);
-    stack.push(...(graph.successors(name) ?? []));
+    stack.push(...graph.successors(name));
   }
   return out;
 }
 
 /** Tarjan's strongly connected components, iteratively (no recursion, however long the chains). */
-function stronglyConnected(graph: Graph): string[][] {
+function stronglyConnected(graph: DependencyGraph): string[][] {
   const index = new Map<string, number>();
   const low = new Map<string, number>();
   const onStack = new Set<string>();
@@ -127,7 +167,7 @@ function stronglyConnected(graph: Graph): string[][] {
       counter++;
       stack.push(node);
       onStack.add(node);
-      work.push({ node, next: [...(graph.successors(node) ?? [])] });
+      work.push({ node, next: graph.successors(node) });
     };
     enter(root);
     while (work.length > 0) {
