@@ -3,6 +3,7 @@
 // with its own argv as positional parameters (no re-quoting). Pure.
 import path from "node:path";
 import type { ResolvedModel, ResolvedProcess } from "../src/model/types.js";
+import { setOwn } from "../src/own-property.js";
 import { directoryCalls, directoryFunctions, neededDirectories, type NeededDirectory } from "./directories.js";
 import { DEFAULT_PREFIX, launchdLabelOf, prefixOf } from "./naming.js";
 import { shQuote, xmlCannotCarry, xmlText } from "./quote.js";
@@ -47,8 +48,8 @@ export function generateLaunchd(model: ResolvedModel, options: GeneratorOptions 
     }
     if (spec.onFailure !== undefined) warnings.push(`${spec.name}: onFailure is not carried to launchd`);
     const file = `${label}.plist`;
-    processFiles[spec.name] = [file];
-    names[spec.name] = label;
+    setOwn(processFiles, spec.name, [file]);
+    setOwn(names, spec.name, label);
     return { path: file, contents: render(plist), mode: 0o644 };
   });
   if (issues.length > 0) throw new GeneratorError("launchd", issues);

@@ -5,6 +5,7 @@
 import path from "node:path";
 import { activationLayers } from "../src/graph/graph.js";
 import type { ResolvedModel, ResolvedProcess } from "../src/model/types.js";
+import { setOwn } from "../src/own-property.js";
 import { daemonProxy } from "./daemon-proxy.js";
 import { notifyMarker, notifyProxy } from "./notify-proxy.js";
 import { directoryCalls, directoryFunctions, neededDirectories, type NeededDirectory } from "./directories.js";
@@ -39,7 +40,7 @@ export function generateSupervisord(model: ResolvedModel, options: GeneratorOpti
     const dependencies = spec.activatesAfter.map((name) => byName.get(name)!);
     let section: Section = { ...translate(spec, dependencies, depth.get(spec.name) ?? 0, warnings, issues), autostart: options.autostart ?? true };
     const file = `conf.d/${prefix}-${spec.name}.conf`;
-    processFiles[spec.name] = [file];
+    setOwn(processFiles, spec.name, [file]);
     if (options.stableSections === true) {
       const run = `${prefix}-${spec.name}.run`;
       files.push({ path: run, contents: runScript(spec, supervisordArgv(spec, dependencies)), mode: 0o700 });
@@ -49,7 +50,7 @@ export function generateSupervisord(model: ResolvedModel, options: GeneratorOpti
       section = { ...rest, command: `/bin/sh ${supervisorWord(path.join(installDir, run))}` };
     }
     files.push({ path: file, contents: render({ [`program:${spec.name}`]: section }), mode: 0o644 });
-    names[spec.name] = `${group}:${spec.name}`;
+    setOwn(names, spec.name, `${group}:${spec.name}`);
   }
   if (issues.length > 0) throw new GeneratorError("supervisord", issues);
   // supervisord cannot carry a delay between restarts nor a time window for the limit.

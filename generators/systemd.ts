@@ -5,6 +5,7 @@
 // Translate (model → unit settings, overrides merged), then render text. Pure.
 import path from "node:path";
 import type { ResolvedModel, ResolvedProcess } from "../src/model/types.js";
+import { setOwn } from "../src/own-property.js";
 import { neededDirectories, type NeededDirectory } from "./directories.js";
 import { SYSTEMD_DIRS_PROCESS, prefixOf, systemdDirsUnitName, systemdTargetName, systemdUnitName } from "./naming.js";
 import { hasLoneSurrogate, systemdEnvFileValue, systemdEnvironment, systemdExecWord, systemdPath, tmpfilesWord } from "./quote.js";
@@ -135,12 +136,12 @@ export function generateSystemd(model: ResolvedModel, options: GeneratorOptions 
     const envFile = environmentFile(spec, issues);
     files.push({ path: unitName, contents: render(unit), mode: 0o644 });
     files.push({ path: envFileName, contents: envFile, mode: 0o600 });
-    processFiles[spec.name] = [unitName, envFileName];
+    setOwn(processFiles, spec.name, [unitName, envFileName]);
     if (spec.onFailure !== undefined) {
       files.push({ path: names.onFailureUnit(spec.name), contents: render(onFailureUnit(spec, unit, names)), mode: 0o644 });
       processFiles[spec.name]!.push(names.onFailureUnit(spec.name));
     }
-    unitNames[spec.name] = unitName;
+    setOwn(unitNames, spec.name, unitName);
   }
   if (issues.length > 0) throw new GeneratorError("systemd", issues);
   if (fixedDelay.length > 0) {

@@ -4,6 +4,7 @@
 // signalled (on Linux, from /proc). Pure.
 import { activationLayers } from "../src/graph/graph.js";
 import type { ResolvedModel, ResolvedProcess } from "../src/model/types.js";
+import { setOwn } from "../src/own-property.js";
 import { directoryCalls, directoryFunctions, neededDirectories, type NeededDirectory } from "./directories.js";
 import { prefixOf, sysvinitScriptName } from "./naming.js";
 import { shQuote } from "./quote.js";
@@ -34,8 +35,8 @@ export function generateSysvinit(model: ResolvedModel, options: GeneratorOptions
     // Each script creates the directories of its own process before it starts it.
     const dirs = neededDirectories({ ...model, processes: [spec] }).dirs;
     files.push({ path: `init.d/${script(spec.name)}`, contents: renderScript(spec, script, dirs), mode: 0o755 });
-    processFiles[spec.name] = [`init.d/${script(spec.name)}`];
-    names[spec.name] = script(spec.name);
+    setOwn(processFiles, spec.name, [`init.d/${script(spec.name)}`]);
+    setOwn(names, spec.name, script(spec.name));
     if (spec.restart.policy !== "no") warnings.push(`${spec.name}: an init script cannot restart a process that exits; restart ${spec.restart.policy} not carried`);
     if (spec.liveness !== undefined) warnings.push(`${spec.name}: an init script cannot run the ${spec.liveness.kind} liveness check; not carried`);
     if (spec.onFailure !== undefined) warnings.push(`${spec.name}: onFailure is not carried to sysvinit (nothing watches the process)`);

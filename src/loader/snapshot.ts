@@ -3,6 +3,7 @@
 // "internal error". So the export is copied into plain data here, every property read once, and
 // a throwing one is a LoadError naming the file and the property.
 import { LoadError } from "../errors.js";
+import { setOwn } from "../own-property.js";
 
 /**
  * Plain objects and arrays are copied (a shared object stays shared, so `activatesAfter: [web]`
@@ -48,7 +49,7 @@ export function snapshotExport(value: unknown, file: string): unknown {
     }
     for (const key of keys) {
       const path = where === "" ? key : `${where}.${key}`;
-      out[key] = copy(read(item, key, path), path);
+      setOwn(out, key, copy(read(item, key, path), path)); // `out[key] =` would set the prototype for "__proto__"
     }
     return out;
   };

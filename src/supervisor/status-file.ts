@@ -39,6 +39,7 @@ export interface SupervisionEntry extends SupervisionStatus {
 export interface SupervisionFile {
   /** The generation the entries belong to: a new one clears stopped and failed states. */
   generation: number | null;
+  /** Null-prototype: a process may be called "constructor" or "__proto__". */
   processes: Record<string, SupervisionEntry>;
 }
 
@@ -50,13 +51,14 @@ export function readSupervisionFile(stateDir: string): SupervisionFile {
   try {
     const parsed = JSON.parse(readFileSync(supervisorPaths(stateDir).status, "utf8")) as SupervisionFile;
     if (parsed === null || typeof parsed !== "object" || typeof parsed.processes !== "object" || parsed.processes === null) {
-      return { generation: null, processes: {} };
+      return { generation: null, processes: Object.create(null) };
     }
-    return parsed;
+    // JSON.parse gave "__proto__" as an own key; assigning to a null-prototype object keeps it one.
+    return { ...parsed, processes: Object.assign(Object.create(null), parsed.processes) };
   } catch {
     // Missing, or unreadable (it is only ever written atomically, so this is not a half write):
     // starting from fresh counters is safe.
-    return { generation: null, processes: {} };
+    return { generation: null, processes: Object.create(null) };
   }
 }
 

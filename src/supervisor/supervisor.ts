@@ -81,7 +81,7 @@ export class Supervisor {
 
   private specs = new Map<string, ResolvedProcess>();
   private records = new Map<string, ProcessRecord>();
-  private file: SupervisionFile = { generation: null, processes: {} };
+  private file: SupervisionFile = { generation: null, processes: Object.create(null) };
 
   /** Exits of its children, by PID (only a parent learns them). */
   private readonly exits = new Map<number, ChildExit>();

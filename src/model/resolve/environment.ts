@@ -2,6 +2,7 @@
 import path from "node:path";
 import { checkLine, checkStringArray, checkText, describeValue, isPlainObject, type Report } from "../checks.js";
 import { MINIMAL_PATH } from "../defaults.js";
+import { setOwn } from "../../own-property.js";
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -32,7 +33,7 @@ export function resolveEnvironment(raw: unknown, pathDirs: readonly string[], re
       continue;
     }
     const text = checkText(value, field, report);
-    if (text !== undefined) out[key] = text;
+    if (text !== undefined) setOwn(out, key, text); // a variable may be called __proto__
   }
   out.PATH = [...pathDirs, out.PATH ?? MINIMAL_PATH].filter((part) => part !== "").join(":");
   return out;
