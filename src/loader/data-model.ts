@@ -3,6 +3,7 @@
 // replaced, `$${name}` writes a literal `${name}`, and every other `$` is left alone.
 import path from "node:path";
 import { LoadError } from "../errors.js";
+import { findNestingProblem, formatNestingPath, MAX_NESTING } from "../model/nesting.js";
 import type { ProcessContext } from "../model/types.js";
 
 const CONTEXT_KEYS = ["stateDir", "runtimeDir", "logDir", "tmpDir", "cacheDir", "modelDir"] as const;
@@ -25,6 +26,12 @@ function checked(data: unknown, file: string, context: ProcessContext): unknown 
   if (data === null || data === undefined) throw new LoadError(file, "the model is empty");
   if (typeof data !== "object") {
     throw new LoadError(file, `the model must be a mapping from name to process or a list of processes (got ${typeof data})`);
+  }
+  // substitute and everything after it recurse: a value nested thousands deep is refused here.
+  const problem = findNestingProblem(data);
+  if (problem !== undefined) {
+    const where = formatNestingPath(problem.path);
+    throw new LoadError(file, problem.kind === "cycle" ? `"${where}" contains itself` : `"${where}" nests more than ${MAX_NESTING} levels deep; a model needs a few`);
   }
   return substitute(data, context);
 }

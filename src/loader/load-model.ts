@@ -123,11 +123,15 @@ async function callModel(model: Function, context: ProcessContext, absolute: str
   }
 }
 
+const STACK_OVERFLOW = /Maximum call stack size exceeded/;
+
 /** Names the file and line: from a parse error's location, or the first stack frame in the model. */
 function evaluationError(error: unknown, absolute: string, file: string, what: string): LoadError {
   const message = error instanceof Error ? error.message : String(error);
   const parse = /^(?:\w*Error: )?(.*?)\s*\n?\s*(\/[^\n]*?):(\d+):(\d+)\s*$/s.exec(message);
   if (parse !== null && path.resolve(parse[2]!) === absolute) {
+    // The transform recurses per level of nesting, and then names no place (line 0, "undefined").
+    if (STACK_OVERFLOW.test(parse[1]!)) return new LoadError(file, `syntax error: nested too deeply to parse (${STACK_OVERFLOW.source})`, { cause: error });
     return new LoadError(file, `syntax error: ${parse[1]!.replace(/^ParseError:\s*/, "").trim()}`, {
       line: Number(parse[3]),
       column: Number(parse[4]),

@@ -67,7 +67,8 @@ export function snapshotExport(value: unknown, file: string): unknown {
   } catch (error) {
     if (error instanceof LoadError) throw error;
     // A RangeError from a structure nested thousands deep.
-    throw new LoadError(file, `the model cannot be read: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    const message = error instanceof Error ? error.message : String(error);
+    throw new LoadError(file, `the model cannot be read: ${error instanceof RangeError ? `it nests too deeply (${message})` : message}`, { cause: error });
   }
 }
 

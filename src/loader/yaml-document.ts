@@ -10,7 +10,10 @@ export function parseYaml(text: string, file: string): unknown {
   const problem = document.errors[0];
   if (problem !== undefined) {
     const position = lineCounter.linePos(problem.pos[0]);
-    throw new LoadError(file, `syntax error: ${problem.message.split("\n")[0]}`, { line: position.line, column: position.col });
+    const message = problem.message.split("\n")[0]!;
+    // The parser recurses per level of nesting.
+    const why = /Maximum call stack size exceeded/.test(message) ? `nested too deeply to parse (${message})` : message;
+    throw new LoadError(file, `syntax error: ${why}`, { line: position.line, column: position.col });
   }
   try {
     return document.toJS({ maxAliasCount: 1000 });
