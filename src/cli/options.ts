@@ -5,6 +5,7 @@ import { InvalidArgumentError, Option } from "commander";
 import { DEFAULT_LOAD_TIMEOUT_SECONDS } from "../loader/load-guard.js";
 import { defaultStateDir } from "../model/context.js";
 import { PROCESS_MANAGERS, type ProcessManagerName } from "../model/types.js";
+import { UsageError } from "../errors.js";
 import type { ResolveOptions } from "../resolve-model.js";
 
 export interface CommonOptions {
@@ -17,7 +18,25 @@ export interface CommonOptions {
 }
 
 export const stateDirOption = () =>
-  new Option("--state-dir <dir>", "state directory (default: $PROCMAN_STATE_DIR, /var for root, else $XDG_STATE_HOME/procman)");
+  new Option("--state-dir <dir>", "state directory (default: $PROCMAN_STATE_DIR, /var for root, else $XDG_STATE_HOME/procman)").argParser(parsePath);
+
+/**
+ * A directory or file argument. "" (an unset shell variable: `--state-dir "$DIR"`) must not
+ * resolve to the default (/var as root) or to the working directory.
+ */
+export function parsePath(value: string): string {
+  if (value.trim() === "") throw new InvalidArgumentError("must not be empty (an unset shell variable?)");
+  return value;
+}
+
+/** --lock-timeout (or PROCMAN_LOCK_TIMEOUT): 0 (do not wait) or more seconds; Number("") would be 0. */
+export function lockWaitSeconds(value: string): number {
+  const seconds = Number(value);
+  if (value.trim() === "" || !Number.isFinite(seconds) || seconds < 0) {
+    throw new UsageError(`--lock-timeout must be a number of seconds, 0 or more (got ${JSON.stringify(value)})`);
+  }
+  return seconds;
+}
 export const processManagerOption = (managers: readonly string[] = PROCESS_MANAGERS) =>
   new Option("-P, --process-manager <manager>", "process manager to target").choices(managers);
 export const forceDisableUserChangeOption = () =>
@@ -40,6 +59,7 @@ function parseSeconds(value: string): number {
 }
 
 export function resolveStateDir(flag: string | undefined): string {
+  if (flag !== undefined && flag.trim() === "") throw new UsageError("--state-dir must not be empty (an unset shell variable?)");
   const chosen = flag ?? process.env.PROCMAN_STATE_DIR;
   if (chosen !== undefined && chosen !== "") return path.resolve(chosen);
   return defaultStateDir(process.env, process.getuid?.() ?? 1000, os.homedir());

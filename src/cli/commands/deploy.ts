@@ -5,7 +5,7 @@ import { ProcmanError } from "../../errors.js";
 import { changeProcesses, DEFAULT_PREFIX, reactivateDeployment, reloadProcesses, rollbackDeployment, stopDeployment, switchDeployment } from "../../executor/deployment.js";
 import type { ResolvedModel } from "../../model/types.js";
 import type { ResolveOptions } from "../../resolve-model.js";
-import { forceDisableUserChangeOption, loadTimeoutOption, jsonOption, processManagerOption, resolveOptions, resolveStateDir, stateDirOption, type CommonOptions } from "../options.js";
+import { forceDisableUserChangeOption, loadTimeoutOption, jsonOption, lockWaitSeconds, parsePath, processManagerOption, resolveOptions, resolveStateDir, stateDirOption, type CommonOptions } from "../options.js";
 import type { Output } from "../output.js";
 import { eventRenderer } from "../render.js";
 
@@ -25,9 +25,7 @@ async function resolveModelFile(file: string, options: ResolveOptions): Promise<
 }
 
 function lockWait(options: DeployOptions): number {
-  const seconds = Number(options.lockTimeout);
-  if (!Number.isFinite(seconds) || seconds < 0) throw new ProcmanError("EUSAGE", `--lock-timeout must be a number of seconds (got ${JSON.stringify(options.lockTimeout)})`, 2);
-  return seconds;
+  return lockWaitSeconds(options.lockTimeout);
 }
 
 export function registerDeploy(program: Command, io: Output): void {
@@ -41,7 +39,7 @@ export function registerDeploy(program: Command, io: Output): void {
     .option("--dry-run", "print the plan (what stops, starts, stays, and why) and change nothing")
     .addOption(jsonOption())
     .addOption(lockTimeoutOption())
-    .option("--install-dir <dir>", "other managers: install the generated files here (e.g. ~/.config/systemd/user) instead of under the state dir")
+    .option("--install-dir <dir>", "other managers: install the generated files here (e.g. ~/.config/systemd/user) instead of under the state dir", parsePath)
     .option("--prefix <prefix>", "other managers: namespace of the generated names (P-<name>.service, org.P.<name>, group P)", DEFAULT_PREFIX)
     .option("--no-supervise", "direct: no supervisor (nothing is restarted or checked until the next switch without this flag)")
     .addOption(loadTimeoutOption())

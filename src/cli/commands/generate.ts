@@ -10,7 +10,7 @@ import { GENERATOR_NAMES, type GeneratorName } from "../../../generators/names.j
 import { GeneratorError, type GeneratedFile, type GeneratorOutput } from "../../../generators/types.js";
 import { ProcmanError } from "../../errors.js";
 import { resolveModelFile } from "../../resolve-model.js";
-import { forceDisableUserChangeOption, processManagerOption, resolveOptions, stateDirOption, type CommonOptions } from "../options.js";
+import { forceDisableUserChangeOption, parsePath, processManagerOption, resolveOptions, stateDirOption, type CommonOptions } from "../options.js";
 import type { Output } from "../output.js";
 
 interface GenerateOptions extends CommonOptions {
@@ -35,7 +35,7 @@ export function registerGenerate(program: Command, io: Output): void {
     .description("write systemd units, launchd plists, a supervisord config or sysvinit scripts for the model")
     .argument("<model>", "processes model")
     .addOption(processManagerOption(GENERATOR_NAMES).makeOptionMandatory())
-    .option("--out <dir>", "directory to write the files to (default: ./procman-<manager>)")
+    .option("--out <dir>", "directory to write the files to (default: ./procman-<manager>)", parsePath)
     .option("--prefix <prefix>", "namespace of every generated name: P-<name>.service, org.P.<name>, group P (default: procman)")
     .addOption(new Option("--systemd-version <n>", "systemd: the version to write units for; newer directives are left out (default: 252)").argParser(parseVersion))
     .option("--user-units", "systemd: units for `systemctl --user` (no User=/Group=)")

@@ -14,7 +14,7 @@ import { GeneratorError } from "../../../generators/types.js";
 import { ProcmanError } from "../../errors.js";
 import { findExecutable } from "../../executor/executable.js";
 import { StateDir } from "../../executor/state-dir.js";
-import { resolveStateDir, stateDirOption } from "../options.js";
+import { parsePath, resolveStateDir, stateDirOption } from "../options.js";
 import type { Output } from "../output.js";
 
 interface StartupCliOptions {
@@ -36,9 +36,9 @@ export function registerStartup(program: Command, io: Output): void {
     .addOption(new Option("-P, --process-manager <manager>", "the boot manager to write for").choices(["systemd", "sysvinit", "launchd"]).makeOptionMandatory())
     .addOption(stateDirOption())
     .option("--prefix <prefix>", "namespace of the name: P-startup.service, P-startup, org.P.startup (default: procman)")
-    .option("--out <dir>", "write the file into this directory (default: print it on stdout); install steps go to stderr")
+    .option("--out <dir>", "write the file into this directory (default: print it on stdout); install steps go to stderr", parsePath)
     .option("--install", "install it: as root into /etc/systemd/system (and systemctl enable), /etc/init.d (and update-rc.d) or /Library/LaunchDaemons; as a user, a systemd user unit or a launchd agent")
-    .option("--root <dir>", "for tests and images: install under this directory instead of / (or the home directory); nothing is enabled but systemd's links (systemctl --root)")
+    .option("--root <dir>", "for tests and images: install under this directory instead of / (or the home directory); nothing is enabled but systemd's links (systemctl --root)", parsePath)
     .addHelpText(
       "after",
       [

@@ -6,7 +6,7 @@ import path from "node:path";
 import type { Command } from "commander";
 import { stopDeployment, switchDeployment } from "../../executor/deployment.js";
 import { resolveModelFile } from "../../resolve-model.js";
-import { forceDisableUserChangeOption, loadTimeoutOption, resolveOptions, stateDirOption, type CommonOptions } from "../options.js";
+import { forceDisableUserChangeOption, loadTimeoutOption, lockWaitSeconds, resolveOptions, stateDirOption, type CommonOptions } from "../options.js";
 import type { Output } from "../output.js";
 import { eventRenderer } from "../render.js";
 
@@ -20,7 +20,7 @@ export function registerUp(program: Command, io: Output): void {
     .addOption(loadTimeoutOption())
     .option("--lock-timeout <seconds>", "how long to wait for another procman working on the state dir (then exit 3)", "60")
     .action(async (file: string, options: CommonOptions & { lockTimeout: string }) => {
-      const lockWait = Number(options.lockTimeout);
+      const lockWait = lockWaitSeconds(options.lockTimeout);
       const model = await resolveModelFile(file, resolveOptions(options));
       const stateDir = model.context.stateDir;
       const onEvent = eventRenderer(io, { json: false });

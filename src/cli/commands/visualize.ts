@@ -6,7 +6,7 @@ import { renderSvg } from "../../graph/svg.js";
 import { StateDir } from "../../executor/state-dir.js";
 import type { ResolvedModel } from "../../model/types.js";
 import { resolveModelFile } from "../../resolve-model.js";
-import { forceDisableUserChangeOption, loadTimeoutOption, processManagerOption, resolveOptions, resolveStateDir, stateDirOption, type CommonOptions } from "../options.js";
+import { forceDisableUserChangeOption, loadTimeoutOption, parsePath, processManagerOption, resolveOptions, resolveStateDir, stateDirOption, type CommonOptions } from "../options.js";
 import type { Output } from "../output.js";
 
 interface VisualizeOptions extends CommonOptions {
@@ -20,7 +20,7 @@ export function registerVisualize(program: Command, io: Output): void {
     .description("draw the dependency graph as Graphviz DOT (or SVG, without Graphviz installed)")
     .argument("[model]", "processes model; without one, what is deployed in the state dir")
     .addOption(new Option("--format <format>", "output format").choices(["dot", "svg"]).default("dot"))
-    .option("-o, --output <file>", "write to this file instead of stdout")
+    .option("-o, --output <file>", "write to this file instead of stdout", parsePath)
     .addOption(processManagerOption())
     .addOption(stateDirOption())
     .addOption(forceDisableUserChangeOption())
