@@ -61,7 +61,9 @@ function parseSeconds(value: string): number {
 export function resolveStateDir(flag: string | undefined): string {
   if (flag !== undefined && flag.trim() === "") throw new UsageError("--state-dir must not be empty (an unset shell variable?)");
   const chosen = flag ?? process.env.PROCMAN_STATE_DIR;
-  if (chosen !== undefined && chosen !== "") return path.resolve(chosen);
+  // `PROCMAN_STATE_DIR=$DIR procman stop` with DIR unset must not stop what runs in /var.
+  if (chosen !== undefined && chosen.trim() === "") throw new UsageError("PROCMAN_STATE_DIR is set but empty (an unset shell variable?); unset it or name a directory");
+  if (chosen !== undefined) return path.resolve(chosen);
   return defaultStateDir(process.env, process.getuid?.() ?? 1000, os.homedir());
 }
 

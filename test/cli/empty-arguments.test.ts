@@ -47,6 +47,13 @@ test('--state-dir "": every command that takes it exits 2 and creates no state d
   assert.equal(readdirSync(home).sort(), ["model.json"], "nothing written to the working directory");
 });
 
+test("PROCMAN_STATE_DIR set but empty: exit 2 naming it", async () => {
+  const { home, env } = setup();
+  const run = await procman(["status"], { env: { ...env, PROCMAN_STATE_DIR: "" }, cwd: home });
+  assertRefused(run, "PROCMAN_STATE_DIR is set but empty");
+  assert.not.ok(existsSync(path.join(home, "state")));
+});
+
 test("other path options given empty: exit 2 naming the option", async () => {
   const { home, env, model } = setup();
   const stateDir = path.join(home, "explicit");
