@@ -59,7 +59,13 @@ export function procman(args: readonly string[], options: CliOptions = {}): Prom
  * Runs a command to its end, capturing its output; never throws for a non-zero exit. Past
  * `timeoutMs` it is SIGKILLed and the promise rejects with what it printed (`what` names it).
  */
-export function runCaptured(file: string, argv: readonly string[], options: { cwd?: string; env: Record<string, string> }, timeoutMs: number, what: string): Promise<CliRun> {
+export function runCaptured(
+  file: string,
+  argv: readonly string[],
+  options: { cwd?: string; env: Record<string, string>; uid?: number; gid?: number },
+  timeoutMs: number,
+  what: string,
+): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(file, argv, { ...options, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
