@@ -71,14 +71,17 @@ const WATCHDOG_GRACE_MS = 250;
 // timeout's timer run. Past its deadline, while the main thread still says it is loading, it ends
 // the main thread's running JavaScript through the in-process inspector (no port is opened); the
 // overdue timer then rejects, naming the model.
+// Connected only then: an inspector session still open when procman exits makes Node print
+// "Waiting for the debugger to disconnect..." and wait.
 const WATCHDOG_SOURCE = `
 const { workerData } = require("node:worker_threads");
-const { Session } = require("node:inspector");
 const loading = new Int32Array(workerData.flag);
-const session = new Session();
-session.connectToMainThread();
 setTimeout(() => {
-  if (Atomics.load(loading, 0) === 1) session.post("Runtime.terminateExecution");
+  if (Atomics.load(loading, 0) !== 1) return;
+  const { Session } = require("node:inspector");
+  const session = new Session();
+  session.connectToMainThread();
+  session.post("Runtime.terminateExecution", () => session.disconnect());
 }, workerData.ms);
 `;
 
