@@ -4,9 +4,10 @@
 // away by itself). The daemon's argv passes through as "$@", unquoted.
 import type { ResolvedProcess } from "../src/model/types.js";
 import { shQuote } from "./quote.js";
-import { exactEnv } from "./readiness-script.js";
+import { exactWords } from "./exact-env.js";
 
-export function daemonProxy(spec: ResolvedProcess): string[] {
+/** `before`: words run in front of the daemon, behind its exact environment (supervisord's `nice -n N`). */
+export function daemonProxy(spec: ResolvedProcess, before: readonly string[] = []): string[] {
   const command = spec.daemon!;
   const pidFile = shQuote(spec.pidFile);
   const signal = spec.stop.signal.replace(/^SIG/, "");
@@ -16,8 +17,9 @@ export function daemonProxy(spec: ResolvedProcess): string[] {
     // The manager stops the proxy with the process's own stop signal: that one is forwarded too.
     `stopping=; pid=; trap 'stopping=1; [ -z "$pid" ] || kill -${signal} "$pid" 2>/dev/null' ${[...new Set(["TERM", "INT", signal])].join(" ")}`,
     `rm -f ${pidFile}`,
-    // The daemon gets exactly its environment: this sh would add PWD.
-    `${exactEnv(spec.environment)} "$0" "$@" || exit $?`,
+    // The daemon gets exactly its environment (this sh would add PWD), the values from this sh's
+    // environment: none is on a command line.
+    `${[exactWords(spec.environment), ...before.map(shQuote)].join(" ")} "$0" "$@" || exit $?`,
     `deadline=$(( $(date +%s) + ${Math.ceil(spec.readiness.timeout)} ))`,
     `until p=$(cat ${pidFile} 2>/dev/null) && [ -n "$p" ] && kill -0 "$p" 2>/dev/null; do ` +
       `if [ "$(date +%s)" -gt "$deadline" ]; then echo 'procman: no live PID in '${pidFile} >&2; exit 1; fi; sleep 0.1; done`,

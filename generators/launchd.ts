@@ -9,6 +9,7 @@ import { DEFAULT_PREFIX, launchdLabelOf, prefixOf } from "./naming.js";
 import { shQuote, xmlCannotCarry, xmlText } from "./quote.js";
 import { startWrapper } from "./readiness-script.js";
 import { daemonProxy } from "./daemon-proxy.js";
+import { environmentWithCopies } from "./exact-env.js";
 import { GeneratorError, type GeneratedFile, type GeneratorOptions, type GeneratorOutput } from "./types.js";
 
 type PlistValue = string | number | boolean | readonly PlistValue[] | { readonly [key: string]: PlistValue };
@@ -32,7 +33,7 @@ export function generateLaunchd(model: ResolvedModel, options: GeneratorOptions 
     const dependencies = spec.activatesAfter.map((name) => byName.get(name)!);
     const label = launchdLabel(spec.name, prefix);
     const { argv, wrapped: startWrapped } = argvOf(spec, dependencies);
-    const plist = translate(spec, label, argv);
+    const plist = translate(spec, label, argv, spec.foreground === undefined || startWrapped);
     checkCarriable(spec.name, plist, "", issues);
     // Behind the daemon proxy or the start wrapper, the program starts through `env -i`.
     const wrapped = spec.foreground === undefined || startWrapped;
@@ -50,7 +51,8 @@ export function generateLaunchd(model: ResolvedModel, options: GeneratorOptions 
     const file = `${label}.plist`;
     setOwn(processFiles, spec.name, [file]);
     setOwn(names, spec.name, label);
-    return { path: file, contents: render(plist), mode: 0o644 };
+    // EnvironmentVariables holds the values: readable by its owner (root or the agent's user) only.
+    return { path: file, contents: render(plist), mode: 0o600 };
   });
   if (issues.length > 0) throw new GeneratorError("launchd", issues);
   const setup = `${prefix}-setup.sh`;
@@ -109,17 +111,19 @@ function argvOf(spec: ResolvedProcess, dependencies: readonly ResolvedProcess[])
   let argv = spec.foreground !== undefined
     ? [spec.foreground.executable, ...spec.foreground.args]
     : daemonProxy(spec);
-  // The wrapper's sh execs the program through `env -i`: it would add PWD to the environment.
+  // The wrapper's sh would add PWD to the environment: it execs the program through the exact
+  // environment's last step, which is given the names only (the values are in EnvironmentVariables).
   const wrapper = startWrapper(dependencies, spec, spec.environment);
   if (wrapper !== undefined) argv = ["/bin/sh", "-c", wrapper, ...argv];
   return { argv, wrapped: wrapper !== undefined };
 }
 
-function translate(spec: ResolvedProcess, label: string, argv: string[]): Record<string, PlistValue> {
+/** `wrapped`: a sh runs before the program, so the variables a sh changes travel in copies too. */
+function translate(spec: ResolvedProcess, label: string, argv: string[], wrapped: boolean): Record<string, PlistValue> {
   const plist: Record<string, PlistValue> = {
     Label: label,
     ProgramArguments: argv,
-    EnvironmentVariables: { ...spec.environment },
+    EnvironmentVariables: wrapped ? environmentWithCopies(spec.environment) : { ...spec.environment },
     WorkingDirectory: spec.directory ?? "/",
     RunAtLoad: true,
     KeepAlive: spec.restart.policy === "always" ? true : spec.restart.policy === "on-failure" ? { SuccessfulExit: false } : false,

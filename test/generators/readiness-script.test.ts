@@ -316,7 +316,10 @@ test("startWrapper: initialize runs once the dependencies are ready, in the dire
     server.listen(port, "127.0.0.1");
   }, 500);
   try {
-    const result = await sh(wrapper, ["/usr/bin/env"], { PATH, OUTSIDE: "x" });
+    // The manager puts the values in the environment the wrapper starts with; the wrapper's text
+    // holds only the names.
+    assert.not.ok(wrapper.includes("it's"), "a value is in the wrapper's text");
+    const result = await sh(wrapper, ["/usr/bin/env"], { PATH, OUTSIDE: "x", ...spec.environment });
     assert.is(result.status, 0, result.stderr);
     const [cwd, value, nanos] = readFileSync(marker, "utf8").split("|");
     assert.is(cwd, work);

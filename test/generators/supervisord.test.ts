@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, openSync, readFileSync, closeSync } from "node:fs";
 import path from "node:path";
 import { SUPERVISORD_CONF, generateSupervisord, supervisordArgv } from "../../generators/supervisord.js";
+import { exactArgv } from "../../generators/exact-env.js";
 import type { GeneratorOutput } from "../../generators/types.js";
 import type { ResolvedModel, ResolvedProcess } from "../../src/model/types.js";
 import { procman, show as showCli } from "../helpers/cli.js";
@@ -300,9 +301,10 @@ test("line breaks are refused, naming each process and the value", () => {
   assert.match(error.message, "cannot generate supervisord configuration");
   assert.match(error.message, `first: supervisord's command= cannot carry a line break (in "real\\nnewline")`);
   assert.match(error.message, `second: supervisord's command= cannot carry a line break`);
-  assert.match(error.message, `NEWLINE=line one\\nline two`);
-  const env = generatorError(() => generateSupervisord(resolve({ p: { process: "/bin/true", environment: { A: "x\ry" } } }, dir)));
-  assert.match(env.message, "p: supervisord's command= cannot carry a line break");
+  // A value with a line break is no longer on command=: environment= carries it encoded.
+  assert.not.match(error.message, "NEWLINE");
+  const env = generateSupervisord(resolve({ p: { process: "/bin/true", environment: { A: "x\ry" } } }, dir));
+  assert.ok(env.files.some((file) => file.contents.includes(`PROCMAN_ENCODED_A="\\0170\\0015\\0171"`)), "x\\ry goes encoded in environment=");
   const directory = generatorError(() => generateSupervisord(resolve({ d: { process: "/bin/true", directory: `${dir}/a ;b` } }, dir)));
   assert.match(directory.message, 'd: directory contains whitespace followed by ";" or "#"');
   const trailing = generatorError(() => generateSupervisord(resolve({ t: { process: "/bin/true", directory: `${dir}/end ` } }, dir)));
@@ -327,7 +329,11 @@ test("settings: priority by dependency layer, umask, stop signal and timeout, re
     "a, c: supervisord restarts at once (restart.delay and maxDelay not carried) and gives up after startretries (= restart.limit.burst) failed starts in a row, whatever limit.interval says",
   ]);
   const b = model.processes[1]!;
-  assert.equal(supervisordArgv(b, [model.processes[0]!]).slice(0, 7), ["/usr/bin/env", "-i", `PATH=${MINIMAL_PATH}`, "nice", "-n", "7", "/bin/sleep"]);
+  // The exact environment's last step (names only: the values are in environment=), then nice.
+  const exact = exactArgv(b.environment);
+  assert.equal(exact.slice(-3), ["sh", "PATH", "--"]);
+  assert.equal(supervisordArgv(b, [model.processes[0]!]).slice(0, exact.length + 4), [...exact, "nice", "-n", "7", "/bin/sleep"]);
+  assert.not.ok(supervisordArgv(b, [model.processes[0]!]).some((word) => word.includes(MINIMAL_PATH)), "a value on the command line");
   if (!need("supervisord", "supervisord settings")) return;
   const config = path.join(writeOutput(output), SUPERVISORD_CONF);
   runSetup(path.dirname(config));
@@ -350,7 +356,8 @@ test("settings: priority by dependency layer, umask, stop signal and timeout, re
   // c waits for b's readiness (tcp), not for a's (started: nothing to wait for).
   assert.is(programs.c!.argv[0], "/bin/sh");
   assert.match(programs.c!.argv[2]!, "/dev/tcp/");
-  assert.is(programs.b!.argv[0], "/usr/bin/env");
+  // b waits for nothing: its argv starts with the exact environment's last step.
+  assert.equal(programs.b!.argv.slice(0, 3), exactArgv(b.environment).slice(0, 3));
 });
 
 test("procman generate -P supervisord writes supervisord.conf and one file per program", async () => {

@@ -500,7 +500,7 @@ test("prefix, warnings for what an init script cannot carry, notify above 9 refu
     { ...model, processes: [model.processes[0]!, { ...model.processes[1]!, liveness: { kind: "command", command: "true", interval: 10, timeout: 5, failures: 3 } }] },
     { prefix: "shop" },
   );
-  assert.equal(output.files.map((file) => file.path).sort(), ["init.d/shop-a", "init.d/shop-b", "rc.d/K97shop-b", "rc.d/K98shop-a", "rc.d/S01shop-a", "rc.d/S02shop-b"]);
+  assert.equal(output.files.map((file) => file.path).sort(), ["default/shop-a", "default/shop-b", "init.d/shop-a", "init.d/shop-b", "rc.d/K97shop-b", "rc.d/K98shop-a", "rc.d/S01shop-a", "rc.d/S02shop-b"]);
   assert.equal(output.names, { a: "shop-a", b: "shop-b" });
   assert.is(lsbHeader(fileOf(output, "init.d/shop-b"))["Required-Start"], "shop-a");
   assert.equal(output.warnings, [
