@@ -3,16 +3,9 @@
 import path from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { procman, show, type CliRun } from "../helpers/cli.js";
-import { alive, killLeftovers, stateDir as newStateDir, waitFor, writeJson } from "../helpers/processes.js";
+import { alive, waitFor, writeJson } from "../helpers/processes.js";
+import { ok, run, scenario } from "../helpers/scenario.js";
 import { makeTempDir } from "../helpers/tmp.js";
-
-const run = (args: string[]) => procman(args, { timeoutMs: 30_000 });
-
-function ok(result: CliRun): CliRun {
-  assert.is(result.code, 0, show(result));
-  return result;
-}
 
 interface Status {
   processes: { name: string; state: string; pid: number | null; restarts: number }[];
@@ -43,10 +36,8 @@ test("validate: prototype names are processes in their layers", async () => {
 });
 
 test("switch, status, restart by the supervisor, stop: prototype names run like any other", async () => {
-  const dir = newStateDir();
-  const model = writeModel(makeTempDir());
-  let failed = false;
-  try {
+  await scenario(async (dir, files) => {
+    const model = writeModel(files);
     const switched = ok(await run(["switch", model, "--state-dir", dir]));
     assert.match(switched.stdout, /plan: stop 0, start 4/);
     const first = await status(dir);
@@ -67,17 +58,7 @@ test("switch, status, restart by the supervisor, stop: prototype names run like 
     const stopped = await status(dir);
     assert.ok(stopped.processes.every(({ state }) => state === "stopped"), JSON.stringify(stopped));
     assert.not.ok(alive(restarted.pid!));
-  } catch (error) {
-    failed = true;
-    throw error;
-  } finally {
-    const stop = await run(["stop", "--state-dir", dir]).catch((error: Error) => ({ code: -1, stdout: "", stderr: error.message, signal: null }));
-    const left = killLeftovers(dir);
-    if (!failed) {
-      assert.is(stop.code, 0, show(stop as CliRun));
-      assert.equal(left, [], "stop left processes");
-    }
-  }
+  });
 });
 
 test.run();

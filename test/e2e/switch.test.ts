@@ -28,6 +28,7 @@ import {
   writeJson,
 } from "../helpers/processes.js";
 import { makeTempDir } from "../helpers/tmp.js";
+import { scenario } from "../helpers/scenario.js";
 
 const run = (args: string[], env: Record<string, string> = {}) => procman(args, { timeoutMs: 30_000, env });
 
@@ -53,26 +54,6 @@ const statesOf = (value: Status) => Object.fromEntries(value.processes.map((proc
 function ok(result: CliRun): CliRun {
   assert.is(result.code, 0, show(result));
   return result;
-}
-
-/** A fresh state dir and a dir for models and event files; everything stopped afterwards. */
-async function scenario(body: (dir: string, files: string) => Promise<void>): Promise<void> {
-  const dir = newStateDir();
-  const files = makeTempDir();
-  let failed = false;
-  try {
-    await body(dir, files);
-  } catch (error) {
-    failed = true;
-    throw error;
-  } finally {
-    const stop = await run(["stop", "--state-dir", dir]).catch((error: Error) => ({ code: -1, stdout: "", stderr: error.message, signal: null }));
-    const left = killLeftovers(dir);
-    if (!failed) {
-      assert.is(stop.code, 0, show(stop as CliRun));
-      assert.equal(left, [], "stop left processes");
-    }
-  }
 }
 
 // ---- 1. what a foreground process gets ----

@@ -12,14 +12,23 @@ export function ok(result: CliRun): CliRun {
   return result;
 }
 
+/** After a body that passed, the stop must succeed and leave nothing tagged (after one that failed, it only cleans up). */
 export async function scenario(body: (dir: string, files: string) => Promise<void>): Promise<void> {
   const dir = newStateDir();
   const files = makeTempDir();
+  let failed = false;
   try {
     await body(dir, files);
+  } catch (error) {
+    failed = true;
+    throw error;
   } finally {
-    await run(["stop", "--state-dir", dir]).catch(() => undefined);
-    killLeftovers(dir);
+    const stop = await run(["stop", "--state-dir", dir]).catch((error: Error): CliRun => ({ code: -1, stdout: "", stderr: error.message, signal: null }));
+    const left = killLeftovers(dir);
+    if (!failed) {
+      assert.is(stop.code, 0, show(stop));
+      assert.equal(left, [], "stop left processes");
+    }
   }
 }
 

@@ -4,22 +4,10 @@ import * as assert from "uvu/assert";
 import path from "node:path";
 import { LoadError } from "../../src/errors.js";
 import { parseDataModel, substitute } from "../../src/loader/data-model.js";
-import { createContext } from "../../src/model/context.js";
 import { resolveModelFile } from "../../src/resolve-model.js";
+import { CONTEXT, parseError } from "../helpers/data-model.js";
 import { fixture } from "../helpers/paths.js";
 
-const CONTEXT = createContext({ stateDir: "/srv/st", modelDir: "/srv/model" });
-
-async function parseError(text: string, file = "m.yaml"): Promise<LoadError> {
-  try {
-    await parseDataModel(text, file, CONTEXT);
-  } catch (error) {
-    if (error instanceof LoadError) return error;
-    throw error;
-  }
-  assert.unreachable("parsed");
-  throw new Error("unreachable");
-}
 
 test("a YAML mapping and a JSON list parse to plain data", async () => {
   assert.equal(await parseDataModel("web:\n  process: /bin/web\n  args: [-v, '']\n", "m.yaml", CONTEXT), {

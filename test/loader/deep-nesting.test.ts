@@ -1,23 +1,11 @@
 // Data models nested thousands deep: a LoadError naming the file and the path, not a stack overflow.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { LoadError } from "../../src/errors.js";
 import { parseDataModel } from "../../src/loader/data-model.js";
-import { createContext } from "../../src/model/context.js";
 import { MAX_NESTING } from "../../src/model/nesting.js";
+import { CONTEXT, parseError } from "../helpers/data-model.js";
 
-const CONTEXT = createContext({ stateDir: "/srv/st", modelDir: "/srv/model" });
-
-async function loadError(text: string, file: string): Promise<LoadError> {
-  try {
-    await parseDataModel(text, file, CONTEXT);
-  } catch (error) {
-    if (error instanceof LoadError) return error;
-    throw error;
-  }
-  assert.unreachable("parsed");
-  throw new Error("unreachable");
-}
+const loadError = parseError;
 
 const deepJson = (levels: number) => `{"a":{"process":"/bin/sleep","environment":${'{"x":'.repeat(levels)}1${"}".repeat(levels)}}}`;
 const deepYaml = (levels: number) => `a:\n  process: /bin/sleep\n  environment: ${"{x: ".repeat(levels)}1${"}".repeat(levels)}\n`;
