@@ -4,6 +4,7 @@
 // scan serves every name a command stopped. What wipes its environment (nginx and redis rewrite
 // their process title, which clears /proc/PID/environ) cannot be found this way.
 import { waitGone } from "./gone-poller.js";
+import { terminate } from "./terminate.js";
 import { ancestorsOf, checkIdentity, isLive, listPids, readEnvironmentVariable, readProcStat, stillRuns, type ProcessIdentity } from "./proc.js";
 
 /** Environment variable that marks every process procman spawns: `<name>:<specHash>:<stateDir>`. */
@@ -105,4 +106,25 @@ async function stopAll(found: readonly (ProcessIdentity & { tag: string })[], ta
   );
   if (left.length > 0) throw new Error(`tagged processes still alive after SIGKILL: ${left.join(", ")}`);
   return swept;
+}
+
+/**
+ * The last resort of `procman stop`: every live process tagged for this state dir (what the
+ * stopped processes left, a damaged or lost record, a worker that escaped its group), in one scan
+ * of /proc, again until a scan finds nobody (a process may fork between the scan and its signal).
+ * Only tagged processes are ever signalled; `settings` gives the stop signal of known tags.
+ */
+export async function stopEveryTagged(stateDir: string, settings: ReadonlyMap<string, SweepSettings> = new Map()): Promise<void> {
+  const suffix = `:${stateDir}`;
+  for (let round = 0; round < 5; round++) {
+    const stops: Promise<unknown>[] = [];
+    for (const { pid, startTime, tag } of scanTagged((tag) => tag.endsWith(suffix))) {
+      const known = settings.get(tag);
+      // All at once: one shared poller waits for them.
+      stops.push(terminate({ name: tag.slice(0, tag.indexOf(":")), pid, startTime, stopSignal: known?.stopSignal ?? "SIGTERM", stopTimeout: known?.stopTimeout ?? 10, tag }));
+    }
+    if (stops.length === 0) return;
+    const failed = (await Promise.allSettled(stops)).find((result) => result.status === "rejected");
+    if (failed !== undefined) throw failed.reason;
+  }
 }

@@ -24,6 +24,11 @@ export interface ManagerAdapter {
   /** Where the generated files are installed. */
   readonly dir: string;
   readonly generatorOptions: GeneratorOptions;
+  /**
+   * Its programs get PROCMAN_TAG as procman's own spawns do (supervisord, sysvinit: they run on
+   * this host's /proc): what outlives the manager (supervisord killed) is found and stopped.
+   */
+  readonly tagsProcesses?: boolean;
   /** Why the manager cannot be used on this machine (checked before anything changes), if it cannot. */
   unavailable?(): string | undefined;
   /** Links into the manager's search path for the installed files (systemd as root). */

@@ -11,7 +11,7 @@ import { ProcmanError } from "../../errors.js";
 import { StartError, TAG_VARIABLE, logTail, tagFor, type Launched } from "../launch.js";
 import { launchRecorded, recordOf } from "../start-process.js";
 import { SupervisorLink } from "./supervision.js";
-import { scanTagged, sweepTagged, type SweepSettings } from "../tag-sweep.js";
+import { scanTagged, stopEveryTagged, sweepTagged, type SweepSettings } from "../tag-sweep.js";
 import { checkIdentity, listPids, readEnvironmentVariable, readProcStat, stillRuns } from "../proc.js";
 import { AbandonedError, NotReadyError, probeReadiness, waitUntilReady } from "../readiness.js";
 import type { StateDir, ProcessRecord } from "../state-dir.js";
@@ -382,12 +382,6 @@ async function stopUnconfirmed(state: StateDir, records: ReadonlyMap<string, Pro
 }
 
 /**
- * The last resort of `procman stop`: every live process tagged for this state dir (what the
- * stopped processes left, a damaged or lost record, a worker that escaped its group), in one scan
- * of /proc, again until a scan finds nobody (a process may fork between the scan and its signal).
- * Only tagged processes are ever signalled; `settings` gives the stop signal of known tags.
- */
-/**
  * Live processes tagged for this state dir whose name has no record (only `spec`'s name, when
  * given), stopped: their records were lost to a damaged file.
  */
@@ -401,17 +395,3 @@ async function stopUnrecorded(stateDir: string, records: ReadonlyMap<string, Pro
   await sweepTagged(new Map(lost.map((found) => [found.tag, settings])));
 }
 
-async function stopEveryTagged(stateDir: string, settings: ReadonlyMap<string, SweepSettings> = new Map()): Promise<void> {
-  const suffix = `:${stateDir}`;
-  for (let round = 0; round < 5; round++) {
-    const stops: Promise<unknown>[] = [];
-    for (const { pid, startTime, tag } of scanTagged((tag) => tag.endsWith(suffix))) {
-      const known = settings.get(tag);
-      // All at once: one shared poller waits for them.
-      stops.push(terminate({ name: tag.slice(0, tag.indexOf(":")), pid, startTime, stopSignal: known?.stopSignal ?? "SIGTERM", stopTimeout: known?.stopTimeout ?? 10, tag }));
-    }
-    if (stops.length === 0) return;
-    const failed = (await Promise.allSettled(stops)).find((result) => result.status === "rejected");
-    if (failed !== undefined) throw failed.reason;
-  }
-}

@@ -25,6 +25,7 @@ import {
   type PlannedFile,
 } from "../install-record.js";
 import type { StateDir } from "../state-dir.js";
+import { TAG_VARIABLE, stopEveryTagged, sweepTagged, tagFor } from "../tag-sweep.js";
 import { SwitchFailedError } from "../switch-result.js";
 import type { ManagerAdapter } from "./adapter.js";
 import { ToolError } from "./tool.js";
@@ -52,9 +53,16 @@ export function managedBackend(state: StateDir, adapter: ManagerAdapter, prefix:
   /** Per process: hash of its files, as generated for the last model prepared. */
   let planned = new Map<string, string>();
 
+  /** The tag of a program of this manager: no spec hash in it (the files' hash would need the tag). */
+  const tagOf = (name: string) => tagFor(name, manager, state.stateDir);
+  const tagged = (model: ResolvedModel): ResolvedModel =>
+    adapter.tagsProcesses !== true
+      ? model
+      : { ...model, processes: model.processes.map((spec) => ({ ...spec, environment: { ...spec.environment, [TAG_VARIABLE]: tagOf(spec.name) } })) };
+
   const generate = (model: ResolvedModel): GeneratorOutput => {
     try {
-      const output = GENERATORS[manager](model, { ...adapter.generatorOptions, installDir: adapter.dir });
+      const output = GENERATORS[manager](tagged(model), { ...adapter.generatorOptions, installDir: adapter.dir });
       output.warnings.forEach(onWarning);
       return output;
     } catch (error) {
@@ -177,6 +185,12 @@ export function managedBackend(state: StateDir, adapter: ManagerAdapter, prefix:
     start: (requests, context) =>
       wrapTool(async () => {
         const began = Date.now();
+        // Not running as the manager sees it, yet on its tag: left by a manager that died (no second instance).
+        const orphans = requests.filter(({ restartInPlace }) => restartInPlace !== true);
+        if (adapter.tagsProcesses === true && orphans.length > 0) {
+          const swept = await sweepTagged(new Map(orphans.map(({ spec }) => [tagOf(spec.name), { stopSignal: spec.stop.signal, stopTimeout: spec.stop.timeout }])));
+          for (const found of swept) context.onEvent({ type: "recovering", message: `stopped PID ${found.pid} of ${found.tag.slice(0, found.tag.indexOf(":"))}: it ran on its tag, unknown to ${manager}` });
+        }
         try {
           await adapter.start(requests.map(({ spec, restartInPlace }) => ({ spec, restartInPlace })));
         } catch (error) {
@@ -190,6 +204,8 @@ export function managedBackend(state: StateDir, adapter: ManagerAdapter, prefix:
 
     shutdown: async () => {
       await adapter.shutdown?.();
+      // Everything is stopped: what still runs on a tag of this state dir outlived its manager.
+      if (adapter.tagsProcesses === true) await stopEveryTagged(state.stateDir);
     },
   };
 }

@@ -47,6 +47,7 @@ export function supervisordAdapter(context: ProcessContext, dir: string | undefi
     manager: "supervisord",
     dir: root,
     generatorOptions: { prefix, autostart: false, stableSections: true },
+    tagsProcesses: true,
     links: () => [],
     namesakes: () => [],
     // A changed program section (or member list) makes supervisord's update replace the whole group:

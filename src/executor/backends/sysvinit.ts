@@ -13,6 +13,7 @@ export function sysvinitAdapter(context: ProcessContext, dir: string | undefined
     manager: "sysvinit",
     dir: root,
     generatorOptions: { prefix },
+    tagsProcesses: true,
     links: () => [],
     // Installed straight into /etc/init.d, a script must not replace the distribution's.
     namesakes: (files) => (root === "/etc" ? [] : files.filter((file) => file.path.startsWith("init.d/")).map((file) => path.join("/etc", file.path))),

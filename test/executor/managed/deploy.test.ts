@@ -9,6 +9,7 @@ import * as assert from "uvu/assert";
 import { readProcStat } from "../../../src/executor/proc.js";
 import { ROOT, fixture } from "../../helpers/paths.js";
 import { makeTempDir } from "../../helpers/tmp.js";
+import { tagged } from "../../helpers/processes.js";
 import { haveTool } from "../../helpers/tools.js";
 
 const BIN = path.join(ROOT, "dist", "src", "cli", "bin.js");
@@ -130,6 +131,31 @@ test("supervisord: a real supervisord for the state dir; stop shuts it down", ()
   }
   const pid = pidOf(path.join(path.dirname(conf), "supervisord.pid"));
   assert.is(pid, undefined, "supervisord is gone");
+});
+
+// Programs deployed to supervisord carry PROCMAN_TAG: killed with kill -9, supervisord leaves
+// them running unseen; the next switch stops them before starting its own, and stop sweeps them.
+test("supervisord killed -9: the next switch runs one instance of each, and stop leaves nothing", () => {
+  if (!haveTool("supervisord", "supervisord kill -9")) return;
+  const state = makeTempDir();
+  const models = makeTempDir();
+  const instancesOf = () => tagged(state).map((entry) => entry.name).sort();
+  const supervisordPid = () => Number(spawnSync("supervisorctl", ["-c", path.join(state, "lib", "procman", "supervisord", "supervisord.conf"), "pid"], { encoding: "utf8" }).stdout.trim());
+  try {
+    assert.is(procman(["switch", writeModel(models, "a1"), "-P", "supervisord", "--state-dir", state]).status, 0);
+    assert.equal(instancesOf(), ["a", "b"]);
+    const first = supervisordPid();
+    assert.ok(first > 0, "supervisord answers");
+    process.kill(first, "SIGKILL");
+    const again = procman(["switch", writeModel(models, "a1"), "-P", "supervisord", "--state-dir", state]);
+    assert.is(again.status, 0, again.stderr);
+    assert.match(again.stdout + again.stderr, "unknown to supervisord");
+    assert.equal(instancesOf(), ["a", "b"], "one of each, not two");
+    process.kill(supervisordPid(), "SIGKILL");
+  } finally {
+    assert.is(procman(["stop", "--state-dir", state]).status, 0);
+  }
+  assert.equal(tagged(state), [], "stop left nothing of what the dead supervisord ran");
 });
 
 /** a is fine; b fails its readiness at once (exits), so the first deploy must be undone. */

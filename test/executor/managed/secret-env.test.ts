@@ -185,7 +185,9 @@ for (const manager of MANAGERS) {
       const [web] = pidsOf(["/bin/sleep", `${tag}1`]);
       const [db] = pidsOf(["/bin/sleep", `${tag}2`]);
       assert.ok(web !== undefined && db !== undefined, "both run");
-      assert.equal(environOf(web!), { SECRET: s.plain, AWKWARD: s.awkward, PATH: MINIMAL_PATH }, "web: exactly its environment");
+      // And the tag procman adds where the manager runs on this host (found again if the manager dies).
+      const tagged = manager === "supervisord" || manager === "sysvinit" ? { PROCMAN_TAG: `web:${manager}:${state}` } : {};
+      assert.equal(environOf(web!), { SECRET: s.plain, AWKWARD: s.awkward, PATH: MINIMAL_PATH, ...tagged }, "web: exactly its environment");
       const dbEnv = environOf(db!);
       assert.is(dbEnv.SECRET, s.plain, "the daemon got its secret");
       assert.is(dbEnv.AWKWARD, s.awkward);
