@@ -19,7 +19,7 @@ import { changesIdentity, lookupUser, withUmask, wrapCommand } from "./run-as.js
 import { readPidLine } from "./safe-file.js";
 import { checkServiceFileDir } from "./dir-trust.js";
 import { RunnerUnavailableError, type SpawnRunner, type Spawned } from "./spawn-runner.js";
-import { TAG_VARIABLE, sweepTagged, tagFor } from "./tag-sweep.js";
+import { TAG_VARIABLE, sweepSettingsOf, sweepTagged, tagFor } from "./tag-sweep.js";
 
 export { TAG_VARIABLE, tagFor } from "./tag-sweep.js";
 export { wrapCommand } from "./run-as.js";
@@ -124,7 +124,7 @@ export async function launch(spec: ResolvedProcess, specHash: string, stateDir: 
     notify?.close();
     // Nothing records it yet: what the start left running (a double-forked child, a daemon's
     // workers, initialize's background jobs) carries this start's tag and goes now.
-    await sweepTagged(new Map([[tag, { stopSignal: spec.stop.signal, stopTimeout: spec.stop.timeout }]]), { exclude: options.exclude, confirmMs: 50 });
+    await sweepTagged(new Map([[tag, sweepSettingsOf(spec)]]), { exclude: options.exclude, confirmMs: 50 });
     if (error instanceof StartError) throw new StartError(spec.name, error.message, log.offset);
     throw new StartError(spec.name, (error as Error).message, log.offset);
   } finally {

@@ -3,6 +3,7 @@
 // so after a stop every live process carrying a stopped tag goes too, in any session. One /proc
 // scan serves every name a command stopped. What wipes its environment (nginx and redis rewrite
 // their process title, which clears /proc/PID/environ) cannot be found this way.
+import type { ResolvedProcess } from "../model/types.js";
 import { waitGone } from "./gone-poller.js";
 import { terminate } from "./terminate.js";
 import { ancestorsOf, checkIdentity, isLive, listPids, readEnvironmentVariable, readProcStat, stillRuns, type ProcessIdentity } from "./proc.js";
@@ -18,6 +19,16 @@ export interface SweepSettings {
   readonly stopSignal: string;
   /** Seconds before SIGKILL. */
   readonly stopTimeout: number;
+}
+
+/** The process name a tag was made for. */
+export function tagName(tag: string): string {
+  return tag.slice(0, tag.indexOf(":"));
+}
+
+/** How a process's leftovers are stopped: as the process itself. */
+export function sweepSettingsOf(spec: ResolvedProcess): SweepSettings {
+  return { stopSignal: spec.stop.signal, stopTimeout: spec.stop.timeout };
 }
 
 export interface Swept extends ProcessIdentity {
@@ -121,7 +132,7 @@ export async function stopEveryTagged(stateDir: string, settings: ReadonlyMap<st
     for (const { pid, startTime, tag } of scanTagged((tag) => tag.endsWith(suffix))) {
       const known = settings.get(tag);
       // All at once: one shared poller waits for them.
-      stops.push(terminate({ name: tag.slice(0, tag.indexOf(":")), pid, startTime, stopSignal: known?.stopSignal ?? "SIGTERM", stopTimeout: known?.stopTimeout ?? 10, tag }));
+      stops.push(terminate({ name: tagName(tag), pid, startTime, stopSignal: known?.stopSignal ?? "SIGTERM", stopTimeout: known?.stopTimeout ?? 10, tag }));
     }
     if (stops.length === 0) return;
     const failed = (await Promise.allSettled(stops)).find((result) => result.status === "rejected");

@@ -18,7 +18,7 @@ import { SpawnRunner } from "../executor/spawn-runner.js";
 import { checkIdentity, stillRuns } from "../executor/proc.js";
 import { AbandonedError, NotReadyError, waitUntilReady } from "../executor/readiness.js";
 import { StateDir, type ProcessRecord } from "../executor/state-dir.js";
-import { sweepTagged } from "../executor/tag-sweep.js";
+import { sweepSettingsOf, sweepTagged } from "../executor/tag-sweep.js";
 import { terminate } from "../executor/terminate.js";
 import type { ResolvedProcess } from "../model/types.js";
 import { livenessCheck, type Check } from "./liveness.js";
@@ -585,7 +585,7 @@ export class Supervisor {
     if (background) this.inFlight++;
     try {
       const tag = tagFor(record.name, record.specHash, this.stateDir);
-      await sweepTagged(new Map([[tag, { stopSignal: spec.stop.signal, stopTimeout: spec.stop.timeout }]]), { exclude: [process.pid] });
+      await sweepTagged(new Map([[tag, sweepSettingsOf(spec)]]), { exclude: [process.pid] });
     } catch (error) {
       this.onEvent({ type: "error", message: `${record.name}: ${(error as Error).message}` });
     } finally {

@@ -11,7 +11,7 @@ import { ProcmanError } from "../../errors.js";
 import { StartError, TAG_VARIABLE, logTail, tagFor, type Launched } from "../launch.js";
 import { launchRecorded, recordOf } from "../start-process.js";
 import { SupervisorLink } from "./supervision.js";
-import { scanTagged, stopEveryTagged, sweepTagged, type SweepSettings } from "../tag-sweep.js";
+import { scanTagged, stopEveryTagged, sweepSettingsOf, sweepTagged, tagName, type SweepSettings } from "../tag-sweep.js";
 import { checkIdentity, listPids, readEnvironmentVariable, readProcStat, stillRuns } from "../proc.js";
 import { AbandonedError, NotReadyError, probeReadiness, waitUntilReady } from "../readiness.js";
 import type { StateDir, ProcessRecord } from "../state-dir.js";
@@ -27,16 +27,16 @@ export function directBackend(state: StateDir, startForeground?: () => Promise<v
   const link = new SupervisorLink(state.stateDir, startForeground);
   let supervise: SupervisionMode = "none";
   // Lenient: a damaged record must not stop `stop` (its process is found by the tag at shutdown).
-  let read = state.readRecordsLenient();
-  let records = read.records;
+  let records = new Map<string, ProcessRecord>();
   // A damaged record file may have lost a record whose process still runs: found by its tag.
-  let damaged = read.damaged.length > 0;
+  let damaged = false;
   const reread = () => {
-    read = state.readRecordsLenient();
+    const read = state.readRecordsLenient();
     records = read.records;
     damaged ||= read.damaged.length > 0;
     return records;
   };
+  reread();
   const tagOf = (record: ProcessRecord) => tagFor(record.name, record.specHash, state.stateDir);
   const stoppedRecords = new Map<string, ProcessRecord>();
   const forgotten = new Map<string, ProcessRecord>();
@@ -323,7 +323,7 @@ async function recoverInterrupted(state: StateDir, onEvent: EventSink): Promise<
     if (stat === undefined || stat.session !== pid || stat.state === "Z") continue;
     const tag = readEnvironmentVariable(pid, TAG_VARIABLE);
     if (tag === undefined || !tag.endsWith(suffix)) continue;
-    const name = tag.slice(0, tag.indexOf(":"));
+    const name = tagName(tag);
     if (running.has(name)) continue;
     onEvent({ type: "recovering", message: `stopping ${name} (PID ${pid}), started by an interrupted procman but never recorded` });
     await terminate({ name, pid, startTime: stat.startTime, stopSignal: "SIGTERM", stopTimeout: 10, tag });
@@ -387,11 +387,9 @@ async function stopUnconfirmed(state: StateDir, records: ReadonlyMap<string, Pro
  */
 async function stopUnrecorded(stateDir: string, records: ReadonlyMap<string, ProcessRecord>, spec: ResolvedProcess | undefined, onEvent: EventSink): Promise<void> {
   const suffix = `:${stateDir}`;
-  const nameOf = (tag: string) => tag.slice(0, tag.indexOf(":"));
-  const lost = scanTagged((tag) => tag.endsWith(suffix) && (spec === undefined ? !records.has(nameOf(tag)) : nameOf(tag) === spec.name));
+  const lost = scanTagged((tag) => tag.endsWith(suffix) && (spec === undefined ? !records.has(tagName(tag)) : tagName(tag) === spec.name));
   if (lost.length === 0) return;
-  const settings: SweepSettings = spec !== undefined ? { stopSignal: spec.stop.signal, stopTimeout: spec.stop.timeout } : { stopSignal: "SIGTERM", stopTimeout: 10 };
-  onEvent({ type: "recovering", message: `the records are damaged: stopping ${lost.map((found) => `${nameOf(found.tag)} (PID ${found.pid})`).join(", ")}, running on a tag without a record` });
+  const settings: SweepSettings = spec !== undefined ? sweepSettingsOf(spec) : { stopSignal: "SIGTERM", stopTimeout: 10 };
+  onEvent({ type: "recovering", message: `the records are damaged: stopping ${lost.map((found) => `${tagName(found.tag)} (PID ${found.pid})`).join(", ")}, running on a tag without a record` });
   await sweepTagged(new Map(lost.map((found) => [found.tag, settings])));
 }
-

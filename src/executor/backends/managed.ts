@@ -25,7 +25,7 @@ import {
   type PlannedFile,
 } from "../install-record.js";
 import type { StateDir } from "../state-dir.js";
-import { TAG_VARIABLE, stopEveryTagged, sweepTagged, tagFor } from "../tag-sweep.js";
+import { TAG_VARIABLE, stopEveryTagged, sweepSettingsOf, sweepTagged, tagFor, tagName } from "../tag-sweep.js";
 import { SwitchFailedError } from "../switch-result.js";
 import type { ManagerAdapter } from "./adapter.js";
 import { ToolError } from "./tool.js";
@@ -188,8 +188,8 @@ export function managedBackend(state: StateDir, adapter: ManagerAdapter, prefix:
         // Not running as the manager sees it, yet on its tag: left by a manager that died (no second instance).
         const orphans = requests.filter(({ restartInPlace }) => restartInPlace !== true);
         if (adapter.tagsProcesses === true && orphans.length > 0) {
-          const swept = await sweepTagged(new Map(orphans.map(({ spec }) => [tagOf(spec.name), { stopSignal: spec.stop.signal, stopTimeout: spec.stop.timeout }])));
-          for (const found of swept) context.onEvent({ type: "recovering", message: `stopped PID ${found.pid} of ${found.tag.slice(0, found.tag.indexOf(":"))}: it ran on its tag, unknown to ${manager}` });
+          const swept = await sweepTagged(new Map(orphans.map(({ spec }) => [tagOf(spec.name), sweepSettingsOf(spec)])));
+          for (const found of swept) context.onEvent({ type: "recovering", message: `stopped PID ${found.pid} of ${tagName(found.tag)}: it ran on its tag, unknown to ${manager}` });
         }
         try {
           await adapter.start(requests.map(({ spec, restartInPlace }) => ({ spec, restartInPlace })));
