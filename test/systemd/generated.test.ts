@@ -102,6 +102,8 @@ test("stop order: dependents first (the processes record their own SIGTERM)", as
     await generate(dirs, model);
     await install(container, dirs);
     assert.is((await systemctl(container, "start", TARGET)).code, 0);
+    // A SIGTERM before a shell's trap is set would end it unrecorded: wait until all three hold theirs.
+    for (const name of ["a", "b", "c"]) await waitFor(`${name} to set its TERM trap`, async () => existsSync(mark(dirs, `${name}.trapped`)));
     // One stop job for all three, named dependencies first: systemd orders them by the units' After=.
     const stop = await systemctl(container, "stop", unitOf("a"), unitOf("b"), unitOf("c"));
     assert.is(stop.code, 0, stop.stderr);

@@ -136,5 +136,7 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
  */
 export function idleScript(name: string, marks: string, first = ":"): string[] {
   const stops = path.join(marks, "stops");
-  return ["-c", `${first}; trap 'echo ${name} >> ${stops}; exit 0' TERM; while :; do sleep 1 & wait $!; done`];
+  // NAME.trapped says the trap is in place: systemd counts a unit without readiness active at the fork, before it.
+  const trapped = path.join(marks, `${name}.trapped`);
+  return ["-c", `${first}; trap 'echo ${name} >> ${stops}; exit 0' TERM; : > ${trapped}; while :; do sleep 1 & wait $!; done`];
 }
