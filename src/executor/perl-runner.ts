@@ -161,24 +161,31 @@ sub pid_file {
   return $error;
 }
 print "OK\n";
-# Not in reap mode, a batch of starts is forked first and answered once no request waits: a child
-# stays unreaped until W, so its PID and start time are still its own then. Read right after the
-# fork, /proc/PID/stat waits for the child's exec; and one write per answer woke procman once per
-# child, both taking the CPU the forks need (measured: 500 starts, 340 -> 250 ms). PID files a
-# start asked for come after the answers (not in reap mode either: there a child may be reaped
-# before its file names it).
+# A batch of starts is forked first and answered once no request waits: the starts' start times
+# are read then (right after the fork, /proc/PID/stat waits for the child's exec), and one write
+# answers them all (one per start woke procman once per child): both took the CPU the forks need
+# (500 starts through the runner: 340 -> 300 ms). Until its answer a child's PID stays its own:
+# without reaping it is not reaped before W; in reap mode SIGCHLD stays blocked until the batch is
+# answered (its exit, D, comes after its P), and its PID file is written before the answer (a
+# child reaped later may no longer be the process its file names). Without reaping, PID files come
+# after the answers, once no request waits either.
 my @answers;
 my @deferred;
+sub unblock_chld {
+  POSIX::sigprocmask(POSIX::SIG_SETMASK(), $none) unless $reap && @answers;
+}
 sub answer_all {
   my $text = '';
   for my $a (@answers) {
     my ($id, $pid, $pidfile) = @$a;
     my ($start, $state) = start_of($pid);
-    $text .= "P $id $pid $start $state " . (defined $pidfile ? 'later' : '-') . "\n";
-    push(@deferred, [$id, $pidfile, $pid]) if defined $pidfile;
+    my $written = !defined $pidfile ? '-' : $reap ? pid_file($pidfile, $pid) : 'later';
+    $text .= "P $id $pid $start $state $written\n";
+    push(@deferred, [$id, $pidfile, $pid]) if defined $pidfile && !$reap;
   }
   @answers = ();
   print $text;
+  unblock_chld();
 }
 sub handle {
   my $line = shift;
@@ -196,29 +203,22 @@ sub handle {
     POSIX::sigprocmask(POSIX::SIG_BLOCK(), $chld);
     set_env($env);
     my $pid = fork();
-    unless (defined $pid) { POSIX::close($out); POSIX::sigprocmask(POSIX::SIG_SETMASK(), $none); print "E $id\n"; return }
+    unless (defined $pid) { POSIX::close($out); unblock_chld(); print "E $id\n"; return }
     child($out, $umask, $dir, $argv) if $pid == 0;
     POSIX::close($out);
-    if ($reap) {
-      my ($start, $state) = start_of($pid);
-      my $written = $pidfile eq '-' ? '-' : pid_file(unhex($pidfile), $pid);
-      print "P $id $pid $start $state $written\n";
-    } else {
-      push(@answers, [$id, $pid, $pidfile eq '-' ? undef : unhex($pidfile)]);
-    }
-    POSIX::sigprocmask(POSIX::SIG_SETMASK(), $none);
+    push(@answers, [$id, $pid, $pidfile eq '-' ? undef : unhex($pidfile)]);
   } elsif ($op eq 'C') {
     my ($umask, $dir, $argv, $env) = lists(@f);
     my $null = POSIX::open('/dev/null', O_WRONLY);
     POSIX::sigprocmask(POSIX::SIG_BLOCK(), $chld);
     set_env($env);
     my $pid = fork();
-    unless (defined $pid) { POSIX::close($null) if defined $null; POSIX::sigprocmask(POSIX::SIG_SETMASK(), $none); print "X $id ", 126 << 8, "\n"; return }
+    unless (defined $pid) { POSIX::close($null) if defined $null; unblock_chld(); print "X $id ", 126 << 8, "\n"; return }
     child($null, $umask, $dir, $argv) if $pid == 0;
     POSIX::close($null);
     print "C $id $pid\n";
     $checks{$pid} = $id;
-    POSIX::sigprocmask(POSIX::SIG_SETMASK(), $none);
+    unblock_chld();
   } elsif ($op eq 'W') {
     my $pid = shift @f;
     my $got = waitpid($pid, 0);
