@@ -384,6 +384,52 @@ test("perl, reaping (the supervisor's runner): each exit is reported as it happe
   }
 });
 
+// A batch's starts are answered together, but never more than 16 forks late: the default readiness
+// check looks at a process `interval` s after procman learns its PID, and a batch of 500 answered
+// after its last fork would look at the first one about half a second late (one that lived 150 ms
+// would fail as dead "at once"). Start 17 of 40 opens a FIFO nobody reads as its log, which blocks
+// the runner right there: the first 16 must be answered all the same.
+for (const reap of [false, true]) {
+  test(`perl${reap ? ", reaping" : ""}: a start is answered before the runner forks 16 more`, async () => {
+    if (!kinds.includes("perl")) return;
+    const dir = makeTempDir();
+    const fd = openSync(path.join(dir, "log"), "a");
+    const fifo = path.join(dir, "fifo");
+    execFileSync("mkfifo", [fifo]);
+    // O_PATH: a descriptor that neither reads nor writes, so the runner's open of
+    // /proc/PID/fd/N for writing waits for a reader.
+    const blocker = openSync(fifo, 0o10000000);
+    const runner = new SpawnRunner({ kind: "perl", reap });
+    const pids: number[] = [];
+    let reader: number | undefined;
+    let starts: Promise<unknown>[] = [];
+    try {
+      const answered = new Set<number>();
+      starts = Array.from({ length: 40 }, (_, index) =>
+        runner.spawn({ argv: ["/bin/sleep", "30"], environment: {}, directory: "/", umask: undefined, logFd: index === 16 ? blocker : fd }).then((spawned) => {
+          answered.add(index);
+          pids.push(spawned.pid);
+          return spawned;
+        }),
+      );
+      await waitFor(() => answered.size >= 16 || undefined, 10_000, "the first 16 starts answered while the 17th blocks the runner");
+      assert.equal([...answered].sort((a, b) => a - b), [...Array(16).keys()], "exactly the 16 before the blocked one");
+      reader = openSync(fifo, "r+"); // a reader: the runner goes on
+      await Promise.all(starts);
+      assert.is(answered.size, 40);
+    } finally {
+      // Failed while the runner waits at the FIFO: let it go on, so that it and every child end.
+      reader ??= openSync(fifo, "r+");
+      await Promise.race([Promise.allSettled(starts), new Promise((resolve) => setTimeout(resolve, 10_000))]);
+      for (const pid of pids) process.kill(pid, "SIGKILL");
+      runner.close();
+      closeSync(blocker);
+      closeSync(reader);
+      closeSync(fd);
+    }
+  });
+}
+
 // procman killed while lines wait in the runner's pipe: nothing may start after its death. A dead
 // procman whose parent has not reaped it yet is a zombie, and kill(zombie, 0) succeeds: the owner
 // must be looked for as the runner's parent, not as a PID that answers signals.
