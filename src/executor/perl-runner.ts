@@ -180,8 +180,8 @@ sub unblock_chld {
 }
 sub answer_all {
   my $text = '';
-  for my $a (@answers) {
-    my ($id, $pid, $pidfile) = @$a;
+  for my $answer (@answers) {
+    my ($id, $pid, $pidfile) = @$answer;
     my ($start, $state) = start_of($pid);
     my $written = !defined $pidfile ? '-' : $reap ? pid_file($pidfile, $pid) : 'later';
     $text .= "P $id $pid $start $state $written\n";

@@ -384,11 +384,9 @@ test("perl, reaping (the supervisor's runner): each exit is reported as it happe
   }
 });
 
-// A batch's starts are answered together, but never more than 16 forks late: the default readiness
-// check looks at a process `interval` s after procman learns its PID, and a batch of 500 answered
-// after its last fork would look at the first one about half a second late (one that lived 150 ms
-// would fail as dead "at once"). Start 17 of 40 opens a FIFO nobody reads as its log, which blocks
-// the runner right there: the first 16 must be answered all the same.
+// A batch's starts are answered together, but never more than 16 forks late (why: perl-runner.ts).
+// Start 17 of 40 opens a FIFO nobody reads as its log, which blocks the runner right there: the
+// first 16 must be answered all the same.
 for (const reap of [false, true]) {
   test(`perl${reap ? ", reaping" : ""}: a start is answered before the runner forks 16 more`, async () => {
     if (!kinds.includes("perl")) return;
