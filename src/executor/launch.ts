@@ -168,7 +168,7 @@ async function launchForeground(
   }
   if (spawned !== undefined) {
     pid = spawned.pid;
-    // Its start time, read right after the fork: the identity every later signal is checked against.
+    // Its start time, read while the child could not be reaped: the identity every later signal is checked against.
     identity = spawned.startTime === undefined ? identityOf(pid) : spawned.dead === true ? undefined : { pid, startTime: spawned.startTime };
     exit = runner!.exitOf(pid, identity?.startTime ?? spawned.startTime ?? "");
     // Dead at once: the PID file the runner wrote names no process of ours.

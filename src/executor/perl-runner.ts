@@ -4,8 +4,9 @@
 // environment and the default signals — and each exec of them costs about as much as the fork
 // itself; Perl has setsid, %ENV, umask and chdir built in, so a child is one fork and one exec, as
 // in the C floor. It also does, beside procman instead of on procman's thread, the two things every
-// start needs right after the fork: reading the child's start time (its identity) and writing its
-// PID file (a temp file created without following a link, then one rename).
+// start needs once forked, while the child is still unreaped: reading the child's start time (its
+// identity) and writing its PID file (a temp file created without following a link, then one
+// rename).
 //
 // The protocol is spawn-runner.ts's: one request per line, one answer per line. Every field that
 // comes from the model is hex, so no byte of it is ever parsed by Perl. Perl reaps nothing it is
@@ -161,35 +162,30 @@ sub pid_file {
   return $error;
 }
 print "OK\n";
-# A batch of starts is forked first and answered once no request waits, or once 16 are waiting
-# for their answer: their start times are read then (right after the fork, /proc/PID/stat waits
-# for the child's exec), and one write answers them all (one per start woke procman once per
-# child): both took the CPU the forks need (bring-up of 500: 630 -> 590 ms, supervised 840 -> 760
-# ms). Never more than 16 forks late: the default readiness check looks at a process "interval" s
-# after procman learns its PID, and a batch of 500 answered after its last fork would look at its
-# first half a second late (one that lived 150 ms would fail as dead "at once"). Until its answer
-# a child's PID stays its own: without reaping it is not reaped before W; in reap mode SIGCHLD
-# stays blocked until the answer (its exit, D, comes after its P), and its PID file is written
-# before the answer (a child reaped later may no longer be the process its file names). Without
-# reaping, PID files come after the answers, once no request waits.
+# Without reaping (a command's runner), a batch of starts is forked first and answered once no
+# request waits, or once 16 are waiting for their answer: their start times are read then (right
+# after the fork, /proc/PID/stat waits for the child's exec), and one write answers them all (one
+# per start woke procman once per child): both took the CPU the forks need (bring-up of 500: 630
+# -> 590 ms). Until its answer a child is not reaped (not before W), so its PID and start time stay
+# its own. Never more than 16 forks late: the default readiness check looks at a process
+# "interval" s after procman learns its PID, and a batch of 500 answered after its last fork would
+# look at its first half a second late (one that lived 150 ms would fail as dead "at once"). Its
+# PID file comes after the answers, once no request waits. The reaping runner (the supervisor's)
+# answers each start at once, PID file written: batched, its SIGCHLD would have to stay blocked
+# until the answers, and every exit of its children wait behind a slow start.
 my $BATCH = 16;
 my @answers;
 my @deferred;
-sub unblock_chld {
-  POSIX::sigprocmask(POSIX::SIG_SETMASK(), $none) unless $reap && @answers;
-}
 sub answer_all {
   my $text = '';
   for my $answer (@answers) {
     my ($id, $pid, $pidfile) = @$answer;
     my ($start, $state) = start_of($pid);
-    my $written = !defined $pidfile ? '-' : $reap ? pid_file($pidfile, $pid) : 'later';
-    $text .= "P $id $pid $start $state $written\n";
-    push(@deferred, [$id, $pidfile, $pid]) if defined $pidfile && !$reap;
+    $text .= "P $id $pid $start $state " . (defined $pidfile ? 'later' : '-') . "\n";
+    push(@deferred, [$id, $pidfile, $pid]) if defined $pidfile;
   }
   @answers = ();
   print $text;
-  unblock_chld();
 }
 sub handle {
   my $line = shift;
@@ -207,23 +203,30 @@ sub handle {
     POSIX::sigprocmask(POSIX::SIG_BLOCK(), $chld);
     set_env($env);
     my $pid = fork();
-    unless (defined $pid) { POSIX::close($out); unblock_chld(); print "E $id\n"; return }
+    unless (defined $pid) { POSIX::close($out); POSIX::sigprocmask(POSIX::SIG_SETMASK(), $none); print "E $id\n"; return }
     child($out, $umask, $dir, $argv) if $pid == 0;
     POSIX::close($out);
-    push(@answers, [$id, $pid, $pidfile eq '-' ? undef : unhex($pidfile)]);
-    answer_all() if @answers >= $BATCH;
+    if ($reap) {
+      my ($start, $state) = start_of($pid);
+      my $written = $pidfile eq '-' ? '-' : pid_file(unhex($pidfile), $pid);
+      print "P $id $pid $start $state $written\n";
+    } else {
+      push(@answers, [$id, $pid, $pidfile eq '-' ? undef : unhex($pidfile)]);
+      answer_all() if @answers >= $BATCH;
+    }
+    POSIX::sigprocmask(POSIX::SIG_SETMASK(), $none);
   } elsif ($op eq 'C') {
     my ($umask, $dir, $argv, $env) = lists(@f);
     my $null = POSIX::open('/dev/null', O_WRONLY);
     POSIX::sigprocmask(POSIX::SIG_BLOCK(), $chld);
     set_env($env);
     my $pid = fork();
-    unless (defined $pid) { POSIX::close($null) if defined $null; unblock_chld(); print "X $id ", 126 << 8, "\n"; return }
+    unless (defined $pid) { POSIX::close($null) if defined $null; POSIX::sigprocmask(POSIX::SIG_SETMASK(), $none); print "X $id ", 126 << 8, "\n"; return }
     child($null, $umask, $dir, $argv) if $pid == 0;
     POSIX::close($null);
     print "C $id $pid\n";
     $checks{$pid} = $id;
-    unblock_chld();
+    POSIX::sigprocmask(POSIX::SIG_SETMASK(), $none);
   } elsif ($op eq 'W') {
     my $pid = shift @f;
     my $got = waitpid($pid, 0);

@@ -38,13 +38,13 @@ export interface RunnerRequest {
   readonly umask: string | undefined;
   /** procman's descriptor of the log: the child's stdout and stderr. */
   readonly logFd: number;
-  /** Only where `writesPidFiles`: the PID file the runner writes (atomically) right after the fork. */
+  /** Only where `writesPidFiles`: the PID file the runner writes (atomically) once forked, before the child can be reaped. */
   readonly pidFile?: string;
 }
 
 export interface Spawned {
   readonly pid: number;
-  /** Its start time, read by the runner right after the fork (undefined: read it yourself). */
+  /** Its start time, read by the runner before the child can be reaped (undefined: read it yourself). */
   readonly startTime?: string;
   /** The runner found it dead already (a zombie) when it read the start time. */
   readonly dead?: boolean;
