@@ -197,7 +197,9 @@ sub handle {
   if ($op eq 'S') {
     my $logfd = shift @f; my $pidfile = shift @f;
     my ($umask, $dir, $argv, $env) = lists(@f);
-    my $out = POSIX::open("/proc/$owner/fd/$logfd", O_WRONLY | O_APPEND);
+    # A SIGCHLD handled meanwhile (reaping) cuts a slow open short: it is taken up again.
+    my $out;
+    do { $out = POSIX::open("/proc/$owner/fd/$logfd", O_WRONLY | O_APPEND) } until defined $out || $! != POSIX::EINTR();
     unless (defined $out) { print "E $id\n"; return }
     # Its exit is reported after its PID: SIGCHLD waits until the answer is written.
     POSIX::sigprocmask(POSIX::SIG_BLOCK(), $chld);

@@ -428,6 +428,63 @@ for (const reap of [false, true]) {
   });
 }
 
+// The reaping runner's SIGCHLD handler runs whenever a child exits, also while the runner waits in
+// a system call: a wait cut short by it (EINTR) must be taken up again, not fail the start under
+// way. The start's log is a FIFO nobody reads (procman would refuse one as a log, but a slow open
+// on any storage is cut short the same way); a child exits while the runner waits there.
+test("perl, reaping: a child's exit while the runner waits to open a start's log does not fail that start", async () => {
+  if (!kinds.includes("perl")) return;
+  const dir = makeTempDir();
+  const fd = openSync(path.join(dir, "log"), "a");
+  const fifo = path.join(dir, "fifo");
+  execFileSync("mkfifo", [fifo]);
+  const blocker = openSync(fifo, 0o10000000); // O_PATH: neither reader nor writer
+  const runner = new SpawnRunner({ kind: "perl", reap: true });
+  let reader: number | undefined;
+  const pids: number[] = [];
+  let blocked: Promise<Spawned> | undefined;
+  try {
+    const first = await runner.spawn({ argv: ["/bin/sleep", "30"], environment: {}, directory: "/", umask: undefined, logFd: fd });
+    pids.push(first.pid);
+    blocked = runner.spawn({ argv: ["/bin/sleep", "30"], environment: {}, directory: "/", umask: undefined, logFd: blocker });
+    // The runner is the perl child of this process that waits for a partner at the FIFO.
+    const runnerPid = await waitFor(() => {
+      for (const entry of readdirSync("/proc")) {
+        if (!/^\d+$/.test(entry)) continue;
+        const stat = readProcStat(Number(entry));
+        if (stat?.ppid !== process.pid) continue;
+        try {
+          if (readFileSync(`/proc/${entry}/wchan`, "latin1") === "wait_for_partner") return Number(entry);
+        } catch {
+          // gone
+        }
+      }
+      return undefined;
+    }, 10_000, "the runner waiting at the FIFO");
+    process.kill(first.pid, "SIGKILL");
+    assert.equal(await runner.exitOf(first.pid, first.startTime ?? ""), { code: null, signal: "SIGKILL" }, "its exit is reported");
+    assert.is(readFileSync(`/proc/${runnerPid}/wchan`, "latin1"), "wait_for_partner", "the runner waits at the FIFO again");
+    reader = openSync(fifo, "r+");
+    const second = await blocked;
+    pids.push(second.pid);
+    assert.ok(second.pid > 0, "started");
+  } finally {
+    reader ??= openSync(fifo, "r+");
+    if (blocked !== undefined) await blocked.then((spawned) => pids.push(spawned.pid), () => undefined);
+    for (const pid of pids) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // gone
+      }
+    }
+    runner.close();
+    closeSync(blocker);
+    closeSync(reader);
+    closeSync(fd);
+  }
+});
+
 // procman killed while lines wait in the runner's pipe: nothing may start after its death. A dead
 // procman whose parent has not reaped it yet is a zombie, and kill(zombie, 0) succeeds: the owner
 // must be looked for as the runner's parent, not as a PID that answers signals.
