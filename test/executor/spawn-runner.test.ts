@@ -19,6 +19,21 @@ async function pidFileOutcome(spawned: Spawned): Promise<string | undefined> {
   return spawned.pidFileError ?? (await spawned.pidFileWritten);
 }
 
+/**
+ * A log for the runner's starts (fd) and a FIFO nobody reads (blocker, opened O_PATH: neither a
+ * reader nor a writer): a start given it as its log waits at the runner's open until release().
+ */
+function fifoLogs(): { fd: number; blocker: number; release: () => void; close: () => void } {
+  const dir = makeTempDir();
+  const fd = openSync(path.join(dir, "log"), "a");
+  const fifo = path.join(dir, "fifo");
+  execFileSync("mkfifo", [fifo]);
+  const blocker = openSync(fifo, 0o10000000);
+  let reader: number | undefined;
+  const release = () => void (reader ??= openSync(fifo, "r+"));
+  return { fd, blocker, release, close: () => { release(); for (const each of [blocker, reader!, fd]) closeSync(each); } };
+}
+
 function status(pid: number): Record<string, string> {
   return Object.fromEntries(
     readFileSync(`/proc/${pid}/status`, "latin1")
@@ -390,16 +405,9 @@ test("perl, reaping (the supervisor's runner): each exit is reported as it happe
 for (const reap of [false, true]) {
   test(`perl${reap ? ", reaping" : ""}: a start is answered before the runner forks 16 more`, async () => {
     if (!kinds.includes("perl")) return;
-    const dir = makeTempDir();
-    const fd = openSync(path.join(dir, "log"), "a");
-    const fifo = path.join(dir, "fifo");
-    execFileSync("mkfifo", [fifo]);
-    // O_PATH: a descriptor that neither reads nor writes, so the runner's open of
-    // /proc/PID/fd/N for writing waits for a reader.
-    const blocker = openSync(fifo, 0o10000000);
+    const { fd, blocker, release, close } = fifoLogs();
     const runner = new SpawnRunner({ kind: "perl", reap });
     const pids: number[] = [];
-    let reader: number | undefined;
     let starts: Promise<unknown>[] = [];
     try {
       const answered = new Set<number>();
@@ -412,18 +420,16 @@ for (const reap of [false, true]) {
       );
       await waitFor(() => answered.size >= 16 || undefined, 10_000, "the first 16 starts answered while the 17th blocks the runner");
       assert.equal([...answered].sort((a, b) => a - b), [...Array(16).keys()], "exactly the 16 before the blocked one");
-      reader = openSync(fifo, "r+"); // a reader: the runner goes on
+      release(); // a reader: the runner goes on
       await Promise.all(starts);
       assert.is(answered.size, 40);
     } finally {
       // Failed while the runner waits at the FIFO: let it go on, so that it and every child end.
-      reader ??= openSync(fifo, "r+");
+      release();
       await Promise.race([Promise.allSettled(starts), new Promise((resolve) => setTimeout(resolve, 10_000))]);
       for (const pid of pids) process.kill(pid, "SIGKILL");
       runner.close();
-      closeSync(blocker);
-      closeSync(reader);
-      closeSync(fd);
+      close();
     }
   });
 }
@@ -434,13 +440,8 @@ for (const reap of [false, true]) {
 // on any storage is cut short the same way); a child exits while the runner waits there.
 test("perl, reaping: a child's exit while the runner waits to open a start's log does not fail that start", async () => {
   if (!kinds.includes("perl")) return;
-  const dir = makeTempDir();
-  const fd = openSync(path.join(dir, "log"), "a");
-  const fifo = path.join(dir, "fifo");
-  execFileSync("mkfifo", [fifo]);
-  const blocker = openSync(fifo, 0o10000000); // O_PATH: neither reader nor writer
+  const { fd, blocker, release, close } = fifoLogs();
   const runner = new SpawnRunner({ kind: "perl", reap: true });
-  let reader: number | undefined;
   const pids: number[] = [];
   let blocked: Promise<Spawned> | undefined;
   try {
@@ -464,12 +465,12 @@ test("perl, reaping: a child's exit while the runner waits to open a start's log
     process.kill(first.pid, "SIGKILL");
     assert.equal(await runner.exitOf(first.pid, first.startTime ?? ""), { code: null, signal: "SIGKILL" }, "its exit is reported");
     assert.is(readFileSync(`/proc/${runnerPid}/wchan`, "latin1"), "wait_for_partner", "the runner waits at the FIFO again");
-    reader = openSync(fifo, "r+");
+    release();
     const second = await blocked;
     pids.push(second.pid);
     assert.ok(second.pid > 0, "started");
   } finally {
-    reader ??= openSync(fifo, "r+");
+    release();
     if (blocked !== undefined) await blocked.then((spawned) => pids.push(spawned.pid), () => undefined);
     for (const pid of pids) {
       try {
@@ -479,9 +480,7 @@ test("perl, reaping: a child's exit while the runner waits to open a start's log
       }
     }
     runner.close();
-    closeSync(blocker);
-    closeSync(reader);
-    closeSync(fd);
+    close();
   }
 });
 
