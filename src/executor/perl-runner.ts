@@ -171,8 +171,8 @@ print "OK\n";
 # "interval" s after procman learns its PID, and a batch of 500 answered after its last fork would
 # look at its first half a second late (one that lived 150 ms would fail as dead "at once"). Its
 # PID file comes after the answers, once no request waits. The reaping runner (the supervisor's)
-# answers each start at once, PID file written: batched, its SIGCHLD would have to stay blocked
-# until the answers, and every exit of its children wait behind a slow start.
+# answers each start at once, SIGCHLD still blocked and its PID file written: batched, SIGCHLD would
+# have to stay blocked until the answers, and every exit of its children wait behind a slow start.
 my $BATCH = 16;
 my @answers;
 my @deferred;
@@ -181,8 +181,9 @@ sub answer_all {
   for my $answer (@answers) {
     my ($id, $pid, $pidfile) = @$answer;
     my ($start, $state) = start_of($pid);
-    $text .= "P $id $pid $start $state " . (defined $pidfile ? 'later' : '-') . "\n";
-    push(@deferred, [$id, $pidfile, $pid]) if defined $pidfile;
+    my $written = !defined $pidfile ? '-' : $reap ? pid_file($pidfile, $pid) : 'later';
+    $text .= "P $id $pid $start $state $written\n";
+    push(@deferred, [$id, $pidfile, $pid]) if $written eq 'later';
   }
   @answers = ();
   print $text;
@@ -208,14 +209,8 @@ sub handle {
     unless (defined $pid) { POSIX::close($out); POSIX::sigprocmask(POSIX::SIG_SETMASK(), $none); print "E $id\n"; return }
     child($out, $umask, $dir, $argv) if $pid == 0;
     POSIX::close($out);
-    if ($reap) {
-      my ($start, $state) = start_of($pid);
-      my $written = $pidfile eq '-' ? '-' : pid_file(unhex($pidfile), $pid);
-      print "P $id $pid $start $state $written\n";
-    } else {
-      push(@answers, [$id, $pid, $pidfile eq '-' ? undef : unhex($pidfile)]);
-      answer_all() if @answers >= $BATCH;
-    }
+    push(@answers, [$id, $pid, $pidfile eq '-' ? undef : unhex($pidfile)]);
+    answer_all() if $reap || @answers >= $BATCH;
     POSIX::sigprocmask(POSIX::SIG_SETMASK(), $none);
   } elsif ($op eq 'C') {
     my ($umask, $dir, $argv, $env) = lists(@f);
