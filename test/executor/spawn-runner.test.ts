@@ -10,7 +10,7 @@ import { readProcStat } from "../../src/executor/proc.js";
 import { perlCheckLine, perlRunnerArgs, perlSpawnLine } from "../../src/executor/perl-runner.js";
 import { SpawnRunner, type RunnerKind, type Spawned } from "../../src/executor/spawn-runner.js";
 import { ROOT } from "../helpers/paths.js";
-import { waitFor } from "../helpers/processes.js";
+import { untilAsleep, waitFor } from "../helpers/processes.js";
 import { makeTempDir } from "../helpers/tmp.js";
 import { haveTool } from "../helpers/tools.js";
 
@@ -217,7 +217,8 @@ test("perl: the start time and PID file come with the PID; arguments arrive byte
     assert.is(log.split("\nFDS ")[0], args.map((arg) => `[${arg}]`).join(""));
     // 0, 1, 2, and nothing of the runner's (its pipes, the log's descriptor): a descriptor above 2
     // can only be one this test process inherited itself from whoever started it.
-    const fds = await waitFor(() => (readFileSync(`/proc/${spawned.pid}/cmdline`, "latin1").startsWith("sleep") ? readdirSync(`/proc/${spawned.pid}/fd`) : undefined), 10_000, "exec'd");
+    await untilAsleep(spawned.pid);
+    const fds = readdirSync(`/proc/${spawned.pid}/fd`);
     for (const entry of fds.filter((entry) => Number(entry) > 2)) {
       assert.is(readlinkSync(`/proc/${spawned.pid}/fd/${entry}`), readlinkSync(`/proc/self/fd/${entry}`), `descriptor ${entry} is the runner's`);
     }
@@ -564,7 +565,8 @@ for (const reap of [false, true]) {
       const spawned = await Promise.all(fds.map((fd) => runner.spawn({ argv: ["/bin/sleep", "30"], environment: {}, directory: dir, umask: "077", logFd: fd })));
       pids.push(...spawned.map((one) => one.pid));
       for (const [i, one] of spawned.entries()) {
-        await waitFor(() => readFileSync(`/proc/${one.pid}/cmdline`, "latin1").startsWith("/bin/sleep") || undefined, 10_000, "exec'd");
+        await untilAsleep(one.pid);
+        await untilAsleep(spawned[0]!.pid);
         assert.is(readlinkSync(`/proc/${one.pid}/fd/1`), logs[i], `child ${i}'s stdout`);
         assert.is(readlinkSync(`/proc/${one.pid}/fd/2`), logs[i], `child ${i}'s stderr`);
         assert.is(readlinkSync(`/proc/${one.pid}/fd/0`), "/dev/null");

@@ -31,6 +31,24 @@ export async function waitFor<T>(predicate: () => T | Promise<T>, timeoutMs: num
 }
 
 /**
+ * Resolves once `pid` (a `sleep`) sleeps in its nanosleep: its exec done is not enough, since
+ * sleep's own start-up (the loader, setlocale) holds a descriptor 3 open for a moment, and a test
+ * that counts descriptors must not count that one. Where the kernel hides wchan ("0"), state S
+ * stands in for it.
+ */
+export async function untilAsleep(pid: number, timeoutMs = 10_000): Promise<void> {
+  await waitFor(() => {
+    let wchan: string;
+    try {
+      wchan = readFileSync(`/proc/${pid}/wchan`, "latin1");
+    } catch {
+      return false;
+    }
+    return /nanosleep/.test(wchan) || (wchan === "0" && readProcStat(pid)?.state === "S");
+  }, timeoutMs, `process ${pid} asleep`);
+}
+
+/**
  * The line a process wrote to `file` with `cmd > file`: the shell creates the file before cmd has
  * written, so this polls until a whole line is there (an empty read is not an answer).
  */
