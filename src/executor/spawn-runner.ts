@@ -76,7 +76,8 @@ export class SpawnRunner {
   private next = 1;
   private buffer = "";
   private state: "starting" | "ready" | "unavailable" | "gone" = "starting";
-  private corked = false;
+  /** Lines asked for in this turn of the event loop, written together at its end (flush). */
+  private outgoing: string[] = [];
   private readonly found = new Map<string, boolean>();
   /** Directories made or checked during this command (mkdir -p once per directory, not per process). */
   readonly directories = new Set<string>();
@@ -286,6 +287,7 @@ export class SpawnRunner {
   }
 
   close(): void {
+    this.flush();
     this.child.stdin!.end();
   }
 
@@ -294,22 +296,23 @@ export class SpawnRunner {
     const id = this.next++;
     const answer = new Promise<string>((resolve, reject) => this.pending.set(id, { resolve, reject, ...(onPid !== undefined ? { onPid } : {}) }));
     this.ref();
-    const stdin = this.child.stdin!;
-    // One write per tick for a batch of starts.
-    if (!this.corked) {
-      this.corked = true;
-      stdin.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        stdin.uncork();
-      });
-    }
+    // One write per turn of the event loop, not one per start: the starts of a batch are asked for
+    // as their logs open, each in its own callback, and each write cost procman's thread (and with
+    // it the runner's core) a write(2) and a stream request.
+    if (this.outgoing.length === 0) setImmediate(() => this.flush());
     // A procman that died must not have processes started after it: the next command's recovery
     // may already have looked. (The Perl runner looks before each line itself.)
     // sh: procman must still be its parent (field 4 of its own stat; its comm is "sh", no space):
     // a dead procman not yet reaped is a zombie, which `kill -0` would still find.
-    stdin.write(this.kind === "perl" ? `${line(id)}\n` : `read -r _ _ _ p _ </proc/$$/stat; [ "$p" = ${process.pid} ] || exit 0; ${line(id)}\n`);
+    this.outgoing.push(this.kind === "perl" ? `${line(id)}\n` : `read -r _ _ _ p _ </proc/$$/stat; [ "$p" = ${process.pid} ] || exit 0; ${line(id)}\n`);
     return answer;
+  }
+
+  private flush(): void {
+    if (this.outgoing.length === 0) return;
+    const text = this.outgoing.join("");
+    this.outgoing = [];
+    this.child.stdin!.write(text);
   }
 
   private received(chunk: string): void {
