@@ -84,9 +84,10 @@ for (const name of ["yaml", "execa"]) {
 }
 await build({ ...cjs, entryPoints: ["src/index.ts"], outfile: path.join(outdir, "index.js") });
 await writeCodeCache(path.join(outdir, "cli.js"), path.join(outdir, "cli.js.cache"));
-// bin.js holds the version check and the loader of cli.js only: everything else is cli.js's.
+// bin.js holds the version check, the close of inherited descriptors and the loader of cli.js
+// only: everything else is cli.js's.
 const binInputs = Object.keys((await build({ ...cjs, entryPoints: ["src/cli/bin.ts"], write: false, metafile: true, plugins: [siblings({ "./main.js": "cli.js" })] })).metafile.inputs);
-if (binInputs.some((input) => !/^(src\/cli\/(bin|version|code-cache)\.ts|scripts\/import-meta-cjs\.js)$/.test(input))) throw new Error(`bin.js reaches more than the version check: ${binInputs.join(", ")}`);
+if (binInputs.some((input) => !/^(src\/cli\/(bin|version|code-cache)\.ts|src\/executor\/inherited-fds\.ts|scripts\/import-meta-cjs\.js)$/.test(input))) throw new Error(`bin.js reaches more than the version check: ${binInputs.join(", ")}`);
 if (Object.keys(cli.metafile.inputs).some((input) => /node_modules\/(yaml|execa)\//.test(input))) throw new Error("cli.js bundles yaml or execa: they are files of their own");
 // startSupervisor (src/supervisor/client.ts) runs this file when it runs from the bundle. It must
 // not reach the CLI's dependencies (commander, yaml, jiti, generators): the build fails if it does.

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // `procman --version` alone loads nothing else: the commands' modules cost more than Node's start.
 // No top-level await: the bundle runs this file as CommonJS (scripts/bundle.mjs).
+import { closeInheritedDescriptors } from "../executor/inherited-fds.js";
+
 const args = process.argv.slice(2);
 
 async function main(): Promise<void> {
@@ -9,6 +11,8 @@ async function main(): Promise<void> {
     process.stdout.write(`${packageVersion()}\n`);
     process.exit(0);
   }
+  // Before anything can be spawned: what procman inherited is not for its services.
+  closeInheritedDescriptors();
   const { runMain } = await loadMain();
 
   // exitCode first: output still buffered for a pipe is flushed before Node exits. A closed stdout

@@ -8,6 +8,10 @@ import { claimPidFile, releasePidFile } from "./pid-file.js";
 import { serve } from "./server.js";
 import { formatEvent } from "./format-event.js";
 import { Supervisor } from "./supervisor.js";
+import { closeInheritedDescriptors } from "../executor/inherited-fds.js";
+
+// Its starter closed what it inherited; a supervisor started some other way must not pass on its own.
+closeInheritedDescriptors();
 
 const stateDir = process.argv[2] ?? "";
 if (!path.isAbsolute(stateDir)) {
