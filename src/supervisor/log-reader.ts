@@ -81,6 +81,9 @@ export function readTail(file: string, count: number, limit: number): Tail {
   }
 }
 
+/** The longest piece of a line that a follower holds back waiting for its end. */
+export const MAX_LINE = 64 * 1024;
+
 /** Follows one log from an offset: whole lines as they come; a line still being written waits. */
 export class LogFollower {
   private partial = Buffer.alloc(0);
@@ -113,9 +116,18 @@ export class LogFollower {
       // Kept as bytes: a multi-byte character may be cut between two polls.
       const bytes = Buffer.concat([this.partial, chunk]);
       const end = bytes.lastIndexOf(0x0a);
-      this.partial = Buffer.from(bytes.subarray(end + 1));
-      if (end < 0) return [];
-      return bytes.subarray(0, end).toString("utf8").split("\n");
+      const lines = end < 0 ? [] : bytes.subarray(0, end).toString("utf8").split("\n");
+      // A line that never ends (a service writing without a newline, a sparse log's hole) must
+      // not grow in memory: past MAX_LINE bytes its start is shown as a line of its own.
+      let rest = bytes.subarray(end + 1);
+      while (rest.length > MAX_LINE) {
+        let cut = MAX_LINE;
+        while (cut > MAX_LINE - 4 && (rest[cut]! & 0xc0) === 0x80) cut--; // not inside a character
+        lines.push(rest.subarray(0, cut).toString("utf8"));
+        rest = rest.subarray(cut);
+      }
+      this.partial = Buffer.from(rest);
+      return lines;
     } finally {
       closeSync(opened.fd);
     }

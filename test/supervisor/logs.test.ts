@@ -4,7 +4,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { appendFileSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { readTail } from "../../src/supervisor/log-reader.js";
+import { LogFollower, MAX_LINE, readTail } from "../../src/supervisor/log-reader.js";
 import { runMain } from "../../src/cli/main.js";
 import { StateDir } from "../../src/executor/state-dir.js";
 import { createContext } from "../../src/model/context.js";
@@ -50,6 +50,33 @@ test("readTail is bounded: it says that it stopped reading back", () => {
   const tail = readTail(log, 5, 100_000);
   assert.equal(tail.lines, ["last"]);
   assert.match(tail.warnings.join(""), "stopped reading back after 100000 bytes");
+});
+
+// A service that writes without ever ending its line (or leaves a sparse log's hole) must not
+// make the follower hold all of it: past MAX_LINE bytes the line comes in pieces, none cut inside
+// a character, and a line that does end comes whole as before.
+test("LogFollower holds back at most MAX_LINE bytes of a line that never ends", () => {
+  const dir = makeTempDir("procman-logs-");
+  const log = path.join(dir, "c.log");
+  writeFileSync(log, "first\n");
+  const follower = new LogFollower(log, 0, undefined);
+  assert.equal(follower.poll(), ["first"]);
+  // 3-byte characters, so that MAX_LINE falls inside one.
+  const endless = "€".repeat(Math.ceil((3 * MAX_LINE + 10) / 3));
+  appendFileSync(log, endless);
+  const pieces: string[] = [];
+  for (let round = 0; round < 20; round++) pieces.push(...follower.poll());
+  assert.ok(pieces.length >= 3, `${pieces.length} pieces`);
+  for (const piece of pieces) {
+    assert.ok(Buffer.byteLength(piece) <= MAX_LINE, "a piece longer than MAX_LINE");
+    assert.not.match(piece, "\ufffd", "a character cut in two");
+  }
+  const held = (follower as unknown as { partial: Buffer }).partial;
+  assert.ok(held.length <= MAX_LINE, `${held.length} bytes held back`);
+  appendFileSync(log, "\nnext\n");
+  const after = follower.poll();
+  assert.equal(pieces.join("") + after[0], endless, "nothing lost or repeated");
+  assert.equal(after.slice(1), ["next"]);
 });
 
 test("logs: no name marks each line with its process; one name prints it plain; unknown names exit 2", async () => {
