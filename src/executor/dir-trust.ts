@@ -97,7 +97,15 @@ const serviceDirsChecked = new Set<string>();
  * procman's user (that one may be the service's). Call it before removing or writing such a file.
  */
 export function checkServiceFileDir(file: string): void {
-  const dir = path.dirname(path.resolve(file));
+  checkServiceDir(path.dirname(path.resolve(file)), file);
+}
+
+/**
+ * Throws UntrustedDirError unless every directory above `dir` belongs to root or procman's user:
+ * `dir` itself may be the service's (its stateDirectory), never one above it.
+ */
+export function checkServiceDir(dir: string, file = dir): void {
+  dir = path.resolve(dir);
   if (serviceDirsChecked.has(dir)) return;
   try {
     // walk() checks every component before the last: exactly the directories above `dir`.

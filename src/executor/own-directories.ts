@@ -1,7 +1,9 @@
 // A process's stateDirectory and runtimeDirectory, made before its initialize runs: like systemd's
 // StateDirectory=, owned by the process's user and group with the declared mode. Only the last
 // component is created and chowned (lchown, never recursive): the service owns what is inside and
-// may have planted a symlink there; the directories above are procman's.
+// may have planted a symlink there. The directories above must be procman's (root's), checked
+// before anything is made: one a service owns (another own directory, nested) could be swapped for
+// a link, and root would chown and chmod wherever it points.
 import { chmodSync, lchownSync, lstatSync, mkdirSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import path from "node:path";
@@ -9,6 +11,7 @@ import type { ManagedDirectory, ResolvedProcess } from "../model/types.js";
 import { makeDirectories } from "./atomic.js";
 import { lookupUser } from "./run-as.js";
 import { StartError } from "./launch.js";
+import { checkServiceDir } from "./dir-trust.js";
 
 export function makeOwnDirectories(spec: ResolvedProcess): void {
   for (const [field, dir] of [["stateDirectory", spec.stateDirectory], ["runtimeDirectory", spec.runtimeDirectory]] as const) {
@@ -18,6 +21,11 @@ export function makeOwnDirectories(spec: ResolvedProcess): void {
 
 function makeOwnDirectory(spec: ResolvedProcess, field: string, dir: ManagedDirectory): void {
   const fail = (why: string) => new StartError(spec.name, `${field} ${dir.path}: ${why}`);
+  try {
+    checkServiceDir(dir.path);
+  } catch (error) {
+    throw fail((error as Error).message);
+  }
   try {
     makeDirectories(path.dirname(dir.path), 0o755);
     try {

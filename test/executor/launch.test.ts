@@ -443,6 +443,35 @@ test("as root: a PID file or readiness file below a directory the service owns i
   assert.is(readFileSync(path.join(own, "direct.pid"), "utf8"), `${started.pid}\n`);
 });
 
+// The review's attack: runtimeDirectory nested in the service's own stateDirectory; the service
+// swapped the directory between them for a link to a root-owned one, and root chowned that.
+test("as root: an own directory below one the service owns is refused; the link's target keeps its owner and mode", async () => {
+  if (process.getuid?.() !== 0) {
+    console.log("  SKIP nested own directories: needs root to chown");
+    return;
+  }
+  const base = makeTempDir("procman-owndir-");
+  const victim = path.join(base, "victim");
+  mkdirSync(path.join(victim, "run"), { recursive: true, mode: 0o755 });
+  chmodSync(path.join(victim, "run"), 0o755);
+  const own = path.join(base, "app");
+  mkdirSync(own);
+  const { chownSync, statSync } = await import("node:fs");
+  chownSync(own, 65534, 65534);
+  symlinkSync(victim, path.join(own, "sub")); // what the service did in the directory it owns
+  for (const target of [path.join(own, "sub", "run"), path.join(own, "sub", "new")]) {
+    const nested = model({ foregroundProcess: "/bin/sleep", args: ["100000"], user: "nobody", runtimeDirectory: target });
+    assert.match(await refused(nested.process, nested.stateDir), `runtimeDirectory ${target}: `);
+  }
+  const after = statSync(path.join(victim, "run"));
+  assert.equal([after.uid, after.mode & 0o7777], [0, 0o755], "victim/run changed hands");
+  assert.not.ok(existsSync(path.join(victim, "new")), "made below the link");
+  // Directly below a directory of root's: made, and the service's.
+  const direct = model({ foregroundProcess: "/bin/sleep", args: ["100000"], user: "nobody", runtimeDirectory: path.join(base, "direct") });
+  await start(direct.process, direct.stateDir);
+  assert.is(statSync(path.join(base, "direct")).uid, 65534);
+});
+
 test("as root, user without group: the user's primary group and exactly its supplementary groups, never root's", async () => {
   if (process.getuid?.() !== 0) {
     console.log("  SKIP user without group: needs root");
