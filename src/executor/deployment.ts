@@ -5,6 +5,7 @@ import type { ProcessManagerName, ResolvedModel } from "../model/types.js";
 import { createBackend } from "./backends/index.js";
 import type { EventSink } from "./events.js";
 import { runTransaction, type OnlyChange } from "./transaction.js";
+import { scanTagged } from "./tag-sweep.js";
 import type { SwitchResult } from "./switch-result.js";
 import { StateDir as StateDirClass, type GenerationRecord, type StateDir } from "./state-dir.js";
 
@@ -78,8 +79,24 @@ export function switchDeployment(options: SwitchOptions): Promise<SwitchResult> 
   });
 }
 
-/** Stops everything deployed, dependents first; the generation stays, marked inactive. */
-export async function stopDeployment(stateDir: string, lockWait: number, onEvent: EventSink, options: Omit<Common, "lockWait" | "onEvent"> = {}): Promise<void> {
+/**
+ * Stops everything deployed, dependents first; the generation stays, marked inactive. A state dir
+ * never used (a mistyped --state-dir) with nothing running under its tags is left as it is, not
+ * made into an empty deployment: `nothingDeployed` is told.
+ */
+export async function stopDeployment(
+  stateDir: string,
+  lockWait: number,
+  onEvent: EventSink,
+  options: Omit<Common, "lockWait" | "onEvent"> & { readonly nothingDeployed?: () => void } = {},
+): Promise<void> {
+  // What runs under its tags (a lib/procman removed by hand) is stopped under the lock, as always.
+  if (!new StateDirClass(stateDir).inUse() && scanTagged((tag) => tag.endsWith(`:${stateDir}`)).length === 0) {
+    options.nothingDeployed?.();
+    onEvent({ type: "plan", plan: { stop: [], start: [], keep: [], forget: [], stopEdges: [] } });
+    onEvent({ type: "done", generation: undefined, ms: 0 });
+    return;
+  }
   await runTransaction({
     stateDir,
     command: "stop",

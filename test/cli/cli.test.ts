@@ -211,6 +211,20 @@ test("a missing model file: exit 2 naming the file", async () => {
   assert.is(visualize.stdout, "");
 });
 
+// A mistyped --state-dir: stop says nothing is deployed there and makes nothing (it used to create
+// lib/procman and report an empty deployment stopped).
+test("stop on a state dir never used: exit 0, says so, creates nothing", async () => {
+  const dir = path.join(makeTempDir(), "typo");
+  const stop = await procman(["stop", "--state-dir", dir]);
+  assert.is(stop.code, 0, show(stop));
+  assert.match(stop.stderr, `nothing is deployed in ${dir}`);
+  assert.not.ok(existsSync(dir), "the state dir was made");
+  const json = await procman(["stop", "--json", "--state-dir", dir]);
+  assert.is(json.code, 0, show(json));
+  assert.equal(json.stdout.trim().split("\n").map((line) => (JSON.parse(line) as { type: string }).type), ["plan", "done"]);
+  assert.not.ok(existsSync(dir), "the state dir was made");
+});
+
 test("a YAML scalar model: exit 2 with a clear message", async () => {
   const file = rel(fixture("loader/yaml-not-mapping/processes.yaml"));
   const run = await procman(["validate", file], { env: stateEnv() });

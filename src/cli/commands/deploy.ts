@@ -71,7 +71,9 @@ export function registerDeploy(program: Command, io: Output): void {
     .addOption(lockTimeoutOption())
     .action(async (names: string[], options: DeployOptions) => {
       const onEvent = eventRenderer(io, { json: options.json === true });
-      if (names.length === 0) await stopDeployment(resolveStateDir(options.stateDir), lockWait(options), onEvent);
+      const stateDir = resolveStateDir(options.stateDir);
+      const nothingDeployed = () => io.err(`procman: nothing is deployed in ${stateDir} (no lib/procman there); nothing stopped, nothing made\n`);
+      if (names.length === 0) await stopDeployment(stateDir, lockWait(options), onEvent, { nothingDeployed });
       else await changeProcesses({ stateDir: resolveStateDir(options.stateDir), lockWait: lockWait(options), onEvent, change: { kind: "stop", names } });
     });
 
