@@ -4,7 +4,7 @@
 // launched (pid-trust). A failed start leaves nothing: whatever carries its tag is stopped.
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { closeSync, constants, lstatSync, mkdirSync, rmSync, statSync, unlinkSync } from "node:fs";
+import { closeSync, constants, lstatSync, rmSync, statSync, unlinkSync } from "node:fs";
 import { open, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import type { Command, ResolvedProcess } from "../model/types.js";
@@ -20,6 +20,7 @@ import { readPidLine } from "./safe-file.js";
 import { checkServiceFileDir } from "./dir-trust.js";
 import { RunnerUnavailableError, type SpawnRunner, type Spawned } from "./spawn-runner.js";
 import { TAG_VARIABLE, sweepSettingsOf, sweepTagged, tagFor } from "./tag-sweep.js";
+import { makeDirectories } from "./atomic.js";
 
 export { TAG_VARIABLE, tagFor } from "./tag-sweep.js";
 export { wrapCommand } from "./run-as.js";
@@ -310,7 +311,7 @@ function removeReadyFile(file: string): void {
 function mkdirFor(file: string, made?: Set<string>): void {
   const dir = path.dirname(file);
   if (made?.has(dir) === true) return;
-  mkdirSync(dir, { recursive: true, mode: 0o755 });
+  makeDirectories(dir, 0o755);
   made?.add(dir);
 }
 

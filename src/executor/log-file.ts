@@ -3,9 +3,10 @@
 // compared with the file procman created (device and inode, kept in the record). A link, a FIFO,
 // a device or another file in its place is refused: as root, "a" would append wherever a
 // service's symlink points.
-import { closeSync, constants, fstatSync, mkdirSync, open } from "node:fs";
+import { closeSync, constants, fstatSync, open } from "node:fs";
 import path from "node:path";
 import { createExclusive, openAppendNoFollow, openServiceFile, readServiceFile, UnsafeFileError } from "./safe-file.js";
+import { makeDirectories } from "./atomic.js";
 
 export interface LogIdentity {
   readonly dev: number;
@@ -25,7 +26,7 @@ export interface OpenedLog extends LogIdentity {
 export function openLog(file: string, known?: LogIdentity, made?: Set<string>): OpenedLog {
   const dir = path.dirname(file);
   const makeDir = () => {
-    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    makeDirectories(dir, 0o755);
     made?.add(dir);
   };
   if (made?.has(dir) !== true) makeDir();
@@ -59,7 +60,7 @@ export function openLog(file: string, known?: LogIdentity, made?: Set<string>): 
 export async function openLogAsync(file: string, known?: LogIdentity, made?: Set<string>): Promise<OpenedLog> {
   const dir = path.dirname(file);
   const makeDir = () => {
-    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    makeDirectories(dir, 0o755);
     made?.add(dir);
   };
   if (made?.has(dir) !== true) makeDir();

@@ -3,10 +3,11 @@
 // when procman's reader goes away (a Ctrl-C'd switch, a supervisor restart) the child never gets
 // SIGPIPE for it. The FIFO's name is removed once both ends are open: nothing is left behind.
 import { execFileSync } from "node:child_process";
-import { closeSync, constants, lstatSync, mkdirSync, openSync, unlinkSync } from "node:fs";
+import { closeSync, constants, lstatSync, openSync, unlinkSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { systemTool } from "./run-as.js";
+import { makeDirectories } from "./atomic.js";
 
 export interface NotifyChannel {
   /** The descriptor to pass to the child as fd N (procman closes its copy after the spawn). */
@@ -21,7 +22,7 @@ export interface NotifyChannel {
 
 export function openNotifyChannel(libDir: string, name: string): NotifyChannel {
   const dir = path.join(libDir, "notify");
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  makeDirectories(dir, 0o700);
   const fifo = path.join(dir, `${name}.${process.pid}.fifo`);
   try {
     if (!lstatSync(fifo).isDirectory()) unlinkSync(fifo);

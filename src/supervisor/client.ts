@@ -3,7 +3,7 @@
 // through it what it starts (so the supervisor is the parent and learns exit statuses), tells it
 // what it is about to stop, and resumes it; `stop` ends it after the processes.
 import { spawn } from "node:child_process";
-import { closeSync, constants, mkdirSync, openSync } from "node:fs";
+import { closeSync, constants, openSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -15,6 +15,7 @@ import { SOCKET_NAME, SUN_PATH_MAX, supervisorPaths } from "./paths.js";
 import { liveSupervisor } from "./pid-file.js";
 import { isHandoverEvent, lineReader, type Answer, type HandoverEvent } from "./protocol.js";
 import type { SupervisorEvent } from "./supervisor.js";
+import { makeDirectories } from "../executor/atomic.js";
 
 export type LaunchResult = Launched;
 
@@ -71,8 +72,8 @@ export async function startSupervisor(stateDir: string): Promise<SupervisorClien
   const paths = supervisorPaths(stateDir);
   const running = liveSupervisor(paths.pidFile);
   if (running !== undefined) throw new SupervisorError(`a supervisor already runs for ${stateDir} (PID ${running.pid})`, "ESUPERVISING");
-  mkdirSync(paths.lib, { recursive: true, mode: 0o755 });
-  mkdirSync(path.dirname(paths.log), { recursive: true, mode: 0o755 });
+  makeDirectories(paths.lib, 0o755);
+  makeDirectories(path.dirname(paths.log), 0o755);
   const { O_WRONLY, O_APPEND, O_CREAT, O_NOFOLLOW } = constants;
   const log = openSync(paths.log, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, 0o644);
   let child;

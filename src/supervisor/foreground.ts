@@ -3,7 +3,7 @@
 // streams every process's log, each line marked with its name (in colour on a terminal). What the
 // processes write goes to their log files as always: this only reads them, so the processes never
 // depend on this terminal.
-import { mkdirSync, rmSync, statSync } from "node:fs";
+import { rmSync, statSync } from "node:fs";
 import type net from "node:net";
 import { StateDir } from "../executor/state-dir.js";
 import type { ResolvedProcess } from "../model/types.js";
@@ -14,6 +14,7 @@ import { supervisorPaths } from "./paths.js";
 import { claimPidFile, releasePidFile } from "./pid-file.js";
 import { serve } from "./server.js";
 import { Supervisor } from "./supervisor.js";
+import { makeDirectories } from "../executor/atomic.js";
 
 export interface ForegroundOptions {
   /** ANSI colours per name (on a terminal). */
@@ -38,7 +39,7 @@ const OWN_NAME = "procman";
 
 export async function runForeground(stateDir: string, onLine: (line: string) => void, options: ForegroundOptions = {}): Promise<ForegroundSupervisor> {
   const paths = supervisorPaths(stateDir);
-  mkdirSync(paths.lib, { recursive: true, mode: 0o755 });
+  makeDirectories(paths.lib, 0o755);
   const claim = claimPidFile(paths.pidFile);
   if (!claim.ok) throw new SupervisorError(`a supervisor already runs for ${stateDir} (PID ${claim.holder.pid})`, "ESUPERVISING");
   rmSync(paths.socket, { force: true });

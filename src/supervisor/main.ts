@@ -1,7 +1,7 @@
 // The supervisor's own entry point: `node main.js <stateDir>` (bundled: supervisor.cjs), started
 // detached by startSupervisor (its own session, stdio to log/procman-supervisor.log, never pipes).
 // It loads little: no commander, no loader, no YAML; only the executor's parts it runs processes with.
-import { mkdirSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import path from "node:path";
 import { supervisorPaths } from "./paths.js";
 import { claimPidFile, releasePidFile } from "./pid-file.js";
@@ -9,6 +9,7 @@ import { serve } from "./server.js";
 import { formatEvent } from "./format-event.js";
 import { Supervisor } from "./supervisor.js";
 import { closeInheritedDescriptors } from "../executor/inherited-fds.js";
+import { makeDirectories } from "../executor/atomic.js";
 
 // Its starter closed what it inherited; a supervisor started some other way must not pass on its own.
 closeInheritedDescriptors();
@@ -19,7 +20,7 @@ if (!path.isAbsolute(stateDir)) {
   process.exit(2);
 }
 const paths = supervisorPaths(stateDir);
-mkdirSync(paths.lib, { recursive: true, mode: 0o755 });
+makeDirectories(paths.lib, 0o755);
 const claim = claimPidFile(paths.pidFile);
 if (!claim.ok) {
   log(`a supervisor already runs for ${stateDir} (PID ${claim.holder.pid}); this one ends`);

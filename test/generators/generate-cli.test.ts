@@ -116,4 +116,13 @@ test("--prefix and --systemd-version reach the generator; bad values exit 2 and 
   }
 });
 
+// Node's recursive mkdir loops for ever below /proc (mkdir there answers ENOENT for a parent that
+// exists): procman makes each level itself and names the one it cannot make.
+test("--out below /proc: exit 1 naming the directory, at once", async () => {
+  const dir = makeTempDir();
+  const result = await procman(["generate", modelFile(dir, ["a"]), "-P", "systemd", "--out", "/proc/procman-nope/units"], { timeoutMs: 15_000 });
+  assert.is(result.code, 1, show(result));
+  assert.match(result.stderr, "cannot create /proc/procman-nope");
+});
+
 test.run();

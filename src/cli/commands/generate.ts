@@ -3,7 +3,7 @@
 // hashes), so that the next run removes what is no longer generated — and never a file it did not
 // write or one changed by hand since (it warns instead).
 import { createHash } from "node:crypto";
-import { chmod, lstat, mkdir, readFile, readlink, rename, rm, symlink, writeFile } from "node:fs/promises";
+import { chmod, lstat, readFile, readlink, rename, rm, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { InvalidArgumentError, Option, type Command } from "commander";
 import { GENERATOR_NAMES, type GeneratorName } from "../../../generators/names.js";
@@ -12,6 +12,7 @@ import { ProcmanError } from "../../errors.js";
 import { resolveModelFile } from "../../resolve-model.js";
 import { forceDisableUserChangeOption, parsePath, processManagerOption, resolveOptions, stateDirOption, type CommonOptions } from "../options.js";
 import type { Output } from "../output.js";
+import { makeDirectories } from "../../executor/atomic.js";
 
 interface GenerateOptions extends CommonOptions {
   out?: string;
@@ -61,7 +62,7 @@ export function registerGenerate(program: Command, io: Output): void {
       }
       for (const warning of output.warnings) io.err(`procman: warning: ${warning}\n`);
       const previous = await readManifest(out, io);
-      await mkdir(out, { recursive: true });
+      makeDirectories(out);
       const written: Record<string, Manifest["files"][string]> = {};
       for (const generated of output.files) {
         await writeGenerated(out, generated);
@@ -116,7 +117,7 @@ async function readManifest(out: string, io: Output): Promise<Manifest | undefin
 
 async function writeGenerated(out: string, generated: GeneratedFile): Promise<void> {
   const target = path.join(out, generated.path);
-  await mkdir(path.dirname(target), { recursive: true });
+  makeDirectories(path.dirname(target));
   // Removed first: the new file gets its own mode (a 0600 environment file never inherits 0644).
   await rm(target, { force: true });
   if (generated.symlink !== undefined) await symlink(generated.symlink, target);

@@ -4,7 +4,7 @@
 // refused (exit 2) and left as it is.
 import { spawnSync } from "node:child_process";
 import { constants, existsSync } from "node:fs";
-import { chmod, lstat, mkdir, open, rename, rm } from "node:fs/promises";
+import { chmod, lstat, open, rename, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -16,6 +16,7 @@ import { findExecutable } from "../../executor/executable.js";
 import { StateDir } from "../../executor/state-dir.js";
 import { parsePath, resolveStateDir, stateDirOption } from "../options.js";
 import type { Output } from "../output.js";
+import { makeDirectories } from "../../executor/atomic.js";
 
 interface StartupCliOptions {
   processManager: "systemd" | "sysvinit" | "launchd";
@@ -163,7 +164,7 @@ async function writeOwned(target: string, contents: string, mode: number): Promi
       throw new ProcmanError("EEXIST", `${target} exists and was not written by procman startup (no "${STARTUP_MARKER}" line); left alone — remove or rename it, or choose another --prefix`, 2);
     }
   }
-  await mkdir(path.dirname(target), { recursive: true });
+  makeDirectories(path.dirname(target));
   const temp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.tmp`);
   const handle = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode & 0o600);
   try {

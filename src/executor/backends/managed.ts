@@ -3,7 +3,7 @@
 // lists, still as procman wrote it, is ever overwritten, disabled, stopped or removed; any other
 // file, link or alias with one of the generated names is a collision, refused before anything
 // changes.
-import { lstatSync, mkdirSync, rmSync, symlinkSync } from "node:fs";
+import { lstatSync, rmSync, symlinkSync } from "node:fs";
 import { createHash } from "node:crypto";
 import path from "node:path";
 import { GENERATORS } from "../../../generators/index.js";
@@ -29,6 +29,7 @@ import { TAG_VARIABLE, stopEveryTagged, sweepSettingsOf, sweepTagged, tagFor, ta
 import { SwitchFailedError } from "../switch-result.js";
 import type { ManagerAdapter } from "./adapter.js";
 import { ToolError } from "./tool.js";
+import { makeDirectories } from "../atomic.js";
 
 /** A name the manager already knows, not installed by this state dir. Exit 2, nothing changed. */
 export class CollisionError extends ProcmanError {
@@ -231,7 +232,7 @@ async function install(state: StateDir, adapter: ManagerAdapter, change: Install
     // Unchanged and no wider than its mode: a file holding an environment that someone (or an
     // older procman) left readable by others is written again, as a new file with its own mode.
     if (currentHash(file.path)?.hash === file.hash && (file.link !== undefined || !widerThan(file.path, file.mode ?? 0o644))) continue;
-    mkdirSync(path.dirname(file.path), { recursive: true, mode: 0o755 });
+    makeDirectories(path.dirname(file.path), 0o755);
     if (file.link !== undefined) {
       if (exists(file.path)) rmSync(file.path, { force: true });
       symlinkSync(file.link, file.path);
