@@ -6,6 +6,7 @@ import { createBackend } from "./backends/index.js";
 import type { EventSink } from "./events.js";
 import { runTransaction, type OnlyChange } from "./transaction.js";
 import { scanTagged } from "./tag-sweep.js";
+import { preflight } from "./preflight.js";
 import type { SwitchResult } from "./switch-result.js";
 import { StateDir as StateDirClass, type GenerationRecord, type StateDir } from "./state-dir.js";
 
@@ -58,8 +59,11 @@ function switchInstallDir(given: string | undefined, current: GenerationRecord |
 
 const withInstallDir = (installDir: string | undefined) => (installDir !== undefined ? { installDir } : {});
 
-export function switchDeployment(options: SwitchOptions): Promise<SwitchResult> {
+export async function switchDeployment(options: SwitchOptions): Promise<SwitchResult> {
   const manager = options.processManager ?? "direct";
+  // A user or group that does not exist is bad input: found before the lock, so that it changes
+  // nothing on disk (not even a new state dir) and is not a "locked" while another command runs.
+  preflight(options.model.processes, manager);
   return runTransaction({
     stateDir: options.model.context.stateDir,
     command: "switch",

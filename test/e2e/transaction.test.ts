@@ -1,7 +1,7 @@
 // The one transaction through the CLI: interruptions undo (or, for stop, complete), a closed stdout
 // never interrupts, a switch that changes nothing records nothing, rollback --to, and the
 // per-process commands start, stop and restart NAME. Build first: `npx tsc -p .`.
-import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { spawn } from "node:child_process";
 import { test } from "uvu";
@@ -216,6 +216,17 @@ test("as root, a user or group that does not exist is bad input found before any
     const now = await status(dir);
     assert.is(now.generation, 1);
     assert.equal(pidsOf(now), first, "a, which the switch would restart, was not touched");
+    // Found before the lock: the records are not even compacted, and a held lock does not hide it.
+    const lib = path.join(dir, "lib", "procman");
+    const files0 = Object.fromEntries(readdirSync(lib).map((name) => [name, statSync(path.join(lib, name)).mtimeMs]));
+    const again = await run(["switch", after, "--state-dir", dir]);
+    assert.is(again.code, 2, show(again));
+    assert.equal(Object.fromEntries(readdirSync(lib).map((name) => [name, statSync(path.join(lib, name)).mtimeMs])), files0, "lib/procman changed");
+    // A state dir never used is not made.
+    const fresh = path.join(files, "fresh-state");
+    const first2 = await run(["switch", after, "--state-dir", fresh]);
+    assert.is(first2.code, 2, show(first2));
+    assert.not.ok(existsSync(fresh), "the bad model made a state dir");
   });
 });
 
