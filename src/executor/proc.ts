@@ -11,6 +11,8 @@ export interface ProcStat {
   readonly session: number;
   /** Clock ticks since boot; with the PID, survives PID reuse. */
   readonly startTime: string;
+  /** Field 20: a zombie leader with more than one is a process whose other threads still run. */
+  readonly threads: number;
 }
 
 export interface ProcessIdentity {
@@ -65,12 +67,16 @@ function parseStat(pid: number, text: string): ProcStat | undefined {
     pgrp: Number(fields[2]),
     session: Number(fields[3]),
     startTime: fields[19] ?? "",
+    threads: Number(fields[17]),
   };
 }
 
 /** Alive and not a zombie (kill(pid, 0) succeeds on a zombie, so it cannot tell). */
 export function isLive(stat: ProcStat | undefined): stat is ProcStat {
-  return stat !== undefined && stat.state !== "Z" && stat.state !== "X";
+  if (stat === undefined || stat.state === "X") return false;
+  // A main thread that exited on its own (pthread_exit, SYS_exit) leaves its leader a zombie while
+  // the other threads run on: that process is alive until its last thread ends.
+  return stat.state !== "Z" || stat.threads > 1;
 }
 
 /** "paused": the recorded process, stopped by a signal (state T or t); it still runs for every other purpose. */
@@ -215,7 +221,12 @@ function livePgrp(pid: number): number | undefined {
   const close = statBuffer.lastIndexOf(0x29, length - 1);
   if (close < 0 || close + 2 >= length) return undefined;
   const state = statBuffer[close + 2];
-  if (state === 0x5a || state === 0x58) return undefined; // Z, X: not live
+  if (state === 0x58) return undefined; // X: not live
+  if (state === 0x5a) {
+    // Z: a zombie leader may still have live threads (rare: read it whole)
+    const stat = readProcStat(pid);
+    return isLive(stat) ? stat.pgrp : undefined;
+  }
   let at = close + 3;
   for (let spaces = 0; at < length && spaces < 2; at++) if (statBuffer[at] === 0x20) spaces++;
   let pgrp = 0;
@@ -269,11 +280,33 @@ export function readEnvironmentVariable(pid: number, name: string): string | und
 
 let environBuffer = Buffer.allocUnsafe(65536);
 
-/** Reads /proc/PID/environ into environBuffer (grown as needed); its length, or undefined. */
+/**
+ * Reads /proc/PID/environ into environBuffer (grown as needed); its length, or undefined. A leader
+ * whose main thread exited reads none (its memory went with it): its live threads share theirs.
+ */
 function readEnviron(pid: number): number | undefined {
+  const length = readEnvironFile(`/proc/${pid}/environ`);
+  if (length !== undefined) return length;
+  const stat = readProcStat(pid);
+  if (stat?.state !== "Z" || !isLive(stat)) return undefined;
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return undefined;
+  }
+  for (const task of tasks) {
+    if (task === String(pid)) continue;
+    const threads = readEnvironFile(`/proc/${pid}/task/${task}/environ`);
+    if (threads !== undefined && threads > 0) return threads;
+  }
+  return undefined;
+}
+
+function readEnvironFile(file: string): number | undefined {
   let fd: number;
   try {
-    fd = openSync(`/proc/${pid}/environ`, "r");
+    fd = openSync(file, "r");
   } catch {
     return undefined;
   }

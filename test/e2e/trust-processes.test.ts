@@ -9,7 +9,9 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { show, type CliRun } from "../helpers/cli.js";
 import { DAEMON, NODE, alive, freePort, lineIn, readEvents, service, tagged, unrelatedProcess, waitFor, writeJson } from "../helpers/processes.js";
-import { run, scenario } from "../helpers/scenario.js";
+import { ok, run, scenario } from "../helpers/scenario.js";
+import { haveTool } from "../helpers/tools.js";
+import { readProcStat } from "../../src/executor/proc.js";
 
 const LIAR = path.join(path.dirname(DAEMON), "liar-daemon.sh");
 
@@ -186,6 +188,36 @@ test("tcp owned: false through switch: a listener that is not the process's own 
   } finally {
     server.close();
   }
+});
+
+// A review's process exited its main thread and ran on in another: /proc shows its leader as a
+// zombie, and procman took it for dead — status said dead, a second switch started a duplicate,
+// stop left both running.
+test("a process whose main thread exited while another runs on: running, not started twice, stopped", async () => {
+  if (!haveTool("python3", "main thread exits")) return;
+  await scenario(async (dir, files) => {
+    const beats = path.join(files, "beats");
+    const model = writeJson(path.join(files, "m.json"), {
+      half: { process: "python3", args: [path.join(path.dirname(DAEMON), "main-thread-exits.py"), beats], restart: "no" },
+    });
+    ok(await switchTo(dir, model));
+    const [pid] = tagged(dir).map((entry) => entry.pid);
+    assert.ok(pid !== undefined, "nothing runs");
+    await waitFor(() => {
+      const stat = readProcStat(pid!);
+      return stat?.state === "Z" && stat.threads > 1;
+    }, 10_000, "its leader a zombie with a live thread");
+    const status = await run(["status", "--json", "--state-dir", dir]);
+    assert.is(status.code, 0, show(status));
+    assert.is((JSON.parse(status.stdout) as { processes: { state: string }[] }).processes[0]?.state, "running");
+    const again = await switchTo(dir, model);
+    assert.is(again.code, 0, show(again));
+    assert.equal(tagged(dir).map((entry) => entry.pid), [pid], "a second instance was started");
+    ok(await run(["stop", "--state-dir", dir]));
+    const after = readProcStat(pid!);
+    assert.ok(after === undefined || (after.state === "Z" && after.threads <= 1), `still alive after stop: ${JSON.stringify(after)}`);
+    assert.equal(tagged(dir), []);
+  });
 });
 
 test.run();

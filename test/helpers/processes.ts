@@ -2,7 +2,7 @@
 // (never fixed sleeps), free ports, the processes tagged for a state dir, models written as JSON,
 // the CLI run in the background (to kill it mid-switch), and cleanup that leaves no process.
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import type { test as uvuTest } from "uvu";
@@ -99,18 +99,31 @@ export interface Tagged {
 
 /** The environment of a process, read here (not with procman's reader, which is under test). */
 export function environmentOf(pid: number): Record<string, string> | undefined {
-  let raw: string;
-  try {
-    raw = readFileSync(`/proc/${pid}/environ`, "utf8");
-  } catch {
-    return undefined;
+  let raw: string | undefined;
+  // A leader whose main thread exited reads none: its other threads' environment is the process's.
+  for (const file of [`/proc/${pid}/environ`, ...threadsOf(pid).map((task) => `/proc/${pid}/task/${task}/environ`)]) {
+    try {
+      raw = readFileSync(file, "utf8");
+      if (raw !== "") break;
+    } catch {
+      // a zombie's (or its leader's): the next
+    }
   }
+  if (raw === undefined) return undefined;
   const env: Record<string, string> = {};
   for (const entry of raw.split("\0")) {
     const at = entry.indexOf("=");
     if (at > 0) env[entry.slice(0, at)] = entry.slice(at + 1);
   }
   return env;
+}
+
+function threadsOf(pid: number): string[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).filter((task) => task !== String(pid));
+  } catch {
+    return [];
+  }
 }
 
 /** Live processes whose PROCMAN_TAG names this state dir (zombies do not count). */

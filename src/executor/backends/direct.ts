@@ -12,7 +12,7 @@ import { StartError, TAG_VARIABLE, logTail, tagFor, type Launched } from "../lau
 import { launchRecorded, recordOf } from "../start-process.js";
 import { SupervisorLink } from "./supervision.js";
 import { scanTagged, stopEveryTagged, sweepSettingsOf, sweepTagged, tagName, type SweepSettings } from "../tag-sweep.js";
-import { checkIdentity, listPids, readEnvironmentVariable, readProcStat, stillRuns } from "../proc.js";
+import { checkIdentity, isLive, listPids, readEnvironmentVariable, readProcStat, stillRuns } from "../proc.js";
 import { AbandonedError, NotReadyError, probeReadiness, waitUntilReady } from "../readiness.js";
 import type { StateDir, ProcessRecord } from "../state-dir.js";
 import { SpawnRunner } from "../spawn-runner.js";
@@ -320,7 +320,7 @@ async function recoverInterrupted(state: StateDir, onEvent: EventSink): Promise<
     if (known.has(pid) || pid === process.pid) continue;
     const stat = readProcStat(pid);
     // Only session leaders: what procman spawned (foreground) or what a daemon made of itself.
-    if (stat === undefined || stat.session !== pid || stat.state === "Z") continue;
+    if (!isLive(stat) || stat.session !== pid) continue;
     const tag = readEnvironmentVariable(pid, TAG_VARIABLE);
     if (tag === undefined || !tag.endsWith(suffix)) continue;
     const name = tagName(tag);
