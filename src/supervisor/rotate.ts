@@ -44,12 +44,21 @@ export async function rotateLog(file: string, maxSize: number, keep: number): Pr
     if (cut === 0) return none;
     let out: number | undefined;
     let temp: string | undefined;
+    // Appending never leaves holes; a service that truncated its log far beyond its end did. Its
+    // holes would be copied as zeros, written by root: a 2 GiB hole costs 2 GiB of disk per kept
+    // file and a read of all of it. Such a log is cut without a copy; NAME.log.1 says why.
+    const sparse = isSparse(stat);
     if (keep > 0) {
       temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.rotate`);
       rmSync(temp, { force: true });
       out = createExclusive(temp, 0o644);
     }
     try {
+      if (out !== undefined && sparse) {
+        const note = `procman: this log was sparse (${stat.size} bytes, ${stat.blocks * 512} on disk): its first ${cut} bytes were cut without a copy\n`;
+        writeSync(out, note);
+        out = closeNow(out);
+      }
       if (out !== undefined) copyRange(fd, out, 0, cut);
       if (keep > 0) shift(file, keep);
       if (temp !== undefined) renameSync(temp, rotatedName(file, 1));
@@ -65,6 +74,17 @@ export async function rotateLog(file: string, maxSize: number, keep: number): Pr
   } finally {
     closeSync(fd);
   }
+}
+
+/** Much less on disk than its size: holes, not data (a little slack for metadata and preallocation). */
+function isSparse(stat: { size: number; blocks: number }): boolean {
+  const onDisk = stat.blocks * 512;
+  return stat.size - onDisk > 1024 * 1024 && onDisk < stat.size / 2;
+}
+
+function closeNow(fd: number): undefined {
+  closeSync(fd);
+  return undefined;
 }
 
 /** NAME.log.k → NAME.log.k+1, dropping what falls beyond keep (rename and unlink never follow links). */

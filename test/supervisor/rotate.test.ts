@@ -98,6 +98,21 @@ test("where collapse-range is unsupported (tmpfs): copy-truncate", async () => {
   }
 });
 
+// A review's service truncated its log to 2 GiB (a hole): the rotation copied the hole as zeros
+// and root's writes filled the disk. A sparse log is cut without a copy; NAME.log.1 says so.
+test("a sparse log is rotated without copying its holes", async () => {
+  const dir = makeTempDir("procman-rotate-");
+  const log = path.join(dir, "h.log");
+  writeFileSync(log, "hello\n");
+  const { truncateSync } = await import("node:fs");
+  truncateSync(log, 64 * 1024 * 1024);
+  assert.not.equal(await rotateIfNeeded(log, 1024 * 1024, 2), "none");
+  const kept = statSync(rotatedName(log, 1));
+  assert.ok(kept.size < 4096, `NAME.log.1 holds ${kept.size} bytes`);
+  assert.match(readFileSync(rotatedName(log, 1), "utf8"), "this log was sparse");
+  assert.ok(statSync(log).size < 64 * 1024 * 1024, "the live log was not cut");
+});
+
 test("a symlink in place of the log is not followed", async () => {
   const dir = makeTempDir("procman-rotate-");
   const target = path.join(dir, "precious");
