@@ -72,7 +72,9 @@ export async function startSupervisor(stateDir: string): Promise<SupervisorClien
   const paths = supervisorPaths(stateDir);
   const running = liveSupervisor(paths.pidFile);
   if (running !== undefined) throw new SupervisorError(`a supervisor already runs for ${stateDir} (PID ${running.pid})`, "ESUPERVISING");
-  makeDirectories(paths.lib, 0o755);
+  // stateDir/lib also holds the services' own stateDirectory (traversable); lib/procman is procman's alone.
+  makeDirectories(path.dirname(paths.lib), 0o755);
+  makeDirectories(paths.lib, 0o700);
   makeDirectories(path.dirname(paths.log), 0o755);
   const { O_WRONLY, O_APPEND, O_CREAT, O_NOFOLLOW } = constants;
   const log = openSync(paths.log, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, 0o644);

@@ -3,6 +3,7 @@
 // streams every process's log, each line marked with its name (in colour on a terminal). What the
 // processes write goes to their log files as always: this only reads them, so the processes never
 // depend on this terminal.
+import path from "node:path";
 import { rmSync, statSync } from "node:fs";
 import type net from "node:net";
 import { StateDir } from "../executor/state-dir.js";
@@ -39,7 +40,9 @@ const OWN_NAME = "procman";
 
 export async function runForeground(stateDir: string, onLine: (line: string) => void, options: ForegroundOptions = {}): Promise<ForegroundSupervisor> {
   const paths = supervisorPaths(stateDir);
-  makeDirectories(paths.lib, 0o755);
+  // stateDir/lib also holds the services' own stateDirectory (traversable); lib/procman is procman's alone.
+  makeDirectories(path.dirname(paths.lib), 0o755);
+  makeDirectories(paths.lib, 0o700);
   const claim = claimPidFile(paths.pidFile);
   if (!claim.ok) throw new SupervisorError(`a supervisor already runs for ${stateDir} (PID ${claim.holder.pid})`, "ESUPERVISING");
   rmSync(paths.socket, { force: true });

@@ -20,7 +20,9 @@ if (!path.isAbsolute(stateDir)) {
   process.exit(2);
 }
 const paths = supervisorPaths(stateDir);
-makeDirectories(paths.lib, 0o755);
+// stateDir/lib also holds the services' own stateDirectory (traversable); lib/procman is procman's alone.
+makeDirectories(path.dirname(paths.lib), 0o755);
+makeDirectories(paths.lib, 0o700);
 const claim = claimPidFile(paths.pidFile);
 if (!claim.ok) {
   log(`a supervisor already runs for ${stateDir} (PID ${claim.holder.pid}); this one ends`);

@@ -26,7 +26,7 @@ export function claimPidFile(file: string): { ok: true } | { ok: false; holder: 
   for (let attempt = 0; attempt < 3; attempt++) {
     let fd: number;
     try {
-      fd = createExclusive(file, 0o644);
+      fd = createExclusive(file, 0o600);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
       const holder = readSupervisorPid(file);

@@ -63,7 +63,7 @@ export function readSupervisionFile(stateDir: string): SupervisionFile {
 }
 
 export function writeSupervisionFile(stateDir: string, file: SupervisionFile): void {
-  writeFileAtomic(supervisorPaths(stateDir).status, `${JSON.stringify(file)}\n`, 0o644, false);
+  writeFileAtomic(supervisorPaths(stateDir).status, `${JSON.stringify(file)}\n`, 0o600, false);
 }
 
 /** Per process name, for `status`. */

@@ -23,6 +23,9 @@ test("kill -9 of the supervisor: processes run on, status says not running, a ne
     await waitFor(() => starts(events).length === 2, 5000, "both starts recorded");
     const socketMode = statSync(supervisorPaths(dir).socket).mode & 0o777;
     assert.is(socketMode, 0o600);
+    // As every file of lib/procman (README, Directories): a review found these two 0644.
+    await waitFor(() => existsSync(supervisorPaths(dir).status), 5000, "supervision.json");
+    for (const file of [supervisorPaths(dir).pidFile, supervisorPaths(dir).status]) assert.is(statSync(file).mode & 0o777, 0o600, file);
     const first = client.pid;
     process.kill(first, "SIGKILL");
     await waitFor(() => !alive(first), 5000, "the supervisor dead");
