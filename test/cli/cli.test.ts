@@ -232,6 +232,17 @@ test("a YAML scalar model: exit 2 with a clear message", async () => {
   assert.is(run.stderr, `procman: ${file}: the model must be a mapping from name to process or a list of processes (got string)\n`);
 });
 
+// An empty file was refused while `{}` was a model that stops everything deployed: both are empty.
+test("a model that declares no processes ({}, [], export default {}): exit 2, as an empty file", async () => {
+  const dir = tempDirWith({ "a.json": "{}\n", "b.yaml": "[]\n", "c.ts": "export default {};\n", "d.yaml": "# nothing yet\n" });
+  for (const name of ["a.json", "b.yaml", "c.ts", "d.yaml"]) {
+    const result = await procman(["switch", path.join(dir, name), "--state-dir", path.join(dir, "state")]);
+    assert.is(result.code, 2, show(result));
+    assert.match(result.stderr, `${name}: the model is empty`);
+  }
+  assert.not.ok(existsSync(path.join(dir, "state")), "a state dir was made");
+});
+
 test("--state-dir and PROCMAN_STATE_DIR reach the model's context; the flag wins", async () => {
   // The model function throws a message holding its stateDir.
   const throwing = rel(fixture("loader/throws-in-function/processes.ts"));
