@@ -222,16 +222,18 @@ function livePgrp(pid: number): number | undefined {
   if (close < 0 || close + 2 >= length) return undefined;
   const state = statBuffer[close + 2];
   if (state === 0x58) return undefined; // X: not live
-  if (state === 0x5a) {
-    // Z: a zombie leader may still have live threads (rare: read it whole)
-    const stat = readProcStat(pid);
-    return isLive(stat) ? stat.pgrp : undefined;
-  }
-  let at = close + 3;
-  for (let spaces = 0; at < length && spaces < 2; at++) if (statBuffer[at] === 0x20) spaces++;
-  let pgrp = 0;
-  for (; at < length && statBuffer[at]! >= 0x30 && statBuffer[at]! <= 0x39; at++) pgrp = pgrp * 10 + statBuffer[at]! - 0x30;
-  return pgrp;
+  // Z: dead, unless a leader whose other threads run on (field 20, num_threads, above 1).
+  if (state === 0x5a && numberAfter(close, 20, length) <= 1) return undefined;
+  return numberAfter(close, 5, length); // pgrp
+}
+
+/** Field `field` (3: state) of the stat in statBuffer, read as a decimal number in place. */
+function numberAfter(close: number, field: number, length: number): number {
+  let at = close + 2;
+  for (let spaces = 0; at < length && spaces < field - 3; at++) if (statBuffer[at] === 0x20) spaces++;
+  let value = 0;
+  for (; at < length && statBuffer[at]! >= 0x30 && statBuffer[at]! <= 0x39; at++) value = value * 10 + statBuffer[at]! - 0x30;
+  return value;
 }
 
 /** One pass over /proc: the stat of every process (those that vanish meanwhile are left out). */

@@ -74,7 +74,7 @@ export function registerDeploy(program: Command, io: Output): void {
       const stateDir = resolveStateDir(options.stateDir);
       const nothingDeployed = () => io.err(`procman: nothing is deployed in ${stateDir} (no lib/procman there); nothing stopped, nothing made\n`);
       if (names.length === 0) await stopDeployment(stateDir, lockWait(options), onEvent, { nothingDeployed });
-      else await changeProcesses({ stateDir: resolveStateDir(options.stateDir), lockWait: lockWait(options), onEvent, change: { kind: "stop", names } });
+      else await changeProcesses({ stateDir, lockWait: lockWait(options), onEvent, change: { kind: "stop", names } });
     });
 
   for (const [kind, description] of [
