@@ -142,8 +142,11 @@ function evaluationError(error: unknown, absolute: string, file: string, what: s
   const escaped = absolute.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
   const frame = new RegExp(`(?:file://)?${escaped}:(\\d+):(\\d+)`).exec(stack);
   const kind = error instanceof SyntaxError ? "syntax error" : what;
+  // jiti runs a module inside a function wrapper that starts on its first line: a column there is
+  // shifted by the wrapper (and whatever the transform put before the code), so only the line is told.
+  const line = frame !== null ? Number(frame[1]) : undefined;
   return new LoadError(file, `${kind}: ${message}`, {
-    ...(frame !== null ? { line: Number(frame[1]), column: Number(frame[2]) } : {}),
+    ...(line !== undefined ? { line, ...(line > 1 ? { column: Number(frame![2]) } : {}) } : {}),
     cause: error,
   });
 }

@@ -199,6 +199,17 @@ test("a model that throws: exit 2, its message and line, no stack trace", async 
   assert.is(run.stderr, `procman: ${file}:5:9: the model function threw: cannot read /srv/st/secrets\n`);
 });
 
+// A review's one-line model was reported at column 116 of a 33-character line: jiti's wrapper
+// starts on line 1. There only the line is told; below it the column is right.
+test("a model that throws on its first line: the line without a wrong column", async () => {
+  const dir = tempDirWith({ "one.ts": 'throw new Error("boom in model");\n', "two.ts": 'const x = 1;\nthrow new Error("boom " + x);\n' });
+  const one = await procman(["validate", path.join(dir, "one.ts")], { env: stateEnv() });
+  assert.is(one.code, 2, show(one));
+  assert.is(one.stderr, `procman: ${path.join(dir, "one.ts")}:1: the model failed to load: boom in model\n`);
+  const two = await procman(["validate", path.join(dir, "two.ts")], { env: stateEnv() });
+  assert.is(two.stderr, `procman: ${path.join(dir, "two.ts")}:2:7: the model failed to load: boom 1\n`);
+});
+
 test("a missing model file: exit 2 naming the file", async () => {
   const [validate, visualize] = await Promise.all([
     procman(["validate", "no/such/processes.ts"], { env: stateEnv() }),
