@@ -1,7 +1,7 @@
 // What really runs, per declared process. Reads only: nothing is signalled or changed.
 import type { ProcessManagerName, ResolvedProcess } from "../model/types.js";
 import { adoptSpecHashes, specHash } from "../plan/spec-hash.js";
-import { checkIdentity } from "./proc.js";
+import { checkIdentity, isLive, readProcStat } from "./proc.js";
 import { probeReadiness } from "./readiness.js";
 import { tagFor } from "./tag-sweep.js";
 import { StateDir } from "./state-dir.js";
@@ -71,7 +71,16 @@ export async function readStatus(stateDir: string): Promise<DeploymentStatus> {
     const { createBackend } = await import("./backends/index.js");
     const backend = await createBackend(generation.processManager, generation.model.context, generation.prefix ?? "procman", state, { installDir: generation.installDir, onWarning: () => undefined });
     const observed = await backend.observe();
-    const running = new Map([...observed].map(([name, seen]) => [name, seen.state === "running"]));
+    // Running by the manager's word; where it names the main PID, /proc has the last word on it
+    // (a PID that is gone is dead, one stopped by a signal is paused).
+    const stateOf = (name: string): { state: ProcessState; pid: number | null } => {
+      const seen = observed.get(name);
+      if (seen?.state !== "running") return { state: current?.active === false ? "stopped" : "dead", pid: null };
+      if (seen.pid === undefined) return { state: "running", pid: null };
+      const stat = readProcStat(seen.pid);
+      if (!isLive(stat)) return { state: "dead", pid: null };
+      return { state: stat.state === "T" || stat.state === "t" ? "paused" : "running", pid: seen.pid };
+    };
     return {
       generation: generation.generation,
       processManager: generation.processManager,
@@ -81,8 +90,7 @@ export async function readStatus(stateDir: string): Promise<DeploymentStatus> {
       damaged,
       processes: declared.map((spec) => ({
         name: spec.name,
-        state: running.get(spec.name) === true ? "running" : current?.active === false ? "stopped" : "dead",
-        pid: null,
+        ...stateOf(spec.name),
         startedAt: null,
         // The other manager restarts; procman does not count its restarts or check liveness there.
         restarts: 0,

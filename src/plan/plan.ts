@@ -14,6 +14,8 @@ export interface ObservedProcess {
   readonly specHash: string;
   /** running: identity verified; dead: gone; reused: its PID now names an unrelated process. */
   readonly state: "running" | "dead" | "reused";
+  /** Under another manager, the main PID it reports (unverified by procman: status looks at /proc). */
+  readonly pid?: number;
 }
 
 export interface PlanStep {

@@ -49,6 +49,8 @@ export interface ManagerAdapter {
   start(requests: readonly ToolStart[]): Promise<void>;
   stop(name: string): Promise<void>;
   running(name: string): Promise<boolean>;
+  /** running() with the main PID the manager knows for it, in one question (where the tool tells it). */
+  runningPid?(name: string): Promise<{ readonly running: boolean; readonly pid?: number }>;
   /** Sends the reload signal through the manager's tool. */
   signal?(name: string, signal: string): Promise<void>;
   /** Ends the manager's own daemon, when procman started one for this state dir. */

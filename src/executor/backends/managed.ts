@@ -124,7 +124,8 @@ export function managedBackend(state: StateDir, adapter: ManagerAdapter, prefix:
       const record = installedNow();
       const observed = new Map<string, ObservedProcess>();
       for (const [name, hash] of processHashes(record)) {
-        observed.set(name, { name, specHash: hash, state: (await adapter.running(name)) ? "running" : "dead" });
+        const seen = adapter.runningPid !== undefined ? await adapter.runningPid(name) : { running: await adapter.running(name) };
+        observed.set(name, { name, specHash: hash, state: seen.running ? "running" : "dead", ...(seen.running && seen.pid !== undefined ? { pid: seen.pid } : {}) });
       }
       return observed;
     },

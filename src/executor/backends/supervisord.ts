@@ -14,10 +14,14 @@ export function supervisordAdapter(context: ProcessContext, dir: string | undefi
   const ctl = (...args: string[]) => runTool("supervisorctl", ["-c", conf, ...args]);
   const program = (name: string) => `${prefix}:${name}`;
 
-  const stateOf = async (name: string): Promise<string> => {
+  const statusOf = async (name: string): Promise<{ state: string; pid?: number }> => {
     const result = await ctl("status", program(name));
-    return /^\S+\s+([A-Z]+)/m.exec(result.output)?.[1] ?? "UNKNOWN";
+    const line = /^\S+\s+([A-Z]+)(.*)$/m.exec(result.output);
+    // "procman:web   RUNNING   pid 8703, uptime 0:01:02"
+    const pid = /\bpid (\d+),/.exec(line?.[2] ?? "")?.[1];
+    return { state: line?.[1] ?? "UNKNOWN", ...(pid !== undefined ? { pid: Number(pid) } : {}) };
   };
+  const stateOf = async (name: string): Promise<string> => (await statusOf(name)).state;
   const daemonRuns = async () => (await ctl("pid")).exitCode === 0;
 
   const ensureDaemon = async (): Promise<void> => {
@@ -78,6 +82,11 @@ export function supervisordAdapter(context: ProcessContext, dir: string | undefi
       await mustRun("supervisorctl", ["-c", conf, "signal", signal.replace(/^SIG/, ""), program(name)]);
     },
     running: async (name) => (await daemonRuns()) && (await stateOf(name)) === "RUNNING",
+    runningPid: async (name) => {
+      if (!(await daemonRuns())) return { running: false };
+      const { state, pid } = await statusOf(name);
+      return state === "RUNNING" ? { running: true, ...(pid !== undefined ? { pid } : {}) } : { running: false };
+    },
     shutdown: async () => {
       const answer = await ctl("pid");
       // Its socket goes quiet before the process exits: stopping is done when the process is gone.

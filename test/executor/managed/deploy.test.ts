@@ -126,6 +126,17 @@ test("supervisord: a real supervisord for the state dir; stop shuts it down", ()
     const status = spawnSync("supervisorctl", ["-c", conf, "status"], { encoding: "utf8" }).stdout;
     assert.match(status, /^procman:a\s+RUNNING/m);
     assert.match(status, /^procman:b\s+RUNNING/m);
+    // procman status: the PID supervisord names, looked at in /proc (a review found pid null, and
+    // a program stopped by SIGSTOP reported running).
+    const pidA = Number(/^procman:a\s+RUNNING\s+pid (\d+),/m.exec(status)?.[1]);
+    const seen = () => JSON.parse(procman(["status", "--json", "--state-dir", state]).stdout) as { processes: { name: string; state: string; pid: number | null }[] };
+    assert.equal(seen().processes.find((p) => p.name === "a"), { ...seen().processes.find((p) => p.name === "a")!, state: "running", pid: pidA });
+    process.kill(pidA, "SIGSTOP");
+    try {
+      assert.is(seen().processes.find((p) => p.name === "a")?.state, "paused");
+    } finally {
+      process.kill(pidA, "SIGCONT");
+    }
   } finally {
     assert.is(procman(["stop", "--state-dir", state]).status, 0);
   }
