@@ -93,6 +93,14 @@ function checkAncestor(dir: string, stat: Stats): void {
 const serviceDirsChecked = new Set<string>();
 
 /**
+ * Forgets what was found safe: a long-lived supervisor calls it whenever a command takes over (a
+ * switch may have handed a directory to a service since), procman whenever it chowns a directory.
+ */
+export function forgetCheckedServiceDirs(): void {
+  serviceDirsChecked.clear();
+}
+
+/**
  * Throws UntrustedDirError unless every directory above the one holding `file` belongs to root or
  * procman's user (that one may be the service's). Call it before removing or writing such a file.
  */
@@ -101,10 +109,19 @@ export function checkServiceFileDir(file: string): void {
 }
 
 /**
- * Throws UntrustedDirError unless every directory above `dir` belongs to root or procman's user:
- * `dir` itself may be the service's (its stateDirectory), never one above it.
+ * Throws UntrustedDirError unless every directory above `dir` (which is the service's own: its
+ * stateDirectory) belongs to root or procman's user. Never cached: see own-directories.ts.
  */
-export function checkServiceDir(dir: string, file = dir): void {
+export function checkServiceDirAncestors(dir: string): void {
+  try {
+    walk(dir); // every component before the last
+  } catch (error) {
+    if (!(error instanceof UntrustedDirError)) throw error;
+    throw new UntrustedDirError(error.dir, `${error.why}: not trusted above ${dir}`);
+  }
+}
+
+function checkServiceDir(dir: string, file: string): void {
   dir = path.resolve(dir);
   if (serviceDirsChecked.has(dir)) return;
   try {

@@ -1,17 +1,18 @@
 // A process's stateDirectory and runtimeDirectory, made before its initialize runs: like systemd's
 // StateDirectory=, owned by the process's user and group with the declared mode. Only the last
-// component is created and chowned (lchown, never recursive): the service owns what is inside and
-// may have planted a symlink there. The directories above must be procman's (root's), checked
-// before anything is made: one a service owns (another own directory, nested) could be swapped for
-// a link, and root would chown and chmod wherever it points.
-import { chmodSync, lchownSync, lstatSync, mkdirSync } from "node:fs";
+// component is created and changed (through a descriptor opened without following a link, never
+// recursive): the service owns what is inside and may have planted a symlink there. The
+// directories above must be procman's (root's), checked at every start before anything is made:
+// one a service owns (another own directory, nested) could be swapped for a link, and root would
+// chown and chmod wherever it points.
+import { closeSync, constants, fchmodSync, fchownSync, fstatSync, mkdirSync, openSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import path from "node:path";
 import type { ManagedDirectory, ResolvedProcess } from "../model/types.js";
 import { makeDirectories } from "./atomic.js";
 import { lookupUser } from "./run-as.js";
 import { StartError } from "./launch.js";
-import { checkServiceDir } from "./dir-trust.js";
+import { checkServiceDirAncestors, forgetCheckedServiceDirs } from "./dir-trust.js";
 
 export function makeOwnDirectories(spec: ResolvedProcess): void {
   for (const [field, dir] of [["stateDirectory", spec.stateDirectory], ["runtimeDirectory", spec.runtimeDirectory]] as const) {
@@ -22,7 +23,9 @@ export function makeOwnDirectories(spec: ResolvedProcess): void {
 function makeOwnDirectory(spec: ResolvedProcess, field: string, dir: ManagedDirectory): void {
   const fail = (why: string) => new StartError(spec.name, `${field} ${dir.path}: ${why}`);
   try {
-    checkServiceDir(dir.path);
+    // At every start, never from a cache: a supervisor lives on while a later switch may have
+    // handed a directory above this one to a service.
+    checkServiceDirAncestors(dir.path);
   } catch (error) {
     throw fail((error as Error).message);
   }
@@ -36,12 +39,25 @@ function makeOwnDirectory(spec: ResolvedProcess, field: string, dir: ManagedDire
   } catch (error) {
     throw fail((error as Error).message);
   }
-  const stat = lstatSync(dir.path);
-  // A link or a file in its place is not a directory procman made: never chown through it.
-  if (stat.isSymbolicLink() || !stat.isDirectory()) throw fail("exists and is not a directory (a symbolic link is never followed)");
-  const { uid, gid } = ownerOf(spec);
-  if (uid !== undefined && (stat.uid !== uid || stat.gid !== gid)) lchownSync(dir.path, uid, gid ?? stat.gid);
-  chmodSync(dir.path, Number.parseInt(dir.mode, 8));
+  // Opened without following a link, then changed through the descriptor: the service owns the
+  // directory (and, in /tmp, may rename it and plant a link in its place), never what it points to.
+  let fd: number;
+  try {
+    fd = openSync(dir.path, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+  } catch {
+    throw fail("exists and is not a directory (a symbolic link is never followed)");
+  }
+  try {
+    const stat = fstatSync(fd);
+    const { uid, gid } = ownerOf(spec);
+    if (uid !== undefined && (stat.uid !== uid || stat.gid !== gid)) {
+      fchownSync(fd, uid, gid ?? stat.gid);
+      forgetCheckedServiceDirs(); // what lies below it is no longer only root's
+    }
+    fchmodSync(fd, Number.parseInt(dir.mode, 8));
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** As root, the process's user and group; otherwise nothing changes hands. */

@@ -5,7 +5,7 @@ import type { ModelIssue } from "../errors.js";
 import { IssueList, describeValue, isPlainObject } from "./checks.js";
 import { resolveDependencies } from "./resolve/dependencies.js";
 import { resolveNames } from "./resolve/entries.js";
-import { checkSharedDirectories, checkSharedFiles } from "./resolve/files.js";
+import { checkNestedDirectories, checkSharedDirectories, checkSharedFiles } from "./resolve/files.js";
 import { resolveProcess } from "./resolve/process.js";
 import type { DependencyEdges, ProcessContext, ResolvedModel, ResolvedProcess } from "./types.js";
 
@@ -51,6 +51,7 @@ export function normalizeModel(exported: unknown, context: ProcessContext, optio
   }
   checkSharedFiles(named, issues);
   checkSharedDirectories(named, issues);
+  checkNestedDirectories(processes, issues);
   const clean = issues.issues.length === 0;
   return { model: clean ? deepFreeze({ context, processes }) : undefined, issues: issues.issues, edges };
 }

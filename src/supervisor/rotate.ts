@@ -44,27 +44,31 @@ export async function rotateLog(file: string, maxSize: number, keep: number): Pr
     if (cut === 0) return none;
     let out: number | undefined;
     let temp: string | undefined;
-    // Appending never leaves holes; a service that truncated its log far beyond its end did. Its
-    // holes would be copied as zeros, written by root: a 2 GiB hole costs 2 GiB of disk per kept
-    // file and a read of all of it. Such a log is cut without a copy; NAME.log.1 says why.
+    // Appending never leaves holes; a service that truncated its log far beyond its end did (or
+    // the file system compresses: fewer blocks than bytes there too). Holes are not copied as
+    // zeros, written by root (a 2 GiB hole would cost 2 GiB of disk per kept file): the copy
+    // skips every chunk that reads all zeros, and reads at most SPARSE_READ_LIMIT × maxSize before
+    // the cut (reading a huge hole takes the supervisor's thread); NAME.log.1 says what it left out.
     const sparse = isSparse(stat);
+    const from = sparse ? Math.max(0, cut - SPARSE_READ_LIMIT * maxSize) : 0;
     if (keep > 0) {
       temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.rotate`);
       rmSync(temp, { force: true });
       out = createExclusive(temp, 0o644);
     }
     try {
-      if (out !== undefined && sparse) {
-        const note = `procman: this log was sparse (${stat.size} bytes, ${stat.blocks * 512} on disk): its first ${cut} bytes were cut without a copy\n`;
+      let at = 0;
+      if (out !== undefined && from > 0) {
+        const note = Buffer.from(`procman: this log was sparse (${stat.size} bytes, ${stat.blocks * 512} on disk): its first ${from} bytes were not kept\n`);
         writeSync(out, note);
-        out = closeNow(out);
+        at = note.length;
       }
-      if (out !== undefined) copyRange(fd, out, 0, cut);
+      if (out !== undefined) at = copyRange(fd, out, from, cut, at, sparse);
       if (keep > 0) shift(file, keep);
       if (temp !== undefined) renameSync(temp, rotatedName(file, 1));
       if (await collapse(fd, cut)) return { outcome: "collapsed", size, after: size - cut };
       // Copy-truncate: the rest too, then empty the file; lines written in between are lost.
-      if (out !== undefined) copyRange(fd, out, cut, Number.MAX_SAFE_INTEGER);
+      if (out !== undefined) copyRange(fd, out, cut, Number.MAX_SAFE_INTEGER, at, sparse);
       ftruncateSync(fd, 0);
       return { outcome: "copy-truncated", size, after: 0 };
     } finally {
@@ -82,11 +86,6 @@ function isSparse(stat: { size: number; blocks: number }): boolean {
   return stat.size - onDisk > 1024 * 1024 && onDisk < stat.size / 2;
 }
 
-function closeNow(fd: number): undefined {
-  closeSync(fd);
-  return undefined;
-}
-
 /** NAME.log.k → NAME.log.k+1, dropping what falls beyond keep (rename and unlink never follow links). */
 function shift(file: string, keep: number): void {
   rmSync(rotatedName(file, keep), { force: true });
@@ -95,18 +94,36 @@ function shift(file: string, keep: number): void {
   }
 }
 
-/** Copies [start, end) (end clipped to what is there), looping over short reads and writes. */
-function copyRange(from: number, to: number, start: number, end: number): void {
+/**
+ * Copies [start, end) (end clipped to what is there) to `to` from offset `at`, looping over short
+ * reads and writes; returns where the copy ends. `holes`: a chunk that reads all zeros is left a
+ * hole in the copy (skipped, then the length set), not written.
+ */
+function copyRange(from: number, to: number, start: number, end: number, at: number, holes: boolean): number {
   const buffer = Buffer.alloc(1 << 20);
-  let at = start;
-  while (at < end) {
-    const n = readSync(from, buffer, 0, Math.min(buffer.length, end - at), at);
+  let read = start;
+  let skipped = false;
+  while (read < end) {
+    const n = readSync(from, buffer, 0, Math.min(buffer.length, end - read), read);
     if (n === 0) break;
+    read += n;
+    if (holes && buffer.subarray(0, n).equals(ZEROS.subarray(0, n))) {
+      at += n;
+      skipped = true;
+      continue;
+    }
     let written = 0;
-    while (written < n) written += writeSync(to, buffer, written, n - written);
+    while (written < n) written += writeSync(to, buffer, written, n - written, at + written);
     at += n;
+    skipped = false;
   }
+  if (skipped) ftruncateSync(to, at); // a hole at the end: the copy's length, without its blocks
+  return at;
 }
+
+const ZEROS = Buffer.alloc(1 << 20);
+/** How much of a sparse log before the cut is read, in multiples of log.maxSize. */
+const SPARSE_READ_LIMIT = 4;
 
 /** util-linux fallocate on the descriptor we hold (reopened through /proc/self/fd: no path a service could swap). */
 function collapse(fd: number, length: number): Promise<boolean> {

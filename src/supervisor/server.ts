@@ -9,6 +9,7 @@ import { SOCKET_NAME, SUN_PATH_MAX } from "./paths.js";
 import { StartError } from "../executor/launch.js";
 import { lineReader, type Answer, type Request, type ResumeResult } from "./protocol.js";
 import type { Supervisor } from "./supervisor.js";
+import { forgetCheckedServiceDirs } from "../executor/dir-trust.js";
 
 export interface ServeOptions {
   /** The directory of the socket (lib/procman). */
@@ -44,8 +45,11 @@ export function serve(supervisor: Supervisor, options: ServeOptions): Promise<ne
         case "pause":
           owner = socket;
           await supervisor.pause();
+          // The command may change who owns what (an own directory made for a service).
+          forgetCheckedServiceDirs();
           return undefined;
         case "resume": {
+          forgetCheckedServiceDirs();
           // From the lock holder, as its last step: it hands over and reports what is decided now.
           owner = undefined;
           const result: ResumeResult = { events: supervisor.resume(true) };

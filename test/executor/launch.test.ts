@@ -472,6 +472,32 @@ test("as root: an own directory below one the service owns is refused; the link'
   assert.is(statSync(path.join(base, "direct")).uid, 65534);
 });
 
+// In a sticky directory anyone may write (/tmp), the service may rename the directory it owns and
+// plant a link in its place: the next start must neither follow it nor refuse the directory itself.
+test("as root: an own directory directly in a sticky world-writable directory starts again; a link in its place is refused, its target untouched", async () => {
+  if (process.getuid?.() !== 0) {
+    console.log("  SKIP own directory in a sticky directory: needs root to chown");
+    return;
+  }
+  const base = makeTempDir("procman-sticky-");
+  const sticky = path.join(base, "tmp");
+  mkdirSync(sticky);
+  chmodSync(sticky, 0o1777);
+  const own = path.join(sticky, "own");
+  const spec = model({ foregroundProcess: "/bin/sleep", args: ["100000"], user: "nobody", runtimeDirectory: own });
+  const first = await start(spec.process, spec.stateDir);
+  await terminate({ ...first, name: "svc", stopSignal: "SIGTERM", stopTimeout: 5 });
+  await start(spec.process, spec.stateDir); // its own directory now is the service's: fine
+  const { statSync } = await import("node:fs");
+  const victim = path.join(base, "victim");
+  mkdirSync(victim, { mode: 0o755 });
+  chmodSync(victim, 0o755);
+  renameSync(own, path.join(sticky, "moved"));
+  symlinkSync(victim, own);
+  assert.match(await refused(spec.process, spec.stateDir), "not a directory (a symbolic link is never followed)");
+  assert.equal([statSync(victim).uid, statSync(victim).mode & 0o7777], [0, 0o755], "the link's target changed");
+});
+
 test("as root, user without group: the user's primary group and exactly its supplementary groups, never root's", async () => {
   if (process.getuid?.() !== 0) {
     console.log("  SKIP user without group: needs root");

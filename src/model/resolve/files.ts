@@ -69,3 +69,30 @@ export function checkSharedDirectories(processes: readonly ResolvedProcess[], is
     }
   }
 }
+
+/**
+ * One own directory inside another (of the same process or another; checked among the processes
+ * without other problems): the outer one's owner could swap what lies between them for a link,
+ * and root would make, chown and chmod the inner one wherever it points.
+ */
+export function checkNestedDirectories(processes: readonly ResolvedProcess[], issues: IssueList): void {
+  const owners = new Map<string, { name: string; field: string }>();
+  for (const spec of processes) {
+    for (const field of ["stateDirectory", "runtimeDirectory"] as const) {
+      const dir = spec[field];
+      if (dir !== undefined && !owners.has(dir.path)) owners.set(dir.path, { name: spec.name, field });
+    }
+  }
+  for (const spec of processes) {
+    for (const field of ["stateDirectory", "runtimeDirectory"] as const) {
+      const dir = spec[field];
+      if (dir === undefined) continue;
+      for (let above = path.dirname(dir.path); above !== path.dirname(above); above = path.dirname(above)) {
+        const outer = owners.get(above);
+        if (outer === undefined) continue;
+        issues.add({ process: spec.name, field, message: `${dir.path} lies inside ${outer.name}'s ${outer.field} ${above}, which its service may change: give them separate directories` });
+        break;
+      }
+    }
+  }
+}

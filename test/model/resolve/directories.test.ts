@@ -79,6 +79,22 @@ test("two processes may share a directory made alike, not one made for different
   );
 });
 
+// A review's attack: the outer directory's service swapped what lies between for a link.
+test("an own directory inside another (of the same process or another) is refused", () => {
+  assert.equal(
+    problems({
+      a: ok({ user: "app", stateDirectory: "app", runtimeDirectory: { path: `${STATE_DIR}/lib/app/sub/run` } }),
+      b: ok({ user: "app", stateDirectory: { path: "/srv/x/b" } }),
+      c: ok({ user: "app", stateDirectory: { path: "/srv/x" } }),
+    }),
+    [
+      `a: runtimeDirectory: ${STATE_DIR}/lib/app/sub/run lies inside a's stateDirectory ${STATE_DIR}/lib/app, which its service may change: give them separate directories`,
+      "b: stateDirectory: /srv/x/b lies inside c's stateDirectory /srv/x, which its service may change: give them separate directories",
+    ],
+  );
+  assert.is(resolve({ a: ok({ stateDirectory: { path: "/srv/x1" } }), b: ok({ stateDirectory: { path: "/srv/x10" } }) }).processes.length, 2, "a name that only starts alike");
+});
+
 test("bad shapes and modes", () => {
   assert.equal(
     problems({
