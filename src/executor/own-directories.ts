@@ -44,8 +44,9 @@ function makeOwnDirectory(spec: ResolvedProcess, field: string, dir: ManagedDire
   let fd: number;
   try {
     fd = openSync(dir.path, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
-  } catch {
-    throw fail("exists and is not a directory (a symbolic link is never followed)");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw fail(code === "ELOOP" || code === "ENOTDIR" ? "exists and is not a directory (a symbolic link is never followed)" : (error as Error).message);
   }
   try {
     const stat = fstatSync(fd);
@@ -55,6 +56,8 @@ function makeOwnDirectory(spec: ResolvedProcess, field: string, dir: ManagedDire
       forgetCheckedServiceDirs(); // what lies below it is no longer only root's
     }
     fchmodSync(fd, Number.parseInt(dir.mode, 8));
+  } catch (error) {
+    throw fail((error as Error).message);
   } finally {
     closeSync(fd);
   }
