@@ -5,7 +5,7 @@ import type { ProcessManagerName, ResolvedModel } from "../model/types.js";
 import { createBackend } from "./backends/index.js";
 import type { EventSink } from "./events.js";
 import { runTransaction, type OnlyChange } from "./transaction.js";
-import { scanTagged } from "./tag-sweep.js";
+import { taggedFor } from "./tag-sweep.js";
 import { preflight } from "./preflight.js";
 import type { SwitchResult } from "./switch-result.js";
 import { StateDir as StateDirClass, type GenerationRecord, type StateDir } from "./state-dir.js";
@@ -95,7 +95,7 @@ export async function stopDeployment(
   options: Omit<Common, "lockWait" | "onEvent"> & { readonly nothingDeployed?: () => void } = {},
 ): Promise<void> {
   // What runs under its tags (a lib/procman removed by hand) is stopped under the lock, as always.
-  if (!new StateDirClass(stateDir).inUse() && scanTagged((tag) => tag.endsWith(`:${stateDir}`)).length === 0) {
+  if (!new StateDirClass(stateDir).inUse() && taggedFor(stateDir).length === 0) {
     options.nothingDeployed?.();
     onEvent({ type: "plan", plan: { stop: [], start: [], keep: [], forget: [], stopEdges: [] } });
     onEvent({ type: "done", generation: undefined, ms: 0 });

@@ -13,7 +13,6 @@ export function preflight(starts: readonly ResolvedProcess[], manager: ProcessMa
   const identities = manager !== "direct" || process.getuid?.() === 0;
   if (!identities) return;
   const problems: string[] = [];
-  const groups = new Map<string, boolean>();
   for (const spec of starts) {
     if (spec.user !== undefined) {
       try {
@@ -29,6 +28,9 @@ export function preflight(starts: readonly ResolvedProcess[], manager: ProcessMa
   }
   if (problems.length > 0) throw new ProcmanError("EIDENTITY", problems.join("\n"), 2);
 }
+
+// Asked once per command: a switch checks its whole model before the lock, the transaction its starts.
+const groups = new Map<string, boolean>();
 
 /** `getent group` (NSS, as setpriv resolves it); without getent the start itself will tell. */
 function groupExists(group: string): boolean {

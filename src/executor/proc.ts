@@ -79,6 +79,11 @@ export function isLive(stat: ProcStat | undefined): stat is ProcStat {
   return stat.state !== "Z" || stat.threads > 1;
 }
 
+/** Stopped by a signal (state T, or t under a tracer). */
+export function isPaused(stat: ProcStat): boolean {
+  return stat.state === "T" || stat.state === "t";
+}
+
 /** "paused": the recorded process, stopped by a signal (state T or t); it still runs for every other purpose. */
 export type IdentityCheck = "running" | "paused" | "dead" | "reused";
 
@@ -91,7 +96,7 @@ export function checkIdentity(identity: ProcessIdentity): IdentityCheck {
 export function identityFromStat(identity: ProcessIdentity, stat: ProcStat | undefined): IdentityCheck {
   if (!isLive(stat)) return "dead";
   if (stat.startTime !== identity.startTime) return "reused";
-  return stat.state === "T" || stat.state === "t" ? "paused" : "running";
+  return isPaused(stat) ? "paused" : "running";
 }
 
 /** The recorded process still runs (paused counts: it holds its PID and can be continued). */

@@ -1,7 +1,7 @@
 // What really runs, per declared process. Reads only: nothing is signalled or changed.
 import type { ProcessManagerName, ResolvedProcess } from "../model/types.js";
 import { adoptSpecHashes, specHash } from "../plan/spec-hash.js";
-import { checkIdentity, isLive, readProcStat } from "./proc.js";
+import { checkIdentity, isLive, isPaused, readProcStat } from "./proc.js";
 import { probeReadiness } from "./readiness.js";
 import { tagFor } from "./tag-sweep.js";
 import { StateDir } from "./state-dir.js";
@@ -79,7 +79,7 @@ export async function readStatus(stateDir: string): Promise<DeploymentStatus> {
       if (seen.pid === undefined) return { state: "running", pid: null };
       const stat = readProcStat(seen.pid);
       if (!isLive(stat)) return { state: "dead", pid: null };
-      return { state: stat.state === "T" || stat.state === "t" ? "paused" : "running", pid: seen.pid };
+      return { state: isPaused(stat) ? "paused" : "running", pid: seen.pid };
     };
     return {
       generation: generation.generation,

@@ -64,6 +64,12 @@ export function scanTagged(wanted: (tag: string) => boolean, exclude: readonly n
   return found;
 }
 
+/** Every live process tagged for this state dir, whatever its name. */
+export function taggedFor(stateDir: string): (ProcessIdentity & { tag: string })[] {
+  const suffix = `:${stateDir}`;
+  return scanTagged((tag) => tag.endsWith(suffix));
+}
+
 /**
  * Stops every live process that carries one of `targets`' tags: its tag's stop signal (then SIGCONT,
  * so a paused one can act on it), SIGKILL after the stop timeout. Each by PID, identity re-checked
@@ -126,10 +132,9 @@ async function stopAll(found: readonly (ProcessIdentity & { tag: string })[], ta
  * Only tagged processes are ever signalled; `settings` gives the stop signal of known tags.
  */
 export async function stopEveryTagged(stateDir: string, settings: ReadonlyMap<string, SweepSettings> = new Map()): Promise<void> {
-  const suffix = `:${stateDir}`;
   for (let round = 0; round < 5; round++) {
     const stops: Promise<unknown>[] = [];
-    for (const { pid, startTime, tag } of scanTagged((tag) => tag.endsWith(suffix))) {
+    for (const { pid, startTime, tag } of taggedFor(stateDir)) {
       const known = settings.get(tag);
       // All at once: one shared poller waits for them.
       stops.push(terminate({ name: tagName(tag), pid, startTime, stopSignal: known?.stopSignal ?? "SIGTERM", stopTimeout: known?.stopTimeout ?? 10, tag }));

@@ -53,9 +53,7 @@ function claim(owners: Map<string, { name: string; what: string }>, name: string
 export function checkSharedDirectories(processes: readonly ResolvedProcess[], issues: IssueList): void {
   const owners = new Map<string, { name: string; field: string; owner: string }>();
   for (const spec of processes) {
-    for (const field of ["stateDirectory", "runtimeDirectory"] as const) {
-      const dir = spec[field];
-      if (dir === undefined) continue;
+    for (const [field, dir] of ownDirectoriesOf(spec)) {
       const owner = `user ${spec.user ?? "(procman's)"}, group ${spec.group ?? "(the user's)"}, mode ${dir.mode}`;
       const first = owners.get(dir.path);
       if (first === undefined) owners.set(dir.path, { name: spec.name, field, owner });
@@ -78,15 +76,10 @@ export function checkSharedDirectories(processes: readonly ResolvedProcess[], is
 export function checkNestedDirectories(processes: readonly ResolvedProcess[], issues: IssueList): void {
   const owners = new Map<string, { name: string; field: string }>();
   for (const spec of processes) {
-    for (const field of ["stateDirectory", "runtimeDirectory"] as const) {
-      const dir = spec[field];
-      if (dir !== undefined && !owners.has(dir.path)) owners.set(dir.path, { name: spec.name, field });
-    }
+    for (const [field, dir] of ownDirectoriesOf(spec)) if (!owners.has(dir.path)) owners.set(dir.path, { name: spec.name, field });
   }
   for (const spec of processes) {
-    for (const field of ["stateDirectory", "runtimeDirectory"] as const) {
-      const dir = spec[field];
-      if (dir === undefined) continue;
+    for (const [field, dir] of ownDirectoriesOf(spec)) {
       for (let above = path.dirname(dir.path); above !== path.dirname(above); above = path.dirname(above)) {
         const outer = owners.get(above);
         if (outer === undefined) continue;
@@ -95,4 +88,11 @@ export function checkNestedDirectories(processes: readonly ResolvedProcess[], is
       }
     }
   }
+}
+
+function ownDirectoriesOf(spec: ResolvedProcess): ["stateDirectory" | "runtimeDirectory", ManagedDirectory][] {
+  const dirs: ["stateDirectory" | "runtimeDirectory", ManagedDirectory][] = [];
+  if (spec.stateDirectory !== undefined) dirs.push(["stateDirectory", spec.stateDirectory]);
+  if (spec.runtimeDirectory !== undefined) dirs.push(["runtimeDirectory", spec.runtimeDirectory]);
+  return dirs;
 }
