@@ -94,9 +94,19 @@ test("first deploy: every unit active, procman.target installed; status says run
     assert.equal(await argvOf(container, unitOf("a")), ["/bin/sleep", "100001"]);
     const status = await run(container, dirs, "status", "--json");
     assert.is(status.code, 0, status.text);
-    const parsed = JSON.parse(status.stdout) as { processManager: string; processes: { name: string; state: string }[] };
+    const parsed = JSON.parse(status.stdout) as { processManager: string; processes: { name: string; state: string; pid: number | null }[] };
     assert.is(parsed.processManager, "systemd");
     assert.equal(parsed.processes.map((entry) => `${entry.name}:${entry.state}`).sort(), ["a:running", "b:running", "c:running"]);
+    // The MainPID systemd tracks (pid null before), looked at in /proc: SIGSTOPped is paused.
+    const main = await pids(container, ["a", "b", "c"]);
+    assert.equal(Object.fromEntries(parsed.processes.map((entry) => [entry.name, entry.pid])), main);
+    await container.mustExec(["kill", "-STOP", String(main.a)]);
+    try {
+      const paused = JSON.parse((await run(container, dirs, "status", "--json")).stdout) as typeof parsed;
+      assert.is(paused.processes.find((entry) => entry.name === "a")?.state, "paused");
+    } finally {
+      await container.mustExec(["kill", "-CONT", String(main.a)]);
+    }
   } finally {
     await cleanUp(container, dirs);
   }

@@ -79,5 +79,15 @@ export function launchdAdapter(context: ProcessContext, dir: string | undefined,
       await mustRun("launchctl", ["kill", signal, target(name)]);
     },
     running: loaded,
+    // Loaded is not running: `print` says the job's state and, while it runs, its pid (top-level
+    // keys, one tab in). Output that says neither (not a stable API) counts as loaded = running.
+    runningPid: async (name) => {
+      const answer = await runTool("launchctl", ["print", target(name)]);
+      if (answer.exitCode !== 0) return { running: false };
+      const state = /^\tstate = (.+)$/m.exec(answer.output)?.[1];
+      if (state !== undefined && state !== "running") return { running: false };
+      const pid = Number(/^\tpid = (\d{1,10})$/m.exec(answer.output)?.[1]);
+      return { running: true, ...(Number.isSafeInteger(pid) && pid > 0 ? { pid } : {}) };
+    },
   };
 }

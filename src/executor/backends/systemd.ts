@@ -15,6 +15,9 @@ function searchPath(user: boolean): string[] {
   return [path.join(config, "systemd", "user"), "/etc/systemd/user", "/run/systemd/user", "/usr/local/lib/systemd/user", "/usr/lib/systemd/user"];
 }
 
+/** The ActiveStates `systemctl is-active` answers 0 for. */
+const ACTIVE_STATES = new Set(["active", "reloading", "refreshing"]);
+
 export function systemdAdapter(context: ProcessContext, dir: string | undefined, prefix: string): ManagerAdapter {
   const user = process.getuid?.() !== 0;
   const underStateDir = path.join(context.stateDir, "lib", "procman", "systemd");
@@ -56,5 +59,15 @@ export function systemdAdapter(context: ProcessContext, dir: string | undefined,
       await systemctl("kill", "--kill-whom=main", `--signal=${signal}`, unit(name));
     },
     running: async (name) => (await runTool("systemctl", [...scope, "is-active", "--quiet", unit(name)])).exitCode === 0,
+    // One question for both: the states is-active counts as active, and the main PID systemd
+    // tracks (0 when it has none). PID 1's word, in the namespace procman runs in.
+    runningPid: async (name) => {
+      const answer = await runTool("systemctl", [...scope, "show", "--property=ActiveState,MainPID", unit(name)]);
+      if (answer.exitCode !== 0) return { running: false };
+      const value = (key: string) => new RegExp(`^${key}=(.*)$`, "m").exec(answer.output)?.[1];
+      if (!ACTIVE_STATES.has(value("ActiveState") ?? "")) return { running: false };
+      const pid = Number(value("MainPID"));
+      return { running: true, ...(Number.isSafeInteger(pid) && pid > 0 ? { pid } : {}) };
+    },
   };
 }

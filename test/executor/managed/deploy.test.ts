@@ -9,7 +9,7 @@ import * as assert from "uvu/assert";
 import { readProcStat } from "../../../src/executor/proc.js";
 import { ROOT, fixture } from "../../helpers/paths.js";
 import { makeTempDir } from "../../helpers/tmp.js";
-import { tagged } from "../../helpers/processes.js";
+import { alive, tagged, waitFor } from "../../helpers/processes.js";
 import { haveTool } from "../../helpers/tools.js";
 
 const BIN = path.join(ROOT, "dist", "src", "cli", "bin.js");
@@ -61,7 +61,7 @@ function pidOf(file: string): number | undefined {
   }
 }
 
-test("launchd (fake launchctl with a lingering bootout): waits for the label, retries error 5, kickstarts unchanged plists", () => {
+test("launchd (fake launchctl with a lingering bootout): waits for the label, retries error 5, kickstarts unchanged plists", async () => {
   const state = makeTempDir();
   const fake = makeTempDir();
   const models = makeTempDir();
@@ -90,6 +90,13 @@ test("launchd (fake launchctl with a lingering bootout): waits for the label, re
 
     const status = JSON.parse(procman(["status", "--json", "--state-dir", state], env).stdout);
     assert.equal(status.processes.map((p: { state: string }) => p.state), ["running", "running"]);
+    // The pid launchctl print names (pid null before); a loaded job whose process died is dead.
+    const jobPid = (name: string) => (JSON.parse(readFileSync(path.join(fake, "jobs", `org.procman.${name}.json`), "utf8")) as { pid: number }).pid;
+    assert.equal(status.processes.map((p: { pid: number | null }) => p.pid), [jobPid("a"), jobPid("b")]);
+    process.kill(jobPid("a"), "SIGKILL");
+    await waitFor(() => !alive(jobPid("a")), 10_000, "a's process dead");
+    const after = JSON.parse(procman(["status", "--json", "--state-dir", state], env).stdout);
+    assert.equal(after.processes.map((p: { state: string; pid: number | null }) => `${p.state}:${p.pid}`), ["dead:null", `running:${jobPid("b")}`]);
   } finally {
     assert.is(procman(["stop", "--state-dir", state], env).status, 0);
   }
@@ -109,6 +116,28 @@ test("sysvinit: scripts run for real; a second switch keeps the PIDs; a change r
     assert.is(procman(["switch", writeModel(models, "a1", "b2"), "-P", "sysvinit", "--state-dir", state]).status, 0);
     assert.is(pidOf(path.join(state, "run", "a.pid")), pidA, "a unchanged keeps its PID");
     assert.is.not(pidOf(path.join(state, "run", "b.pid")), pidB, "b changed and restarted");
+    // status: the PID the script's PID file names, looked at in /proc (it said pid null before).
+    const seen = (name: string) => (JSON.parse(procman(["status", "--json", "--state-dir", state]).stdout) as { processes: { name: string; state: string; pid: number | null }[] }).processes.find((p) => p.name === name);
+    assert.equal([seen("a")?.state, seen("a")?.pid], ["running", pidA]);
+    process.kill(pidA!, "SIGSTOP");
+    try {
+      assert.is(seen("a")?.state, "paused");
+    } finally {
+      process.kill(pidA!, "SIGCONT");
+    }
+    // A PID file (and its start time) rewritten to name another live process, as a service that
+    // can write runtimeDir could: the script takes it, procman names no PID it did not start.
+    const pidFile = path.join(state, "run", "b.pid");
+    const real = readFileSync(pidFile, "utf8");
+    const realStart = readFileSync(`${pidFile}.start`, "utf8");
+    writeFileSync(`${pidFile}.start`, `${readProcStat(process.pid)!.startTime}\n`);
+    writeFileSync(pidFile, `${process.pid}\n`);
+    try {
+      assert.equal([seen("b")?.state, seen("b")?.pid], ["running", null], "running by the script's word, but not procman's PID to name");
+    } finally {
+      writeFileSync(pidFile, real);
+      writeFileSync(`${pidFile}.start`, realStart);
+    }
   } finally {
     assert.is(procman(["stop", "--state-dir", state]).status, 0);
   }
