@@ -40,6 +40,11 @@ export interface Backend {
   finish?(ok: boolean, supervise: SupervisionMode, onEvent: EventSink): Promise<void>;
   /** After a crash mid-transaction (the journal is there): make what runs match the records. */
   recover(onEvent: EventSink): Promise<void>;
+  /**
+   * Nothing deployed, no journal: what still runs on this state dir's tags (its lib/procman was
+   * removed by hand) is stopped before the plan starts the same names a second time.
+   */
+  stopUnrecorded?(onEvent: EventSink): Promise<void>;
   /** What runs now, by name, as this backend knows it. */
   observe(): Promise<Map<string, ObservedProcess>>;
   /** What the records say each process activatesAfter (for processes no generation knows). */

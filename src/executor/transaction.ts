@@ -103,6 +103,8 @@ export async function runTransaction(options: TransactionOptions): Promise<Switc
       if (options.dryRun !== true && state.readJournal() !== undefined) {
         await backend.recover(onEvent);
         state.clearJournal();
+      } else if (options.dryRun !== true && pointer === undefined && options.command !== "stop") {
+        await backend.stopUnrecorded?.(onEvent);
       }
       const previous = active || (current !== undefined && target.model === undefined) ? current?.model : undefined;
       const desired = desiredModel(target, context);

@@ -4,7 +4,7 @@
 import { rmSync } from "node:fs";
 import path from "node:path";
 import { supervisorPaths } from "./paths.js";
-import { claimPidFile, releasePidFile } from "./pid-file.js";
+import { claimPidFile, readSupervisorPid, releasePidFile } from "./pid-file.js";
 import { serve } from "./server.js";
 import { formatEvent } from "./format-event.js";
 import { Supervisor } from "./supervisor.js";
@@ -47,7 +47,19 @@ process.on("uncaughtException", (error) => log(`internal error: ${error.stack ??
 process.on("unhandledRejection", (error) => log(`internal error: ${(error as Error)?.stack ?? String(error)}`));
 
 async function start(): Promise<void> {
-  const supervisor = new Supervisor({ stateDir, startPaused: true, onEvent: (event) => log(formatEvent(event)) });
+  const supervisor = new Supervisor({
+    stateDir,
+    startPaused: true,
+    onEvent: (event) => log(formatEvent(event)),
+    // Its PID file no longer naming it (lib/procman removed by hand, maybe a new supervisor since):
+    // its records are gone, and beside a new one it would restart the same processes. It ends as
+    // on SIGTERM, but leaves the files alone: the socket and the PID file may be the new one's.
+    stillOwned: () => readSupervisorPid(paths.pidFile)?.pid === process.pid,
+    onDisowned: () => {
+      log(`${paths.pidFile} no longer names this supervisor (lib/procman removed?): it ends; the processes keep running`);
+      process.exit(0);
+    },
+  });
   await serve(supervisor, {
     dir: paths.lib,
     onShutdown: cleanup,

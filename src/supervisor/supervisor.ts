@@ -54,6 +54,13 @@ export interface SupervisorOptions {
   readonly pollMs?: number;
   /** How often logs are measured for rotation. */
   readonly rotateMs?: number;
+  /**
+   * Whether it is still its state dir's supervisor (the detached one: its PID file names it),
+   * asked before each look and each write. Once false it shuts down writing nothing, then tells
+   * `onDisowned`: lib/procman was removed, and maybe another supervisor owns it since.
+   */
+  readonly stillOwned?: () => boolean;
+  readonly onDisowned?: () => void;
 }
 
 interface ChildExit {
@@ -78,6 +85,8 @@ export class Supervisor {
   private readonly onEvent: (event: SupervisorEvent) => void;
   private readonly pollMs: number;
   private readonly rotateMs: number;
+  private readonly stillOwned: (() => boolean) | undefined;
+  private readonly onDisowned: () => void;
 
   private specs = new Map<string, ResolvedProcess>();
   private records = new Map<string, ProcessRecord>();
@@ -118,6 +127,8 @@ export class Supervisor {
    *  the PID they were about: the hand-over reports them unless the lock holder replaced it. */
   private held: { readonly event: HandoverEvent; readonly pid: number | undefined }[] = [];
   private persistQueued: Promise<void> | undefined;
+  /** Shut down as no longer its state dir's supervisor: it writes nothing there any more. */
+  private disowned = false;
   private lastPersist = 0;
   /**
    * Forks its children where Perl is installed (perl-runner.ts, reaping: each exit is reported as
@@ -139,6 +150,8 @@ export class Supervisor {
     };
     this.pollMs = options.pollMs ?? 250;
     this.rotateMs = options.rotateMs ?? 1000;
+    this.stillOwned = options.stillOwned;
+    this.onDisowned = options.onDisowned ?? (() => undefined);
     this.paused = options.startPaused ?? false;
     this.reload(true);
     this.pollTimer = setInterval(() => this.tick(), this.pollMs);
@@ -257,7 +270,8 @@ export class Supervisor {
   }
 
   /** Ends supervision: nothing more is started; resolves once nothing is in flight. */
-  async shutdown(): Promise<void> {
+  /** `persist: false`: its state dir is no longer its own (another supervisor may write there). */
+  async shutdown(options: { readonly persist?: boolean } = {}): Promise<void> {
     this.paused = true;
     this.ended = true;
     this.readinessAbort.abort();
@@ -266,6 +280,7 @@ export class Supervisor {
     clearTimeout(this.wakeTimer);
     for (const name of [...this.liveness.keys()]) this.stopLiveness(name);
     this.due.clear();
+    if (options.persist === false) this.disowned = true;
     await this.idle();
     this.persist();
     this.runner?.close();
@@ -382,8 +397,16 @@ export class Supervisor {
   }
 
   private tick(): void {
-    if (this.blocked()) return;
+    if (this.disownedNow() || this.blocked()) return;
     this.evaluate();
+  }
+
+  /** No longer its state dir's supervisor: it shuts down, writing nothing there. */
+  private disownedNow(): boolean {
+    if (this.disowned) return true;
+    if (this.ended || this.stillOwned === undefined || this.stillOwned()) return false;
+    void this.shutdown({ persist: false }).finally(this.onDisowned);
+    return true;
   }
 
   /** One look at every process: deaths dealt with, restarts that are due begun. */
@@ -738,6 +761,7 @@ export class Supervisor {
   }
 
   private persist(): void {
+    if (this.disownedNow()) return;
     this.lastPersist = Date.now();
     try {
       writeSupervisionFile(this.stateDir, this.file);

@@ -2,6 +2,7 @@
 // restarted while its dependents keep running, --no-supervise opts out, a kill -9'd supervisor is
 // replaced by the next switch without restarting anything, stop and a removing switch resurrect
 // nothing, and procman up supervises in the foreground until Ctrl-C. Build first: `npx tsc -p .`.
+import { existsSync, rmSync } from "node:fs";
 import path from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -89,6 +90,30 @@ test("after kill -9 of the supervisor the processes run on, status says so, and 
     assert.is.not(adopted.supervisor.pid, supervisor);
     for (const entry of first.processes) assert.is(byName(adopted, entry.name).pid, entry.pid, `${entry.name} was not restarted`);
     assert.is(readEvents(events).filter((event) => event.event === "start").length, 2);
+  });
+});
+
+// A review found the supervisor of a state dir whose lib/procman was removed by hand running on
+// for good: beside the supervisor of the next switch it would have read the same records.
+test("lib/procman removed by hand: its supervisor ends (the processes run on); the next switch's supervisor is the only one", async () => {
+  await scenario(async (dir, files) => {
+    const events = path.join(files, "events.jsonl");
+    const file = model(files, events);
+    ok(await run(["switch", file, "--state-dir", dir]));
+    const first = await status(dir);
+    const supervisor = first.supervisor.pid!;
+    rmSync(path.join(dir, "lib", "procman"), { recursive: true, force: true });
+    await waitFor(() => !alive(supervisor), 10_000, "the supervisor to end");
+    for (const entry of first.processes) assert.ok(alive(entry.pid!), `${entry.name} runs on`);
+    assert.not.ok(existsSync(path.join(dir, "lib", "procman")), "it wrote nothing on its way out");
+    // What runs on the state dir's tags goes before the plan starts the same names again.
+    const second = ok(await run(["switch", file, "--state-dir", dir]));
+    assert.match(second.stdout + second.stderr, "stopping db (PID");
+    assert.match(second.stdout + second.stderr, "left running by a deployment whose records are gone");
+    const again = await status(dir);
+    assert.ok(again.supervisor.running);
+    for (const entry of first.processes) assert.not.ok(alive(entry.pid!), `${entry.name}'s old instance was stopped by its tag`);
+    assert.equal(again.processes.map((entry) => entry.state), ["running", "running"]);
   });
 });
 

@@ -12,7 +12,7 @@ import { StartError, TAG_VARIABLE, logTail, tagFor, type Launched } from "../lau
 import { launchRecorded, recordOf } from "../start-process.js";
 import { SupervisorLink } from "./supervision.js";
 import { scanTagged, stopEveryTagged, sweepSettingsOf, sweepTagged, tagName, type SweepSettings } from "../tag-sweep.js";
-import { checkIdentity, isLive, listPids, readEnvironmentVariable, readProcStat, stillRuns } from "../proc.js";
+import { ancestorsOf, checkIdentity, isLive, listPids, readEnvironmentVariable, readProcStat, stillRuns } from "../proc.js";
 import { AbandonedError, NotReadyError, probeReadiness, waitUntilReady } from "../readiness.js";
 import type { StateDir, ProcessRecord } from "../state-dir.js";
 import { SpawnRunner } from "../spawn-runner.js";
@@ -58,6 +58,7 @@ export function directBackend(state: StateDir, startForeground?: () => Promise<v
     recordedEdges: () => [...records.values()].map((record) => ({ name: record.name, activatesAfter: record.activatesAfter ?? [] })),
 
     recover: (onEvent) => recoverInterrupted(state, onEvent),
+    stopUnrecorded: (onEvent) => stopUnrecordedLeaders(state, state.readRecordsLenient().records, onEvent, "left running by a deployment whose records are gone"),
 
     observe: async () => {
       const observed = new Map<string, ObservedProcess>();
@@ -311,13 +312,23 @@ async function recoverInterrupted(state: StateDir, onEvent: EventSink): Promise<
   const journal = state.readJournal();
   if (journal === undefined) return;
   const records = state.readRecordsLenient().records; // what a damaged line lost runs on a tag: stopped below
+  await stopUnrecordedLeaders(state, records, onEvent, "started by an interrupted procman but never recorded");
+  await stopUnconfirmed(state, records, journal.startedAt, onEvent);
+  restorePidFiles(state, journal.startedAt);
+}
+
+/** Tagged session leaders of this state dir that no record names (a lost spawn, lost records): stopped. */
+async function stopUnrecordedLeaders(state: StateDir, records: ReadonlyMap<string, ProcessRecord>, onEvent: EventSink, why: string): Promise<void> {
   const known = new Set([...records.values()].map((record) => record.pid));
   // A name whose record runs was never a lost spawn (a name's record goes before it starts again):
   // a tagged session leader under that name is its own child that called setsid, and stays.
   const running = new Set([...records.values()].filter((record) => stillRuns(checkIdentity(record))).map((record) => record.name));
   const suffix = `:${state.stateDir}`;
+  // A shell started inside a managed service's environment carries its tag: procman's ancestors stay.
+  const skip = new Set([process.pid, ...ancestorsOf(process.pid)]);
+  const stops: Promise<unknown>[] = [];
   for (const pid of listPids()) {
-    if (known.has(pid) || pid === process.pid) continue;
+    if (known.has(pid) || skip.has(pid)) continue;
     const stat = readProcStat(pid);
     // Only session leaders: what procman spawned (foreground) or what a daemon made of itself.
     if (!isLive(stat) || stat.session !== pid) continue;
@@ -325,11 +336,12 @@ async function recoverInterrupted(state: StateDir, onEvent: EventSink): Promise<
     if (tag === undefined || !tag.endsWith(suffix)) continue;
     const name = tagName(tag);
     if (running.has(name)) continue;
-    onEvent({ type: "recovering", message: `stopping ${name} (PID ${pid}), started by an interrupted procman but never recorded` });
-    await terminate({ name, pid, startTime: stat.startTime, stopSignal: "SIGTERM", stopTimeout: 10, tag });
+    onEvent({ type: "recovering", message: `stopping ${name} (PID ${pid}), ${why}` });
+    // All at once (no record says their order): one shared poller waits for them.
+    stops.push(terminate({ name, pid, startTime: stat.startTime, stopSignal: "SIGTERM", stopTimeout: 10, tag }));
   }
-  await stopUnconfirmed(state, records, journal.startedAt, onEvent);
-  restorePidFiles(state, journal.startedAt);
+  const failed = (await Promise.allSettled(stops)).find((result) => result.status === "rejected");
+  if (failed !== undefined) throw failed.reason;
 }
 
 /**
