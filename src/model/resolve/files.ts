@@ -2,7 +2,7 @@
 import path from "node:path";
 import type { IssueList, Report } from "../checks.js";
 import type { ManagedDirectory, ProcessContext, ProcessMode, ResolvedProcess } from "../types.js";
-import { isInside, recordsDir } from "./paths.js";
+import { isInside, procmanDirectoryProblem, recordsDir } from "./paths.js";
 
 export interface PidFileContext {
   readonly name: string;
@@ -21,7 +21,9 @@ export function resolvePidFile(declared: string | undefined, where: PidFileConte
   const ownDirectory = where.mode === "daemon" && where.user !== undefined ? where.runtimeDirectory : undefined;
   const pidFile = declared ?? path.join(ownDirectory?.path ?? context.runtimeDir, `${name}.pid`);
   const records = recordsDir(context);
+  const directory = procmanDirectoryProblem(pidFile, context);
   if (isInside(pidFile, records)) report("pidFile", `${pidFile} is inside procman's own records (${records})`);
+  else if (directory !== undefined) report("pidFile", `${pidFile} ${directory}`);
   else if (pidFile === where.logFile) report("pidFile", `${pidFile} is the process's own log`);
   return pidFile;
 }

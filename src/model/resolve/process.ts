@@ -11,7 +11,7 @@ import { resolveAccount } from "./identity.js";
 import { resolveLiveness } from "./liveness.js";
 import { resolveLog } from "./log.js";
 import { resolveOverrides } from "./overrides.js";
-import { recordsDir } from "./paths.js";
+import { procmanDirectoryProblem, recordsDir } from "./paths.js";
 import { resolveShell } from "./probes.js";
 import { resolveReadiness } from "./readiness.js";
 import { resolveRestart } from "./restart.js";
@@ -52,7 +52,7 @@ export function resolveProcess(
   const pidFile = resolvePidFile(declaredPidFile, { name, mode, user, runtimeDirectory, logFile, context }, report);
   const readiness = resolveReadiness(
     raw.readiness,
-    { mode, pidFile, logFile, fileBase: directory ?? context.modelDir, recordsDir: recordsDir(context) },
+    { mode, pidFile, logFile, fileBase: directory ?? context.modelDir, recordsDir: recordsDir(context), directoryProblem: (file) => procmanDirectoryProblem(file, context) },
     report,
   );
   return {

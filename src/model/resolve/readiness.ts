@@ -16,6 +16,8 @@ export interface ReadinessContext {
   readonly fileBase: string;
   /** procman's own records: never a readiness file (procman removes it before each start). */
   readonly recordsDir: string;
+  /** Why a path is one of procman's directories (or above one), if it is. */
+  readonly directoryProblem: (file: string) => string | undefined;
 }
 
 export function resolveReadiness(raw: unknown, where: ReadinessContext, report: Report): Readiness {
@@ -91,7 +93,9 @@ function resolveReadinessFile(value: unknown, where: ReadinessContext, report: R
   if (text === undefined) return "";
   const file = path.resolve(where.fileBase, text);
   // procman removes a readiness file before each start, so it must not be a file procman keeps.
+  const directory = where.directoryProblem(file);
   if (isInside(file, where.recordsDir)) report("readiness.file", `${file} is inside procman's own records (${where.recordsDir})`);
+  else if (directory !== undefined) report("readiness.file", `${file} ${directory}`);
   else if (file === where.pidFile) report("readiness.file", `${file} is the process's pidFile; name a file of its own`);
   else if (file === where.logFile) report("readiness.file", `${file} is the process's log; use readiness.logLine to wait for a line`);
   return file;

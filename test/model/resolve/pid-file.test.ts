@@ -42,6 +42,31 @@ test("a pidFile inside procman's own records is refused, however it is spelled",
   );
 });
 
+// A review: a pidFile equal to ${runtimeDir} was written as a file named run, after which status
+// and stop refused the state dir (exit 2) with the process still running.
+test("a pidFile that is one of procman's directories, or above one, is refused", () => {
+  const parent = STATE_DIR.slice(0, STATE_DIR.lastIndexOf("/"));
+  assert.equal(
+    problems({
+      a: ok({ pidFile: `${STATE_DIR}/run` }),
+      b: ok({ pidFile: STATE_DIR }),
+      c: ok({ pidFile: `${STATE_DIR}/lib` }),
+      d: ok({ pidFile: `${STATE_DIR}/log` }),
+      e: ok({ pidFile: parent }),
+      f: ok({ pidFile: "/" }),
+      g: ok({ pidFile: `${STATE_DIR}/run/g.pid` }),
+    }),
+    [
+      `a: pidFile: ${STATE_DIR}/run is procman's runtimeDir, a directory; name a file in it`,
+      `b: pidFile: ${STATE_DIR} is procman's stateDir, a directory; name a file in it`,
+      `c: pidFile: ${STATE_DIR}/lib is procman's \${stateDir}/lib, a directory; name a file in it`,
+      `d: pidFile: ${STATE_DIR}/log is procman's logDir, a directory; name a file in it`,
+      `e: pidFile: ${parent} is a directory above procman's stateDir (${STATE_DIR}); name a file`,
+      `f: pidFile: / is a directory above procman's stateDir (${STATE_DIR}); name a file`,
+    ],
+  );
+});
+
 test("two processes sharing one pidFile: both named", () => {
   assert.equal(problems({ a: ok({ pidFile: "/run/x.pid" }), b: ok({ pidFile: "/run/x.pid" }), c: ok({ pidFile: "x.pid" }) }), [
     "b: pidFile: /run/x.pid is also a's pidFile; each process needs its own",

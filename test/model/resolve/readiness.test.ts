@@ -44,12 +44,14 @@ test("file: never procman's records, the process's own PID file or log, nor anot
       d: ok({ readiness: { file: `${STATE_DIR}/run/e.pid` } }),
       e: ok(),
       f: ok({ readiness: { file: "" } }),
+      g: ok({ readiness: { file: `${STATE_DIR}/log` } }),
     }),
     [
       `a: readiness.file: ${records}/current.json is inside procman's own records (${records})`,
       `b: readiness.file: ${STATE_DIR}/run/b.pid is the process's pidFile; name a file of its own`,
       `c: readiness.file: ${STATE_DIR}/log/c.log is the process's log; use readiness.logLine to wait for a line`,
       "f: readiness.file: must not be empty",
+      `g: readiness.file: ${STATE_DIR}/log is procman's logDir, a directory; name a file in it`,
       `e: pidFile: ${STATE_DIR}/run/e.pid is also d's readiness.file; each process needs its own`,
     ],
   );
