@@ -63,8 +63,11 @@ export function resolveStateDir(flag: string | undefined): string {
   const chosen = flag ?? process.env.PROCMAN_STATE_DIR;
   // `PROCMAN_STATE_DIR=$DIR procman stop` with DIR unset must not stop what runs in /var.
   if (chosen !== undefined && chosen.trim() === "") throw new UsageError("PROCMAN_STATE_DIR is set but empty (an unset shell variable?); unset it or name a directory");
-  if (chosen !== undefined) return path.resolve(chosen);
-  return defaultStateDir(process.env, process.getuid?.() ?? 1000, os.homedir());
+  const dir = chosen !== undefined ? path.resolve(chosen) : defaultStateDir(process.env, process.getuid?.() ?? 1000, os.homedir());
+  // Every path procman writes into unit files, scripts and tags starts with it: a line break would
+  // become another path (systemd reads it as a space), another setting, or another line.
+  if (/[\u0000-\u001f\u007f]/.test(dir)) throw new UsageError(`the state dir must not contain control characters (got ${JSON.stringify(dir)})`);
+  return dir;
 }
 
 export function resolveOptions(options: CommonOptions, fallbackManager: ProcessManagerName = "direct"): ResolveOptions {

@@ -80,6 +80,21 @@ test("PROCMAN_STATE_DIR set but empty: exit 2 naming it", async () => {
   });
 });
 
+// A review: generate -P systemd wrote a newline in the state dir as a space in the units (another
+// path) while the tmpfiles line kept it.
+test("a state dir with a control character: exit 2, for every command, from the flag or the environment", async () => {
+  await withHome(async ({ dir, model, run }) => {
+    const bad = path.join(dir, "nl\nx");
+    const runs = await Promise.all([
+      run(["switch", model, "--state-dir", bad]),
+      run(["generate", model, "-P", "systemd", "--state-dir", bad, "--out", path.join(dir, "out")]),
+      run(["status"], { PROCMAN_STATE_DIR: bad }),
+    ]);
+    for (const result of runs) assertRefused(result, "the state dir must not contain control characters");
+    assert.equal(readdirSync(dir), ["model.json"], "nothing written");
+  });
+});
+
 test("other path options given empty: exit 2 naming the option", async () => {
   await withHome(async ({ dir, model, run }) => {
     const stateDir = path.join(dir, "explicit");

@@ -36,6 +36,16 @@ test("validate of a model that stays pending with work scheduled: exit 2 after -
   assertNamed(run, 2, `procman: ${file}: the model did not finish loading within 1 s (--load-timeout)`);
 });
 
+// A review: generate had no --load-timeout and ignored PROCMAN_LOAD_TIMEOUT (it waited 30 s).
+test("generate takes --load-timeout and PROCMAN_LOAD_TIMEOUT like every command that loads a model", async () => {
+  const file = fixture("loader/never-settles-busy/processes.mjs");
+  const [flag, env] = await Promise.all([
+    procman(["generate", file, "-P", "systemd", "--out", makeTempDir(), "--load-timeout", "1"], { env: stateEnv(), timeoutMs: 6_000 }),
+    procman(["generate", file, "-P", "systemd", "--out", makeTempDir()], { env: { ...stateEnv(), PROCMAN_LOAD_TIMEOUT: "1" }, timeoutMs: 6_000 }),
+  ]);
+  for (const run of [flag, env]) assertNamed(run, 2, `procman: ${file}: the model did not finish loading within 1 s (--load-timeout)`);
+});
+
 // The timer cannot fire while the model's code runs: a watchdog thread ends that code.
 for (const fixtureName of ["spins", "spins-in-function"]) {
   test(`validate of a model stuck in a synchronous loop (${fixtureName}): exit 2 after --load-timeout`, async () => {

@@ -5,7 +5,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { createHash } from "node:crypto";
-import { existsSync, lstatSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { procman, show } from "../helpers/cli.js";
 import { makeTempDir } from "../helpers/tmp.js";
@@ -123,6 +123,40 @@ test("--out below /proc: exit 1 naming the directory, at once", async () => {
   const result = await procman(["generate", modelFile(dir, ["a"]), "-P", "systemd", "--out", "/proc/procman-nope/units"], { timeoutMs: 15_000 });
   assert.is(result.code, 1, show(result));
   assert.match(result.stderr, "cannot create /proc/procman-nope");
+});
+
+// A review: a hand-written file at a generated path was replaced without a word, a directory
+// there was an "internal error", and --out inside procman's records was accepted.
+test("what is in the way and not procman's fails the run (exit 1) before anything is written; --out in the records is exit 2", async () => {
+  const dir = makeTempDir("procman-generate-");
+  const out = path.join(dir, "out");
+  const state = path.join(dir, "state");
+  const model = modelFile(dir, ["a"]);
+  mkdirSync(path.join(out, "procman-a.service"), { recursive: true });
+  const blocked = await procman(["generate", model, "-P", "systemd", "--out", out, "--state-dir", state]);
+  assert.is(blocked.code, 1, show(blocked));
+  assert.match(blocked.stderr, `cannot write ${out}/procman-a.service: a directory is there`);
+  assert.equal(readdirSync(out), ["procman-a.service"], "nothing written");
+  rmSync(path.join(out, "procman-a.service"), { recursive: true });
+
+  writeFileSync(path.join(out, "procman-a.service"), "[Service]\nExecStart=/usr/bin/mine\n");
+  const mine = await procman(["generate", model, "-P", "systemd", "--out", out, "--state-dir", state]);
+  assert.is(mine.code, 1, show(mine));
+  assert.match(mine.stderr, "a file procman did not write is there");
+  assert.is(readFileSync(path.join(out, "procman-a.service"), "utf8"), "[Service]\nExecStart=/usr/bin/mine\n", "the user's file is kept");
+  assert.equal(readdirSync(out), ["procman-a.service"], "nothing written");
+
+  // procman's own files, even without the record (removed), are replaced.
+  rmSync(path.join(out, "procman-a.service"));
+  assert.is((await procman(["generate", model, "-P", "systemd", "--out", out, "--state-dir", state])).code, 0);
+  rmSync(path.join(out, MANIFEST));
+  const again = await procman(["generate", modelFile(dir, ["a", "b"]), "-P", "systemd", "--out", out, "--state-dir", state]);
+  assert.is(again.code, 0, show(again));
+
+  const records = await procman(["generate", model, "-P", "systemd", "--out", path.join(state, "lib", "procman", "units"), "--state-dir", state]);
+  assert.is(records.code, 2, show(records));
+  assert.match(records.stderr, "is inside procman's own records");
+  assert.not.ok(existsSync(path.join(state, "lib")), "nothing made there");
 });
 
 test.run();
