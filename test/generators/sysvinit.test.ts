@@ -360,7 +360,7 @@ test("initialize runs as the process runs: in its directory, with its umask and 
 test("overrides.sysvinit sets and adds LSB header keywords, one line each", () => {
   const dir = makeTempDir("procman-sysvinit-");
   const output = generateSysvinit(
-    resolve({ e: { process: "/bin/true", overrides: { sysvinit: { "Default-Start": "3 5", "Should-Start": ["network", "time"], "X-Note": "a\nb" } } } }, dir),
+    resolve({ e: { process: "/bin/true", overrides: { sysvinit: { "Default-Start": "3 5", "Should-Start": ["network", "time"], "X-Note": "a b" } } } }, dir),
   );
   const header = lsbHeader(fileOf(output, `init.d/${S("e")}`));
   assert.is(header["Default-Start"], "3 5");
