@@ -2,7 +2,7 @@
 // codes and what is printed where.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { spawnSync } from "node:child_process";
 import { BIN, procman, show } from "../helpers/cli.js";
@@ -171,6 +171,25 @@ test("validate --json on an invalid model: exit 2 and every issue as data", asyn
   assert.is(report.issues.length, MANY_PROBLEMS.length);
   assert.equal(report.issues.at(-1), { process: "web", field: "activatesAfter", message: "dependency cycle: web -> db -> web" });
   assert.equal(report.issues[1], { process: "web", field: "foregroundProces", message: "unknown field (did you mean foregroundProcess?)" });
+});
+
+// A review: validate -P supervisord called valid what generate -P supervisord refused.
+test("validate -P MANAGER refuses what that manager's generator cannot carry, as generate does", async () => {
+  const dir = makeTempDir();
+  const file = path.join(dir, "m.json");
+  writeFileSync(file, JSON.stringify({ a: { process: "/bin/sleep", args: ["1\n2", "x\u0001y"] } }));
+  const [direct, supervisord, launchd, json] = await Promise.all([
+    procman(["validate", file], { env: stateEnv() }),
+    procman(["validate", file, "-P", "supervisord"], { env: stateEnv() }),
+    procman(["validate", file, "-P", "launchd"], { env: stateEnv() }),
+    procman(["validate", file, "-P", "supervisord", "--json"], { env: stateEnv() }),
+  ]);
+  assert.is(direct.code, 0, show(direct));
+  assert.is(supervisord.code, 2, show(supervisord));
+  assert.match(supervisord.stderr, "supervisord's command= cannot carry a line break");
+  assert.is(launchd.code, 2, show(launchd));
+  assert.match(launchd.stderr, "control character 0x01, which a plist (XML 1.0) cannot carry");
+  assert.equal(JSON.parse(json.stdout), { valid: false, file, code: "EGENERATE", issues: [{ message: 'a: supervisord\'s command= cannot carry a line break (in "1\\n2")' }] });
 });
 
 test("validate --json on a model that does not load: exit 2, the LoadError as an issue", async () => {
