@@ -169,6 +169,17 @@ test("switch into a state dir others may write (no sticky bit): exit 2, nothing 
   assert.not.ok(existsSync(path.join(dir, "lib")), "nothing was created");
 });
 
+// A review: startup skipped the check for a state dir not made yet and installed a boot script
+// for it; status then refused the same state dir.
+test("startup --install for a state dir not made yet under a directory others may write: exit 2, nothing installed", async () => {
+  const open = makeTempDir();
+  chmodSync(open, 0o777);
+  const root = makeTempDir();
+  const run = await procman(["startup", "-P", "sysvinit", "--state-dir", path.join(open, "state"), "--install", "--root", root]);
+  assertNamed(run, 2, `procman: ${open}: any user may write it`);
+  assert.not.ok(existsSync(path.join(root, "etc")), "nothing was installed");
+});
+
 test("status of a state dir owned by another user: exit 2 naming it", async () => {
   if (process.getuid?.() !== 0) return console.log("  SKIP status of a foreign state dir: needs root to chown");
   const dir = makeTempDir();

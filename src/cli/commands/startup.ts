@@ -127,6 +127,9 @@ function builtCli(): string {
  * unit may well be installed before the first switch.
  */
 function warnIfNothingDeployed(stateDir: string, io: Output): void {
+  // A state dir another user could change is refused (exit 2), also one not made yet: what is
+  // installed now would run procman on it at every boot.
+  new StateDir(stateDir).checkTrust();
   if (!existsSync(stateDir)) {
     io.err(`procman: warning: ${stateDir} does not exist yet: at boot, procman start fails until a switch deploys something there\n`);
     return;
