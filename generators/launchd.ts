@@ -31,6 +31,13 @@ export function generateLaunchd(model: ResolvedModel, options: GeneratorOptions 
   const names: Record<string, string> = {};
   const files: GeneratedFile[] = model.processes.map((spec) => {
     const dependencies = spec.activatesAfter.map((name) => byName.get(name)!);
+    // The wrapper waits for a dependency's readiness check; "alive after start" is none it can run
+    // (launchd loads every job at once): `switch -P launchd` orders them, a boot does not.
+    for (const dependency of dependencies) {
+      if (dependency.readiness.kind === "started") {
+        warnings.push(`${spec.name}: activatesAfter ${dependency.name}, which has no readiness check: launchd may start ${spec.name} before ${dependency.name} runs when it loads them itself (at boot); give ${dependency.name} a readiness check`);
+      }
+    }
     const label = launchdLabel(spec.name, prefix);
     const { argv, wrapped: startWrapped } = argvOf(spec, dependencies);
     const plist = translate(spec, label, argv, spec.foreground === undefined || startWrapped);

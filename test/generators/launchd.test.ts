@@ -247,6 +247,23 @@ test("a failing initialize: the program does not start, the wrapper exits 1 sayi
   assert.not.ok(existsSync(reportFile));
 });
 
+// A review: a dependent of a process without a readiness check got no wrapper, without a word.
+test("a dependency without a readiness check cannot be waited for at load: a warning names both", () => {
+  const dir = makeTempDir("procman-launchd-");
+  const output = generateLaunchd(
+    resolve(
+      {
+        web: { process: "/bin/sleep", args: ["1"] },
+        db: { process: "/bin/sleep", args: ["1"], readiness: { tcp: { port: 5432 } } },
+        dep: { process: "/bin/sleep", args: ["1"], activatesAfter: ["web", "db"] },
+      },
+      dir,
+    ),
+  );
+  const about = output.warnings.filter((warning) => warning.includes("no readiness check"));
+  assert.equal(about, ["dep: activatesAfter web, which has no readiness check: launchd may start dep before web runs when it loads them itself (at boot); give web a readiness check"]);
+});
+
 test("settings: Umask in decimal, Nice, UserName/GroupName, KeepAlive from the restart policy, overrides merged", () => {
   if (!need("python3", "launchd settings")) return;
   const dir = makeTempDir("procman-launchd-");
@@ -353,7 +370,7 @@ test("prefix: labels, file names and the setup script are namespaced; notify rea
   const output = generateLaunchd(model, { prefix: "shop" });
   assert.equal(output.files.map((file) => file.path).sort(), ["org.shop.a.plist", "org.shop.b.plist", "shop-setup.sh"]);
   assert.equal(output.names, { a: "org.shop.a", b: "org.shop.b" });
-  assert.equal(output.warnings, []);
+  assert.equal(output.warnings, ["b: activatesAfter a, which has no readiness check: launchd may start b before a runs when it loads them itself (at boot); give a a readiness check"]);
   if (need("python3", "launchd prefix")) assert.is(loadAll(output).b!.Label, "org.shop.b");
   const notify = generatorError(() =>
     generateLaunchd({ ...model, processes: [{ ...model.processes[0]!, readiness: { kind: "notify", fd: 4, timeout: 5, interval: 0.1 } }] }));
