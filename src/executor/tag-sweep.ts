@@ -26,6 +26,16 @@ export function tagName(tag: string): string {
   return tag.slice(0, tag.indexOf(":"));
 }
 
+/**
+ * Whether a tag was made for this state dir: all after its second ":" (a name and a spec hash or
+ * manager hold none). Not a suffix test: a state dir "/x:/a/b" ends in ":/a/b" too.
+ */
+export function taggedForDir(tag: string, stateDir: string): boolean {
+  const first = tag.indexOf(":");
+  const second = first < 0 ? -1 : tag.indexOf(":", first + 1);
+  return second >= 0 && tag.slice(second + 1) === stateDir;
+}
+
 /** How a process's leftovers are stopped: as the process itself. */
 export function sweepSettingsOf(spec: ResolvedProcess): SweepSettings {
   return { stopSignal: spec.stop.signal, stopTimeout: spec.stop.timeout };
@@ -66,8 +76,7 @@ export function scanTagged(wanted: (tag: string) => boolean, exclude: readonly n
 
 /** Every live process tagged for this state dir, whatever its name. */
 export function taggedFor(stateDir: string): (ProcessIdentity & { tag: string })[] {
-  const suffix = `:${stateDir}`;
-  return scanTagged((tag) => tag.endsWith(suffix));
+  return scanTagged((tag) => taggedForDir(tag, stateDir));
 }
 
 /**

@@ -11,7 +11,7 @@ import { ProcmanError } from "../../errors.js";
 import { StartError, TAG_VARIABLE, logTail, tagFor, type Launched } from "../launch.js";
 import { launchRecorded, recordOf } from "../start-process.js";
 import { SupervisorLink } from "./supervision.js";
-import { scanTagged, stopEveryTagged, sweepSettingsOf, sweepTagged, tagName, type SweepSettings } from "../tag-sweep.js";
+import { scanTagged, stopEveryTagged, sweepSettingsOf, sweepTagged, tagName, taggedForDir, type SweepSettings } from "../tag-sweep.js";
 import { ancestorsOf, checkIdentity, isLive, listPids, readEnvironmentVariable, readProcStat, stillRuns } from "../proc.js";
 import { AbandonedError, NotReadyError, probeReadiness, waitUntilReady } from "../readiness.js";
 import type { StateDir, ProcessRecord } from "../state-dir.js";
@@ -323,7 +323,6 @@ async function stopUnrecordedLeaders(state: StateDir, records: ReadonlyMap<strin
   // A name whose record runs was never a lost spawn (a name's record goes before it starts again):
   // a tagged session leader under that name is its own child that called setsid, and stays.
   const running = new Set([...records.values()].filter((record) => stillRuns(checkIdentity(record))).map((record) => record.name));
-  const suffix = `:${state.stateDir}`;
   // A shell started inside a managed service's environment carries its tag: procman's ancestors stay.
   const skip = new Set([process.pid, ...ancestorsOf(process.pid)]);
   const stops: Promise<unknown>[] = [];
@@ -333,7 +332,7 @@ async function stopUnrecordedLeaders(state: StateDir, records: ReadonlyMap<strin
     // Only session leaders: what procman spawned (foreground) or what a daemon made of itself.
     if (!isLive(stat) || stat.session !== pid) continue;
     const tag = readEnvironmentVariable(pid, TAG_VARIABLE);
-    if (tag === undefined || !tag.endsWith(suffix)) continue;
+    if (tag === undefined || !taggedForDir(tag, state.stateDir)) continue;
     const name = tagName(tag);
     if (running.has(name)) continue;
     onEvent({ type: "recovering", message: `stopping ${name} (PID ${pid}), ${why}` });
@@ -398,8 +397,7 @@ async function stopUnconfirmed(state: StateDir, records: ReadonlyMap<string, Pro
  * given), stopped: their records were lost to a damaged file.
  */
 async function stopUnrecorded(stateDir: string, records: ReadonlyMap<string, ProcessRecord>, spec: ResolvedProcess | undefined, onEvent: EventSink): Promise<void> {
-  const suffix = `:${stateDir}`;
-  const lost = scanTagged((tag) => tag.endsWith(suffix) && (spec === undefined ? !records.has(tagName(tag)) : tagName(tag) === spec.name));
+  const lost = scanTagged((tag) => taggedForDir(tag, stateDir) && (spec === undefined ? !records.has(tagName(tag)) : tagName(tag) === spec.name));
   if (lost.length === 0) return;
   const settings: SweepSettings = spec !== undefined ? sweepSettingsOf(spec) : { stopSignal: "SIGTERM", stopTimeout: 10 };
   onEvent({ type: "recovering", message: `the records are damaged: stopping ${lost.map((found) => `${tagName(found.tag)} (PID ${found.pid})`).join(", ")}, running on a tag without a record` });
