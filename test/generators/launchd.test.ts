@@ -178,7 +178,9 @@ test("a daemon runs behind the proxy: exact argv/env, TERM reaches the daemon (e
   const pidFile = path.join(dir, "state", "run", "db 'x'.pid");
   const reportFile = path.join(dir, "db.json");
   const args = ["with space", "$HOME", "'", "line\nbreak", ""];
-  const environment = { PID_FILE: pidFile, REPORT_FILE: reportFile, NEWLINE: "a\nb" };
+  // The launcher waits for this file: present, it daemonizes at once; absent, it holds.
+  const holdFile = path.join(dir, "launch");
+  const environment = { PID_FILE: pidFile, REPORT_FILE: reportFile, NEWLINE: "a\nb", LAUNCH_HOLD: holdFile };
   // initialize creates the PID file's directory: without it the daemon cannot start.
   const initialize = 'mkdir -p "$(dirname "$PID_FILE")"\nprintf %s "$NEWLINE" > "$REPORT_FILE.init"';
   const model = resolve({ db: { daemon: NODE, daemonArgs: [DAEMON, ...args], pidFile, environment, initialize, stop: { signal: "SIGINT" } } }, dir);
@@ -190,6 +192,7 @@ test("a daemon runs behind the proxy: exact argv/env, TERM reaches the daemon (e
   const pids: number[] = [];
   const children: ChildProcess[] = [];
   try {
+    writeFileSync(holdFile, "");
     for (const ending of ["stopped", "died"] as const) {
       const proxy = launch(plist);
       children.push(proxy);
@@ -210,7 +213,9 @@ test("a daemon runs behind the proxy: exact argv/env, TERM reaches the daemon (e
       }
       await waitFor("the daemon to be gone", () => !isAlive(report.pid));
     }
-    // Stopped at once, while the daemon is still starting: the stop still reaches the daemon.
+    // Stopped while the daemon's start command runs (held until the stop is sent): the stop still
+    // reaches the daemon.
+    rmSync(holdFile);
     const early = launch(plist);
     children.push(early);
     const launcher = `${NODE}\0${DAEMON}\0`;
@@ -221,8 +226,9 @@ test("a daemon runs behind the proxy: exact argv/env, TERM reaches the daemon (e
         return false;
       }
     });
-    await waitFor("the proxy to run the daemon's start command", launching, 10_000, 5);
+    await waitFor("the proxy to run the daemon's start command", launching);
     early.kill("SIGTERM");
+    writeFileSync(holdFile, "");
     assert.is(await exitOf(early), 0);
     await waitFor("nothing left of the early-stopped daemon", () => processesMentioning(dir).length === 0, 10_000);
     assert.equal(processesMentioning(dir), []);
