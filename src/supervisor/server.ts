@@ -105,7 +105,7 @@ export function serve(supervisor: Supervisor, options: ServeOptions): Promise<ne
     socket.on("close", () => {
       if (owner === socket) {
         owner = undefined;
-        supervisor.resume();
+        supervisor.holderGone();
       }
     });
   });

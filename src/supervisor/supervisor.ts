@@ -203,6 +203,22 @@ export class Supervisor {
     return collected.filter(isHandoverEvent);
   }
 
+  /**
+   * The lock holder went away without handing over (killed mid-command): the stops it announced
+   * are no longer anyone's, so a death among them is a death again, restarted as its policy says
+   * (an operator's stop stays "stopped": the next command completes it from the journal). Then
+   * supervision goes on.
+   */
+  holderGone(): void {
+    for (const [name, operator] of [...this.expecting]) {
+      if (operator) continue;
+      this.expecting.delete(name);
+      const record = this.records.get(name);
+      if (record !== undefined && this.stopping.get(record.pid) === "expected") this.stopping.delete(record.pid);
+    }
+    this.resume();
+  }
+
   /** A foreground child's exit status reaches its parent, this supervisor (or its runner); a daemon's never does. */
   private watchExit(spec: ResolvedProcess, launched: Launched, runner: SpawnRunner | undefined): void {
     // A daemon double-forked: what runs is not its child, and only /proc tells of its death.

@@ -6,6 +6,7 @@ import { existsSync } from "node:fs";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { waitFor } from "../helpers/processes.js";
+import { connectSupervisor } from "../../src/supervisor/client.js";
 import { deploy, eventsFile, processSpec, starts, withSupervisor } from "./helpers.js";
 
 
@@ -49,6 +50,23 @@ test("restart no: a crash while paused is answered as failed; an immediate resta
     assert.equal(quick.map((event) => event.type), ["backoff", "restarting"], JSON.stringify(answer));
     assert.ok(quick[0]?.type === "backoff" && quick[0].delayMs === 0);
     assert.equal(quick[1], { type: "restarting", name: "quick", attempt: 1 });
+  }));
+
+// A review: a switch killed with kill -9 after it announced and made its stops left them dead
+// for good (they stayed "expected" and "dealt with"), the supervisor running on and acting on nothing.
+test("a lock holder killed after announcing a stop (its connection closes without a resume): the death is restarted as its policy says", () =>
+  withSupervisor(async (dir, client) => {
+    const events = eventsFile(dir);
+    const records = await deploy(dir, [processSpec(dir, "victim", { EVENTS: events }, { restart: { policy: "always", delay: 0 } })], client);
+    await waitFor(() => starts(events, "victim").length === 1 || undefined, 5000, "victim's start");
+    const holder = (await connectSupervisor(dir))!;
+    await holder.pause();
+    await holder.expectStop(["victim"]);
+    const victim = records.get("victim")!.pid;
+    process.kill(victim, "SIGKILL");
+    await reaped(victim);
+    holder.close();
+    await waitFor(() => starts(events, "victim").length === 2 || undefined, 10_000, "victim's restart once the holder is gone");
   }));
 
 test.run();
