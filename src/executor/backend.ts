@@ -24,6 +24,8 @@ export interface StartRequest {
   readonly spec: ResolvedProcess;
   /** It runs now and is restarted in place (its files did not change: launchd kickstart -k). */
   readonly restartInPlace: boolean;
+  /** Another start of this transaction waits for it to be ready (false: nothing is gated on it). */
+  readonly awaited?: boolean;
 }
 
 export interface Backend {
@@ -38,8 +40,11 @@ export interface Backend {
    * a supervisor decides as it takes over is reported to `onEvent` (before the command's "done").
    */
   finish?(ok: boolean, supervise: SupervisionMode, onEvent: EventSink): Promise<void>;
-  /** After a crash mid-transaction (the journal is there): make what runs match the records. */
-  recover(onEvent: EventSink): Promise<void>;
+  /**
+   * After a crash mid-transaction (the journal is there): make what runs match the records.
+   * `target`: what this command deploys (the interrupted one may have been starting it).
+   */
+  recover(onEvent: EventSink, target?: ResolvedModel): Promise<void>;
   /**
    * Nothing deployed, no journal: what still runs on this state dir's tags (its lib/procman was
    * removed by hand) is stopped before the plan starts the same names a second time.
@@ -60,8 +65,16 @@ export interface Backend {
   prepare(model: ResolvedModel | undefined, options: { installed?: InstallRecord | undefined; check: boolean }): Promise<InstallChange>;
   /** Writes, links and removes files to go from change.before to change.after, and reloads. */
   install(change: InstallChange): Promise<void>;
-  /** Starts these (all startable now); resolves once every one is ready. */
+  /**
+   * Starts these (all startable now); resolves once every one is ready — or, for one that is not
+   * `awaited` and whose check the backend defers, once it is started: settleStarts then decides.
+   */
   start(requests: readonly StartRequest[], context: StepContext): Promise<void>;
+  /**
+   * After the last start of a run of starts: the deferred checks, each failure a failed start.
+   * `abandon`: a start failed; the deferred checks are dropped (what they started is undone).
+   */
+  settleStarts?(context: StepContext, abandon: boolean): Promise<void>;
   /** True: a process whose files did not change can be restarted in place (no stop first). */
   readonly restartsInPlace?: boolean;
   /** True: start() takes several at once (one systemctl call a layer); false: one a call. */

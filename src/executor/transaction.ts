@@ -101,7 +101,7 @@ export async function runTransaction(options: TransactionOptions): Promise<Switc
     let finished = false;
     try {
       if (options.dryRun !== true && state.readJournal() !== undefined) {
-        await backend.recover(onEvent);
+        await backend.recover(onEvent, target.model);
         state.clearJournal();
       } else if (options.dryRun !== true && pointer === undefined && options.command !== "stop") {
         await backend.stopUnrecorded?.(onEvent);
@@ -373,12 +373,13 @@ async function startInOrder(
   const reasons = new Map(plan.start.map((step) => [step.name, step.reason]));
   const starting = new Set(reasons.keys());
   const stoppedNow = new Set(applied.stopped);
+  const waitsFor = (name: string) => (starting.has(name) ? specs.get(name)!.activatesAfter.filter((dependency) => starting.has(dependency)) : []);
+  const awaited = new Set([...starting].flatMap(waitsFor));
   const request = (name: string) => {
     const spec = specs.get(name)!;
     context.onEvent({ type: "starting", name, reason: reasons.get(name) ?? { kind: "undo" } });
-    return { spec, restartInPlace: inPlace.has(name) && !stoppedNow.has(name) };
+    return { spec, restartInPlace: inPlace.has(name) && !stoppedNow.has(name), awaited: awaited.has(name) };
   };
-  const waitsFor = (name: string) => (starting.has(name) ? specs.get(name)!.activatesAfter.filter((dependency) => starting.has(dependency)) : []);
   if (backend.startsInBatches) {
     // One layer at a time, each layer in one call.
     const done = new Set<string>();
@@ -394,15 +395,21 @@ async function startInOrder(
     }
     return;
   }
-  await runAsReady(
-    plan.start.map((step) => step.name),
-    waitsFor,
-    async (name, signal) => {
-      applied.started.push(name);
-      await backend.start([request(name)], { ...context, signal });
-    },
-    context.signal,
-  );
+  try {
+    await runAsReady(
+      plan.start.map((step) => step.name),
+      waitsFor,
+      async (name, signal) => {
+        applied.started.push(name);
+        await backend.start([request(name)], { ...context, signal });
+      },
+      context.signal,
+    );
+  } catch (error) {
+    await backend.settleStarts?.(context, true);
+    throw error;
+  }
+  await backend.settleStarts?.(context, false);
 }
 
 /**

@@ -292,6 +292,47 @@ test("a switch that changes nothing records no generation but starts what died",
   });
 });
 
+// A review: the next switch kept a process whose start a kill -9 had cut short during its
+// readiness wait (nothing recorded its spec yet: no generation, or a changed spec's new hash) and
+// started its dependents at once, exit 0.
+for (const first of ["a first switch", "a switch of a changed spec"] as const) {
+  test(`${first} killed during a readiness wait: the next switch starts it again and its dependent waits for its readiness`, async () => {
+    await scenario(async (dir, files) => {
+      const events = path.join(files, "events.jsonl");
+      const ready = path.join(files, "ready");
+      const chain = (version: string) =>
+        writeJson(path.join(files, `chain-${version}.json`), {
+          a: { ...service("a", events, { VERSION: version }), readiness: { command: `test -e ${ready}`, timeout: 60 }, restart: "no" },
+          b: { ...service("b", events), activatesAfter: ["a"], restart: "no" },
+        });
+      const starts = (name: string) => readEvents(events).filter((event) => event.name === name && event.event === "start").length;
+      let model = chain("1");
+      if (first === "a switch of a changed spec") {
+        writeFileSync(ready, "");
+        ok(await run(["switch", model, "--state-dir", dir]));
+        rmSync(ready);
+        model = chain("2");
+      }
+      const aBefore = starts("a");
+      const bBefore = starts("b");
+      const switching = startProcman(["switch", model, "--state-dir", dir]);
+      await waitFor(() => starts("a") === aBefore + 1 && starts("b") === bBefore, 20_000, "a's new start");
+      switching.child.kill("SIGKILL");
+      await switching.done;
+      const next = startProcman(["switch", model, "--state-dir", dir]);
+      await waitFor(() => starts("a") === aBefore + 2, 20_000, "the next switch to start a again");
+      assert.is(starts("b"), bBefore, "b started before a was ready");
+      const created = Date.now();
+      writeFileSync(ready, "");
+      const result = await next.done;
+      assert.is(result.code, 0, result.stdout + result.stderr);
+      const bStart = readEvents(events).filter((event) => event.name === "b" && event.event === "start").at(-1)!;
+      assert.ok(bStart.t >= created, "b started before a's readiness passed");
+      assert.equal(statesOf(await statusJson(dir)), { a: "running", b: "running" });
+    });
+  });
+}
+
 test("after a first switch killed with kill -9, status shows what runs and stop takes dependents first", async () => {
   await scenario(async (dir, files) => {
     const events = path.join(files, "events.jsonl");

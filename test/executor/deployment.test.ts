@@ -9,6 +9,7 @@ import * as assert from "uvu/assert";
 import { SwitchFailedError, stopDeployment, switchDeployment } from "../../src/executor/deployment.js";
 import type { SwitchEvent } from "../../src/executor/events.js";
 import { TAG_VARIABLE, tagFor } from "../../src/executor/launch.js";
+import { aliveLooks } from "../../src/executor/alive-wait.js";
 import { identityOf } from "../../src/executor/proc.js";
 import { StateDir } from "../../src/executor/state-dir.js";
 import { createContext } from "../../src/model/context.js";
@@ -189,6 +190,37 @@ test("a dependency that exits at once fails the switch at once; its dependents n
     assert.match(error.message, /^quitter: exited with code 4 (before it was ready|at once)/);
     assert.is(indexOfEvent(readEvents(events), "dependent", "start"), -1);
     assert.equal(tagged(dir), []);
+    assert.is(new StateDir(dir).readCurrent(), undefined, "no generation was recorded");
+  });
+});
+
+// The default check of a process nothing waits for gates nothing: one look at all such processes
+// once the youngest is 20 ms old (last-look.ts), never a wait of its interval.
+test("nothing waits for it: its default check is one last look, not its interval; one that exits at once still fails the switch", async () => {
+  await withStateDir(async (dir, files) => {
+    const events = eventsFile(files);
+    const looks = aliveLooks();
+    const switchEvents = await deploy(dir, { a: service("a", events), b: service("b", events) });
+    assert.is(aliveLooks(), looks, "a process nothing waits for was waited for its interval");
+    assert.equal(switchEvents.filter((event) => event.type === "ready").map((event) => (event as { name: string }).name).sort(), ["a", "b"]);
+    // A dependency (a changed, so started again, with c waiting for it) still gets its interval:
+    // the counter above can move.
+    await deploy(dir, { a: service("a", events, { VERSION: "2" }), b: service("b", events), c: service("c", events, {}, { activatesAfter: ["a"] }) });
+    assert.ok(aliveLooks() > looks, "the dependency was not waited for");
+  });
+  await withStateDir(async (dir, files) => {
+    const events = eventsFile(files);
+    // The last look comes once `late` (started after gate's readiness, 1.5 s on) is 20 ms old:
+    // the quitter has surely exited by then, however slow the machine.
+    const { error, events: switchEvents } = await deployFails(dir, {
+      quitter: service("quitter", events, { EXIT_AT_ONCE: "3" }),
+      gate: service("gate", events, { READY_FILE: path.join(files, "gate"), READY_DELAY: "1500" }, { readiness: { file: path.join(files, "gate") } }),
+      late: service("late", events, {}, { activatesAfter: ["gate"] }),
+    });
+    assert.match(error.message, /^quitter: exited with code 3 within [0-9.]+ s of its start/);
+    assert.ok(switchEvents.some((event) => event.type === "started" && event.name === "late"), "the switch did not go on to its last start");
+    assert.ok(switchEvents.some((event) => event.type === "failed" && event.name === "quitter"));
+    assert.equal(tagged(dir), [], "a, started, was not undone");
     assert.is(new StateDir(dir).readCurrent(), undefined, "no generation was recorded");
   });
 });

@@ -1,7 +1,7 @@
 // The direct process manager as a backend of the transaction: procman spawns, records, checks and
 // stops the processes itself. A record is written right after each spawn and every spawn is
 // tagged, so a crash at any instant leaves either a record or a tagged process the recovery finds.
-import type { ResolvedProcess } from "../../model/types.js";
+import type { ResolvedModel, ResolvedProcess } from "../../model/types.js";
 import type { ObservedProcess } from "../../plan/plan.js";
 import { specHash } from "../../plan/spec-hash.js";
 import type { Backend, StartRequest, StepContext, SupervisionMode } from "../backend.js";
@@ -21,6 +21,8 @@ import { readPidLine } from "../safe-file.js";
 import { checkServiceFileDir } from "../dir-trust.js";
 import { SwitchFailedError } from "../switch-result.js";
 import { terminate } from "../terminate.js";
+import { runAsReady } from "../schedule.js";
+import { lastLook, type Unawaited } from "../last-look.js";
 
 /** `startForeground`: procman up's in-process supervisor, started when the first spawn needs it. */
 export function directBackend(state: StateDir, startForeground?: () => Promise<void>): Backend {
@@ -50,6 +52,8 @@ export function directBackend(state: StateDir, startForeground?: () => Promise<v
   // command): two shells, so that starts never queue behind a layer's polls.
   let runner: SpawnRunner | undefined;
   let checker: SpawnRunner | undefined;
+  // Started with the default check, and no other start waits for them: looked at in settleStarts.
+  const unawaited: Unawaited[] = [];
 
   return {
     manager: "direct",
@@ -57,7 +61,7 @@ export function directBackend(state: StateDir, startForeground?: () => Promise<v
     hashOf: specHash,
     recordedEdges: () => [...records.values()].map((record) => ({ name: record.name, activatesAfter: record.activatesAfter ?? [] })),
 
-    recover: (onEvent) => recoverInterrupted(state, onEvent),
+    recover: (onEvent, target) => recoverInterrupted(state, onEvent, target),
     stopUnrecorded: (onEvent) => stopUnrecordedLeaders(state, state.readRecordsLenient().records, onEvent, "left running by a deployment whose records are gone"),
 
     observe: async () => {
@@ -136,8 +140,13 @@ export function directBackend(state: StateDir, startForeground?: () => Promise<v
       for (const request of requests) {
         // Its record may be among the damaged: an instance running on its tag goes before a second starts.
         if (damaged && !records.has(request.spec.name)) await stopUnrecorded(state.stateDir, records, request.spec, context.onEvent);
-        records.set(request.spec.name, await startOne(state, request, context, records, link, supervise !== "none", shells));
+        records.set(request.spec.name, await startOne(state, request, context, records, link, supervise !== "none", shells, unawaited));
       }
+    },
+
+    settleStarts: async (context, abandon) => {
+      const batch = unawaited.splice(0);
+      if (!abandon) await lastLook(batch, context.onEvent, context.signal);
     },
 
     // One sweep per command for what the stopped processes left (setsid'd children, daemon workers).
@@ -228,12 +237,13 @@ function sameList(a: readonly string[] | undefined, b: readonly string[]): boole
 
 async function startOne(
   state: StateDir,
-  { spec }: StartRequest,
+  { spec, awaited }: StartRequest,
   context: StepContext,
   records: ReadonlyMap<string, ProcessRecord>,
   link: SupervisorLink,
   supervise: boolean,
   shells: { readonly spawner: () => SpawnRunner; readonly checker: () => SpawnRunner },
+  unawaited: Unawaited[],
 ): Promise<ProcessRecord> {
   const { onEvent } = context;
   const began = Date.now();
@@ -266,6 +276,10 @@ async function startOne(
     throw new SwitchFailedError(`${spec.name}: ${message}`);
   }
   onEvent({ type: "started", name: spec.name, pid: record.pid });
+  if (awaited === false && spec.readiness.kind === "started") {
+    unawaited.push({ spec, record, launched, began, known: performance.now() });
+    return record;
+  }
   await readyOrFail(spec, record, launched, state.stateDir, onEvent, context.signal, began, spec.readiness.kind === "command" ? shells.checker() : undefined);
   return record;
 }
@@ -306,14 +320,16 @@ async function readyOrFail(
  * atomically right after each spawn); what may be missing is the record of a process spawned just
  * before the crash. Such a process carries procman's tag: stop it, the plan starts it cleanly. A
  * process recorded during the interrupted run that is not ready now may have been cut short before
- * its readiness passed: it is stopped too, and started again by the plan.
+ * its readiness passed: it is stopped too, and started again by the plan. `target`: the model this
+ * command deploys — the interrupted run may have been starting it (a first switch has no
+ * generation; a changed process's record has the new spec's hash).
  */
-async function recoverInterrupted(state: StateDir, onEvent: EventSink): Promise<void> {
+async function recoverInterrupted(state: StateDir, onEvent: EventSink, target?: ResolvedModel): Promise<void> {
   const journal = state.readJournal();
   if (journal === undefined) return;
   const records = state.readRecordsLenient().records; // what a damaged line lost runs on a tag: stopped below
   await stopUnrecordedLeaders(state, records, onEvent, "started by an interrupted procman but never recorded");
-  await stopUnconfirmed(state, records, journal.startedAt, onEvent);
+  await stopUnconfirmed(state, records, journal.startedAt, onEvent, target);
   restorePidFiles(state, journal.startedAt);
 }
 
@@ -370,26 +386,55 @@ function restorePidFiles(state: StateDir, since: string): void {
   }
 }
 
-/** Records written during the interrupted run whose process does not pass its readiness now. */
-async function stopUnconfirmed(state: StateDir, records: ReadonlyMap<string, ProcessRecord>, since: string, onEvent: EventSink): Promise<void> {
+/**
+ * Records written during the interrupted run whose process does not pass its readiness now, by the
+ * spec it was started from (the current generation's or the target's, whichever has its hash). One
+ * started from neither cannot be confirmed: it goes too (the plan would restart it as changed).
+ */
+async function stopUnconfirmed(
+  state: StateDir,
+  records: ReadonlyMap<string, ProcessRecord>,
+  since: string,
+  onEvent: EventSink,
+  target: ResolvedModel | undefined,
+): Promise<void> {
   const pointer = state.readCurrent();
-  let specs: ReadonlyMap<string, ResolvedProcess> = new Map();
+  const specs = new Map<string, ResolvedProcess>();
+  const know = (processes: readonly ResolvedProcess[]) => {
+    for (const spec of processes) specs.set(`${spec.name}\0${specHash(spec)}`, spec);
+  };
   try {
-    const journalModel = pointer !== undefined ? state.readGeneration(pointer.generation).model : undefined;
-    specs = new Map((journalModel?.processes ?? []).map((spec) => [spec.name, spec]));
+    if (pointer !== undefined) know(state.readGeneration(pointer.generation).model.processes);
   } catch {
-    // No readable generation: nothing to check readiness against.
+    // No readable generation: only the target to check readiness against.
   }
+  know(target?.processes ?? []);
+  const going = new Map<string, ProcessRecord>();
   for (const record of records.values()) {
     if (record.startedAt < since || !stillRuns(checkIdentity(record))) continue;
-    const spec = specs.get(record.name);
-    if (spec === undefined || specHash(spec) !== record.specHash) continue;
+    const spec = specs.get(`${record.name}\0${record.specHash}`);
+    // A command without a model (stop) stops everything next, in order: nothing to decide here.
+    if (spec === undefined && target === undefined) continue;
     const tag = tagFor(record.name, record.specHash, state.stateDir);
-    if (await probeReadiness(spec, { pid: record.pid, tag, ...(record.pgid !== undefined ? { pgid: record.pgid } : {}), ...(record.sid !== undefined ? { session: record.sid } : {}) })) continue;
-    onEvent({ type: "recovering", message: `stopping ${record.name} (PID ${record.pid}): its start was cut short before it was ready` });
-    await terminate({ ...record, tag: tagFor(record.name, record.specHash, state.stateDir) });
-    state.removeRecord(record.name);
+    if (spec !== undefined && (await probeReadiness(spec, { pid: record.pid, tag, ...(record.pgid !== undefined ? { pgid: record.pgid } : {}), ...(record.sid !== undefined ? { session: record.sid } : {}) }))) continue;
+    const why = spec === undefined ? "started by the interrupted run from a spec this command does not deploy" : "its start was cut short before it was ready";
+    onEvent({ type: "recovering", message: `stopping ${record.name} (PID ${record.pid}): ${why}` });
+    going.set(record.name, record);
   }
+  // Dependents first, as every stop: a record says what it activatesAfter.
+  const dependents = new Map<string, string[]>();
+  for (const record of going.values()) {
+    for (const dependency of record.activatesAfter ?? []) dependents.set(dependency, [...(dependents.get(dependency) ?? []), record.name]);
+  }
+  await runAsReady(
+    [...going.keys()],
+    (name) => dependents.get(name) ?? [],
+    async (name) => {
+      const record = going.get(name)!;
+      await terminate({ ...record, tag: tagFor(record.name, record.specHash, state.stateDir) });
+      state.removeRecord(name);
+    },
+  );
 }
 
 /**
