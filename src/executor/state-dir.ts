@@ -77,6 +77,8 @@ export interface Journal extends ProcessIdentity {
   readonly command: string;
   /** Other managers: the install record before and after, so a crash between them is recovered. */
   readonly install?: { readonly before: unknown; readonly after: unknown };
+  /** The generation this command writes before it changes anything: removed if it never became current. */
+  readonly generation?: number;
 }
 
 /** A state file that could not be used, and why. */
@@ -464,7 +466,12 @@ export class StateDir {
     return { current, generation: undefined, damaged };
   }
 
-  /** Writes the next generation (not yet current) and returns its number. */
+  /** The number the next writeGeneration takes. */
+  nextGeneration(): number {
+    return (this.listGenerations().at(-1) ?? 0) + 1;
+  }
+
+  /** Writes the next generation (not yet current; `generation`: its number) and returns its number. */
   writeGeneration(
     model: ResolvedModel,
     processManager: ProcessManagerName,
@@ -473,8 +480,8 @@ export class StateDir {
     prefix?: string,
     supervise?: boolean,
     installDir?: string,
+    generation = this.nextGeneration(),
   ): number {
-    const generation = (this.listGenerations().at(-1) ?? 0) + 1;
     const record: GenerationRecord = {
       generation,
       createdAt: new Date().toISOString(),
@@ -647,6 +654,7 @@ function checkCurrent(value: Record<string, unknown>): string | undefined {
 }
 
 function checkJournal(value: Record<string, unknown>): string | undefined {
+  if (value.generation !== undefined && !(Number.isSafeInteger(value.generation) && (value.generation as number) > 0)) return "generation: not a generation number";
   return expect(value, {
     pid: [(v) => Number.isSafeInteger(v) && (v as number) > 0, "a PID"],
     startTime: [isText, "a string"],

@@ -100,8 +100,11 @@ export async function runTransaction(options: TransactionOptions): Promise<Switc
     await backend.begin?.(supervise);
     let finished = false;
     try {
-      if (options.dryRun !== true && state.readJournal() !== undefined) {
+      const journal = options.dryRun === true ? undefined : state.readJournal();
+      if (journal !== undefined) {
         await backend.recover(onEvent, target.model);
+        // Written by the interrupted command before it changed anything, never made current.
+        if (journal.generation !== undefined && journal.generation !== pointer?.generation) state.removeGeneration(journal.generation);
         state.clearJournal();
       } else if (options.dryRun !== true && pointer === undefined && options.command !== "stop") {
         await backend.stopUnrecorded?.(onEvent);
@@ -126,13 +129,29 @@ export async function runTransaction(options: TransactionOptions): Promise<Switc
       const changesNothing =
         plan.stop.length + plan.start.length + plan.forget.length === 0 &&
         (install === NO_CHANGE || install.files.length + (install.before?.files.length ?? 0) === 0);
+      const same = target.model !== undefined && current !== undefined && sameDeployment(current, target);
+      // The new generation, the largest record, is written before any process is touched (its
+      // number in the journal first): a full disk fails the switch with nothing stopped.
+      const writeFirst = !changesNothing && target.model !== undefined && target.only === undefined && !same;
+      let written: number | undefined;
       if (!changesNothing) {
+        const next = writeFirst ? state.nextGeneration() : undefined;
         state.writeJournal({
           ...identityOf(process.pid)!,
           startedAt: new Date().toISOString(),
           command: options.command,
           install: { before: install.before ?? null, after: install.after ?? null },
+          ...(next !== undefined ? { generation: next } : {}),
         });
+        if (next !== undefined) {
+          try {
+            written = writeNewGeneration(state, target, next);
+          } catch (error) {
+            state.removeGeneration(next);
+            state.clearJournal();
+            throw error;
+          }
+        }
       }
       const applied = new Applied();
       try {
@@ -144,12 +163,12 @@ export async function runTransaction(options: TransactionOptions): Promise<Switc
           throw error;
         }
         const failures = await undo(backend, install, previous, observed, applied, onEvent);
+        if (written !== undefined) state.removeGeneration(written);
         state.clearJournal();
         throw undoneError(error, failures, interrupts);
       }
 
       let generation: number | undefined = pointer?.generation;
-      let written: number | undefined;
       try {
         if (target.model !== undefined) backend.commit?.(target.model);
         if (target.only !== undefined && pointer !== undefined) {
@@ -158,12 +177,7 @@ export async function runTransaction(options: TransactionOptions): Promise<Switc
           else for (const step of plan.start) stopped.delete(step.name);
           state.setCurrent({ generation: pointer.generation, active: pointer.active, ...(stopped.size > 0 ? { stopped: [...stopped] } : {}) });
         } else if (target.model !== undefined) {
-          const same = current !== undefined && sameDeployment(current, target);
-          if (!same || !active) {
-            generation = same
-              ? current!.generation
-              : (written = state.writeGeneration(target.model, target.manager, target.modelFile, target.rollbackOf, target.prefix, target.supervise, target.installDir));
-          }
+          if (!same || !active) generation = same ? current!.generation : (written ??= writeNewGeneration(state, target));
           // Unchanged (a no-op switch): the pointer is not rewritten.
           if (!(same && active && pointer !== undefined && pointer.stopped === undefined)) state.setCurrent({ generation: generation!, active: true });
         } else if (target.model === undefined) {
@@ -199,6 +213,10 @@ export async function runTransaction(options: TransactionOptions): Promise<Switc
 }
 
 /** A direct deployment with anything to restart or check gets a supervisor, unless switched without. */
+function writeNewGeneration(state: StateDir, target: Target, generation?: number): number {
+  return state.writeGeneration(target.model!, target.manager, target.modelFile, target.rollbackOf, target.prefix, target.supervise, target.installDir, generation);
+}
+
 function wantsSupervisor(target: Target): SupervisionMode {
   if (target.manager !== "direct" || target.model === undefined || target.supervise === false) return "none";
   if (target.foreground === true) return "foreground";

@@ -1,6 +1,7 @@
-// A full disk when the new generation is recorded, after its processes were switched: the switch
-// must undo (exit 1 says the previous state is back), not leave the new processes running under the
-// old generation. The state dir is on a small tmpfs of its own, filled up before the switch.
+// A full disk when the new generation is recorded: the generation, the largest record, is written
+// before any process is touched, so the switch fails (exit 1) with the old process never stopped
+// (same PID), and no new process running under the old generation. The state dir is on a small
+// tmpfs of its own, filled up before the switch.
 import { existsSync, readFileSync, statfsSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "uvu";
@@ -23,7 +24,7 @@ const cmdline = (pid: number): string => {
   }
 };
 
-test("ENOSPC writing the new generation: the switch is undone, the old process runs again, no half generation", async () => {
+test("ENOSPC writing the new generation: the switch fails before it stops anything, no half generation", async () => {
   await withTmpfs("full disk at the generation record", "size=2m", async (mnt) => {
     const state = path.join(mnt, "state");
     const models = makeTempDir();
@@ -34,6 +35,7 @@ test("ENOSPC writing the new generation: the switch is undone, the old process r
     try {
       const first = await procman(["switch", before, "--state-dir", state]);
       assert.is(first.code, 0, show(first));
+      const [old] = tagged(state);
       const free = statfsSync(mnt);
       writeFileSync(path.join(mnt, "filler"), Buffer.alloc(Math.max(0, free.bavail * free.bsize - 64 * 1024)));
       const failed = await procman(["switch", after, "--state-dir", state]);
@@ -42,7 +44,9 @@ test("ENOSPC writing the new generation: the switch is undone, the old process r
       assert.match(failed.stderr, "ENOSPC", show(failed));
       assert.not.ok(existsSync(path.join(state, "lib", "procman", "generations", "2.json")), "no generation 2 left behind");
       const running = tagged(state).map((entry) => cmdline(entry.pid));
-      assert.equal(running, ["/bin/sleep 100001"], "the old a again, the new one gone");
+      assert.equal(running, ["/bin/sleep 100001"], "the old a, the new one gone");
+      assert.equal(tagged(state).map((entry) => entry.pid), [old!.pid], "the old a was stopped (and started again)");
+      assert.not.match(failed.stdout + failed.stderr, /stopping a|undoing/, show(failed));
       const status = await procman(["status", "--json", "--state-dir", state]);
       assert.is(status.code, 0, show(status));
       const parsed = JSON.parse(status.stdout) as Status;

@@ -310,6 +310,8 @@ for (const first of ["a first switch", "a switch of a changed spec"] as const) {
       if (first === "a switch of a changed spec") {
         writeFileSync(ready, "");
         ok(await run(["switch", model, "--state-dir", dir]));
+        // b counts as started before its Node has written its start event (nothing waits for it).
+        await waitFor(() => starts("a") === 1 && starts("b") === 1, 20_000, "the first start events");
         rmSync(ready);
         model = chain("2");
       }
