@@ -331,6 +331,9 @@ for (const first of ["a first switch", "a switch of a changed spec"] as const) {
       const bStart = readEvents(events).filter((event) => event.name === "b" && event.event === "start").at(-1)!;
       assert.ok(bStart.t >= created, "b started before a's readiness passed");
       assert.equal(statesOf(await statusJson(dir)), { a: "running", b: "running" });
+      // The killed run wrote its generation before it started anything; the recovery removed it.
+      const generations = JSON.parse(ok(await run(["generations", "--json", "--state-dir", dir])).stdout) as { generation: number }[];
+      assert.equal(generations.map((entry) => entry.generation), first === "a first switch" ? [1] : [1, 2]);
     });
   });
 }
