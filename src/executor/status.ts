@@ -1,10 +1,10 @@
 // What really runs, per declared process. Reads only: nothing is signalled or changed.
 import type { ProcessManagerName, ResolvedProcess } from "../model/types.js";
 import { adoptSpecHashes, specHash } from "../plan/spec-hash.js";
-import { checkIdentity, isLive, isPaused, readProcStat } from "./proc.js";
+import { checkIdentity, isLive, isPaused, readProcStat, stillRuns } from "./proc.js";
 import { probeReadiness } from "./readiness.js";
-import { tagFor } from "./tag-sweep.js";
-import { StateDir } from "./state-dir.js";
+import { scanTagged, tagFor, tagName, taggedForDir } from "./tag-sweep.js";
+import { StateDir, type ProcessRecord } from "./state-dir.js";
 import { supervisorPaths } from "../supervisor/paths.js";
 import { liveSupervisor } from "../supervisor/pid-file.js";
 import { needsSupervisor } from "../supervisor/policy.js";
@@ -56,6 +56,20 @@ export interface DeploymentStatus {
   /** State files that could not be read, each with its problem (status shows what it can). */
   readonly damaged: readonly string[];
   readonly processes: readonly ProcessStatus[];
+  /**
+   * A journal is there: a command is under way (`running`), or one was cut off (killed) and the
+   * next command recovers. `unrecorded`: what the cut-off one started and never recorded (tagged
+   * session leaders of this state dir no record names).
+   */
+  readonly interrupted?: Interrupted | null;
+}
+
+export interface Interrupted {
+  readonly command: string;
+  readonly pid: number;
+  readonly startedAt: string;
+  readonly running: boolean;
+  readonly unrecorded: readonly { readonly name: string; readonly pid: number }[];
 }
 
 export async function readStatus(stateDir: string): Promise<DeploymentStatus> {
@@ -88,6 +102,7 @@ export async function readStatus(stateDir: string): Promise<DeploymentStatus> {
       supervisor: { running: false, pid: null },
       supervisorExpected: false,
       damaged,
+      interrupted: interruptedCommand(state, records),
       processes: declared.map((spec) => ({
         name: spec.name,
         ...stateOf(spec.name),
@@ -153,6 +168,7 @@ export async function readStatus(stateDir: string): Promise<DeploymentStatus> {
   }
   const active = current?.active ?? false;
   return {
+    interrupted: interruptedCommand(state, records),
     generation: current?.generation ?? null,
     processManager: generation?.processManager ?? "direct",
     active,
@@ -161,4 +177,24 @@ export async function readStatus(stateDir: string): Promise<DeploymentStatus> {
     damaged,
     processes: statuses.map((entry) => ({ restarts: 0, lastExit: null, health: null, ...entry })),
   };
+}
+
+/** The journal's command, if one is there (a damaged journal is among the damaged files already). */
+function interruptedCommand(state: StateDir, records: ReadonlyMap<string, ProcessRecord>): Interrupted | null {
+  const read = state.inspectJournal();
+  if (read.kind !== "ok") return null;
+  const journal = read.value;
+  const running = stillRuns(checkIdentity(journal));
+  const unrecorded: { name: string; pid: number }[] = [];
+  if (!running) {
+    // As the next command's recovery finds them: tagged session leaders that no record names,
+    // under a name without a live record (a recorded process's own setsid'd child stays its own).
+    const known = new Set([...records.values()].map((record) => record.pid));
+    const alive = new Set([...records.values()].filter((record) => stillRuns(checkIdentity(record))).map((record) => record.name));
+    for (const found of scanTagged((tag) => taggedForDir(tag, state.stateDir))) {
+      if (known.has(found.pid) || alive.has(tagName(found.tag)) || readProcStat(found.pid)?.session !== found.pid) continue;
+      unrecorded.push({ name: tagName(found.tag), pid: found.pid });
+    }
+  }
+  return { command: journal.command, pid: journal.pid, startedAt: journal.startedAt, running, unrecorded };
 }

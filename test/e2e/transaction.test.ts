@@ -328,7 +328,8 @@ for (const first of ["a first switch", "a switch of a changed spec"] as const) {
       writeFileSync(ready, "");
       const result = await next.done;
       assert.is(result.code, 0, result.stdout + result.stderr);
-      const bStart = readEvents(events).filter((event) => event.name === "b" && event.event === "start").at(-1)!;
+      // Nothing waits for b: the switch may end before its Node has written its start event.
+      const bStart = await waitFor(() => (starts("b") === bBefore + 1 ? readEvents(events).filter((event) => event.name === "b" && event.event === "start").at(-1) : undefined), 20_000, "b's start event");
       assert.ok(bStart.t >= created, "b started before a's readiness passed");
       assert.equal(statesOf(await statusJson(dir)), { a: "running", b: "running" });
       // The killed run wrote its generation before it started anything; the recovery removed it.
@@ -353,6 +354,7 @@ test("after a first switch killed with kill -9, status shows what runs and stop 
     const text = await run(["status", "--state-dir", dir]);
     assert.is(text.code, 1, show(text));
     assert.match(text.stdout, "nothing deployed, but these run");
+    assert.match(text.stdout, new RegExp(`interrupted: a switch \\(PID ${switching.child.pid}, `));
     assert.match(text.stdout, /^ {2}a +undeclared/m);
     ok(await run(["stop", "--state-dir", dir]));
     const terms = readEvents(events).filter((event) => event.event === "term").map((event) => event.name);

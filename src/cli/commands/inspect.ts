@@ -93,6 +93,14 @@ function renderStatus(status: DeploymentStatus): string {
     lines.push(status.supervisor.running ? `supervisor: running, PID ${status.supervisor.pid}` : "supervisor: NOT running (the next switch starts it again)");
   }
   for (const damaged of status.damaged) lines.push(`damaged: ${damaged}`);
+  const cut = status.interrupted;
+  if (cut !== undefined && cut !== null) {
+    if (cut.running) lines.push(`a ${cut.command} is under way (PID ${cut.pid}, since ${cut.startedAt})`);
+    else {
+      lines.push(`interrupted: a ${cut.command} (PID ${cut.pid}, ${cut.startedAt}) was cut off; the next switch or stop recovers`);
+      if (cut.unrecorded.length > 0) lines.push(`  running without a record: ${cut.unrecorded.map((entry) => `${entry.name} (PID ${entry.pid})`).join(", ")}`);
+    }
+  }
   const rows = status.processes.map((entry) => [
     entry.name,
     entry.state,
@@ -117,6 +125,7 @@ function describeExit(exit: NonNullable<DeploymentStatus["processes"][number]["l
 /** Why status exits 1; empty when everything declared runs as it should. */
 function statusProblems(status: DeploymentStatus): string[] {
   const problems: string[] = status.damaged.length > 0 ? [`${status.damaged.length} damaged state file(s): ${status.damaged.join("; ")}`] : [];
+  if (status.interrupted?.running === false) problems.push(`an interrupted ${status.interrupted.command} left its journal`);
   if (status.generation === null || !status.active) {
     const running = status.processes.filter((entry) => entry.state === "running" || entry.state === "undeclared" || entry.state === "paused");
     if (running.length > 0) problems.push(`not deployed, yet running: ${running.map((entry) => entry.name).join(", ")}`);
