@@ -36,11 +36,11 @@ export async function lastLook(batch: readonly Unawaited[], onEvent: EventSink, 
   for (const entry of batch) youngest = Math.max(youngest, entry.known);
   const wait = youngest + LAST_LOOK_MS - performance.now();
   if (wait > 0) await sleep(wait, signal);
-  if (signal.aborted) throw new SwitchFailedError("aborted");
   const now = performance.now();
-  const dead = batch.filter((entry) => !stillRuns(checkIdentity(entry.record)));
+  const dead = signal.aborted ? [] : batch.filter((entry) => !stillRuns(checkIdentity(entry.record)));
   // Written before anything stops them (a stop removes the PID file naming it; a late write would stay).
   const written = await Promise.allSettled(batch.map((entry) => entry.launched.pidFileWritten));
+  if (signal.aborted) throw new SwitchFailedError("aborted");
   let failure: SwitchFailedError | undefined;
   for (const entry of dead) {
     const status = await Promise.race([entry.launched.exit, sleep(500).then(() => undefined)]);

@@ -430,11 +430,25 @@ export class StateDir {
     } catch {
       return [];
     }
+    const pending = this.pendingGeneration();
     return files
       .map((file) => /^([0-9]+)\.json$/.exec(file)?.[1])
       .filter((n): n is string => n !== undefined)
       .map(Number)
+      .filter((n) => n !== pending)
       .sort((a, b) => a - b);
+  }
+
+  /**
+   * The generation a command wrote before changing anything and has not made current yet (its
+   * journal names it): not a generation until then — not listed, not a rollback's target, and its
+   * number is the next one again.
+   */
+  private pendingGeneration(): number | undefined {
+    const journal = this.inspectJournal();
+    if (journal.kind !== "ok" || journal.value.generation === undefined) return undefined;
+    const current = this.inspectCurrent();
+    return current.kind === "ok" && current.value.generation === journal.value.generation ? undefined : journal.value.generation;
   }
 
   /** A generation's record; StateFileError (naming the file) when it is missing or damaged. */

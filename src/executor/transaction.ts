@@ -212,11 +212,12 @@ export async function runTransaction(options: TransactionOptions): Promise<Switc
   }
 }
 
-/** A direct deployment with anything to restart or check gets a supervisor, unless switched without. */
+/** The target's generation record (`generation`: the number the journal names). */
 function writeNewGeneration(state: StateDir, target: Target, generation?: number): number {
   return state.writeGeneration(target.model!, target.manager, target.modelFile, target.rollbackOf, target.prefix, target.supervise, target.installDir, generation);
 }
 
+/** A direct deployment with anything to restart or check gets a supervisor, unless switched without. */
 function wantsSupervisor(target: Target): SupervisionMode {
   if (target.manager !== "direct" || target.model === undefined || target.supervise === false) return "none";
   if (target.foreground === true) return "foreground";

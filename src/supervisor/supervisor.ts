@@ -205,12 +205,20 @@ export class Supervisor {
 
   /**
    * The lock holder went away without handing over (killed mid-command): the stops it announced
-   * are no longer anyone's, so a death among them is a death again, restarted as its policy says
-   * (an operator's stop stays "stopped": the next command completes it from the journal). Then
-   * supervision goes on.
+   * are no longer anyone's, so a death among them is a death again, restarted as its policy says.
+   * What an operator asked to stop stays stopped — `stop NAME`'s processes, and all of a `stop`
+   * command's (its journal says so): the next command completes it. Then supervision goes on.
    */
   holderGone(): void {
+    let journal;
+    try {
+      journal = this.state.inspectJournal();
+    } catch {
+      journal = undefined; // an untrusted state dir: the next look ends this supervisor
+    }
+    const stopping = journal?.kind === "ok" && journal.value.command === "stop";
     for (const [name, operator] of [...this.expecting]) {
+      if (stopping) break;
       if (operator) continue;
       this.expecting.delete(name);
       const record = this.records.get(name);

@@ -339,6 +339,38 @@ for (const first of ["a first switch", "a switch of a changed spec"] as const) {
   });
 }
 
+// A review: the recovery stopped a process the killed run had started from a spec the next switch
+// does not deploy, and the plan then started it again under its dependent, which kept running.
+test("a switch killed after restarting a changed process and its dependent, then the old model again: both restart, dependency first", async () => {
+  await scenario(async (dir, files) => {
+    const events = path.join(files, "events.jsonl");
+    const never = path.join(files, "never");
+    const ready = (name: string) => ({ logLine: `^${name}: starting$`, timeout: 30 });
+    const model = (version: string, slow: boolean) =>
+      writeJson(path.join(files, `m-${version}.json`), {
+        x: { ...service("x", events, { VERSION: version }), readiness: ready("x"), restart: "no" },
+        y: { ...service("y", events), activatesAfter: ["x"], readiness: ready("y"), restart: "no" },
+        w: slow ? { ...service("w", events, { VERSION: version }), readiness: { file: never, timeout: 60 }, restart: "no" } : { ...service("w", events), restart: "no" },
+      });
+    const starts = (name: string) => readEvents(events).filter((event) => event.name === name && event.event === "start");
+    const first = model("1", false);
+    ok(await run(["switch", first, "--state-dir", dir]));
+    await waitFor(() => starts("w").length === 1, 20_000, "w's start event");
+    const switching = startProcman(["switch", model("2", true), "--state-dir", dir]);
+    await waitFor(() => starts("y").length === 2 && starts("w").length === 2, 20_000, "y restarted and the slow w started");
+    switching.child.kill("SIGKILL");
+    await switching.done;
+    ok(await run(["switch", first, "--state-dir", dir]));
+    await waitFor(() => starts("y").length === 3, 20_000, "y's third start");
+    const log = readEvents(events);
+    const lastX = log.findLastIndex((event) => event.name === "x" && event.event === "start");
+    const lastY = log.findLastIndex((event) => event.name === "y" && event.event === "start");
+    assert.is(starts("x").length, 3, "x was not started again");
+    assert.ok(lastY > lastX, "y kept running on a dependency started under it");
+    assert.equal(statesOf(await statusJson(dir)), { x: "running", y: "running", w: "running" });
+  });
+});
+
 test("after a first switch killed with kill -9, status shows what runs and stop takes dependents first", async () => {
   await scenario(async (dir, files) => {
     const events = path.join(files, "events.jsonl");

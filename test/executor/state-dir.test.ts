@@ -176,6 +176,25 @@ test("current.json naming a missing generation: readGeneration names the file; r
   assert.match(deployed.damaged[0]!.problem, "names generation 4");
 });
 
+// A review: a generation written ahead by a killed switch was listed and could be rolled back to.
+test("a generation the journal names and the pointer does not is pending: not listed, its number taken again", () => {
+  const state = new StateDir(makeTempDir());
+  state.ensure();
+  const one = resolve({ a: { process: "/bin/true" } });
+  state.setCurrent({ generation: state.writeGeneration(one, "direct", undefined), active: true });
+  const journal = { pid: process.pid, startTime: "1", startedAt: new Date().toISOString(), command: "switch" };
+  state.writeJournal({ ...journal, generation: 2 });
+  assert.is(state.writeGeneration(one, "direct", undefined, undefined, undefined, undefined, undefined, 2), 2);
+  assert.equal(state.listGenerations(), [1]);
+  assert.is(state.nextGeneration(), 2);
+  state.setCurrent({ generation: 2, active: true });
+  assert.equal(state.listGenerations(), [1, 2]);
+  state.clearJournal();
+  assert.equal(state.listGenerations(), [1, 2]);
+  state.writeJournal({ ...journal, generation: -1 });
+  assert.throws(() => state.readJournal(), /generation: not a generation number/);
+});
+
 test("a damaged generation: {} , the wrong number inside, a model without processes", () => {
   const state = new StateDir(makeTempDir());
   state.ensure();

@@ -2,10 +2,12 @@
 // the exit of a child that dies, acts on nothing, and at the resume (the hand-over) decides at once
 // and answers with its decisions. A death is waited for until the PID is reaped (gone from /proc):
 // the supervisor reaps it, so it has recorded the exit before it reads the resume request.
+import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { waitFor } from "../helpers/processes.js";
+import { StateDir } from "../../src/executor/state-dir.js";
 import { connectSupervisor } from "../../src/supervisor/client.js";
 import { deploy, eventsFile, processSpec, starts, withSupervisor } from "./helpers.js";
 
@@ -67,6 +69,31 @@ test("a lock holder killed after announcing a stop (its connection closes withou
     await reaped(victim);
     holder.close();
     await waitFor(() => starts(events, "victim").length === 2 || undefined, 10_000, "victim's restart once the holder is gone");
+  }));
+
+// A review: a full `procman stop` killed midway had its stops undone the same way.
+test("a stop command killed after announcing its stops (its journal says stop): they stay down; other deaths are restarted", () =>
+  withSupervisor(async (dir, client) => {
+    const events = eventsFile(dir);
+    const records = await deploy(dir, [
+      processSpec(dir, "victim", { EVENTS: events }, { restart: { policy: "always", delay: 0 } }),
+      processSpec(dir, "other", { EVENTS: events }, { restart: { policy: "always", delay: 0 } }),
+    ], client);
+    await waitFor(() => (starts(events, "victim").length === 1 && starts(events, "other").length === 1) || undefined, 5000, "the first starts");
+    const holder = (await connectSupervisor(dir))!;
+    await holder.pause();
+    await holder.expectStop(["victim"]);
+    const gone = spawnSync("true");
+    new StateDir(dir).writeJournal({ pid: gone.pid!, startTime: "1", startedAt: new Date().toISOString(), command: "stop" });
+    for (const name of ["victim", "other"]) process.kill(records.get(name)!.pid, "SIGKILL");
+    for (const name of ["victim", "other"]) await reaped(records.get(name)!.pid);
+    holder.close();
+    // other's restart shows the pause is over, and the look that decided it looked at victim too.
+    await waitFor(() => starts(events, "other").length === 2 || undefined, 10_000, "other's restart once the holder is gone");
+    await client.pause();
+    await client.resume();
+    assert.is(starts(events, "victim").length, 1, "a stop command's stop was undone");
+    new StateDir(dir).clearJournal();
   }));
 
 test.run();

@@ -87,7 +87,10 @@ function summarizeChange(before: GenerationRecord, after: GenerationRecord): str
 
 function renderStatus(status: DeploymentStatus): string {
   const lines: string[] = [];
-  if (status.generation === null) lines.push(status.processes.length === 0 ? "nothing deployed" : "nothing deployed, but these run (an interrupted first switch: procman stop ends them)");
+  if (status.generation === null) {
+    const why = status.interrupted?.running === true ? "a first switch is under way" : "an interrupted first switch: procman stop ends them";
+    lines.push(status.processes.length === 0 ? "nothing deployed" : `nothing deployed, but these run (${why})`);
+  }
   else lines.push(`generation ${status.generation} (${status.processManager})${status.active ? "" : ", stopped"}`);
   if (status.supervisor !== undefined && (status.supervisor.running || status.supervisorExpected)) {
     lines.push(status.supervisor.running ? `supervisor: running, PID ${status.supervisor.pid}` : "supervisor: NOT running (the next switch starts it again)");

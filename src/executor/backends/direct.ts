@@ -146,7 +146,9 @@ export function directBackend(state: StateDir, startForeground?: () => Promise<v
 
     settleStarts: async (context, abandon) => {
       const batch = unawaited.splice(0);
-      if (!abandon) await lastLook(batch, context.onEvent, context.signal);
+      if (!abandon) return lastLook(batch, context.onEvent, context.signal);
+      // Written before the undo stops them (a stop removes the PID file naming it; a late write would stay).
+      await Promise.allSettled(batch.map((entry) => entry.launched.pidFileWritten));
     },
 
     // One sweep per command for what the stopped processes left (setsid'd children, daemon workers).
@@ -389,7 +391,8 @@ function restorePidFiles(state: StateDir, since: string): void {
 /**
  * Records written during the interrupted run whose process does not pass its readiness now, by the
  * spec it was started from (the current generation's or the target's, whichever has its hash). One
- * started from neither cannot be confirmed: it goes too (the plan would restart it as changed).
+ * started from neither is left alone: its hash differs from every spec this command deploys, so
+ * the plan restarts it as changed — with its dependents, which a stop here would leave running.
  */
 async function stopUnconfirmed(
   state: StateDir,
@@ -413,12 +416,10 @@ async function stopUnconfirmed(
   for (const record of records.values()) {
     if (record.startedAt < since || !stillRuns(checkIdentity(record))) continue;
     const spec = specs.get(`${record.name}\0${record.specHash}`);
-    // A command without a model (stop) stops everything next, in order: nothing to decide here.
-    if (spec === undefined && target === undefined) continue;
+    if (spec === undefined) continue;
     const tag = tagFor(record.name, record.specHash, state.stateDir);
-    if (spec !== undefined && (await probeReadiness(spec, { pid: record.pid, tag, ...(record.pgid !== undefined ? { pgid: record.pgid } : {}), ...(record.sid !== undefined ? { session: record.sid } : {}) }))) continue;
-    const why = spec === undefined ? "started by the interrupted run from a spec this command does not deploy" : "its start was cut short before it was ready";
-    onEvent({ type: "recovering", message: `stopping ${record.name} (PID ${record.pid}): ${why}` });
+    if (await probeReadiness(spec, { pid: record.pid, tag, ...(record.pgid !== undefined ? { pgid: record.pgid } : {}), ...(record.sid !== undefined ? { session: record.sid } : {}) })) continue;
+    onEvent({ type: "recovering", message: `stopping ${record.name} (PID ${record.pid}): its start was cut short before it was ready` });
     going.set(record.name, record);
   }
   // Dependents first, as every stop: a record says what it activatesAfter.
