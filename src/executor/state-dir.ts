@@ -424,13 +424,14 @@ export class StateDir {
 
   listGenerations(): number[] {
     this.checkTrust();
+    // Before the listing: an undo removes the pending file first, then the journal.
+    const pending = this.pendingGeneration();
     let files: string[];
     try {
       files = readdirSync(this.generationsDir);
     } catch {
       return [];
     }
-    const pending = this.pendingGeneration();
     return files
       .map((file) => /^([0-9]+)\.json$/.exec(file)?.[1])
       .filter((n): n is string => n !== undefined)
