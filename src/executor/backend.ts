@@ -43,8 +43,9 @@ export interface Backend {
   /**
    * After a crash mid-transaction (the journal is there): make what runs match the records.
    * `target`: what this command deploys (the interrupted one may have been starting it).
+   * `unknown`: what the interrupted one started from a spec neither deploys goes too.
    */
-  recover(onEvent: EventSink, target?: ResolvedModel): Promise<void>;
+  recover(onEvent: EventSink, target?: ResolvedModel, unknown?: boolean): Promise<void>;
   /**
    * Nothing deployed, no journal: what still runs on this state dir's tags (its lib/procman was
    * removed by hand) is stopped before the plan starts the same names a second time.

@@ -102,7 +102,9 @@ export async function runTransaction(options: TransactionOptions): Promise<Switc
     try {
       const journal = options.dryRun === true ? undefined : state.readJournal();
       if (journal !== undefined) {
-        await backend.recover(onEvent, target.model);
+        // A process the killed run started from a spec this command does not deploy goes (with
+        // what runs on it), unless this is a stop of some names, which touches nothing else.
+        await backend.recover(onEvent, target.model, target.model !== undefined && target.only?.kind !== "stop");
         // Written by the interrupted command before it changed anything, never made current.
         if (journal.generation !== undefined && journal.generation !== pointer?.generation) state.removeGeneration(journal.generation);
         state.clearJournal();

@@ -371,6 +371,31 @@ test("a switch killed after restarting a changed process and its dependent, then
   });
 });
 
+// A review: after a killed switch, `restart NAME` kept what that switch had started from a spec no
+// generation declares, took it for a ready dependency, and exited 0 with status "changed".
+test("a switch killed midway, then restart NAME: what it started from the undeployed spec goes, the chain comes back as declared", async () => {
+  await scenario(async (dir, files) => {
+    const events = path.join(files, "events.jsonl");
+    const never = path.join(files, "never");
+    const ready = (name: string) => ({ logLine: `^${name}: starting$`, timeout: 30 });
+    const model = (version: string) =>
+      writeJson(path.join(files, `chain-${version}.json`), {
+        a: { ...service("a", events, { VERSION: version }), readiness: ready("a"), restart: "no" },
+        b: { ...service("b", events, { VERSION: version }), activatesAfter: ["a"], readiness: ready("b"), restart: "no" },
+        c: { ...service("c", events, { VERSION: version }), activatesAfter: ["b"], readiness: version === "2" ? { file: never, timeout: 60 } : ready("c"), restart: "no" },
+      });
+    const starts = (name: string) => readEvents(events).filter((event) => event.name === name && event.event === "start").length;
+    ok(await run(["switch", model("1"), "--state-dir", dir]));
+    const switching = startProcman(["switch", model("2"), "--state-dir", dir]);
+    await waitFor(() => starts("c") === 2, 20_000, "the new c to start (a and b ready before it)");
+    switching.child.kill("SIGKILL");
+    await switching.done;
+    ok(await run(["restart", "c", "--state-dir", dir]));
+    assert.equal(statesOf(await statusJson(dir)), { a: "running", b: "running", c: "running" });
+    for (const name of ["a", "b", "c"]) assert.is(starts(name), 3, `${name} was not started again from generation 1`);
+  });
+});
+
 test("after a first switch killed with kill -9, status shows what runs and stop takes dependents first", async () => {
   await scenario(async (dir, files) => {
     const events = path.join(files, "events.jsonl");

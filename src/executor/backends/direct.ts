@@ -61,7 +61,7 @@ export function directBackend(state: StateDir, startForeground?: () => Promise<v
     hashOf: specHash,
     recordedEdges: () => [...records.values()].map((record) => ({ name: record.name, activatesAfter: record.activatesAfter ?? [] })),
 
-    recover: (onEvent, target) => recoverInterrupted(state, onEvent, target),
+    recover: (onEvent, target, unknown) => recoverInterrupted(state, onEvent, target, unknown === true),
     stopUnrecorded: (onEvent) => stopUnrecordedLeaders(state, state.readRecordsLenient().records, onEvent, "left running by a deployment whose records are gone"),
 
     observe: async () => {
@@ -326,12 +326,12 @@ async function readyOrFail(
  * command deploys — the interrupted run may have been starting it (a first switch has no
  * generation; a changed process's record has the new spec's hash).
  */
-async function recoverInterrupted(state: StateDir, onEvent: EventSink, target?: ResolvedModel): Promise<void> {
+async function recoverInterrupted(state: StateDir, onEvent: EventSink, target: ResolvedModel | undefined, unknown: boolean): Promise<void> {
   const journal = state.readJournal();
   if (journal === undefined) return;
   const records = state.readRecordsLenient().records; // what a damaged line lost runs on a tag: stopped below
   await stopUnrecordedLeaders(state, records, onEvent, "started by an interrupted procman but never recorded");
-  await stopUnconfirmed(state, records, journal.startedAt, onEvent, target);
+  await stopUnconfirmed(state, records, journal.startedAt, onEvent, target, unknown);
   restorePidFiles(state, journal.startedAt);
 }
 
@@ -390,9 +390,10 @@ function restorePidFiles(state: StateDir, since: string): void {
 
 /**
  * Records written during the interrupted run whose process does not pass its readiness now, by the
- * spec it was started from (the current generation's or the target's, whichever has its hash). One
- * started from neither is left alone: its hash differs from every spec this command deploys, so
- * the plan restarts it as changed — with its dependents, which a stop here would leave running.
+ * spec it was started from (the current generation's or the target's, whichever has its hash).
+ * `unknown`: also those started from neither (a `start`/`restart NAME` would take one for a ready
+ * dependency; a `stop NAME` leaves them, it touches only what it names). What runs on any of them
+ * goes too, dependents first: the plan starts all of them again in order.
  */
 async function stopUnconfirmed(
   state: StateDir,
@@ -400,6 +401,7 @@ async function stopUnconfirmed(
   since: string,
   onEvent: EventSink,
   target: ResolvedModel | undefined,
+  unknown: boolean,
 ): Promise<void> {
   const pointer = state.readCurrent();
   const specs = new Map<string, ResolvedProcess>();
@@ -413,14 +415,26 @@ async function stopUnconfirmed(
   }
   know(target?.processes ?? []);
   const going = new Map<string, ProcessRecord>();
-  for (const record of records.values()) {
-    if (record.startedAt < since || !stillRuns(checkIdentity(record))) continue;
+  const live = [...records.values()].filter((record) => stillRuns(checkIdentity(record)));
+  for (const record of live) {
+    if (record.startedAt < since) continue;
     const spec = specs.get(`${record.name}\0${record.specHash}`);
-    if (spec === undefined) continue;
+    if (spec === undefined && !unknown) continue;
     const tag = tagFor(record.name, record.specHash, state.stateDir);
-    if (await probeReadiness(spec, { pid: record.pid, tag, ...(record.pgid !== undefined ? { pgid: record.pgid } : {}), ...(record.sid !== undefined ? { session: record.sid } : {}) })) continue;
-    onEvent({ type: "recovering", message: `stopping ${record.name} (PID ${record.pid}): its start was cut short before it was ready` });
+    if (spec !== undefined && (await probeReadiness(spec, { pid: record.pid, tag, ...(record.pgid !== undefined ? { pgid: record.pgid } : {}), ...(record.sid !== undefined ? { session: record.sid } : {}) }))) continue;
+    const why = spec === undefined ? "started by the interrupted run from a spec this command does not deploy" : "its start was cut short before it was ready";
+    onEvent({ type: "recovering", message: `stopping ${record.name} (PID ${record.pid}): ${why}` });
     going.set(record.name, record);
+  }
+  // What activatesAfter one of them (transitively) goes with it: never left on a dependency stopped under it.
+  for (let grew = going.size > 0; grew; ) {
+    grew = false;
+    for (const record of live) {
+      if (going.has(record.name) || !(record.activatesAfter ?? []).some((dependency) => going.has(dependency))) continue;
+      onEvent({ type: "recovering", message: `stopping ${record.name} (PID ${record.pid}): it activates after a process stopped above` });
+      going.set(record.name, record);
+      grew = true;
+    }
   }
   // Dependents first, as every stop: a record says what it activatesAfter.
   const dependents = new Map<string, string[]>();
