@@ -449,7 +449,9 @@ export class StateDir {
     const journal = this.inspectJournal();
     if (journal.kind !== "ok" || journal.value.generation === undefined) return undefined;
     const current = this.inspectCurrent();
-    return current.kind === "ok" && current.value.generation === journal.value.generation ? undefined : journal.value.generation;
+    // A damaged pointer may have named it: then it is listed, as every other.
+    if (current.kind === "damaged" || (current.kind === "ok" && current.value.generation === journal.value.generation)) return undefined;
+    return journal.value.generation;
   }
 
   /** A generation's record; StateFileError (naming the file) when it is missing or damaged. */

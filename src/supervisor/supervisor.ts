@@ -207,7 +207,8 @@ export class Supervisor {
    * The lock holder went away without handing over (killed mid-command): the stops it announced
    * are no longer anyone's, so a death among them is a death again, restarted as its policy says.
    * What an operator asked to stop stays stopped — `stop NAME`'s processes, and all of a `stop`
-   * command's (its journal says so): the next command completes it. Then supervision goes on.
+   * command's (its journal says so) — until the next switch or stop recovers. Then supervision
+   * goes on.
    */
   holderGone(): void {
     let journal;
