@@ -3,7 +3,7 @@ import type { ProcessManagerName, ResolvedProcess } from "../model/types.js";
 import { adoptSpecHashes, specHash } from "../plan/spec-hash.js";
 import { checkIdentity, isLive, isPaused, readProcStat, stillRuns } from "./proc.js";
 import { probeReadiness } from "./readiness.js";
-import { scanTagged, tagFor, tagName, taggedForDir } from "./tag-sweep.js";
+import { tagFor, unrecordedLeaders } from "./tag-sweep.js";
 import { StateDir, type ProcessRecord } from "./state-dir.js";
 import { supervisorPaths } from "../supervisor/paths.js";
 import { liveSupervisor } from "../supervisor/pid-file.js";
@@ -185,16 +185,7 @@ function interruptedCommand(state: StateDir, records: ReadonlyMap<string, Proces
   if (read.kind !== "ok") return null;
   const journal = read.value;
   const running = stillRuns(checkIdentity(journal));
-  const unrecorded: { name: string; pid: number }[] = [];
-  if (!running) {
-    // As the next command's recovery finds them: tagged session leaders that no record names,
-    // under a name without a live record (a recorded process's own setsid'd child stays its own).
-    const known = new Set([...records.values()].map((record) => record.pid));
-    const alive = new Set([...records.values()].filter((record) => stillRuns(checkIdentity(record))).map((record) => record.name));
-    for (const found of scanTagged((tag) => taggedForDir(tag, state.stateDir))) {
-      if (known.has(found.pid) || alive.has(tagName(found.tag)) || readProcStat(found.pid)?.session !== found.pid) continue;
-      unrecorded.push({ name: tagName(found.tag), pid: found.pid });
-    }
-  }
+  // As the next command's recovery finds them.
+  const unrecorded = running ? [] : unrecordedLeaders(state.stateDir, [...records.values()]).map(({ name, pid }) => ({ name, pid }));
   return { command: journal.command, pid: journal.pid, startedAt: journal.startedAt, running, unrecorded };
 }

@@ -74,6 +74,30 @@ export function scanTagged(wanted: (tag: string) => boolean, exclude: readonly n
   return found;
 }
 
+/**
+ * Tagged session leaders of this state dir that no record names, under a name without a live
+ * record: what a procman killed between a spawn and its record left (a recorded process's own
+ * setsid'd child stays its own). procman and its ancestors are never among them.
+ */
+export function unrecordedLeaders(stateDir: string, records: readonly (ProcessIdentity & { readonly name: string })[]): (ProcessIdentity & { tag: string; name: string })[] {
+  const known = new Set(records.map((record) => record.pid));
+  // A name whose record runs was never a lost spawn (a name's record goes before it starts again).
+  const running = new Set(records.filter((record) => stillRuns(checkIdentity(record))).map((record) => record.name));
+  // A shell started inside a managed service's environment carries its tag: procman's ancestors stay.
+  const skip = new Set([process.pid, ...ancestorsOf(process.pid)]);
+  const found: (ProcessIdentity & { tag: string; name: string })[] = [];
+  for (const pid of listPids()) {
+    if (known.has(pid) || skip.has(pid)) continue;
+    const stat = readProcStat(pid);
+    // Only session leaders: what procman spawned (foreground) or what a daemon made of itself.
+    if (!isLive(stat) || stat.session !== pid) continue;
+    const tag = readEnvironmentVariable(pid, TAG_VARIABLE);
+    if (tag === undefined || !taggedForDir(tag, stateDir) || running.has(tagName(tag))) continue;
+    found.push({ pid, startTime: stat.startTime, tag, name: tagName(tag) });
+  }
+  return found;
+}
+
 /** Every live process tagged for this state dir, whatever its name. */
 export function taggedFor(stateDir: string): (ProcessIdentity & { tag: string })[] {
   return scanTagged((tag) => taggedForDir(tag, stateDir));

@@ -218,8 +218,7 @@ export class Supervisor {
       journal = undefined; // an untrusted state dir: the next look ends this supervisor
     }
     const stopping = journal?.kind === "ok" && journal.value.command === "stop";
-    for (const [name, operator] of [...this.expecting]) {
-      if (stopping) break;
+    for (const [name, operator] of stopping ? [] : [...this.expecting]) {
       if (operator) continue;
       this.expecting.delete(name);
       const record = this.records.get(name);

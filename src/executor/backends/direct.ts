@@ -8,11 +8,11 @@ import type { Backend, StartRequest, StepContext, SupervisionMode } from "../bac
 import type { EventSink } from "../events.js";
 import { NO_CHANGE } from "../install-record.js";
 import { ProcmanError } from "../../errors.js";
-import { StartError, TAG_VARIABLE, logTail, tagFor, type Launched } from "../launch.js";
+import { StartError, logTail, tagFor, type Launched } from "../launch.js";
 import { launchRecorded, recordOf } from "../start-process.js";
 import { SupervisorLink } from "./supervision.js";
-import { scanTagged, stopEveryTagged, sweepSettingsOf, sweepTagged, tagName, taggedForDir, type SweepSettings } from "../tag-sweep.js";
-import { ancestorsOf, checkIdentity, isLive, listPids, readEnvironmentVariable, readProcStat, stillRuns } from "../proc.js";
+import { scanTagged, stopEveryTagged, sweepSettingsOf, sweepTagged, tagName, taggedForDir, unrecordedLeaders, type SweepSettings } from "../tag-sweep.js";
+import { checkIdentity, stillRuns } from "../proc.js";
 import { AbandonedError, NotReadyError, probeReadiness, waitUntilReady } from "../readiness.js";
 import type { StateDir, ProcessRecord } from "../state-dir.js";
 import { SpawnRunner } from "../spawn-runner.js";
@@ -337,25 +337,11 @@ async function recoverInterrupted(state: StateDir, onEvent: EventSink, target: R
 
 /** Tagged session leaders of this state dir that no record names (a lost spawn, lost records): stopped. */
 async function stopUnrecordedLeaders(state: StateDir, records: ReadonlyMap<string, ProcessRecord>, onEvent: EventSink, why: string): Promise<void> {
-  const known = new Set([...records.values()].map((record) => record.pid));
-  // A name whose record runs was never a lost spawn (a name's record goes before it starts again):
-  // a tagged session leader under that name is its own child that called setsid, and stays.
-  const running = new Set([...records.values()].filter((record) => stillRuns(checkIdentity(record))).map((record) => record.name));
-  // A shell started inside a managed service's environment carries its tag: procman's ancestors stay.
-  const skip = new Set([process.pid, ...ancestorsOf(process.pid)]);
   const stops: Promise<unknown>[] = [];
-  for (const pid of listPids()) {
-    if (known.has(pid) || skip.has(pid)) continue;
-    const stat = readProcStat(pid);
-    // Only session leaders: what procman spawned (foreground) or what a daemon made of itself.
-    if (!isLive(stat) || stat.session !== pid) continue;
-    const tag = readEnvironmentVariable(pid, TAG_VARIABLE);
-    if (tag === undefined || !taggedForDir(tag, state.stateDir)) continue;
-    const name = tagName(tag);
-    if (running.has(name)) continue;
+  for (const { name, pid, startTime, tag } of unrecordedLeaders(state.stateDir, [...records.values()])) {
     onEvent({ type: "recovering", message: `stopping ${name} (PID ${pid}), ${why}` });
     // All at once (no record says their order): one shared poller waits for them.
-    stops.push(terminate({ name, pid, startTime: stat.startTime, stopSignal: "SIGTERM", stopTimeout: 10, tag }));
+    stops.push(terminate({ name, pid, startTime, stopSignal: "SIGTERM", stopTimeout: 10, tag }));
   }
   const failed = (await Promise.allSettled(stops)).find((result) => result.status === "rejected");
   if (failed !== undefined) throw failed.reason;
